@@ -1,0 +1,69 @@
+# dns01 — see README.md.  make / make check / make install / make clean.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR    = $(PREFIX)/bin
+MANDIR    = $(PREFIX)/share/man/man1
+VERSION   = 0.1.0
+
+# Debian's libldns-dev installs ldns.pc.  libcrypto (OpenSSL's HMAC for TSIG,
+# see core/tsig.h) is already a run-time dependency of ldns and libcurl.
+PKGS      = libcurl jansson ldns libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+ifeq ($(PKG_LIBS),)
+$(error pkg-config found no $(PKGS): run 'make deps' (Debian packages))
+endif
+
+CC       ?= cc
+OPT      ?= -O2 -g
+WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+CFLAGS   ?= $(OPT)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DDNS01_VERSION='"$(VERSION)"'
+LDLIBS    = $(PKG_LIBS)
+
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS    += -fsanitize=address,undefined
+endif
+
+CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/zone.c \
+           core/propagation.c core/tsig.c core/state.c core/run.c core/cli.c \
+           core/hooks/certbot.c
+PROV_SRC = providers/registry.c providers/rfc2136.c
+LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
+HEADERS  = $(wildcard core/*.h providers/*.h)
+
+UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_state \
+             tests/unit/test_tsig
+
+all: dns01
+
+dns01: bin/dns01.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+%.o: %.c $(HEADERS) Makefile
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ) $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+
+integration: dns01
+	/usr/bin/python3 tests/integration/run.py
+
+check: unit integration
+
+install: dns01
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -m 755 dns01 $(DESTDIR)$(BINDIR)/dns01
+	install -m 644 doc/dns01.1 $(DESTDIR)$(MANDIR)/dns01.1
+
+deps:
+	bash .ci/deps
+
+clean:
+	rm -f dns01 bin/*.o core/*.o core/hooks/*.o providers/*.o $(UNIT_TESTS)
+
+.PHONY: all unit integration check install deps clean

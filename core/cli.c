@@ -1,0 +1,224 @@
+/* The by-hand commands: set, unset, wait, list; see cli.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "name.h"
+#include "propagation.h"
+#include "run.h"
+#include "status.h"
+
+int
+cli_load_config(const struct opts *o, struct config **cfg)
+{
+	int rc = config_load(o->config, cfg);
+
+	if (rc == ST_OK && o->timeout > 0)
+		(*cfg)->timeout = (unsigned)(o->timeout + 0.999);
+	return rc;
+}
+
+/* Check NAME VALUE... into challenges.  ST_OK or ST_USAGE after saying why. */
+static int
+parse_name_values(const char *cmd, int argc, char **argv, int need_values,
+    struct challenge *c, size_t *n)
+{
+	char name[NAME_BUF];
+	const char *why;
+	int i;
+
+	if (argc < 1 || (need_values && argc < 2)) {
+		log_err("usage: dns01 %s NAME%s", cmd, need_values ? " VALUE..." : "");
+		return ST_USAGE;
+	}
+	if (argc - 1 > RUN_MAX_CHALLENGES) {
+		log_err("%s: at most %d values", cmd, RUN_MAX_CHALLENGES);
+		return ST_USAGE;
+	}
+	if (name_check(argv[0], 0, name, &why) == -1) {
+		log_err("%s: invalid name: %s", cmd, why);
+		return ST_USAGE;
+	}
+	for (i = 1; i < argc; i++)
+		if (value_check_txt(argv[i], &why) == -1) {
+			log_err("%s: invalid value #%d: %s", cmd, i, why);
+			return ST_USAGE;
+		}
+	*n = 0;
+	for (i = need_values ? 1 : 0; i < argc; i++) {
+		struct challenge *ch = &c[(*n)++];
+
+		memset(ch, 0, sizeof(*ch));
+		memcpy(ch->name, name, sizeof(ch->name));
+		snprintf(ch->value, sizeof(ch->value), "%s", need_values ? argv[i] : "");
+	}
+	return ST_OK;
+}
+
+static void
+print_json(json_t *j)
+{
+	char *s;
+
+	if (j == NULL)
+		return;
+	if ((s = json_dumps(j, JSON_COMPACT)) != NULL) {
+		puts(s);
+		free(s);
+	}
+	json_decref(j);
+}
+
+/* The JSON result of set/unset/wait. */
+static void
+json_result(const char *cmd, const struct challenge *c, size_t n, int rc, double secs,
+    int waited)
+{
+	json_t *vals = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(vals, json_string(c[i].value));
+	print_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:i, s:f}",
+	    "command", cmd, "name", c[0].name,
+	    "target", c[0].target[0] ? c[0].target : c[0].name,
+	    "zone", c[0].zone ? c[0].zone->apex : "",
+	    "values", vals, "waited", waited, "ok", rc == ST_OK, "status", rc,
+	    "seconds", secs));
+}
+
+/* set, unset and wait share one shape. */
+static int
+change_cmd(const struct opts *o, const char *cmd, int argc, char **argv, int del, int write)
+{
+	struct challenge *c = calloc(RUN_MAX_CHALLENGES, sizeof(*c));
+	struct config *cfg = NULL;
+	struct run *r = NULL;
+	size_t n = 0;
+	double start = log_now();
+	int rc, waited = 0;
+
+	if (c == NULL)
+		return ST_FAIL;
+	if ((rc = parse_name_values(cmd, argc, argv, 1, c, &n)) != ST_OK)
+		goto out;
+	if ((rc = cli_load_config(o, &cfg)) != ST_OK)
+		goto out;
+	if ((rc = run_new(cfg, &r)) != ST_OK)
+		goto out;
+	if ((rc = run_locate(r, c, n)) != ST_OK)
+		goto out;
+	if (write && (rc = del ? run_del(r, c, n) : run_add(r, c, n)) != ST_OK)
+		goto out;
+	if (!o->no_wait || !write) {
+		waited = 1;
+		rc = run_wait(r, c, n, del ? PROP_ABSENT : PROP_PRESENT, cfg->timeout);
+	}
+out:
+	if (o->json && n > 0)
+		json_result(cmd, c, n, rc, log_now() - start, waited);
+	run_free(r);
+	config_free(cfg);
+	free(c);
+	return rc;
+}
+
+int
+cmd_set(const struct opts *o, int argc, char **argv)
+{
+	return change_cmd(o, "set", argc, argv, 0, 1);
+}
+
+int
+cmd_unset(const struct opts *o, int argc, char **argv)
+{
+	return change_cmd(o, "unset", argc, argv, 1, 1);
+}
+
+int
+cmd_wait(const struct opts *o, int argc, char **argv)
+{
+	return change_cmd(o, "wait", argc, argv, 0, 0);
+}
+
+/* Text of one list answer, to stdout. */
+static void
+print_answer(const struct prop_answer *a)
+{
+	size_t i;
+
+	printf("  %s %s: ", a->ns, a->addr);
+	if (!a->answered) {
+		printf("no answer (%s)\n", a->error);
+		return;
+	}
+	printf("%s%s", dnsio_rcode_name(a->rcode), a->aa ? "" : " (not authoritative)");
+	for (i = 0; i < a->nvalues; i++)
+		printf(" \"%s\"", a->values[i]);
+	printf("\n");
+}
+
+int
+cmd_list(const struct opts *o, int argc, char **argv)
+{
+	struct challenge c;
+	struct config *cfg = NULL;
+	struct run *r = NULL;
+	struct prop_answer *a = NULL;
+	size_t n = 0, na = 0, i, j;
+	int rc;
+
+	if (argc != 1) {
+		log_err("usage: dns01 list NAME");
+		return ST_USAGE;
+	}
+	if ((rc = parse_name_values("list", argc, argv, 0, &c, &n)) != ST_OK)
+		return rc;
+	if ((rc = cli_load_config(o, &cfg)) != ST_OK)
+		goto out;
+	if ((rc = run_new(cfg, &r)) != ST_OK)
+		goto out;
+	if ((rc = discovery_locate(run_discovery(r), c.name, c.target, &c.zone)) != ST_OK)
+		goto out;
+	if ((a = propagation_list(c.zone, c.target, &na)) == NULL) {
+		rc = ST_FAIL;
+		goto out;
+	}
+	if (o->json) {
+		json_t *servers = json_array();
+
+		for (i = 0; i < na; i++) {
+			json_t *vals = json_array();
+
+			for (j = 0; j < a[i].nvalues; j++)
+				json_array_append_new(vals, json_string(a[i].values[j]));
+			json_array_append_new(servers, json_pack("{s:s, s:s, s:b, s:s?, s:b, s:o}",
+			    "nameserver", a[i].ns, "address", a[i].addr,
+			    "answered", a[i].answered,
+			    "rcode", a[i].answered ? dnsio_rcode_name(a[i].rcode) : NULL,
+			    "authoritative", a[i].aa, "values", vals));
+		}
+		print_json(json_pack("{s:s, s:s, s:s, s:o}", "name", c.name, "target", c.target,
+		    "zone", c.zone->apex, "servers", servers));
+	} else {
+		printf("%s", c.name);
+		if (strcmp(c.name, c.target) != 0)
+			printf(" -> %s", c.target);
+		printf(" (zone %s)\n", c.zone->apex);
+		for (i = 0; i < na; i++)
+			print_answer(&a[i]);
+	}
+	for (i = 0; i < na; i++)
+		if (!a[i].answered)
+			rc = ST_DISCOVERY;
+out:
+	propagation_answers_free(a, na);
+	run_free(r);
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/*
+ * Front ends: the certbot hooks (core/hooks/certbot.c) and the by-hand
+ * commands set / unset / list / wait (core/cli.c).  Each checks its input
+ * first (exit 2 before anything is read or sent), then loads the config,
+ * then works.  Each returns a status (core/status.h).
+ */
+#ifndef DNS01_CLI_H
+#define DNS01_CLI_H
+
+#define CLEANUP_CONFIRM_MAX_S	60	/* cleanup waits at most this long for removal */
+
+struct opts {
+	const char *config;		/* -c FILE, or NULL */
+	double	timeout;		/* --timeout; 0: the config's */
+	int	no_wait;		/* --no-wait */
+	int	json;			/* --json */
+};
+
+struct config;
+
+/* Load the config named in o and apply --timeout.  Status. */
+int	cli_load_config(const struct opts *o, struct config **cfg);
+
+int	cmd_set(const struct opts *o, int argc, char **argv);
+int	cmd_unset(const struct opts *o, int argc, char **argv);
+int	cmd_wait(const struct opts *o, int argc, char **argv);
+int	cmd_list(const struct opts *o, int argc, char **argv);
+
+int	hook_certbot_auth(const struct opts *o);
+int	hook_certbot_cleanup(const struct opts *o);
+
+#endif

@@ -1,0 +1,704 @@
+/* Configuration file and environment; see config.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dnsio.h"
+#include "log.h"
+#include "name.h"
+#include "status.h"
+#include "../providers/provider.h"
+
+#define SECRET_FILE_MAX	65536	/* bytes; config and secret files are small */
+
+static const char *const generic_keys[] = { "type", "zones", "credentials", NULL };
+
+static int
+in_list(const char *const *list, const char *s)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(*list, s) == 0)
+			return 1;
+	return 0;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL) {
+		log_err("out of memory");
+		exit(ST_FAIL);
+	}
+	return p;
+}
+
+/* Parse a decimal number in [0, max].  Returns 0 or -1. */
+static int
+parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+/* Drop a comment that starts with whitespace + '#' or ';', and quotes. */
+static char *
+clean_value(char *v)
+{
+	char *p;
+	size_t n;
+
+	for (p = v; *p != '\0'; p++)
+		if ((*p == '#' || *p == ';') && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			break;
+		}
+	v = trim(v);
+	n = strlen(v);
+	if (n >= 2 && ((v[0] == '"' && v[n - 1] == '"') || (v[0] == '\'' && v[n - 1] == '\''))) {
+		v[n - 1] = '\0';
+		v++;
+	}
+	return v;
+}
+
+const char *
+provider_conf_get(const struct provider_conf *pc, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < pc->nkv; i++)
+		if (strcmp(pc->kv[i].key, key) == 0)
+			return pc->kv[i].value;
+	return NULL;
+}
+
+static int
+provider_conf_set(struct provider_conf *pc, const char *key, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < pc->nkv; i++)
+		if (strcmp(pc->kv[i].key, key) == 0) {
+			free(pc->kv[i].value);
+			pc->kv[i].value = xstrdup(value);
+			return 0;
+		}
+	if (pc->nkv == CONFIG_MAX_KEYS)
+		return -1;
+	pc->kv[pc->nkv].key = xstrdup(key);
+	pc->kv[pc->nkv].value = xstrdup(value);
+	pc->nkv++;
+	return 0;
+}
+
+/* Split a list on spaces and commas into canonical zone names. */
+static int
+set_zones(struct provider_conf *pc, const char *list, const char *where)
+{
+	char buf[CONFIG_MAX_LINE], *p, *tok, canon[NAME_BUF];
+	const char *why;
+
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	memcpy(buf, list, strlen(list) + 1);
+	for (p = buf; *p != '\0';) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		tok = p;
+		p += strcspn(p, " \t,");
+		if (*p != '\0')
+			*p++ = '\0';
+		if (name_check(tok, 0, canon, &why) == -1) {
+			log_err("%s: zones: '%s': %s", where, tok, why);
+			return -1;
+		}
+		if (pc->nzones == CONFIG_MAX_ZONES) {
+			log_err("%s: more than %d zones", where, CONFIG_MAX_ZONES);
+			return -1;
+		}
+		pc->zones = realloc(pc->zones, (pc->nzones + 1) * sizeof(*pc->zones));
+		if (pc->zones == NULL) {
+			log_err("out of memory");
+			exit(ST_FAIL);
+		}
+		pc->zones[pc->nzones++] = xstrdup(canon);
+	}
+	return 0;
+}
+
+static int
+set_resolvers(struct config *cfg, const char *list, const char *where)
+{
+	char buf[CONFIG_MAX_LINE], *p, *tok;
+	struct dns_addr a;
+
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	memcpy(buf, list, strlen(list) + 1);
+	for (p = buf; *p != '\0';) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		tok = p;
+		p += strcspn(p, " \t,");
+		if (*p != '\0')
+			*p++ = '\0';
+		if (dnsio_parse_addr(tok, &a) == -1) {
+			log_err("%s: resolvers: '%s' is not IP, IP:port or [IPv6]:port", where, tok);
+			return -1;
+		}
+		if (cfg->nresolvers == CONFIG_MAX_RESOLVERS) {
+			log_err("%s: more than %d resolvers", where, CONFIG_MAX_RESOLVERS);
+			return -1;
+		}
+		cfg->resolvers[cfg->nresolvers++] = xstrdup(tok);
+	}
+	return 0;
+}
+
+/* One key of the [dns01] section. */
+static int
+set_global(struct config *cfg, const char *key, const char *value, const char *where)
+{
+	unsigned long v;
+
+	if (strcmp(key, "timeout") == 0) {
+		if (parse_uint(value, CONFIG_MAX_TIMEOUT, &v) == -1 || v == 0) {
+			log_err("%s: timeout must be 1..%d seconds", where, CONFIG_MAX_TIMEOUT);
+			return -1;
+		}
+		cfg->timeout = (unsigned)v;
+	} else if (strcmp(key, "ttl") == 0) {
+		if (parse_uint(value, CONFIG_MAX_TTL, &v) == -1 || v == 0) {
+			log_err("%s: ttl must be 1..%d seconds", where, CONFIG_MAX_TTL);
+			return -1;
+		}
+		cfg->ttl = (int)v;
+	} else if (strcmp(key, "resolvers") == 0) {
+		cfg->nresolvers = 0;
+		return set_resolvers(cfg, value, where);
+	} else if (strcmp(key, "state_dir") == 0) {
+		if (value[0] != '/') {
+			log_err("%s: state_dir must be an absolute path", where);
+			return -1;
+		}
+		free(cfg->state_dir);
+		cfg->state_dir = xstrdup(value);
+	} else {
+		log_err("%s: unknown key '%s' in [dns01] (timeout, ttl, resolvers, state_dir)",
+		    where, key);
+		return -1;
+	}
+	return 0;
+}
+
+static struct config *
+config_new(void)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL) {
+		log_err("out of memory");
+		exit(ST_FAIL);
+	}
+	cfg->timeout = CONFIG_DEFAULT_TIMEOUT;
+	cfg->ttl = -1;
+	return cfg;
+}
+
+static struct provider_conf *
+add_provider(struct config *cfg, const char *name, const char *origin)
+{
+	struct provider_conf *pc;
+	size_t i;
+
+	for (i = 0; i < cfg->nproviders; i++)
+		if (strcmp(cfg->providers[i].name, name) == 0) {
+			log_err("%s: [provider %s] appears twice", origin, name);
+			return NULL;
+		}
+	if (cfg->nproviders == CONFIG_MAX_PROVIDERS) {
+		log_err("%s: more than %d providers", origin, CONFIG_MAX_PROVIDERS);
+		return NULL;
+	}
+	pc = &cfg->providers[cfg->nproviders++];
+	pc->name = xstrdup(name);
+	pc->origin = xstrdup(origin);
+	return pc;
+}
+
+int
+config_parse_text(const char *text, const char *origin, struct config **out)
+{
+	struct config *cfg = config_new();
+	struct provider_conf *pc = NULL;
+	char line[CONFIG_MAX_LINE], where[CONFIG_MAX_LINE + 32], *l, *eq, *key, *val;
+	const char *p = text, *nl;
+	size_t len, lineno = 0;
+	int in_global = 0, rc = ST_CONFIG;
+
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%zu", origin, lineno);
+		if (len >= sizeof(line)) {
+			log_err("%s: line too long", where);
+			goto out;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + (nl ? 1 : 0);
+		l = trim(line);
+		if (*l == '\0' || *l == '#' || *l == ';')
+			continue;
+		if (*l == '[') {
+			char *end = strchr(l, ']'), *sect;
+
+			if (end == NULL || *trim(end + 1) != '\0') {
+				log_err("%s: malformed section header", where);
+				goto out;
+			}
+			*end = '\0';
+			sect = trim(l + 1);
+			in_global = 0;
+			pc = NULL;
+			if (strcmp(sect, "dns01") == 0)
+				in_global = 1;
+			else if (strncmp(sect, "provider", 8) == 0 &&
+			    (sect[8] == ' ' || sect[8] == '\t')) {
+				char *name = trim(sect + 8);
+
+				if (*name == '\0' || strpbrk(name, " \t") != NULL) {
+					log_err("%s: write [provider NAME] with a one-word name", where);
+					goto out;
+				}
+				if ((pc = add_provider(cfg, name, where)) == NULL)
+					goto out;
+			} else {
+				log_err("%s: unknown section [%s] (expected [dns01] or [provider NAME])",
+				    where, sect);
+				goto out;
+			}
+			continue;
+		}
+		if ((eq = strchr(l, '=')) == NULL) {
+			log_err("%s: expected 'key = value'", where);
+			goto out;
+		}
+		*eq = '\0';
+		key = trim(l);
+		val = clean_value(eq + 1);
+		if (*key == '\0') {
+			log_err("%s: missing key before '='", where);
+			goto out;
+		}
+		if (in_global) {
+			if (set_global(cfg, key, val, where) == -1)
+				goto out;
+		} else if (pc != NULL) {
+			if (strcmp(key, "type") == 0) {
+				free(pc->type);
+				pc->type = xstrdup(val);
+			} else if (strcmp(key, "zones") == 0) {
+				if (set_zones(pc, val, where) == -1)
+					goto out;
+			} else if (provider_conf_set(pc, key, val) == -1) {
+				log_err("%s: too many keys", where);
+				goto out;
+			}
+		} else {
+			log_err("%s: key '%s' outside a section", where, key);
+			goto out;
+		}
+	}
+	rc = ST_OK;
+out:
+	if (rc == ST_OK)
+		*out = cfg;
+	else
+		config_free(cfg);
+	return rc;
+}
+
+int
+config_check_private(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		log_err("%s: %s", path, strerror(errno));
+		return ST_CONFIG;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		log_err("%s holds secrets and group or others can read it (mode %03o); "
+		    "fix it with: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
+		return ST_CONFIG;
+	}
+	return ST_OK;
+}
+
+int
+config_read_file(const char *path, char **out)
+{
+	int fd, rc = ST_CONFIG;
+	char *buf = NULL;
+	ssize_t n;
+	size_t len = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_err("cannot read %s: %s", path, strerror(errno));
+		return ST_CONFIG;
+	}
+	if ((buf = malloc(SECRET_FILE_MAX + 1)) == NULL) {
+		log_err("out of memory");
+		goto out;
+	}
+	while ((n = read(fd, buf + len, SECRET_FILE_MAX + 1 - len)) > 0)
+		if ((len += (size_t)n) > SECRET_FILE_MAX)
+			break;
+	if (n == -1) {
+		log_err("cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (len > SECRET_FILE_MAX) {
+		log_err("%s: larger than %d bytes", path, SECRET_FILE_MAX);
+		goto out;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		log_err("%s: contains a NUL byte", path);
+		goto out;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	buf = NULL;
+	rc = ST_OK;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* Read a secret from a NAME_FILE file: private, whitespace trimmed. */
+static int
+read_secret_file(const char *path, char **out)
+{
+	char *buf, *t;
+	int rc;
+
+	if ((rc = config_check_private(path)) != ST_OK)
+		return rc;
+	if ((rc = config_read_file(path, &buf)) != ST_OK)
+		return rc;
+	t = trim(buf);
+	memmove(buf, t, strlen(t) + 1);
+	*out = buf;
+	return ST_OK;
+}
+
+/*
+ * Apply a certbot plugin credentials file (`credentials = PATH`): its keys
+ * fill the section's keys that are not set already.
+ */
+static int
+apply_credentials(struct provider_conf *pc, const struct provider_ops *ops)
+{
+	const char *path = provider_conf_get(pc, "credentials");
+	char *text = NULL, *line, *next, *eq;
+	const struct cred_map *m;
+	int rc;
+
+	if (path == NULL)
+		return ST_OK;
+	if (ops->cred == NULL || ops->cred[0].key == NULL) {
+		log_err("%s: provider type %s does not read certbot credentials files",
+		    pc->origin, ops->type);
+		return ST_CONFIG;
+	}
+	if ((rc = config_check_private(path)) != ST_OK)
+		return rc;
+	if ((rc = config_read_file(path, &text)) != ST_OK)
+		return rc;
+	for (line = text; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line = trim(line);
+		if (*line == '#' || *line == ';' || (eq = strchr(line, '=')) == NULL)
+			continue;
+		*eq = '\0';
+		for (m = ops->cred; m->key != NULL; m++)
+			if (strcmp(trim(line), m->certbot_key) == 0 &&
+			    provider_conf_get(pc, m->key) == NULL)
+				provider_conf_set(pc, m->key, clean_value(eq + 1));
+	}
+	free(text);
+	return ST_OK;
+}
+
+/* Check every provider section against its provider's keys. */
+static int
+validate(struct config *cfg)
+{
+	size_t i, j, catchall = 0;
+
+	if (cfg->nproviders == 0) {
+		log_err("%s: no [provider NAME] section", cfg->path ? cfg->path : "config");
+		return ST_CONFIG;
+	}
+	for (i = 0; i < cfg->nproviders; i++) {
+		struct provider_conf *pc = &cfg->providers[i];
+		const struct provider_ops *ops;
+		int rc;
+
+		if (pc->type == NULL) {
+			log_err("%s: [provider %s] has no 'type ='", pc->origin, pc->name);
+			return ST_CONFIG;
+		}
+		if ((ops = provider_find(pc->type)) == NULL) {
+			log_err("%s: unknown provider type '%s' (see: dns01 providers)",
+			    pc->origin, pc->type);
+			return ST_CONFIG;
+		}
+		for (j = 0; j < pc->nkv; j++)
+			if (!in_list(ops->keys, pc->kv[j].key) &&
+			    !in_list(generic_keys, pc->kv[j].key)) {
+				log_err("%s: [provider %s]: unknown key '%s' for type %s",
+				    pc->origin, pc->name, pc->kv[j].key, ops->type);
+				return ST_CONFIG;
+			}
+		if ((rc = apply_credentials(pc, ops)) != ST_OK)
+			return rc;
+		if (pc->nzones == 0)
+			catchall++;
+	}
+	if (catchall > 1) {
+		log_err("%s: more than one provider without 'zones ='; "
+		    "give each but one the zones it serves", cfg->path ? cfg->path : "config");
+		return ST_CONFIG;
+	}
+	return ST_OK;
+}
+
+/* 1 when some provider section holds a secret key. */
+static int
+has_secrets(const struct config *cfg)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->nproviders; i++) {
+		const struct provider_ops *ops = provider_find(cfg->providers[i].type ?
+		    cfg->providers[i].type : "");
+
+		for (j = 0; j < cfg->providers[i].nkv; j++)
+			if (ops == NULL || in_list(ops->secret_keys, cfg->providers[i].kv[j].key))
+				return 1;
+	}
+	return 0;
+}
+
+/* Build the one provider of env mode from DNS01_PROVIDER and its variables. */
+static int
+load_env(struct config **out)
+{
+	const char *type = getenv("DNS01_PROVIDER"), *v;
+	const struct provider_ops *ops;
+	const struct env_map *m;
+	struct provider_conf *pc;
+	struct config *cfg;
+	char var[128], *secret;
+	unsigned long n;
+	size_t i;
+	int rc = ST_CONFIG;
+
+	if (type == NULL || *type == '\0') {
+		log_err("no configuration: create %s (see dns01(1)), pass -c FILE, or set "
+		    "DNS01_PROVIDER and the provider's variables", CONFIG_DEFAULT_PATH);
+		return ST_CONFIG;
+	}
+	if ((ops = provider_find(type)) == NULL) {
+		log_err("DNS01_PROVIDER: unknown provider type '%s' (see: dns01 providers)", type);
+		return ST_CONFIG;
+	}
+	cfg = config_new();
+	if ((pc = add_provider(cfg, type, "environment")) == NULL)
+		goto out;
+	pc->type = xstrdup(type);
+	for (m = ops->env; m != NULL && m->key != NULL; m++) {
+		for (i = 0; i < sizeof(m->vars) / sizeof(m->vars[0]) && m->vars[i]; i++) {
+			if ((v = getenv(m->vars[i])) != NULL && *v != '\0') {
+				provider_conf_set(pc, m->key, v);
+				break;
+			}
+			snprintf(var, sizeof(var), "%s_FILE", m->vars[i]);
+			if ((v = getenv(var)) != NULL && *v != '\0') {
+				if (read_secret_file(v, &secret) != ST_OK)
+					goto out;
+				provider_conf_set(pc, m->key, secret);
+				free(secret);
+				break;
+			}
+		}
+	}
+	if ((v = getenv("DNS01_TIMEOUT")) != NULL) {
+		if (parse_uint(v, CONFIG_MAX_TIMEOUT, &n) == -1 || n == 0) {
+			log_err("DNS01_TIMEOUT must be 1..%d seconds", CONFIG_MAX_TIMEOUT);
+			goto out;
+		}
+		cfg->timeout = (unsigned)n;
+	}
+	if ((v = getenv("DNS01_TTL")) != NULL && set_global(cfg, "ttl", v, "DNS01_TTL") == -1)
+		goto out;
+	if ((v = getenv("DNS01_RESOLVERS")) != NULL &&
+	    set_global(cfg, "resolvers", v, "DNS01_RESOLVERS") == -1)
+		goto out;
+	if ((v = getenv("DNS01_STATE_DIR")) != NULL &&
+	    set_global(cfg, "state_dir", v, "DNS01_STATE_DIR") == -1)
+		goto out;
+	rc = ST_OK;
+out:
+	if (rc == ST_OK)
+		*out = cfg;
+	else
+		config_free(cfg);
+	return rc;
+}
+
+/* The default state directory: root's, or $XDG_STATE_HOME/dns01. */
+static char *
+default_state_dir(void)
+{
+	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char buf[4096];
+
+	if (geteuid() == 0)
+		return xstrdup(CONFIG_STATE_DIR_ROOT);
+	if (x != NULL && x[0] == '/')
+		snprintf(buf, sizeof(buf), "%s/dns01", x);
+	else if (home != NULL && home[0] == '/')
+		snprintf(buf, sizeof(buf), "%s/.local/state/dns01", home);
+	else
+		snprintf(buf, sizeof(buf), "/tmp/dns01-%u", (unsigned)geteuid());
+	return xstrdup(buf);
+}
+
+int
+config_load(const char *path, struct config **out)
+{
+	struct config *cfg = NULL;
+	char *text = NULL;
+	int rc, explicit = 1;
+
+	if (path == NULL && (path = getenv("DNS01_CONFIG")) != NULL && *path == '\0')
+		path = NULL;
+	if (path == NULL) {
+		explicit = 0;
+		if (access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+			path = CONFIG_DEFAULT_PATH;
+	}
+	if (path == NULL || (!explicit && getenv("DNS01_PROVIDER") != NULL)) {
+		if ((rc = load_env(&cfg)) != ST_OK)
+			return rc;
+	} else {
+		if ((rc = config_read_file(path, &text)) != ST_OK)
+			return rc;
+		rc = config_parse_text(text, path, &cfg);
+		free(text);
+		if (rc != ST_OK)
+			return rc;
+		cfg->path = xstrdup(path);
+		if (has_secrets(cfg) && (rc = config_check_private(path)) != ST_OK)
+			goto out;
+	}
+	if ((rc = validate(cfg)) != ST_OK)
+		goto out;
+	if (cfg->state_dir == NULL)
+		cfg->state_dir = default_state_dir();
+	rc = ST_OK;
+out:
+	if (rc == ST_OK)
+		*out = cfg;
+	else
+		config_free(cfg);
+	return rc;
+}
+
+const struct provider_conf *
+config_route(const struct config *cfg, const char *name)
+{
+	const struct provider_conf *best = NULL, *catchall = NULL;
+	size_t i, j, bestlen = 0;
+
+	for (i = 0; i < cfg->nproviders; i++) {
+		const struct provider_conf *pc = &cfg->providers[i];
+
+		if (pc->nzones == 0)
+			catchall = pc;
+		for (j = 0; j < pc->nzones; j++)
+			if (name_is_under(name, pc->zones[j]) &&
+			    (best == NULL || strlen(pc->zones[j]) > bestlen)) {
+				best = pc;
+				bestlen = strlen(pc->zones[j]);
+			}
+	}
+	return best ? best : catchall;
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t i, j;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->nproviders; i++) {
+		struct provider_conf *pc = &cfg->providers[i];
+
+		free(pc->name);
+		free(pc->type);
+		free(pc->origin);
+		for (j = 0; j < pc->nzones; j++)
+			free(pc->zones[j]);
+		free(pc->zones);
+		for (j = 0; j < pc->nkv; j++) {
+			free(pc->kv[j].key);
+			if (pc->kv[j].value != NULL)
+				explicit_bzero(pc->kv[j].value, strlen(pc->kv[j].value));
+			free(pc->kv[j].value);
+		}
+	}
+	for (i = 0; i < cfg->nresolvers; i++)
+		free(cfg->resolvers[i]);
+	free(cfg->state_dir);
+	free(cfg->path);
+	free(cfg);
+}

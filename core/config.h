@@ -1,0 +1,84 @@
+/*
+ * Configuration: the [dns01] section, one [provider NAME] section per
+ * account or server, or — with no file — one provider from the environment
+ * (DNS01_PROVIDER plus lego's variable names, each also as NAME_FILE).
+ *
+ * config_load() returns a struct config the caller frees with config_free().
+ * Strings inside belong to the config.  Secret values are held only here and
+ * are never printed; error messages name keys and files, not values.
+ */
+#ifndef DNS01_CONFIG_H
+#define DNS01_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH	"/etc/dns01/dns01.conf"
+#define CONFIG_DEFAULT_TIMEOUT	300	/* seconds */
+#define CONFIG_MAX_TIMEOUT	86400
+#define CONFIG_MAX_TTL		86400
+#define CONFIG_MAX_LINE		4096
+#define CONFIG_MAX_PROVIDERS	64
+#define CONFIG_MAX_KEYS		32
+#define CONFIG_MAX_ZONES	256
+#define CONFIG_MAX_RESOLVERS	8
+#define CONFIG_STATE_DIR_ROOT	"/var/lib/dns01"
+
+struct kv {
+	char	*key;
+	char	*value;
+};
+
+struct provider_conf {
+	char	*name;			/* section name, or the type in env mode */
+	char	*type;			/* "rfc2136", "cloudflare", ... */
+	char	**zones;		/* canonical names; NULL if nzones == 0 */
+	size_t	 nzones;		/* 0: serves what no other claims */
+	struct kv kv[CONFIG_MAX_KEYS];	/* provider keys, in file order */
+	size_t	 nkv;
+	char	*origin;		/* "file:line" or "environment", for messages */
+};
+
+struct config {
+	char	*path;			/* file read, or NULL in env mode */
+	unsigned timeout;		/* seconds */
+	int	 ttl;			/* -1: provider default */
+	char	*resolvers[CONFIG_MAX_RESOLVERS];
+	size_t	 nresolvers;		/* 0: /etc/resolv.conf */
+	char	*state_dir;
+	struct provider_conf providers[CONFIG_MAX_PROVIDERS];
+	size_t	 nproviders;
+};
+
+/*
+ * Load the configuration from path (the -c argument; NULL: DNS01_CONFIG, then
+ * CONFIG_DEFAULT_PATH, then the environment).  Returns ST_OK and *out, or
+ * ST_CONFIG after printing what is wrong and how to fix it.
+ */
+int	config_load(const char *path, struct config **out);
+void	config_free(struct config *cfg);
+
+/* Parse a whole config text (no file, no permission check); for tests. */
+int	config_parse_text(const char *text, const char *origin, struct config **out);
+
+/* The value of key in a provider section, or NULL. */
+const char *provider_conf_get(const struct provider_conf *pc, const char *key);
+
+/*
+ * The provider that serves name: the one with the longest `zones` suffix
+ * matching name, else the one without `zones`.  NULL when none does.
+ */
+const struct provider_conf *config_route(const struct config *cfg, const char *name);
+
+/*
+ * Refuse a secrets file that group or others may read.  Returns ST_OK, or
+ * ST_CONFIG after saying "chmod 600 <path>".
+ */
+int	config_check_private(const char *path);
+
+/*
+ * Read a whole small file (secret or config) into a new NUL-terminated
+ * string the caller frees.  Returns ST_OK or ST_CONFIG with a message.
+ */
+int	config_read_file(const char *path, char **out);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * stderr logging.  stdout is data (certbot keeps the auth hook's stdout),
+ * so everything here goes to stderr.  Messages never contain secrets: callers
+ * pass names, addresses and codes, never key material.
+ */
+#ifndef DNS01_LOG_H
+#define DNS01_LOG_H
+
+enum log_level {
+	LOG_QUIET = 0,		/* -q: errors only */
+	LOG_NORMAL = 1,		/* default: errors, warnings, progress */
+	LOG_VERBOSE = 2		/* -v: also debug traces */
+};
+
+#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+void	log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+/* "dns01: error: ..." — always printed. */
+void	log_err(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* "dns01: warning: ..." — printed unless -q. */
+void	log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* "dns01: ..." — progress, printed unless -q. */
+void	log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* "dns01: debug: ..." — printed only with -v. */
+void	log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
+double	log_now(void);
+
+#endif

@@ -1,0 +1,561 @@
+/* The propagation poll loop and `list`; see propagation.h. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "propagation.h"
+#include "status.h"
+
+#define PROP_MAX_ADDRS	256	/* distinct addresses polled at once */
+#define PROP_MAX_PROBES	1024	/* (name, address) pairs */
+#define PROP_DESC	256	/* text of what an address last answered */
+
+enum probe_state {
+	P_NONE,			/* not answered yet */
+	P_GOOD,			/* answered as wanted */
+	P_BAD,			/* answered, not as wanted */
+	P_ERR			/* no answer: timeout or ICMP error */
+};
+
+struct paddr {
+	const struct dns_addr *a;
+	int	fd;
+	double	next_send;
+	int	inflight;
+	uint16_t qid;
+	double	sent_at;
+	size_t	probe;			/* the probe in flight */
+	size_t	cursor;			/* round robin over this address's probes */
+	int	answered_ever;
+};
+
+struct probe {
+	size_t	target;
+	size_t	ns;			/* index into the target zone's ns[] */
+	size_t	addr;			/* index into paddr[] */
+	enum probe_state state;
+	char	desc[PROP_DESC];
+};
+
+struct loop {
+	const struct prop_target *t;
+	size_t	nt;
+	enum prop_mode mode;
+	struct paddr addrs[PROP_MAX_ADDRS];
+	size_t	naddrs;
+	struct probe probes[PROP_MAX_PROBES];
+	size_t	nprobes;
+	uint8_t	*wire[PROP_MAX_PROBES];	/* query per target, id patched per send */
+	size_t	wirelen[PROP_MAX_PROBES];
+	ldns_pkt *query[PROP_MAX_PROBES];
+};
+
+size_t
+propagation_txt_values(const ldns_pkt *p, const char *name, char **out, size_t max)
+{
+	ldns_rr_list *ans = ldns_pkt_answer(p);
+	char owner[NAME_BUF];
+	size_t i, j, n = 0;
+
+	for (i = 0; i < ldns_rr_list_rr_count(ans) && n < max; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ans, i);
+		size_t len = 0, pos = 0;
+		char *v;
+
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
+			continue;
+		dnsio_dname_text(ldns_rr_owner(rr), owner, sizeof(owner));
+		if (strcmp(owner, name) != 0)
+			continue;
+		for (j = 0; j < ldns_rr_rd_count(rr); j++)
+			len += ldns_rdf_size(ldns_rr_rdf(rr, j));
+		if ((v = malloc(len + 1)) == NULL)
+			break;
+		for (j = 0; j < ldns_rr_rd_count(rr); j++) {
+			ldns_rdf *rd = ldns_rr_rdf(rr, j);
+
+			if (ldns_rdf_size(rd) < 1)
+				continue;
+			memcpy(v + pos, ldns_rdf_data(rd) + 1, ldns_rdf_size(rd) - 1);
+			pos += ldns_rdf_size(rd) - 1;
+		}
+		v[pos] = '\0';
+		out[n++] = v;
+	}
+	return n;
+}
+
+static void
+free_values(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+}
+
+/* Append s to buf (size PROP_DESC), quoted and with unprintables escaped. */
+static void
+desc_add_value(char *buf, const char *s)
+{
+	size_t o = strlen(buf);
+
+	if (o + 4 >= PROP_DESC)
+		return;
+	buf[o++] = ' ';
+	buf[o++] = '"';
+	for (; *s != '\0' && o + 6 < PROP_DESC; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+			o += (size_t)snprintf(buf + o, PROP_DESC - o, "\\%03u", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+}
+
+/* Judge an answer for probe pr; sets state and desc. */
+static void
+judge(struct loop *l, struct probe *pr, const ldns_pkt *r)
+{
+	const struct prop_target *t = &l->t[pr->target];
+	char *vals[PROP_MAX_VALUES];
+	size_t nv = 0, i, j, hits = 0;
+	int rcode = ldns_pkt_get_rcode(r);
+
+	if (!ldns_pkt_aa(r)) {
+		pr->state = P_BAD;
+		snprintf(pr->desc, PROP_DESC, "%s, not authoritative", dnsio_rcode_name(rcode));
+		return;
+	}
+	if (rcode == LDNS_RCODE_NXDOMAIN) {
+		pr->state = l->mode == PROP_ABSENT ? P_GOOD : P_BAD;
+		snprintf(pr->desc, PROP_DESC, "NXDOMAIN");
+		return;
+	}
+	if (rcode != LDNS_RCODE_NOERROR) {
+		pr->state = P_BAD;
+		snprintf(pr->desc, PROP_DESC, "%s", dnsio_rcode_name(rcode));
+		return;
+	}
+	nv = propagation_txt_values(r, t->name, vals, PROP_MAX_VALUES);
+	for (i = 0; i < t->nvalues; i++)
+		for (j = 0; j < nv; j++)
+			if (strcmp(t->values[i], vals[j]) == 0) {
+				hits++;
+				break;
+			}
+	if (nv == 0)
+		snprintf(pr->desc, PROP_DESC, "no TXT (NODATA)");
+	else {
+		snprintf(pr->desc, PROP_DESC, "TXT");
+		for (j = 0; j < nv; j++)
+			desc_add_value(pr->desc, vals[j]);
+	}
+	if (l->mode == PROP_PRESENT)
+		pr->state = hits == t->nvalues ? P_GOOD : P_BAD;
+	else
+		pr->state = hits == 0 ? P_GOOD : P_BAD;
+	if (pr->state == P_BAD && l->mode == PROP_PRESENT && nv > 0) {
+		size_t o = strlen(pr->desc);
+
+		snprintf(pr->desc + o, PROP_DESC - o, " (%zu of %zu values)", hits, t->nvalues);
+	}
+	free_values(vals, nv);
+}
+
+/* 1 when nameserver ns of target t is done. */
+static int
+group_done(const struct loop *l, size_t t, size_t ns)
+{
+	size_t i;
+	int good = 0;
+
+	for (i = 0; i < l->nprobes; i++) {
+		const struct probe *pr = &l->probes[i];
+
+		if (pr->target != t || pr->ns != ns)
+			continue;
+		if (pr->state == P_GOOD)
+			good = 1;
+		else if (!(pr->state == P_ERR && !l->addrs[pr->addr].answered_ever))
+			return 0;
+	}
+	return good;
+}
+
+static size_t
+add_addr(struct loop *l, const struct dns_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < l->naddrs; i++)
+		if (l->addrs[i].a->salen == a->salen &&
+		    memcmp(&l->addrs[i].a->sa, &a->sa, a->salen) == 0)
+			return i;
+	if (l->naddrs == PROP_MAX_ADDRS)
+		return (size_t)-1;
+	l->addrs[l->naddrs].a = a;
+	l->addrs[l->naddrs].fd = -1;
+	return l->naddrs++;
+}
+
+static int
+setup(struct loop *l)
+{
+	size_t t, n, k, ai;
+
+	for (t = 0; t < l->nt; t++) {
+		const struct zone *z = l->t[t].zone;
+
+		if ((l->query[t] = dnsio_query_new(l->t[t].name, LDNS_RR_TYPE_TXT, 0)) == NULL ||
+		    ldns_pkt2wire(&l->wire[t], l->query[t], &l->wirelen[t]) != LDNS_STATUS_OK) {
+			log_err("%s: cannot build a query", l->t[t].name);
+			return -1;
+		}
+		for (n = 0; n < z->nns; n++)
+			for (k = 0; k < z->ns[n].naddrs; k++) {
+				if ((ai = add_addr(l, &z->ns[n].addrs[k])) == (size_t)-1 ||
+				    l->nprobes == PROP_MAX_PROBES) {
+					log_err("too many nameserver addresses to check");
+					return -1;
+				}
+				l->probes[l->nprobes++] = (struct probe){ .target = t, .ns = n,
+				    .addr = ai, .state = P_NONE, .desc = "no answer yet" };
+			}
+	}
+	for (ai = 0; ai < l->naddrs; ai++) {
+		struct paddr *p = &l->addrs[ai];
+
+		p->fd = socket(p->a->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (p->fd == -1 || connect(p->fd, (const struct sockaddr *)&p->a->sa,
+		    p->a->salen) == -1) {
+			/* e.g. no IPv6 at all: the address is reported, never blocks. */
+			log_debug("%s: %s", p->a->text, strerror(errno));
+			if (p->fd != -1)
+				close(p->fd);
+			p->fd = -1;
+			for (k = 0; k < l->nprobes; k++)
+				if (l->probes[k].addr == ai) {
+					l->probes[k].state = P_ERR;
+					snprintf(l->probes[k].desc, PROP_DESC, "cannot send: %s",
+					    strerror(errno));
+				}
+		}
+	}
+	return 0;
+}
+
+/* The next probe of address ai that still needs asking, or (size_t)-1. */
+static size_t
+next_probe(struct loop *l, size_t ai)
+{
+	struct paddr *p = &l->addrs[ai];
+	size_t i, k;
+
+	for (i = 0; i < l->nprobes; i++) {
+		k = (p->cursor + i) % l->nprobes;
+		if (l->probes[k].addr == ai && l->probes[k].state != P_GOOD) {
+			p->cursor = k + 1;
+			return k;
+		}
+	}
+	return (size_t)-1;
+}
+
+static void
+send_query(struct loop *l, size_t ai, double now)
+{
+	struct paddr *p = &l->addrs[ai];
+	size_t k = next_probe(l, ai);
+	uint8_t *w;
+
+	if (k == (size_t)-1)
+		return;
+	w = l->wire[l->probes[k].target];
+	if (getrandom(&p->qid, sizeof(p->qid), 0) != sizeof(p->qid))
+		p->qid = (uint16_t)(p->qid * 31421u + 6927u);
+	w[0] = (uint8_t)(p->qid >> 8);
+	w[1] = (uint8_t)p->qid;
+	p->sent_at = now;
+	p->next_send = now + PROP_INTERVAL_MS / 1000.0;
+	if (send(p->fd, w, l->wirelen[l->probes[k].target], 0) == -1) {
+		l->probes[k].state = P_ERR;
+		snprintf(l->probes[k].desc, PROP_DESC, "%s", strerror(errno));
+		p->next_send = now + PROP_ERROR_RETRY_MS / 1000.0;
+		return;
+	}
+	p->inflight = 1;
+	p->probe = k;
+}
+
+/* Ask again over TCP after a truncated UDP answer.  The answer or NULL. */
+static ldns_pkt *
+ask_tcp(struct loop *l, struct paddr *p, struct probe *pr)
+{
+	const ldns_pkt *q = l->query[pr->target];
+	ldns_pkt *r = NULL;
+	const char *err;
+
+	ldns_pkt_set_id((ldns_pkt *)q, p->qid);
+	r = dnsio_ask(p->a, q, PROP_QUERY_TIMEOUT_MS, &err);
+	if (r == NULL) {
+		pr->state = P_ERR;
+		snprintf(pr->desc, PROP_DESC, "TCP: %s", err);
+	}
+	return r;
+}
+
+static void
+receive(struct loop *l, size_t ai, double now)
+{
+	struct paddr *p = &l->addrs[ai];
+	uint8_t buf[DNS_TCP_MAX];
+	ldns_pkt *r = NULL;
+	struct probe *pr;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(p->fd, buf, sizeof(buf), 0);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || !p->inflight)
+				return;
+			pr = &l->probes[p->probe];
+			pr->state = P_ERR;
+			snprintf(pr->desc, PROP_DESC, "%s", strerror(errno));
+			p->inflight = 0;
+			p->next_send = now + PROP_ERROR_RETRY_MS / 1000.0;
+			return;
+		}
+		if (!p->inflight || n < 2 || ((buf[0] << 8) | buf[1]) != p->qid)
+			continue;	/* late or stray answer */
+		if (ldns_wire2pkt(&r, buf, (size_t)n) != LDNS_STATUS_OK)
+			continue;
+		pr = &l->probes[p->probe];
+		ldns_pkt_set_id(l->query[pr->target], p->qid);
+		if (!dnsio_matches(l->query[pr->target], r)) {
+			ldns_pkt_free(r);
+			r = NULL;
+			continue;
+		}
+		if (ldns_pkt_tc(r)) {
+			ldns_pkt_free(r);
+			r = ask_tcp(l, p, pr);
+		}
+		p->inflight = 0;
+		if (r != NULL) {
+			p->answered_ever = 1;
+			judge(l, pr, r);
+			ldns_pkt_free(r);
+		}
+		return;
+	}
+}
+
+/* One progress line naming the nameservers still waited for. */
+static void
+progress(const struct loop *l, double elapsed)
+{
+	char line[1024];
+	size_t t, n, i, o, waiting = 0, total = 0;
+
+	o = (size_t)snprintf(line, sizeof(line), "waiting (%.0f s):", elapsed);
+	for (t = 0; t < l->nt; t++)
+		for (n = 0; n < l->t[t].zone->nns; n++) {
+			if (l->t[t].zone->ns[n].naddrs == 0)
+				continue;
+			total++;
+			if (group_done(l, t, n))
+				continue;
+			waiting++;
+			for (i = 0; i < l->nprobes; i++) {
+				const struct probe *pr = &l->probes[i];
+
+				if (pr->target == t && pr->ns == n && pr->state != P_GOOD &&
+				    o < sizeof(line))
+					o += (size_t)snprintf(line + o, sizeof(line) - o,
+					    " %s (%s) %s;", l->t[t].zone->ns[n].name,
+					    l->addrs[pr->addr].a->text, pr->desc);
+			}
+		}
+	log_info("%zu of %zu nameservers ready; %s", total - waiting, total, line);
+}
+
+/* The final report on timeout: every nameserver/address and its answer. */
+static void
+report(const struct loop *l, double timeout_s)
+{
+	size_t t, i;
+
+	log_err("not %s on every authoritative server within %.0f s:",
+	    l->mode == PROP_PRESENT ? "propagated" : "removed", timeout_s);
+	for (t = 0; t < l->nt; t++) {
+		fprintf(stderr, "  %s (zone %s):\n", l->t[t].name, l->t[t].zone->apex);
+		for (i = 0; i < l->nprobes; i++) {
+			const struct probe *pr = &l->probes[i];
+
+			if (pr->target != t)
+				continue;
+			fprintf(stderr, "    %-4s %s %s: %s%s\n",
+			    pr->state == P_GOOD ? "ok" : "FAIL",
+			    l->t[t].zone->ns[pr->ns].name, l->addrs[pr->addr].a->text,
+			    pr->state == P_ERR && !l->addrs[pr->addr].answered_ever ?
+			    "never answered: " : "", pr->desc);
+		}
+	}
+}
+
+static int
+all_done(const struct loop *l)
+{
+	size_t t, n;
+
+	for (t = 0; t < l->nt; t++)
+		for (n = 0; n < l->t[t].zone->nns; n++)
+			if (l->t[t].zone->ns[n].naddrs > 0 && !group_done(l, t, n))
+				return 0;
+	return 1;
+}
+
+int
+propagation_wait(const struct prop_target *t, size_t nt, enum prop_mode mode, double timeout_s)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+	struct pollfd pfd[PROP_MAX_ADDRS];
+	size_t i, np;
+	double start = log_now(), now, wake, next_progress = start + PROP_PROGRESS_S;
+	int rc = ST_FAIL;
+
+	if (l == NULL) {
+		log_err("out of memory");
+		return ST_FAIL;
+	}
+	l->t = t;
+	l->nt = nt;
+	l->mode = mode;
+	if (setup(l) == -1)
+		goto out;
+	for (;;) {
+		now = log_now();
+		if (all_done(l)) {
+			log_info("%s on every authoritative server after %.2f s",
+			    mode == PROP_PRESENT ? "present" : "gone", now - start);
+			rc = ST_OK;
+			break;
+		}
+		if (now - start >= timeout_s) {
+			report(l, timeout_s);
+			rc = ST_TIMEOUT;
+			break;
+		}
+		if (now >= next_progress) {
+			progress(l, now - start);
+			next_progress = now + PROP_PROGRESS_S;
+		}
+		wake = start + timeout_s;
+		if (next_progress < wake)
+			wake = next_progress;
+		for (i = 0, np = 0; i < l->naddrs; i++) {
+			struct paddr *p = &l->addrs[i];
+
+			if (p->fd == -1)
+				continue;
+			if (p->inflight && now - p->sent_at >= PROP_QUERY_TIMEOUT_MS / 1000.0) {
+				struct probe *pr = &l->probes[p->probe];
+
+				p->inflight = 0;
+				pr->state = P_ERR;
+				snprintf(pr->desc, PROP_DESC, "timeout");
+			}
+			if (!p->inflight && now >= p->next_send)
+				send_query(l, i, now);
+			if (p->inflight && p->sent_at + PROP_QUERY_TIMEOUT_MS / 1000.0 < wake)
+				wake = p->sent_at + PROP_QUERY_TIMEOUT_MS / 1000.0;
+			if (!p->inflight && next_probe(l, i) != (size_t)-1 && p->next_send < wake)
+				wake = p->next_send;
+			pfd[np].fd = p->fd;
+			pfd[np].events = POLLIN;
+			pfd[np].revents = 0;
+			np++;
+		}
+		now = log_now();
+		if (poll(pfd, np, wake > now ? (int)((wake - now) * 1000.0) + 1 : 0) == -1 &&
+		    errno != EINTR) {
+			log_err("poll: %s", strerror(errno));
+			break;
+		}
+		now = log_now();
+		for (i = 0, np = 0; i < l->naddrs; i++) {
+			if (l->addrs[i].fd == -1)
+				continue;
+			if (pfd[np++].revents != 0)
+				receive(l, i, now);
+		}
+	}
+out:
+	for (i = 0; i < l->naddrs; i++)
+		if (l->addrs[i].fd != -1)
+			close(l->addrs[i].fd);
+	for (i = 0; i < nt; i++) {
+		free(l->wire[i]);
+		ldns_pkt_free(l->query[i]);
+	}
+	free(l);
+	return rc;
+}
+
+struct prop_answer *
+propagation_list(const struct zone *z, const char *name, size_t *n)
+{
+	struct prop_answer *out;
+	size_t i, j, k = 0;
+	ldns_pkt *q = dnsio_query_new(name, LDNS_RR_TYPE_TXT, 0), *r;
+	int try;
+
+	*n = 0;
+	for (i = 0; i < z->nns; i++)
+		k += z->ns[i].naddrs;
+	if (q == NULL || (out = calloc(k ? k : 1, sizeof(*out))) == NULL) {
+		ldns_pkt_free(q);
+		return NULL;
+	}
+	for (i = 0; i < z->nns; i++)
+		for (j = 0; j < z->ns[i].naddrs; j++) {
+			struct prop_answer *a = &out[(*n)++];
+
+			a->ns = z->ns[i].name;
+			a->addr = z->ns[i].addrs[j].text;
+			for (try = 0, r = NULL; try < PROP_LIST_TRIES && r == NULL; try++)
+				r = dnsio_ask(&z->ns[i].addrs[j], q, PROP_QUERY_TIMEOUT_MS, &a->error);
+			if (r == NULL)
+				continue;
+			a->answered = 1;
+			a->rcode = ldns_pkt_get_rcode(r);
+			a->aa = ldns_pkt_aa(r);
+			a->nvalues = propagation_txt_values(r, name, a->values, PROP_MAX_VALUES);
+			ldns_pkt_free(r);
+		}
+	ldns_pkt_free(q);
+	return out;
+}
+
+void
+propagation_answers_free(struct prop_answer *a, size_t n)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free_values(a[i].values, a[i].nvalues);
+	free(a);
+}

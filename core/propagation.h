@@ -1,0 +1,71 @@
+/*
+ * Propagation: ask every authoritative address of every zone, all at once,
+ * until each nameserver serves every expected value (or, when removing, none
+ * of them).
+ *
+ * Schedule: each address gets at most one query in flight and at most one
+ * query per PROP_INTERVAL_MS (10 queries/s), so the wait ends within about
+ * PROP_INTERVAL_MS + one round trip of the moment the last server has the
+ * record.  Names that share an address take turns.  UDP with RD=0; a
+ * truncated answer is asked again over TCP.  An address that never answered
+ * (no IPv6 route, firewalled) does not block its nameserver when another
+ * address of that nameserver has answered; it is reported.
+ */
+#ifndef DNS01_PROPAGATION_H
+#define DNS01_PROPAGATION_H
+
+#include <stddef.h>
+
+#include "zone.h"
+
+#define PROP_INTERVAL_MS	100	/* per address: at most 10 queries/s */
+#define PROP_QUERY_TIMEOUT_MS	1500	/* a query unanswered this long is retransmitted */
+#define PROP_ERROR_RETRY_MS	1000	/* after an ICMP error (refused, unreachable) */
+#define PROP_PROGRESS_S		5	/* a progress line this often */
+#define PROP_MAX_VALUES		64	/* TXT values compared per name */
+#define PROP_LIST_TRIES		2	/* queries per address for `list` */
+
+/* One name to check: the values expected there, on the zone's nameservers. */
+struct prop_target {
+	const char *name;		/* canonical owner */
+	const struct zone *zone;
+	const char *values[PROP_MAX_VALUES];
+	size_t	nvalues;
+};
+
+enum prop_mode {
+	PROP_PRESENT,			/* every value must be served */
+	PROP_ABSENT			/* none of the values may be served */
+};
+
+/*
+ * Wait until every nameserver of every target is done, at most timeout_s.
+ * Progress goes to stderr.  Returns ST_OK, or ST_TIMEOUT after printing per
+ * nameserver and address what it last answered.
+ */
+int	propagation_wait(const struct prop_target *t, size_t n, enum prop_mode mode,
+    double timeout_s);
+
+/* What one address answered for `list`. */
+struct prop_answer {
+	const char *ns;			/* nameserver name (points into the zone) */
+	const char *addr;		/* address text (points into the zone) */
+	int	answered;		/* 0: no answer; see error */
+	const char *error;		/* static reason when !answered */
+	int	rcode;
+	int	aa;
+	char	*values[PROP_MAX_VALUES];	/* malloc'd */
+	size_t	nvalues;
+};
+
+/*
+ * Ask every address of zone for the TXT values at name.  Returns an array of
+ * *n answers; free with propagation_answers_free().
+ */
+struct prop_answer *propagation_list(const struct zone *z, const char *name, size_t *n);
+void	propagation_answers_free(struct prop_answer *a, size_t n);
+
+/* The TXT values (strings of one RR concatenated) at name in a packet's answer. */
+size_t	propagation_txt_values(const ldns_pkt *p, const char *name, char **out, size_t max);
+
+#endif

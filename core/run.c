@@ -1,0 +1,201 @@
+/* Locate, write, delete and wait for a set of challenges; see run.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "run.h"
+#include "status.h"
+
+struct instance {
+	const struct provider_conf *pc;
+	const struct provider_ops *ops;
+	void	*priv;
+};
+
+struct run {
+	const struct config *cfg;
+	struct discovery *d;
+	struct instance inst[CONFIG_MAX_PROVIDERS];
+	size_t	ninst;
+};
+
+int
+run_new(const struct config *cfg, struct run **out)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (r == NULL) {
+		log_err("out of memory");
+		return ST_FAIL;
+	}
+	r->cfg = cfg;
+	if ((rc = discovery_new(cfg, &r->d)) != ST_OK) {
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return ST_OK;
+}
+
+void
+run_free(struct run *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->ninst; i++)
+		r->inst[i].ops->destroy(r->inst[i].priv);
+	discovery_free(r->d);
+	free(r);
+}
+
+struct discovery *
+run_discovery(struct run *r)
+{
+	return r->d;
+}
+
+/* The provider instance for pc, created on first use. */
+static int
+instance(struct run *r, const struct provider_conf *pc, struct instance **out)
+{
+	struct instance *in;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->ninst; i++)
+		if (r->inst[i].pc == pc) {
+			*out = &r->inst[i];
+			return ST_OK;
+		}
+	in = &r->inst[r->ninst];
+	in->pc = pc;
+	in->ops = provider_find(pc->type);
+	if ((rc = in->ops->create(pc, &in->priv)) != ST_OK)
+		return rc;
+	r->ninst++;
+	*out = in;
+	return ST_OK;
+}
+
+int
+run_locate(struct run *r, struct challenge *c, size_t n)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if ((rc = discovery_locate(r->d, c[i].name, c[i].target, &c[i].zone)) != ST_OK)
+			return rc;
+		if ((c[i].pc = config_route(r->cfg, c[i].target)) == NULL) {
+			log_err("no provider serves %s (zone %s): add it to some provider's "
+			    "'zones ='", c[i].target, c[i].zone->apex);
+			return ST_CONFIG;
+		}
+		log_debug("%s: zone %s, provider %s", c[i].target, c[i].zone->apex,
+		    c[i].pc->name);
+	}
+	return ST_OK;
+}
+
+/* The TTL for a provider: `ttl =` raised to its minimum, or its default. */
+static int
+ttl_for(const struct run *r, const struct provider_ops *ops)
+{
+	if (r->cfg->ttl < 0)
+		return ops->default_ttl;
+	return r->cfg->ttl < ops->min_ttl ? ops->min_ttl : r->cfg->ttl;
+}
+
+/* Add or delete, one provider call per (provider, zone). */
+static int
+change(struct run *r, struct challenge *c, size_t n, int del)
+{
+	struct record *recs = calloc(n ? n : 1, sizeof(*recs));
+	size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+	char *done = calloc(n ? n : 1, 1);
+	struct instance *in;
+	size_t i, j, k;
+	int rc = ST_OK;
+
+	if (recs == NULL || idx == NULL || done == NULL) {
+		log_err("out of memory");
+		rc = ST_FAIL;
+		goto out;
+	}
+	for (i = 0; i < n && rc == ST_OK; i++) {
+		if (done[i])
+			continue;
+		for (j = i, k = 0; j < n; j++) {
+			if (done[j] || c[j].pc != c[i].pc || c[j].zone != c[i].zone)
+				continue;
+			/* the same value twice at one name is one record */
+			for (size_t m = 0; m < k; m++)
+				if (strcmp(recs[m].name, c[j].target) == 0 &&
+				    strcmp(recs[m].value, c[j].value) == 0)
+					goto same;
+			recs[k].name = c[j].target;
+			recs[k].value = c[j].value;
+			memcpy(recs[k].id, c[j].id, sizeof(recs[k].id));
+			idx[k++] = j;
+same:
+			done[j] = 1;
+		}
+		if ((rc = instance(r, c[i].pc, &in)) != ST_OK)
+			break;
+		rc = del ? in->ops->del(in->priv, c[i].zone, recs, k) :
+		    in->ops->add(in->priv, c[i].zone, recs, k, ttl_for(r, in->ops));
+		for (j = 0; rc == ST_OK && !del && j < k; j++)
+			memcpy(c[idx[j]].id, recs[j].id, sizeof(c[idx[j]].id));
+	}
+out:
+	free(recs);
+	free(idx);
+	free(done);
+	return rc;
+}
+
+int
+run_add(struct run *r, struct challenge *c, size_t n)
+{
+	return change(r, c, n, 0);
+}
+
+int
+run_del(struct run *r, struct challenge *c, size_t n)
+{
+	return change(r, c, n, 1);
+}
+
+int
+run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode,
+    double timeout_s)
+{
+	struct prop_target *t = calloc(n ? n : 1, sizeof(*t));
+	size_t i, j, nt = 0;
+	int rc;
+
+	(void)r;
+	if (t == NULL) {
+		log_err("out of memory");
+		return ST_FAIL;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nt; j++)
+			if (strcmp(t[j].name, c[i].target) == 0)
+				break;
+		if (j == nt) {
+			t[nt].name = c[i].target;
+			t[nt].zone = c[i].zone;
+			nt++;
+		}
+		if (t[j].nvalues < PROP_MAX_VALUES)
+			t[j].values[t[j].nvalues++] = c[i].value;
+	}
+	rc = propagation_wait(t, nt, mode, timeout_s);
+	free(t);
+	return rc;
+}

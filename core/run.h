@@ -1,0 +1,53 @@
+/*
+ * One run: the challenges (name + value) a command or hook call handles,
+ * and the steps every front end shares — locate (CNAME following, zone,
+ * provider routing), write or delete through the providers (one call per
+ * provider and zone), and wait on every authoritative server.
+ *
+ * run_new() takes a loaded config (still owned by the caller); run_free()
+ * releases the discovery cache and the provider instances.
+ */
+#ifndef DNS01_RUN_H
+#define DNS01_RUN_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "propagation.h"
+#include "zone.h"
+#include "../providers/provider.h"
+
+#define RUN_MAX_CHALLENGES	200	/* challenges handled in one run */
+
+struct challenge {
+	char	name[NAME_BUF];		/* where the value is asked for */
+	char	value[VALUE_BUF];
+	char	id[RECORD_ID_MAX];	/* provider record id, "" if none */
+	/* set by run_locate(): */
+	char	target[NAME_BUF];	/* owner after CNAMEs */
+	const struct zone *zone;
+	const struct provider_conf *pc;
+};
+
+struct run;
+
+int	run_new(const struct config *cfg, struct run **out);
+void	run_free(struct run *r);
+
+/* Find target, zone and provider of each challenge.  ST_OK or an error status. */
+int	run_locate(struct run *r, struct challenge *c, size_t n);
+
+/* Add every value (after run_locate).  Record ids are written back into c[].id. */
+int	run_add(struct run *r, struct challenge *c, size_t n);
+
+/* Delete exactly these values (after run_locate). */
+int	run_del(struct run *r, struct challenge *c, size_t n);
+
+/* Wait until every authoritative server has (or no longer has) the values. */
+int	run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode,
+    double timeout_s);
+
+/* The discovery context, for `list`. */
+struct discovery *run_discovery(struct run *r);
+
+#endif

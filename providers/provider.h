@@ -1,0 +1,63 @@
+/*
+ * The one interface every DNS provider implements.  A provider knows its API
+ * and nothing about hooks; the core calls it with records grouped by zone.
+ *
+ * Lifecycle: create() once per run for each [provider] section used, then any
+ * number of add()/del() calls, then destroy().  add() and del() return a
+ * status (core/status.h) and print their own error messages.
+ */
+#ifndef DNS01_PROVIDER_H
+#define DNS01_PROVIDER_H
+
+#include <stddef.h>
+
+#include "../core/config.h"
+#include "../core/zone.h"
+
+#define RECORD_ID_MAX	64	/* provider record ids, in bytes */
+
+/* One TXT value at one name.  The core owns the strings. */
+struct record {
+	const char *name;		/* owner, canonical (the CNAME target if any) */
+	const char *value;		/* TXT value, checked */
+	char	id[RECORD_ID_MAX];	/* provider record id, "" if none */
+};
+
+/* An environment variable that can stand for a config key (env mode). */
+struct env_map {
+	const char *key;		/* config key */
+	const char *vars[3];		/* variable names, first found wins */
+};
+
+/* A certbot plugin credentials key that can stand for a config key. */
+struct cred_map {
+	const char *key;
+	const char *certbot_key;
+};
+
+struct provider_ops {
+	const char *type;			/* config `type =` */
+	const char *description;		/* for `dns01 providers` */
+	const char *const *keys;		/* accepted keys, NULL-terminated */
+	const char *const *secret_keys;	/* keys whose values are secrets */
+	const struct env_map *env;		/* env mode, {NULL} terminated */
+	const struct cred_map *cred;		/* `credentials =`, {NULL} terminated */
+	int	 default_ttl;			/* seconds */
+	int	 min_ttl;			/* the lowest the provider accepts */
+
+	/* Check the section and make an instance in *priv. */
+	int	(*create)(const struct provider_conf *pc, void **priv);
+	/* Add each value to its TXT RRset (never replace the RRset). */
+	int	(*add)(void *priv, const struct zone *z, struct record *r, size_t n, int ttl);
+	/* Delete exactly these values (by id where r->id is set). */
+	int	(*del)(void *priv, const struct zone *z, struct record *r, size_t n);
+	void	(*destroy)(void *priv);
+};
+
+/* The compiled-in providers (providers/registry.c), NULL-terminated. */
+extern const struct provider_ops *const provider_table[];
+
+/* The provider of that type, or NULL. */
+const struct provider_ops *provider_find(const char *type);
+
+#endif

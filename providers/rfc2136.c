@@ -1,0 +1,306 @@
+/*
+ * Provider "rfc2136": signed DNS UPDATE (RFC 2136, TSIG RFC 8945) to the
+ * configured server, or to the zone's SOA MNAME (RFC 2136 §4.3).
+ *
+ * Add puts one RR into the TXT RRset and never deletes the RRset first, so
+ * apex and wildcard values live side by side; delete removes exactly one RR
+ * (class NONE, §2.5.4).  All records of one zone go in one UPDATE message,
+ * over TCP.  No prerequisites: add and delete of single RRs are idempotent,
+ * so concurrent runs cannot clobber each other.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ldns/ldns.h>
+
+#include "../core/dnsio.h"
+#include "../core/log.h"
+#include "../core/status.h"
+#include "../core/tsig.h"
+#include "provider.h"
+
+#define RFC2136_TIMEOUT_MS	10000	/* one UPDATE exchange */
+#define RFC2136_DEFAULT_ALG	"hmac-sha256"
+#define RFC2136_DEFAULT_TTL	10
+#define RFC2136_MIN_TTL		1
+
+struct rfc2136 {
+	char	name[128];		/* section name, for messages */
+	struct dns_addr server;
+	int	has_server;
+	struct tsig_key key;
+	int	has_key;
+};
+
+static const char *const keys[] = { "server", "tsig_key", "tsig_algorithm", "tsig_secret",
+	NULL };
+static const char *const secret_keys[] = { "tsig_secret", NULL };
+static const struct env_map env[] = {
+	{ "server", { "RFC2136_NAMESERVER", NULL } },
+	{ "tsig_key", { "RFC2136_TSIG_KEY", NULL } },
+	{ "tsig_secret", { "RFC2136_TSIG_SECRET", NULL } },
+	{ "tsig_algorithm", { "RFC2136_TSIG_ALGORITHM", NULL } },
+	{ NULL, { NULL } }
+};
+static const struct cred_map cred[] = {
+	{ "server", "dns_rfc2136_server" },
+	{ "tsig_key", "dns_rfc2136_name" },
+	{ "tsig_secret", "dns_rfc2136_secret" },
+	{ "tsig_algorithm", "dns_rfc2136_algorithm" },
+	{ NULL, NULL }
+};
+
+static int
+rfc2136_create(const struct provider_conf *pc, void **priv)
+{
+	const char *server = provider_conf_get(pc, "server");
+	const char *kname = provider_conf_get(pc, "tsig_key");
+	const char *alg = provider_conf_get(pc, "tsig_algorithm");
+	const char *secret = provider_conf_get(pc, "tsig_secret");
+	struct rfc2136 *p;
+	const char *why;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_err("out of memory");
+		return ST_FAIL;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", pc->name);
+	if (server != NULL && *server != '\0') {
+		if (dnsio_parse_addr(server, &p->server) == -1) {
+			log_err("%s: [provider %s] server: '%s' is not IP, IP:port or [IPv6]:port",
+			    pc->origin, pc->name, server);
+			goto fail;
+		}
+		p->has_server = 1;
+	}
+	if (kname != NULL || secret != NULL) {
+		if (kname == NULL || secret == NULL) {
+			log_err("%s: [provider %s] needs both tsig_key and tsig_secret",
+			    pc->origin, pc->name);
+			goto fail;
+		}
+		if (tsig_key_init(&p->key, kname, alg ? alg : RFC2136_DEFAULT_ALG, secret,
+		    &why) == -1) {
+			log_err("%s: [provider %s] TSIG key '%s': %s", pc->origin, pc->name,
+			    kname, why);
+			goto fail;
+		}
+		p->has_key = 1;
+	} else if (alg != NULL) {
+		log_err("%s: [provider %s] tsig_algorithm without tsig_key", pc->origin, pc->name);
+		goto fail;
+	}
+	*priv = p;
+	return ST_OK;
+fail:
+	tsig_key_clear(&p->key);
+	free(p);
+	return ST_CONFIG;
+}
+
+static void
+rfc2136_destroy(void *priv)
+{
+	struct rfc2136 *p = priv;
+
+	if (p == NULL)
+		return;
+	tsig_key_clear(&p->key);
+	free(p);
+}
+
+/* One update RR: add (class IN, ttl) or delete one RR (class NONE, ttl 0). */
+static ldns_rr *
+update_rr(const struct record *r, int del, int ttl)
+{
+	size_t len = strlen(r->value);
+	uint8_t buf[1 + TXT_STRING_MAX];
+	ldns_rdf *owner, *txt;
+	ldns_rr *rr;
+
+	if (len > TXT_STRING_MAX || (rr = ldns_rr_new()) == NULL)
+		return NULL;
+	buf[0] = (uint8_t)len;
+	memcpy(buf + 1, r->value, len);
+	if ((owner = ldns_dname_new_frm_str(r->name)) == NULL ||
+	    (txt = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, len + 1, buf)) == NULL) {
+		ldns_rdf_deep_free(owner);
+		ldns_rr_free(rr);
+		return NULL;
+	}
+	ldns_rr_set_owner(rr, owner);
+	ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
+	ldns_rr_set_class(rr, del ? LDNS_RR_CLASS_NONE : LDNS_RR_CLASS_IN);
+	ldns_rr_set_ttl(rr, del ? 0 : (uint32_t)ttl);
+	ldns_rr_push_rdf(rr, txt);
+	return rr;
+}
+
+/* Judge an UPDATE answer.  Returns a status after saying what went wrong. */
+static int
+judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
+    const uint8_t *resp, size_t rlen, const uint8_t *mac, size_t maclen)
+{
+	unsigned terr = 0;
+	const char *why = NULL;
+	ldns_pkt *r = NULL;
+	int rcode, verified = 1, rc;
+
+	if (ldns_wire2pkt(&r, resp, rlen) != LDNS_STATUS_OK) {
+		log_err("UPDATE of zone %s: malformed answer from %s", z->apex, a->text);
+		return ST_PROVIDER;
+	}
+	rcode = ldns_pkt_get_rcode(r);
+	ldns_pkt_free(r);
+	if (p->has_key && tsig_verify(&p->key, resp, rlen, mac, maclen, (uint64_t)time(NULL),
+	    &terr, &why) == -1)
+		verified = 0;
+	if (terr != 0) {
+		log_err("%s rejected TSIG key '%s' (%s): %s", a->text, p->key.name, p->key.alg,
+		    terr == TSIG_BADSIG ? "BADSIG, the secret or algorithm is wrong" :
+		    terr == TSIG_BADKEY ? "BADKEY, the server does not know this key name "
+		    "and algorithm" : terr == TSIG_BADTIME ? "BADTIME, the clocks differ by "
+		    "more than 300 s" : tsig_error_name(terr));
+		return ST_CONFIG;
+	}
+	switch (rcode) {
+	case LDNS_RCODE_NOERROR:
+		rc = ST_OK;
+		break;
+	case LDNS_RCODE_NOTAUTH:
+		if (p->has_key)
+			log_err("%s answered NOTAUTH to UPDATE of zone %s signed with key '%s': "
+			    "the key is not accepted or the server is not authoritative",
+			    a->text, z->apex, p->key.name);
+		else
+			log_err("%s answered NOTAUTH to an unsigned UPDATE of zone %s: "
+			    "configure tsig_key/tsig_secret", a->text, z->apex);
+		return ST_CONFIG;
+	case LDNS_RCODE_REFUSED:
+		log_err("%s REFUSED the UPDATE of zone %s%s%s%s: the server does not allow "
+		    "this update (check allow-update / update-policy for the zone)", a->text,
+		    z->apex, p->has_key ? " (key '" : "", p->has_key ? p->key.name : "",
+		    p->has_key ? "')" : "");
+		return ST_PROVIDER;
+	default:
+		log_err("%s answered %s to the UPDATE of zone %s", a->text,
+		    dnsio_rcode_name(rcode), z->apex);
+		return ST_PROVIDER;
+	}
+	if (!verified) {
+		log_err("UPDATE of zone %s: %s: %s", z->apex, a->text, why);
+		return ST_PROVIDER;
+	}
+	return rc;
+}
+
+/* Build, sign and send one UPDATE carrying every record for zone z. */
+static int
+update(struct rfc2136 *p, const struct zone *z, struct record *recs, size_t n, int del, int ttl)
+{
+	const struct dns_addr *targets = p->has_server ? &p->server : z->mname_addrs;
+	size_t ntargets = p->has_server ? 1 : z->nmname, i, len = 0, slen = 0, rlen = 0, maclen = 0;
+	uint8_t *wire = NULL, *signed_wire = NULL, *resp = NULL, mac[TSIG_MAC_MAX];
+	ldns_rr_list *up = ldns_rr_list_new();
+	ldns_rdf *zname = ldns_dname_new_frm_str(z->apex);
+	ldns_pkt *pkt = NULL;
+	const char *err = "no address";
+	int rc = ST_FAIL;
+
+	if (ntargets == 0) {
+		log_err("zone %s: its primary %s has no address; set 'server =' in "
+		    "[provider %s]", z->apex, z->mname, p->name);
+		rc = ST_CONFIG;
+		goto out;
+	}
+	if (up == NULL || zname == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		ldns_rr *rr = update_rr(&recs[i], del, ttl);
+
+		if (rr == NULL || !ldns_rr_list_push_rr(up, rr)) {
+			ldns_rr_free(rr);
+			log_err("%s: cannot build the UPDATE", recs[i].name);
+			goto out;
+		}
+	}
+	/* The packet owns zname; the update section is copied. */
+	pkt = ldns_update_pkt_new(zname, LDNS_RR_CLASS_IN, NULL, up, NULL);
+	zname = NULL;
+	if (pkt == NULL)
+		goto out;
+	ldns_pkt_set_random_id(pkt);
+	if (ldns_pkt2wire(&wire, pkt, &len) != LDNS_STATUS_OK)
+		goto out;
+	if (p->has_key) {
+		if (tsig_sign(&p->key, wire, len, (uint64_t)time(NULL), &signed_wire, &slen,
+		    mac, &maclen) == -1) {
+			log_err("zone %s: cannot sign the UPDATE", z->apex);
+			goto out;
+		}
+	} else {
+		signed_wire = wire;
+		wire = NULL;
+		slen = len;
+	}
+	for (i = 0; i < ntargets; i++) {
+		log_debug("UPDATE zone %s at %s: %s %zu record(s)", z->apex, targets[i].text,
+		    del ? "delete" : "add", n);
+		if (dnsio_tcp_exchange(&targets[i], signed_wire, slen, &resp, &rlen,
+		    RFC2136_TIMEOUT_MS, &err) == 0)
+			break;
+		log_warn("UPDATE zone %s: %s: %s", z->apex, targets[i].text, err);
+	}
+	if (i == ntargets) {
+		log_err("UPDATE of zone %s failed: no server answered (last: %s)", z->apex, err);
+		rc = ST_PROVIDER;
+		goto out;
+	}
+	if (rlen < 2 || memcmp(resp, signed_wire, 2) != 0) {
+		log_err("UPDATE of zone %s: %s answered with another message id", z->apex,
+		    targets[i].text);
+		rc = ST_PROVIDER;
+		goto out;
+	}
+	rc = judge(p, z, &targets[i], resp, rlen, mac, maclen);
+	if (rc == ST_OK)
+		log_info("%s %zu TXT record(s) %s zone %s at %s", del ? "deleted" : "added", n,
+		    del ? "from" : "in", z->apex, targets[i].text);
+out:
+	ldns_rdf_deep_free(zname);
+	ldns_rr_list_deep_free(up);
+	ldns_pkt_free(pkt);
+	free(wire);
+	free(signed_wire);
+	free(resp);
+	return rc;
+}
+
+static int
+rfc2136_add(void *priv, const struct zone *z, struct record *r, size_t n, int ttl)
+{
+	return update(priv, z, r, n, 0, ttl);
+}
+
+static int
+rfc2136_del(void *priv, const struct zone *z, struct record *r, size_t n)
+{
+	return update(priv, z, r, n, 1, 0);
+}
+
+const struct provider_ops provider_rfc2136 = {
+	.type = "rfc2136",
+	.description = "any RFC 2136 server (BIND, Knot, PowerDNS, ...), TSIG signed",
+	.keys = keys,
+	.secret_keys = secret_keys,
+	.env = env,
+	.cred = cred,
+	.default_ttl = RFC2136_DEFAULT_TTL,
+	.min_ttl = RFC2136_MIN_TTL,
+	.create = rfc2136_create,
+	.add = rfc2136_add,
+	.del = rfc2136_del,
+	.destroy = rfc2136_destroy,
+};

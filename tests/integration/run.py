@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""Run the dns01 integration tests against real servers.
+
+    /usr/bin/python3 tests/integration/run.py [FILTER]
+
+Re-executes itself in private namespaces (see testbed.enter_namespace),
+starts named x2 and unbound x2 once (pebble when a test asks for it), runs
+every test_* function of every test_*.py here whose "module.function" name
+contains FILTER, and always stops the servers. A test is a function taking
+the Testbed; it fails by raising (AssertionError or anything else) and is
+skipped by raising testbed.Skip. Binary under test: $DNS01 or <repo>/dns01.
+"""
+
+import importlib
+import os
+import shutil
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import testbed  # noqa: E402
+
+
+def collect(pattern):
+    tests = []
+    for path in sorted(HERE.glob('test_*.py')):
+        mod = importlib.import_module(path.stem)
+        for name, fn in vars(mod).items():     # definition order
+            full = f'{path.stem}.{name}'
+            if name.startswith('test_') and callable(fn) and pattern in full:
+                tests.append((full, fn))
+    return tests
+
+
+def indent(text, prefix='    '):
+    return '\n'.join(prefix + l for l in text.splitlines())
+
+
+def run_one(tb, name, fn):
+    """Returns 'PASS', 'FAIL' or 'SKIP'; prints the result line(s)."""
+    testbed.TRANSCRIPT.clear()
+    testbed.NOTES.clear()
+    sizes = tb.log_sizes()
+    t0 = time.monotonic()
+    status, reason = 'PASS', ''
+    try:
+        tb.reset()
+        fn(tb)
+        dead = tb.dead_servers()
+        if dead:
+            raise AssertionError(f'server(s) died during the test: {", ".join(dead)}')
+    except testbed.Skip as e:
+        status, reason = 'SKIP', str(e)
+    except AssertionError as e:
+        status, reason = 'FAIL', str(e) or traceback.format_exc()
+    except Exception:
+        status, reason = 'FAIL', traceback.format_exc()
+    dt = time.monotonic() - t0
+    if status == 'PASS':
+        print(f'PASS {name} ({dt:.1f}s)')
+    else:
+        print(f'{status} {name} ({dt:.1f}s): {reason.splitlines()[0] if reason else ""}')
+        rest = reason.splitlines()[1:]
+        if rest:
+            print(indent('\n'.join(rest)))
+    for n in testbed.NOTES:
+        print(indent(n))
+    if status == 'FAIL':
+        if testbed.TRANSCRIPT:
+            print('  dns01 calls:')
+            print(testbed.format_transcript())
+        print('  server logs during the test:')
+        print(indent(tb.logs_since(sizes)))
+    sys.stdout.flush()
+    return status
+
+
+def main():
+    args = sys.argv[1:]
+    if any(a in ('-h', '--help') for a in args):
+        print(__doc__)
+        return 0
+    testbed.enter_namespace(Path(__file__).resolve(), args)
+    sys.stdout.reconfigure(line_buffering=True)
+
+    # We are PID 1 of a PID namespace: without handlers SIGTERM is ignored.
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt(f'signal {signum}')
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    pattern = args[0] if args else ''
+    tests = collect(pattern)
+    if not tests:
+        print(f'no test matches {pattern!r}')
+        return 1
+    counts = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}
+    interrupted = False
+    tb = testbed.Testbed()
+    t_start = time.monotonic()
+    try:
+        testbed.setup_namespace(tb.tmp)
+        print(f'dns01: {testbed.dns01_binary()}   testbed: {tb.tmp}')
+        try:
+            tb.start()
+        except Exception:
+            print('FAIL testbed did not start:')
+            print(indent(traceback.format_exc()))
+            print(indent(tb.logs_since(None)))
+            counts['FAIL'] = len(tests)
+            return 1
+        print(f'testbed up in {time.monotonic() - t_start:.1f}s')
+        for name, fn in tests:
+            counts[run_one(tb, name, fn)] += 1
+    except KeyboardInterrupt as e:
+        print(f'\ninterrupted ({e or "Ctrl-C"})')
+        interrupted = True
+    finally:
+        tb.stop()
+        ok = not counts['FAIL'] and not interrupted
+        if ok and not os.environ.get('KEEP_TESTBED'):
+            shutil.rmtree(tb.tmp, ignore_errors=True)
+            where = ''
+        else:
+            where = f'; logs and configs kept in {tb.tmp}'
+        print(f'(total {time.monotonic() - t_start:.1f}s{where})')
+        summary = f'{counts["PASS"]} passed, {counts["FAIL"]} failed'
+        if counts['SKIP']:
+            summary += f', {counts["SKIP"]} skipped'
+        print(summary)
+        sys.stdout.flush()
+    if interrupted:
+        return 130
+    return 1 if counts['FAIL'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

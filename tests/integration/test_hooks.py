@@ -1,0 +1,53 @@
+"""certbot hook flows: apex + wildcard pair, CNAME delegation."""
+
+from flows import auth_pair, cleanup_pair, expect_txt, expect_txt_soon
+from testbed import NS1, NS2, T_CNAME, acme_value, certbot_env, dig_txt, dns_query, run_dns01
+
+
+def test_apex_wildcard(tb):
+    """example.test + *.example.test: both values at one name, an unrelated
+    value there survives, cleanup removes exactly the two values."""
+    name = '_acme-challenge.example.test'
+    tb.nsupdate(f'update delete {name} TXT')     # start clean
+    unrelated = 'unrelated-' + acme_value()[:16]
+    tb.nsupdate(f'update add {name} 60 TXT "{unrelated}"')
+    tb.sync()
+    expect_txt(NS2, name, [unrelated], 'setup: ')
+
+    conf = tb.write_config()
+    values = [acme_value(), acme_value()]
+    all_domains = 'example.test,example.test'     # what certbot passes for this pair
+    outs, _ = auth_pair(tb, conf, 'example.test', values, all_domains)
+    for server in (NS1, NS2):
+        expect_txt(server, name, values + [unrelated], 'after the last auth: ')
+
+    cleanup_pair(tb, conf, 'example.test', values, outs, all_domains)
+    expect_txt(NS1, name, [unrelated], 'after cleanup: ')
+    expect_txt_soon(NS2, name, [unrelated], 'after cleanup: ')
+    tb.nsupdate(f'update delete {name} TXT "{unrelated}"')
+
+
+def test_cname_delegation(tb):
+    """_acme-challenge.delegated.example.test is a CNAME to delegated.acme.test:
+    the value goes to the target, in the other zone."""
+    conf = tb.write_config()
+    value = acme_value()
+    target = 'delegated.acme.test'
+    rc, out, err, _ = run_dns01(['-c', conf, 'auth'],
+                                env=certbot_env('delegated.example.test', value, 0))
+    assert rc == 0, f'auth exited {rc}: {err.strip()[-500:]}'
+    for server in (NS1, NS2):
+        expect_txt(server, target, [value], 'after auth: ')
+    # The CNAME itself is untouched, and nothing was written beside it.
+    rcode, aa, recs = dns_query(NS1, '_acme-challenge.delegated.example.test', T_CNAME)
+    assert rcode == 'NOERROR' and [r for r in recs if r[0] == T_CNAME], \
+        f'the CNAME at _acme-challenge.delegated.example.test is gone ({rcode})'
+    rcode, aa, _ = dig_txt(NS1, '_acme-challenge.delegated.acme.test')
+    assert rcode == 'NXDOMAIN', f'unexpected data at _acme-challenge.delegated.acme.test ({rcode})'
+
+    rc, _, err, _ = run_dns01(['-c', conf, 'cleanup'],
+                              env=certbot_env('delegated.example.test', value, 0,
+                                              auth_output=out.strip()))
+    assert rc == 0, f'cleanup exited {rc}: {err.strip()[-500:]}'
+    expect_txt(NS1, target, [], 'after cleanup: ')
+    expect_txt_soon(NS2, target, [], 'after cleanup: ')

@@ -1,0 +1,141 @@
+"""Input checking: invalid names and values are refused with exit 2 before
+anything is sent; the limits themselves are accepted."""
+
+import os
+
+from flows import expect_txt
+from testbed import NS1, NS2, acme_value, certbot_env, note, run_dns01, soa_serial
+
+V = acme_value()                      # a valid ACME value
+SUFFIX = '.example.test'
+
+
+def long_name(last_label_len, prefix=''):
+    """prefix + three 63-octet labels + one of `last_label_len` + .example.test
+    (length: len(prefix) + 192 + last_label_len + 13)."""
+    return prefix + '.'.join(['b' * 63, 'c' * 63, 'd' * 63, 'e' * last_label_len]) + SUFFIX
+
+
+def bad_cases(pwned):
+    """(description, argv after `-c CONF`, env) for every invalid input."""
+    inject = f'$(touch${{IFS}}{pwned})'
+    names = {
+        'semicolon': 'a;b' + SUFFIX,
+        'command substitution': inject + SUFFIX,
+        'backticks': f'`touch {pwned}`' + SUFFIX,
+        'pipe': 'a|b' + SUFFIX,
+        'ampersand': 'a&b' + SUFFIX,
+        'redirect': 'a>b' + SUFFIX,
+        'space': 'a b' + SUFFIX,
+        'tab': 'a\tb' + SUFFIX,
+        'newline': 'a\nb' + SUFFIX,
+        'single quote': "a'b" + SUFFIX,
+        'double quote': 'a"b' + SUFFIX,
+        'backslash': 'a\\b' + SUFFIX,
+        'slash': 'a/b' + SUFFIX,
+        'DEL': 'a\x7fb' + SUFFIX,
+        'empty name': '',
+        'empty label (..)': 'a.' + SUFFIX,
+        'leading dot': SUFFIX,
+        '64-octet label': 'a' * 64 + SUFFIX,
+        '254-octet name': long_name(49),
+        'UTF-8 (not an A-label)': 'bücher' + SUFFIX,
+        'invalid UTF-8 byte': '\udcff' + SUFFIX,     # passes the raw byte 0xff
+        '* not leftmost': 'a.*' + SUFFIX,
+        '** label': '**' + SUFFIX,
+    }
+    cases = [(f'set name: {d}', ['set', n, V], None) for d, n in names.items()]
+
+    ok_name = 'input' + SUFFIX
+    cases += [
+        ('set value: newline', ['set', ok_name, 'abc\ndef'], None),
+        ('set value: control character', ['set', ok_name, 'abc\x01def'], None),
+        ('set value: 256 octets', ['set', ok_name, 'x' * 256], None),
+        ('usage: set without arguments', ['set'], None),
+        ('usage: set without a value', ['set', ok_name], None),
+        ('usage: unknown command', ['frobnicate', ok_name, V], None),
+        ('usage: --timeout abc', ['set', ok_name, V, '--timeout', 'abc'], None),
+        ('usage: --timeout without a number', ['set', ok_name, V, '--timeout'], None),
+    ]
+
+    domains = {k: names[k] for k in (
+        'semicolon', 'command substitution', 'backticks', 'pipe', 'space', 'newline',
+        'empty name', 'empty label (..)', 'leading dot', '64-octet label', '254-octet name',
+        'UTF-8 (not an A-label)', 'invalid UTF-8 byte', '* not leftmost')}
+    domains['whitespace only'] = '   '
+    domains['challenge name > 253 octets'] = long_name(33)   # 237 + 16 = 254 with prefix
+    for d, dom in domains.items():
+        cases.append((f'auth CERTBOT_DOMAIN: {d}', ['auth'], certbot_env(dom, V, 0)))
+    cases.append(('auth CERTBOT_DOMAIN: missing', ['auth'],
+                  {'CERTBOT_VALIDATION': V, 'CERTBOT_REMAINING_CHALLENGES': '0'}))
+
+    values = {
+        '42 characters': V[:42],
+        '44 characters': V + 'A',
+        'with +': '+' + V[1:],
+        'with /': V[:20] + '/' + V[21:],
+        'with =': V[:42] + '=',
+        'empty': '',
+        'whitespace only': ' ' * 43,
+        'space inside': V[:20] + ' ' + V[21:],
+        'newline inside': V[:20] + '\n' + V[21:],
+        'with $(...)': '$(id)' + V[5:],
+        'with ;': ';id;' + V[4:],
+    }
+    for d, val in values.items():
+        cases.append((f'auth CERTBOT_VALIDATION: {d}', ['auth'],
+                      certbot_env('input' + SUFFIX, val, 0)))
+    cases.append(('auth CERTBOT_VALIDATION: missing', ['auth'],
+                  {'CERTBOT_DOMAIN': 'input' + SUFFIX, 'CERTBOT_REMAINING_CHALLENGES': '0'}))
+    return cases
+
+
+def test_bad_input(tb):
+    conf = tb.write_config()
+    pwned = str(tb.tmp / 'PWNED')
+    serial = soa_serial(NS1, 'example.test')
+    log_before = len(tb.resolver_log())
+    cases = bad_cases(pwned)
+    assert len(cases) >= 30
+    failures = []
+    for desc, args, env in cases:
+        rc, out, err, _ = run_dns01(['-c', conf] + args, env=env, timeout=20)
+        if rc != 2:
+            failures.append(f'{desc}: exit {rc} (expected 2); stderr: '
+                            f'{err.strip().splitlines()[-1] if err.strip() else ""}')
+    note(f'{len(cases)} invalid inputs tried')
+    assert not os.path.exists(pwned), 'a shell ran the injected command!'
+    assert not failures, f'{len(failures)} of {len(cases)} invalid inputs not refused ' \
+                         'with exit 2:\n' + '\n'.join(failures)
+    assert soa_serial(NS1, 'example.test') == serial, 'example.test changed on ns1'
+    new = tb.resolver_log()[log_before:]
+    assert ' IN' not in new, f'invalid input, yet dns01 asked the resolver:\n{new}'
+
+
+def test_name_limits_accepted(tb):
+    """63-octet labels and 253-octet names are valid and work."""
+    conf = tb.write_config()
+    label63 = '_acme-challenge.' + 'a' * 63 + SUFFIX
+    name253 = long_name(48)
+    assert len(name253) == 253
+    for name in (label63, name253):
+        value = acme_value()
+        rc, _, err, _ = run_dns01(['-c', conf, 'set', name, value])
+        assert rc == 0, f'set {len(name)}-octet name: exit {rc}: {err.strip()[-400:]}'
+        for server in (NS1, NS2):
+            expect_txt(server, name, [value])
+        rc, _, err, _ = run_dns01(['-c', conf, 'unset', name, value])
+        assert rc == 0, f'unset {len(name)}-octet name: exit {rc}: {err.strip()[-400:]}'
+        for server in (NS1, NS2):
+            expect_txt(server, name, [])
+
+    domain = long_name(32)                  # _acme-challenge.<domain> is 253 octets
+    assert len('_acme-challenge.' + domain) == 253
+    values = [acme_value()]
+    rc, out, err, _ = run_dns01(['-c', conf, 'auth'], env=certbot_env(domain, values[0], 0))
+    assert rc == 0, f'auth, 253-octet challenge name: exit {rc}: {err.strip()[-400:]}'
+    for server in (NS1, NS2):
+        expect_txt(server, '_acme-challenge.' + domain, values)
+    rc, _, err, _ = run_dns01(['-c', conf, 'cleanup'],
+                              env=certbot_env(domain, values[0], 0, auth_output=out.strip()))
+    assert rc == 0, f'cleanup, 253-octet challenge name: exit {rc}: {err.strip()[-400:]}'

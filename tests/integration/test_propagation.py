@@ -1,0 +1,55 @@
+"""Waiting for every authoritative server: a lagging and a dead secondary."""
+
+from flows import cleanup_pair, expect_txt, timed_auth_pair
+from testbed import NS1, NS2, acme_value, dig_txt, note, run_dns01
+
+MAX_OVERHEAD = 0.3   # s between ns2 serving the record and the hook returning
+
+
+def test_secondary_lag(tb):
+    """ns2 gets changes 3 s late: the last auth returns only once ns2 serves
+    both values, and promptly (within MAX_OVERHEAD) after that."""
+    conf = tb.write_config()
+    domain = 'lag.example.test'
+    r = timed_auth_pair(tb, conf, domain, lag=3)
+    assert r['first_positive'] is not None, \
+        f'ns2 never served both values ({r["queries"]} queries) - lag controller broken?'
+    lagged = r['first_positive'] - r['start']
+    assert lagged >= 2.5, f'harness: ns2 served the values {lagged:.2f}s after the start, ' \
+                          'expected >= 3 s of lag'
+    assert r['returned'] > r['last_negative'], \
+        'dns01 returned while ns2 did not yet serve both values ' \
+        f'({r["last_negative"] - r["returned"]:.3f}s before ns2 was seen without them)'
+    note(f'overhead {r["overhead"] * 1000:.0f} ms (ns2 served both values '
+         f'{lagged:.2f}s after the first auth started)')
+    assert r['overhead'] <= MAX_OVERHEAD, \
+        f'dns01 returned {r["overhead"]:.3f}s after ns2 served both values ' \
+        f'(limit {MAX_OVERHEAD}s)'
+    tb.set_lag(0)
+    cleanup_pair(tb, conf, domain, r['values'], r['outs'], f'{domain},{domain}')
+    for server in (NS1, NS2):
+        expect_txt(server, '_acme-challenge.' + domain, [], 'after cleanup: ')
+
+
+def test_secondary_never_updated(tb):
+    """ns2 never gets the change: exit 5 at the timeout, naming ns2 and what
+    it answered."""
+    conf = tb.write_config()
+    name, value = '_acme-challenge.never.example.test', acme_value()
+    tb.set_lag(None)
+    rc, out, err, elapsed = run_dns01(['-c', conf, 'set', name, value, '--timeout', '4'],
+                                      timeout=30)
+    assert rc == 5, f'expected exit 5 (not propagated), got {rc}: {err.strip()[-500:]}'
+    assert 3.5 <= elapsed <= 6.5, f'--timeout 4 but dns01 took {elapsed:.1f}s'
+    assert 'ns2.example.test' in err, f'stderr does not name ns2.example.test:\n{err}'
+    assert '127.53.0.2' in err, f'stderr does not name the address 127.53.0.2:\n{err}'
+    note('stderr: ' + ' | '.join(l.strip() for l in err.strip().splitlines()[-4:]))
+    assert value in dig_txt(NS1, name)[2], 'the value is not even on ns1'
+    assert not dig_txt(NS2, name)[2], 'harness: ns2 got the change with lag None'
+
+    tb.set_lag(0)
+    tb.sync()
+    rc, _, err, _ = run_dns01(['-c', conf, 'unset', name, value])
+    assert rc == 0, f'unset exited {rc}: {err.strip()[-500:]}'
+    for server in (NS1, NS2):
+        expect_txt(server, name, [], 'after unset: ')

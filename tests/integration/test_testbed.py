@@ -1,0 +1,84 @@
+"""Self-checks of the testbed, independent of dns01: when one of these fails,
+the other failures are probably the harness, not dns01."""
+
+import time
+
+from testbed import (NS1, NS2, RES_CLIENT, RES_CA, ZONES, acme_value, dig_ok, dig_txt,
+                     soa_serial, note)
+
+
+def test_servers_answer(tb):
+    for server in (NS1, NS2):
+        for zone in ZONES:
+            assert dig_ok(server, zone, 'SOA'), f'{server} not authoritative for {zone}'
+            assert soa_serial(server, zone) is not None
+    for res in (RES_CLIENT, RES_CA):
+        assert dig_ok(res, 'www.example.test', 'A', aa=False), f'{res} cannot resolve www'
+        assert dig_ok(res, 'acme.test', 'SOA', aa=False), f'{res} cannot resolve acme.test SOA'
+
+
+def test_tsig_keys_update_ns1(tb):
+    """nsupdate with every key works; ns2 gets it through the lag controller."""
+    for key in tb.keys:
+        name = f'tb-{key}.example.test'
+        value = acme_value()
+        tb.nsupdate(f'update add {name} 60 TXT "{value}"', key=key)
+        rcode, aa, vals = dig_txt(NS1, name)
+        assert (rcode, aa, vals) == ('NOERROR', True, [value]), (key, rcode, aa, vals)
+        tb.nsupdate(f'update delete {name} TXT', key=key)
+        assert dig_txt(NS1, name)[0] == 'NXDOMAIN', key
+
+
+def test_lag_controller(tb):
+    """A change on ns1 reaches ns2 about `lag` seconds later, not earlier;
+    with lag None it never does."""
+    for lag in (0, 1.5):
+        tb.set_lag(lag)
+        name, value = f'tb-lag-{lag}.acme.test'.replace('.5', '5'), acme_value()
+        t0 = time.monotonic()
+        tb.nsupdate(f'update add {name} 60 TXT "{value}"', zone='acme.test')
+        seen = None
+        while time.monotonic() - t0 < lag + 5:
+            if dig_txt(NS2, name)[2] == [value]:
+                seen = time.monotonic() - t0
+                break
+            time.sleep(0.02)
+        assert seen is not None, f'lag {lag}: ns2 never got {name}'
+        assert lag <= seen < lag + 1.5, f'lag {lag}: ns2 got it after {seen:.2f}s'
+        note(f'lag {lag}: ns2 served the change after {seen:.3f}s')
+        tb.nsupdate(f'update delete {name} TXT', zone='acme.test')
+        # Let that transfer finish: a transfer still pending (BIND defers one
+        # that comes < 0.5 s after the last) would carry the next change early.
+        tb.sync()
+
+    # Two changes in quick succession: both must arrive even though BIND
+    # refuses the second transfer when it comes too soon after the first.
+    tb.set_lag(0)
+    a, b = 'tb-burst-a.acme.test', 'tb-burst-b.acme.test'
+    tb.nsupdate(f'update add {a} 60 TXT "a"', zone='acme.test')
+    time.sleep(0.15)
+    tb.nsupdate(f'update add {b} 60 TXT "b"', zone='acme.test')
+    t0 = time.monotonic()
+    while dig_txt(NS2, b)[2] != ['b']:
+        assert time.monotonic() - t0 < 5, 'second of two quick changes never reached ns2'
+        time.sleep(0.05)
+    tb.nsupdate(f'update delete {a} TXT', f'update delete {b} TXT', zone='acme.test')
+    tb.sync()
+
+    tb.set_lag(None)
+    name = 'tb-never.acme.test'
+    tb.nsupdate(f'update add {name} 60 TXT "x"', zone='acme.test')
+    time.sleep(2)
+    assert dig_txt(NS1, name)[2] == ['x']
+    assert dig_txt(NS2, name)[0] == 'NXDOMAIN', 'lag None, but ns2 got the change'
+    tb.set_lag(0)
+    tb.sync()
+    assert dig_txt(NS2, name)[2] == ['x'], 'sync() did not bring ns2 up to date'
+    tb.nsupdate(f'update delete {name} TXT', zone='acme.test')
+
+
+def test_resolver_logs_queries(tb):
+    before = len(tb.resolver_log())
+    assert dig_ok(RES_CLIENT, 'ns2.example.test', 'A', aa=False)
+    new = tb.resolver_log()[before:]
+    assert 'ns2.example.test. A IN' in new, f'query not in the resolver log:\n{new}'

@@ -1,0 +1,869 @@
+"""Real DNS servers (and an ACME CA) for the dns01 integration tests.
+
+Everything runs inside a private network + mount + PID namespace that
+enter_namespace() sets up, so the servers bind 127.53.0.x:53 without touching
+host services, no packet can leave the private loopback, and every server dies
+with the runner even if it is killed hard.
+
+    127.53.0.1  ns1    named, primary for example.test and acme.test (UPDATE, TSIG)
+    127.53.0.2  ns2    named, secondary; transfers only when the testbed says so
+    127.53.0.3         unbound, the client-side resolver (dns01's `resolvers =`)
+    127.53.0.4         unbound, the CA-side resolver (pebble's -dnsserver)
+    127.0.0.1:14000    pebble (started lazily by Testbed.pebble())
+
+Python 3 standard library only.
+"""
+
+import atexit
+import bisect
+import base64
+import os
+import random
+import re
+import shlex
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+
+NS1, NS2 = '127.53.0.1', '127.53.0.2'
+RES_CLIENT, RES_CA = '127.53.0.3', '127.53.0.4'
+ADDRESSES = (NS1, NS2, RES_CLIENT, RES_CA)
+ZONES = ('example.test', 'acme.test')
+RNDC_PORT = 953
+PEBBLE_DIR_URL = 'https://127.0.0.1:14000/dir'
+
+# TSIG keys the primary accepts for TXT updates: name -> algorithm.
+TSIG_KEYS = {
+    'dns01-key': 'hmac-sha256',
+    'key-md5': 'hmac-md5',
+    'key-sha1': 'hmac-sha1',
+    'key-sha224': 'hmac-sha224',
+    'key-sha256': 'hmac-sha256',
+    'key-sha512': 'hmac-sha512',
+}
+# Secret length = digest length, as tsig-keygen does.
+_KEY_BYTES = {'hmac-md5': 16, 'hmac-sha1': 20, 'hmac-sha224': 28,
+              'hmac-sha256': 32, 'hmac-sha512': 64}
+
+NETNS_ENV = 'DNS01_IT_NETNS'
+
+# Every secret the testbed knows; run_dns01 fails if one shows up in output.
+SECRETS = set()
+# What dns01 was asked and answered during the current test (printed on failure).
+TRANSCRIPT = []
+# Free-form notes a test wants printed under its PASS/FAIL line.
+NOTES = []
+
+
+class Skip(Exception):
+    """Raise to mark a test as skipped (with the reason as message)."""
+
+
+def note(msg):
+    NOTES.append(msg)
+
+
+def secret(nbytes=32):
+    return base64.b64encode(os.urandom(nbytes)).decode()
+
+
+def acme_value():
+    """A random ACME DNS-01 value: 43 base64url characters."""
+    return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b'=').decode()
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Namespace
+# --------------------------------------------------------------------------
+
+def enter_namespace(script, argv):
+    """Re-execute `script argv` inside fresh net/mount/PID namespaces (once).
+
+    Returns only when already inside. The PID namespace is a safety net: when
+    the runner (PID 1 there) dies, the kernel kills every server it started.
+    """
+    if os.environ.get(NETNS_ENV) == '1':
+        return
+    if os.geteuid() != 0:
+        sys.exit('integration tests need root (unshare -n, binding port 53)')
+    if not shutil.which('unshare'):
+        sys.exit('unshare(1) not found (util-linux)')
+    env = dict(os.environ, **{NETNS_ENV: '1'})
+    argv = ['unshare', '--net', '--mount', '--pid', '--fork', '--mount-proc',
+            '--propagation', 'private', '--kill-child=SIGTERM',
+            sys.executable, str(script)] + list(argv)
+    sys.stdout.flush()
+    os.execvpe('unshare', argv, env)
+
+
+def setup_namespace(tmp):
+    """Inside the namespace: loopback up, our /32s, private resolv.conf."""
+    _run(['ip', 'link', 'set', 'lo', 'up'])
+    have = _run(['ip', '-4', 'addr', 'show', 'dev', 'lo']).stdout
+    for addr in ADDRESSES:
+        if f'inet {addr}/' not in have:
+            _run(['ip', 'addr', 'add', f'{addr}/32', 'dev', 'lo'])
+    resolv = Path(tmp) / 'resolv.conf'
+    resolv.write_text(f'nameserver {RES_CLIENT}\n')
+    _run(['mount', '--bind', str(resolv), '/etc/resolv.conf'])
+
+
+def _run(argv, check=True, **kw):
+    p = subprocess.run(argv, capture_output=True, text=True, **kw)
+    if check and p.returncode != 0:
+        raise RuntimeError(f'{shlex.join(argv)} failed ({p.returncode}): '
+                           f'{p.stderr.strip() or p.stdout.strip()}')
+    return p
+
+
+# --------------------------------------------------------------------------
+# A minimal DNS client (UDP, RD=0) for tight polling loops; dig is too slow
+# to spawn every 10-20 ms.
+# --------------------------------------------------------------------------
+
+T_A, T_NS, T_CNAME, T_SOA, T_TXT = 1, 2, 5, 6, 16
+RCODES = {0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN',
+          4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH'}
+
+
+def _encode_name(name):
+    out = b''
+    for label in name.rstrip('.').split('.'):
+        if label:
+            out += bytes([len(label)]) + label.encode('ascii')
+    return out + b'\0'
+
+
+def _skip_name(msg, off):
+    while True:
+        n = msg[off]
+        if n == 0:
+            return off + 1
+        if n & 0xC0 == 0xC0:        # compression pointer ends the name
+            return off + 2
+        off += 1 + n
+
+
+def dns_query(server, name, qtype, timeout=1.0, port=53):
+    """One UDP query with RD=0. Returns (rcode_name, aa, [(type, rdata)])
+    for the answer section, or ('TIMEOUT', False, [])."""
+    qid = random.getrandbits(16)
+    msg = struct.pack('!HHHHHH', qid, 0, 1, 0, 0, 0) + _encode_name(name) \
+        + struct.pack('!HH', qtype, 1)
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(msg, (server, port))
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return 'TIMEOUT', False, []
+            s.settimeout(left)
+            try:
+                resp, _ = s.recvfrom(65535)
+            except socket.timeout:
+                return 'TIMEOUT', False, []
+            except ConnectionRefusedError:
+                return 'REFUSED-ICMP', False, []
+            if len(resp) >= 12 and struct.unpack('!H', resp[:2])[0] == qid:
+                break
+    _, flags, qd, an, _, _ = struct.unpack('!HHHHHH', resp[:12])
+    off = 12
+    for _ in range(qd):
+        off = _skip_name(resp, off) + 4
+    records = []
+    for _ in range(an):
+        off = _skip_name(resp, off)
+        rtype, _, _, rdlen = struct.unpack('!HHIH', resp[off:off + 10])
+        off += 10
+        records.append((rtype, resp, off, rdlen))
+        off += rdlen
+    rcode = RCODES.get(flags & 0xF, str(flags & 0xF))
+    return rcode, bool(flags & 0x0400), records
+
+
+def _txt_strings(resp, off, rdlen):
+    out, end = [], off + rdlen
+    while off < end:
+        n = resp[off]
+        out.append(resp[off + 1:off + 1 + n].decode('utf-8', 'replace'))
+        off += 1 + n
+    return ''.join(out)
+
+
+def txt_values(server, name, timeout=1.0):
+    """(rcode, aa, [values]) via the raw client; one value per TXT RR."""
+    rcode, aa, recs = dns_query(server, name, T_TXT, timeout)
+    return rcode, aa, [_txt_strings(r, o, n) for t, r, o, n in recs if t == T_TXT]
+
+
+def soa_serial(server, zone, timeout=0.5):
+    """The zone's SOA serial as `server` answers it authoritatively, or None."""
+    rcode, aa, recs = dns_query(server, zone, T_SOA, timeout)
+    for t, resp, off, _ in recs:
+        if t == T_SOA and rcode == 'NOERROR' and aa:
+            off = _skip_name(resp, _skip_name(resp, off))   # mname, rname
+            return struct.unpack('!I', resp[off:off + 4])[0]
+    return None
+
+
+# --------------------------------------------------------------------------
+# dig-based helper (an independent tool to check what the servers serve)
+# --------------------------------------------------------------------------
+
+def dig_txt(server, name):
+    """(rcode, aa_flag, [values]) for TXT `name` at `server`, RD=0.
+    rcode is 'TIMEOUT' when dig got no answer. Multi-string TXT RRs are
+    concatenated into one value."""
+    p = subprocess.run(['dig', '+norec', '+time=1', '+tries=1', f'@{server}',
+                        name, 'TXT'], capture_output=True, text=True)
+    out = p.stdout
+    m = re.search(r'status: (\w+)', out)
+    if not m:
+        return 'TIMEOUT', False, []
+    flags = re.search(r';; flags: ([a-z ]*);', out)
+    aa = bool(flags and 'aa' in flags.group(1).split())
+    values, in_answer = [], False
+    for line in out.splitlines():
+        if line.startswith(';; ANSWER SECTION'):
+            in_answer = True
+            continue
+        if in_answer:
+            if not line.strip():
+                break
+            parts = line.split(None, 4)
+            if len(parts) == 5 and parts[3] == 'TXT' \
+                    and parts[0].rstrip('.').lower() == name.rstrip('.').lower():
+                strings = re.findall(r'"((?:[^"\\]|\\.)*)"', parts[4])
+                values.append(''.join(_unescape(s) for s in strings))
+    return m.group(1), aa, values
+
+
+def _unescape(s):
+    return re.sub(r'\\(\d{3}|.)',
+                  lambda m: chr(int(m.group(1))) if m.group(1).isdigit() else m.group(1), s)
+
+
+def dig_ok(server, name, qtype, aa=True):
+    """True when `server` answers NOERROR with an answer (and AA if asked)."""
+    p = subprocess.run(['dig', '+time=1', '+tries=1', '+norec' if aa else '+rec',
+                        f'@{server}', name, qtype], capture_output=True, text=True)
+    if 'status: NOERROR' not in p.stdout or 'ANSWER: 0,' in p.stdout:
+        return False
+    flags = re.search(r';; flags: ([a-z ]*);', p.stdout)
+    return not aa or bool(flags and 'aa' in flags.group(1).split())
+
+
+# --------------------------------------------------------------------------
+# Running dns01
+# --------------------------------------------------------------------------
+
+def dns01_binary():
+    return os.environ.get('DNS01') or str(REPO / 'dns01')
+
+
+_STRIP_ENV = ('CERTBOT_', 'DNS01_', 'RFC2136_', 'CLOUDFLARE_', 'CF_', 'SAKURACLOUD_')
+
+
+def clean_env(extra=None):
+    """The runner's environment without anything that could configure dns01
+    or send traffic through a proxy, plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(_STRIP_ENV) and not k.lower().endswith('_proxy')
+           and k != NETNS_ENV}
+    env.update(extra or {})
+    return env
+
+
+def run_dns01(args, env=None, timeout=60):
+    """Run dns01 with `args` -> (rc, stdout, stderr, elapsed_seconds).
+
+    `env` is added to a cleaned copy of our environment. Fails the test if
+    dns01 does not exit within `timeout` or prints a known secret."""
+    binary = dns01_binary()
+    if not os.access(binary, os.X_OK):
+        raise AssertionError(f'dns01 binary not found/executable at {binary} '
+                             '(run `make`, or set $DNS01)')
+    argv = [binary] + list(args)
+    entry = {'argv': argv, 'env': {k: v for k, v in (env or {}).items()}}
+    TRANSCRIPT.append(entry)
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=clean_env(env))
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        entry.update(rc='killed', elapsed=time.monotonic() - t0,
+                     stdout=out.decode('utf-8', 'replace'),
+                     stderr=err.decode('utf-8', 'replace'))
+        raise AssertionError(f'dns01 did not exit within {timeout} s: {_show_argv(argv)}')
+    elapsed = time.monotonic() - t0
+    out, err = out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
+    entry.update(rc=p.returncode, elapsed=elapsed, stdout=out, stderr=err)
+    for s in SECRETS:
+        if s in out or s in err:
+            raise AssertionError(f'dns01 printed a TSIG secret: {_show_argv(argv)}')
+    return p.returncode, out, err, elapsed
+
+
+def _show_argv(argv):
+    return ' '.join(shlex.quote(a) if a.isprintable() else repr(a) for a in argv)
+
+
+def format_transcript(limit=4000):
+    lines = []
+    for e in TRANSCRIPT:
+        envs = ' '.join(f'{k}={v!r}' for k, v in e['env'].items())
+        lines.append(f'  $ {envs + " " if envs else ""}{_show_argv(e["argv"])}')
+        lines.append(f'    -> exit {e.get("rc")} after {e.get("elapsed", 0):.2f}s')
+        for stream in ('stdout', 'stderr'):
+            text = e.get(stream, '')
+            if text.strip():
+                if len(text) > limit:
+                    text = '...' + text[-limit:]
+                lines.append(f'    {stream}:')
+                lines += ['      ' + l for l in text.rstrip('\n').splitlines()]
+    return '\n'.join(lines)
+
+
+def certbot_env(domain, value, remaining, all_domains=None, auth_output=None):
+    env = {'CERTBOT_DOMAIN': domain, 'CERTBOT_VALIDATION': value,
+           'CERTBOT_REMAINING_CHALLENGES': str(remaining),
+           'CERTBOT_ALL_DOMAINS': all_domains or domain}
+    if auth_output is not None:
+        env['CERTBOT_AUTH_OUTPUT'] = auth_output
+    return env
+
+
+class TxtWatcher(threading.Thread):
+    """Polls `server` for TXT `name` every `period` s with raw UDP queries and
+    records when it first answered with all of `values`.
+
+    first_positive: receive time of the first answer holding every value.
+    last_negative:  send time of the last query before that whose answer
+                    did not (the server could not have had them before).
+    """
+
+    def __init__(self, server, name, values, period=0.01):
+        super().__init__(daemon=True)
+        self.server, self.name, self.values = server, name, set(values)
+        self.period = period
+        self.first_positive = None
+        self.last_negative = None
+        self.queries = 0
+        self._stop_ev = threading.Event()
+
+    def run(self):
+        while not self._stop_ev.is_set() and self.first_positive is None:
+            sent = time.monotonic()
+            rcode, aa, vals = txt_values(self.server, self.name, timeout=0.2)
+            got = time.monotonic()
+            self.queries += 1
+            if rcode == 'NOERROR' and aa and self.values <= set(vals):
+                self.first_positive = got
+            else:
+                self.last_negative = sent
+                self._stop_ev.wait(max(0.0, self.period - (got - sent)))
+
+    def stop(self):
+        self._stop_ev.set()
+        self.join(2)
+
+
+# --------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------
+
+class Server:
+    """A foreground server process, its output in `out`, more logs in `logs`."""
+
+    def __init__(self, name, argv, workdir, logs=(), env=None):
+        self.name, self.argv, self.workdir = name, argv, Path(workdir)
+        self.out = self.workdir / f'{name}.out'
+        self.logs = [self.out] + [Path(p) for p in logs]
+        self.env = env
+        self.proc = None
+
+    def start(self):
+        fh = open(self.out, 'ab')
+        self.proc = subprocess.Popen(self.argv, cwd=self.workdir, stdin=subprocess.DEVNULL,
+                                     stdout=fh, stderr=subprocess.STDOUT, env=self.env,
+                                     start_new_session=True)   # Ctrl-C goes to us only
+        fh.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if not self.alive():
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def log_sizes(self):
+        return {p: (p.stat().st_size if p.exists() else 0) for p in self.logs}
+
+    def log_text(self, since=None, tail=80):
+        """Log output (since the sizes from log_sizes()), last `tail` lines."""
+        parts = []
+        for p in self.logs:
+            if not p.exists():
+                continue
+            with open(p, 'rb') as f:
+                f.seek((since or {}).get(p, 0))
+                text = f.read().decode('utf-8', 'replace')
+            lines = text.rstrip('\n').splitlines()
+            if len(lines) > tail:
+                lines = [f'... ({len(lines) - tail} earlier lines)'] + lines[-tail:]
+            if lines:
+                parts.append(f'--- {self.name}: {p.name}\n' + '\n'.join(lines))
+        return '\n'.join(parts)
+
+
+# --------------------------------------------------------------------------
+# Configuration text
+# --------------------------------------------------------------------------
+
+ZONE_TEMPLATE = """\
+$TTL 60
+@   IN SOA ns1.example.test. hostmaster.example.test. (
+        1        ; serial
+        86400    ; refresh: large, ns2 transfers only when told to
+        86400    ; retry
+        1209600  ; expire
+        60 )     ; negative TTL
+    IN NS ns1.example.test.
+    IN NS ns2.example.test.
+"""
+
+EXAMPLE_EXTRA = """\
+ns1 IN A 127.53.0.1
+ns2 IN A 127.53.0.2
+www IN A 127.0.0.1
+_acme-challenge.delegated IN CNAME delegated.acme.test.
+"""
+
+
+def _key_clause(name, alg, sec):
+    return f'key "{name}" {{ algorithm {alg}; secret "{sec}"; }};\n'
+
+
+def named_conf(workdir, addr, rndc_key, rndc_secret, body, keys=''):
+    return f"""\
+options {{
+    directory "{workdir}";
+    pid-file none;
+    session-keyfile "{workdir}/session.key";
+    managed-keys-directory "{workdir}";
+    dump-file "{workdir}/named.dump";
+    statistics-file "{workdir}/named.stats";
+    listen-on port 53 {{ {addr}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify no;
+    allow-query {{ any; }};
+}};
+{_key_clause(rndc_key, 'hmac-sha256', rndc_secret)}
+controls {{ inet {addr} port {RNDC_PORT} allow {{ 127.0.0.0/8; }} keys {{ "{rndc_key}"; }}; }};
+{keys}
+{body}
+"""
+
+
+def unbound_conf(workdir, addr):
+    stubs = ''.join(f"""
+stub-zone:
+    name: "{z}."
+    stub-addr: {NS1}
+    stub-addr: {NS2}
+""" for z in ZONES)
+    # unbound answers NXDOMAIN for .test by default (RFC 6761 local zone).
+    transparent = ''.join(f'    local-zone: "{z}." transparent\n' for z in ZONES)
+    return f"""\
+server:
+    interface: {addr}
+    port: 53
+    do-ip6: no
+    chroot: ""
+    username: ""
+    directory: "{workdir}"
+    pidfile: "{workdir}/unbound.pid"
+    logfile: "{workdir}/unbound.log"
+    use-syslog: no
+    log-time-ascii: yes
+    verbosity: 1
+    log-queries: yes
+    num-threads: 1
+    so-reuseport: no
+    access-control: 127.0.0.0/8 allow
+    module-config: "iterator"
+    do-not-query-localhost: no
+{transparent}
+remote-control:
+    control-enable: no
+{stubs}"""
+
+
+# --------------------------------------------------------------------------
+# The testbed
+# --------------------------------------------------------------------------
+
+class Testbed:
+    def __init__(self, tmp=None):
+        self.tmp = Path(tmp or tempfile.mkdtemp(prefix='dns01-it-'))
+        self.keys = {name: (alg, secret(_KEY_BYTES[alg])) for name, alg in TSIG_KEYS.items()}
+        SECRETS.update(sec for _, sec in self.keys.values())
+        self.rndc_conf = {}
+        self.servers = {}
+        self.lag = None
+        self._pebble = None
+        self._stopped = False
+
+    # ---- lifecycle ---------------------------------------------------------
+
+    def start(self):
+        atexit.register(self.stop)
+        (self.tmp / 'state').mkdir(exist_ok=True)
+        self._start_named('ns1', NS1, primary=True)
+        for z in ZONES:
+            self._wait(lambda z=z: dig_ok(NS1, z, 'SOA'), f'ns1 serving {z}', 'ns1')
+        self._start_named('ns2', NS2, primary=False)
+        for z in ZONES:
+            self._wait(lambda z=z: dig_ok(NS2, z, 'SOA')
+                       and soa_serial(NS2, z) == soa_serial(NS1, z),
+                       f'ns2 transferred {z}', 'ns2')
+        for name, addr in (('res-client', RES_CLIENT), ('res-ca', RES_CA)):
+            self._start_unbound(name, addr)
+        for name, addr in (('res-client', RES_CLIENT), ('res-ca', RES_CA)):
+            self._wait(lambda a=addr: dig_ok(a, 'ns1.example.test', 'A', aa=False),
+                       f'{name} resolving via the stubs', name)
+        self.lag = LagController(self)
+        self.lag.start()
+
+    def stop(self):
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.lag:
+            self.lag.stop()
+        for s in reversed(list(self.servers.values())):
+            s.stop()
+
+    def _wait(self, ready, what, server, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.servers[server].alive():
+                raise RuntimeError(f'{server} exited while waiting for {what}:\n'
+                                   + self.servers[server].log_text())
+            if ready():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f'timed out waiting for {what}:\n' + self.servers[server].log_text())
+
+    def _start_named(self, name, addr, primary):
+        d = self.tmp / name
+        d.mkdir()
+        rndc_key, rndc_secret = f'rndc-{name}', secret()
+        SECRETS.add(rndc_secret)
+        (d / 'rndc.conf').write_text(
+            _key_clause(rndc_key, 'hmac-sha256', rndc_secret)
+            + f'options {{ default-key "{rndc_key}"; default-server {addr}; '
+              f'default-port {RNDC_PORT}; }};\n')
+        self.rndc_conf[addr] = d / 'rndc.conf'
+        if primary:
+            keys = ''.join(_key_clause(n, a, s) for n, (a, s) in self.keys.items())
+            grants = ''.join(f'        grant {n} zonesub TXT;\n' for n in self.keys)
+            body = ''
+            for z in ZONES:
+                (d / f'{z}.db').write_text(
+                    ZONE_TEMPLATE + (EXAMPLE_EXTRA if z == 'example.test' else ''))
+                body += (f'zone "{z}" {{\n    type primary;\n    file "{z}.db";\n'
+                         f'    allow-transfer {{ any; }};\n'
+                         f'    update-policy {{\n{grants}    }};\n}};\n')
+        else:
+            keys = ''
+            body = ''.join(
+                f'zone "{z}" {{\n    type secondary;\n    primaries {{ {NS1}; }};\n'
+                f'    file "{z}.sec";\n    allow-notify {{ none; }};\n}};\n' for z in ZONES)
+        conf = d / 'named.conf'
+        conf.write_text(named_conf(d, addr, rndc_key, rndc_secret, body, keys))
+        _run(['named-checkconf', str(conf)])
+        srv = Server(name, ['named', '-g', '-4', '-c', str(conf)], d)
+        self.servers[name] = srv
+        srv.start()
+
+    def _start_unbound(self, name, addr):
+        d = self.tmp / name
+        d.mkdir()
+        conf = d / 'unbound.conf'
+        conf.write_text(unbound_conf(d, addr))
+        _run(['unbound-checkconf', str(conf)])
+        srv = Server(name, ['unbound', '-d', '-c', str(conf)], d, logs=[d / 'unbound.log'])
+        self.servers[name] = srv
+        srv.start()
+
+    # ---- pebble ------------------------------------------------------------
+
+    def pebble(self):
+        """Start pebble once (slow); returns (directory_url, ca_file)."""
+        if self._pebble:
+            return self._pebble
+        d = self.tmp / 'pebble'
+        d.mkdir()
+        ca, ca_key = d / 'ca.pem', d / 'ca.key'
+        ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+        _run(['openssl', 'req', '-x509', *ec, '-keyout', str(ca_key), '-out', str(ca),
+              '-days', '3', '-subj', '/CN=dns01 integration test CA',
+              '-addext', 'basicConstraints=critical,CA:TRUE',
+              '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
+        _run(['openssl', 'req', *ec, '-keyout', str(d / 'key.pem'), '-out', str(d / 'server.csr'),
+              '-subj', '/CN=localhost'])
+        (d / 'ext.cnf').write_text('subjectAltName=DNS:localhost,IP:127.0.0.1\n'
+                                   'basicConstraints=CA:FALSE\n'
+                                   'keyUsage=critical,digitalSignature\n'
+                                   'extendedKeyUsage=serverAuth\n')
+        _run(['openssl', 'x509', '-req', '-in', str(d / 'server.csr'), '-CA', str(ca),
+              '-CAkey', str(ca_key), '-set_serial', str(random.getrandbits(63)),
+              '-days', '3', '-extfile', str(d / 'ext.cnf'), '-out', str(d / 'cert.pem')])
+        (d / 'pebble.json').write_text(f"""{{
+  "pebble": {{
+    "listenAddress": "127.0.0.1:14000",
+    "managementListenAddress": "127.0.0.1:15000",
+    "certificate": "{d / 'cert.pem'}",
+    "privateKey": "{d / 'key.pem'}",
+    "httpPort": 5002,
+    "tlsPort": 5001,
+    "ocspResponderURL": "",
+    "externalAccountBindingRequired": false
+  }}
+}}
+""")
+        env = clean_env({'PEBBLE_VA_NOSLEEP': '1', 'PEBBLE_WFE_NONCEREJECT': '0',
+                         'PEBBLE_AUTHZREUSE': '0'})   # validate every challenge
+        srv = Server('pebble', ['pebble', '-config', str(d / 'pebble.json'),
+                                '-dnsserver', f'{RES_CA}:53'], d, env=env)
+        self.servers['pebble'] = srv
+        srv.start()
+        ctx = ssl.create_default_context(cafile=str(ca))
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                             urllib.request.HTTPSHandler(context=ctx))
+
+        def ready():
+            try:
+                with opener.open(PEBBLE_DIR_URL, timeout=2) as r:
+                    return r.status == 200 and b'newOrder' in r.read()
+            except OSError:
+                return False
+        self._wait(ready, 'pebble /dir', 'pebble', timeout=30)
+        self._pebble = (PEBBLE_DIR_URL, str(ca))
+        return self._pebble
+
+    # ---- operations for tests ------------------------------------------------
+
+    def rndc(self, addr, *args):
+        return _run(['rndc', '-c', str(self.rndc_conf[addr]), '-s', addr,
+                     '-p', str(RNDC_PORT), *args], check=False)
+
+    def retransfer(self, zone):
+        """Ask ns2 to transfer `zone` from ns1 now (returns at once)."""
+        p = self.rndc(NS2, 'retransfer', zone)
+        if p.returncode != 0:
+            raise RuntimeError(f'rndc retransfer {zone}: {p.stderr.strip()}')
+
+    def set_lag(self, seconds):
+        """Changes on ns1 reach ns2 `seconds` later; None = never."""
+        self.lag.set_lag(seconds)
+
+    def sync(self, timeout=10):
+        """Bring ns2 up to ns1's serial for every zone now."""
+        for z in ZONES:
+            self.lag.transfer(z, timeout=timeout)
+
+    def reset(self):
+        """Between tests: lag 0 and ns2 in sync."""
+        self.set_lag(0)
+        self.sync()
+
+    def nsupdate(self, *lines, zone='example.test', key='dns01-key'):
+        """Send one signed UPDATE to ns1 (zone given explicitly, so nsupdate
+        never asks the resolver anything)."""
+        alg, sec = self.keys[key]
+        script = f'server {NS1} 53\nzone {zone}\n' + '\n'.join(lines) + '\nsend\n'
+        p = subprocess.run(['nsupdate', '-y', f'{alg}:{key}:{sec}'], input=script,
+                           capture_output=True, text=True, timeout=20)
+        if p.returncode != 0:
+            raise AssertionError(f'nsupdate failed ({p.returncode}): {p.stderr.strip()}\n{script}')
+
+    def write_config(self, path=None, mode=0o600, key=None, **overrides):
+        """Write a dns01 config file (mode 600) and return its path.
+
+        key='key-md5' picks one of the TSIG keys; overrides set or (with None)
+        remove keys of [dns01] (resolvers state_dir timeout ttl) or of the
+        provider section (anything else)."""
+        path = Path(path or tempfile.mktemp(prefix='dns01-', suffix='.conf', dir=self.tmp))
+        key = key or 'dns01-key'
+        alg, sec = self.keys[key]
+        main = {'resolvers': RES_CLIENT, 'state_dir': str(self.tmp / 'state'), 'timeout': '30'}
+        prov = {'type': 'rfc2136', 'tsig_key': key, 'tsig_algorithm': alg, 'tsig_secret': sec}
+        for k, v in overrides.items():
+            section = main if k in ('resolvers', 'state_dir', 'timeout', 'ttl') else prov
+            if v is None:
+                section.pop(k, None)
+            else:
+                section[k] = str(v)
+        text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in main.items()) \
+            + '\n[provider ns]\n' + ''.join(f'{k} = {v}\n' for k, v in prov.items())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return str(path)
+
+    def resolver_log(self):
+        """The client-side resolver's log (queries it received)."""
+        p = self.tmp / 'res-client' / 'unbound.log'
+        return p.read_text(errors='replace') if p.exists() else ''
+
+    # ---- diagnostics -------------------------------------------------------
+
+    def log_sizes(self):
+        return {n: s.log_sizes() for n, s in self.servers.items()}
+
+    def logs_since(self, sizes, tail=60):
+        parts = [s.log_text((sizes or {}).get(n), tail) for n, s in self.servers.items()]
+        if self.lag:
+            parts.append('--- lag controller\n' + self.lag.events_text(tail))
+        return '\n'.join(p for p in parts if p)
+
+    def dead_servers(self):
+        return [n for n, s in self.servers.items() if not s.alive()]
+
+
+class LagController:
+    """Delivers ns1's changes to ns2 `lag` seconds after they appear.
+
+    A poller thread reads ns1's SOA serial of every zone every ~20 ms; each
+    change queues a transfer due `lag` s later. One worker per zone runs due
+    transfers: `rndc retransfer`, then waits until ns2's serial reaches the
+    serial ns1 had when the transfer started, repeating the retransfer when
+    BIND ignored it (it refuses transfers < ~0.5 s apart). A transfer copies
+    ns1's current zone, so it may carry later changes early; a change that
+    arrives during a transfer is seen by the poller and gets its own one.
+    """
+
+    def __init__(self, tb):
+        self.tb = tb
+        self.lag = 0
+        self.cv = threading.Condition()
+        self.due = {z: [] for z in ZONES}
+        self.last = {z: soa_serial(NS1, z) for z in ZONES}
+        self.zone_locks = {z: threading.Lock() for z in ZONES}
+        self.events = []
+        self.t0 = time.monotonic()
+        self._stop = threading.Event()
+        self.threads = [threading.Thread(target=self._poll, daemon=True)] + \
+            [threading.Thread(target=self._worker, args=(z,), daemon=True) for z in ZONES]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        self._stop.set()
+        with self.cv:
+            self.cv.notify_all()
+        for t in self.threads:
+            t.join(3)
+
+    def event(self, msg):
+        self.events.append((time.monotonic(), msg))
+        del self.events[:-500]
+
+    def events_text(self, tail=60):
+        return '\n'.join(f'{t - self.t0:9.3f} {m}' for t, m in self.events[-tail:])
+
+    def set_lag(self, seconds):
+        with self.cv:
+            self.lag = seconds
+            if seconds is None:
+                for q in self.due.values():
+                    q.clear()
+            self.event(f'lag set to {seconds}')
+            self.cv.notify_all()
+
+    def _poll(self):
+        while not self._stop.is_set():
+            now = time.monotonic()
+            for z in ZONES:
+                s = soa_serial(NS1, z, timeout=0.3)
+                with self.cv:
+                    if s is not None and s != self.last[z]:
+                        self.event(f'ns1 {z} serial {self.last[z]} -> {s}')
+                        self.last[z] = s
+                        if self.lag is not None:
+                            bisect.insort(self.due[z], now + self.lag)
+                            self.cv.notify_all()
+            self._stop.wait(0.02)
+
+    def _worker(self, zone):
+        while not self._stop.is_set():
+            with self.cv:
+                q = self.due[zone]
+                now = time.monotonic()
+                if not q or q[0] > now:
+                    self.cv.wait(None if not q else q[0] - now)
+                    continue
+                while q and q[0] <= now:   # one transfer covers all due changes
+                    q.pop(0)
+            try:
+                self.transfer(zone)
+            except Exception as e:     # keep the controller alive; tests see the event
+                self.event(f'ERROR {e}')
+
+    def transfer(self, zone, timeout=10):
+        """Make ns2 serve at least the serial ns1 has now; returns when it does."""
+        with self.zone_locks[zone]:
+            target = soa_serial(NS1, zone)
+            if target is None:
+                raise RuntimeError(f'ns1 does not answer SOA {zone}')
+            deadline = time.monotonic() + timeout
+            while True:
+                have = soa_serial(NS2, zone)
+                if have is not None and have >= target:
+                    return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f'ns2 did not reach serial {target} of {zone} '
+                                       f'within {timeout}s (has {have})')
+                self.event(f'retransfer {zone} (ns2 {have} -> ns1 {target})')
+                self.tb.retransfer(zone)
+                # BIND defers a retransfer that comes < ~0.5 s after the last
+                # transfer; ask again only if even that did not happen.
+                retry = time.monotonic() + 1.2
+                while time.monotonic() < retry:
+                    have = soa_serial(NS2, zone, timeout=0.2)
+                    if have is not None and have >= target:
+                        self.event(f'ns2 {zone} now serial {have}')
+                        return
+                    time.sleep(0.01)

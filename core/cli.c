@@ -158,8 +158,18 @@ print_answer(const struct prop_answer *a)
 		return;
 	}
 	printf("%s%s", dnsio_rcode_name(a->rcode), a->aa ? "" : " (not authoritative)");
-	for (i = 0; i < a->nvalues; i++)
-		printf(" \"%s\"", a->values[i]);
+	for (i = 0; i < a->nvalues; i++) {
+		const unsigned char *v = (const unsigned char *)a->values[i];
+
+		/* Values come from the network: escape what a terminal would act on. */
+		printf(" \"");
+		for (; *v != '\0'; v++)
+			if (*v < 0x20 || *v > 0x7e || *v == '"' || *v == '\\')
+				printf("\\%03u", *v);
+			else
+				putchar(*v);
+		printf("\"");
+	}
 	printf("\n");
 }
 

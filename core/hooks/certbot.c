@@ -117,14 +117,17 @@ hook_certbot_auth(const struct opts *o)
 		rc = ST_FAIL;
 		goto out;
 	}
-	for (i = 0; i < st->n; i++) {
+	for (n = 0; n < st->n; n++) {
 		const char *why;
 
-		if (name_challenge(st->e[i].domain, c[i].name, &why) == -1)
-			continue;
-		memcpy(c[i].value, st->e[i].value, sizeof(c[i].value));
-		memcpy(c[i].id, st->e[i].id, sizeof(c[i].id));
-		n++;
+		/* Entries were checked when recorded and again when the file was read. */
+		if (name_challenge(st->e[n].domain, c[n].name, &why) == -1) {
+			log_err("state %s: %s: %s", st->path, st->e[n].domain, why);
+			rc = ST_FAIL;
+			goto out;
+		}
+		memcpy(c[n].value, st->e[n].value, sizeof(c[n].value));
+		memcpy(c[n].id, st->e[n].id, sizeof(c[n].id));
 	}
 	if ((rc = run_new(cfg, &r)) != ST_OK || (rc = run_locate(r, c, n)) != ST_OK)
 		goto out;

@@ -38,13 +38,18 @@ UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_state \
 
 all: dns01
 
-dns01: bin/dns01.o $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+dns01: bin/dns01.o $(LIB_OBJ) .flags
+	$(CC) $(LDFLAGS) -o $@ bin/dns01.o $(LIB_OBJ) $(LDLIBS)
 
-%.o: %.c $(HEADERS) Makefile
+# Objects depend on the flags they were built with, so `make SANITIZE=1`
+# after a plain `make` (or the other way round) rebuilds everything.
+.flags: FORCE
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
+
+%.o: %.c $(HEADERS) Makefile .flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ) $(HEADERS)
+tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ) $(HEADERS) .flags
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_TESTS)
@@ -64,6 +69,6 @@ deps:
 	bash .ci/deps
 
 clean:
-	rm -f dns01 bin/*.o core/*.o core/hooks/*.o providers/*.o $(UNIT_TESTS)
+	rm -f dns01 .flags bin/*.o core/*.o core/hooks/*.o providers/*.o $(UNIT_TESTS)
 
-.PHONY: all unit integration check install deps clean
+.PHONY: all unit integration check install deps clean FORCE

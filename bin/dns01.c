@@ -95,7 +95,7 @@ parse_timeout(const char *s, double *out)
 	v = strtod(s, &end);
 	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v <= 0 ||
 	    v > MAX_TIMEOUT_S) {
-		log_err("--timeout: give seconds, 1..%d", MAX_TIMEOUT_S);
+		log_err("--timeout: give seconds, more than 0 and at most %d", MAX_TIMEOUT_S);
 		return -1;
 	}
 	*out = v;

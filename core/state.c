@@ -53,8 +53,11 @@ state_parse(struct state *st, const char *text, time_t now)
 		if (len < sizeof(line)) {
 			memcpy(line, p, len);
 			line[len] = '\0';
-			if (sscanf(line, "%lld %d %1023s %1023s %1023s", &created, &written,
-			    domain, value, id) == 5 &&
+			int end = -1;
+
+			/* Exactly five fields; anything after them spoils the line. */
+			if (sscanf(line, "%lld %d %1023s %1023s %1023s %n", &created, &written,
+			    domain, value, id, &end) == 5 && end >= 0 && line[end] == '\0' &&
 			    created <= (long long)now && now - created <= STATE_MAX_AGE &&
 			    name_check(domain, 1, canon, &why) == 0 &&
 			    value_check_txt(value, &why) == 0 &&
@@ -95,6 +98,28 @@ make_dirs(const char *dir)
 	return 0;
 }
 
+/*
+ * The state directory must be a real directory of ours that nobody else can
+ * write (a fallback under /tmp could have been made by another user).
+ */
+static int
+check_dir(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) == -1) {
+		log_err("state_dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		log_err("state_dir %s must be a directory owned by uid %u that group and others "
+		    "cannot write (fix: chown %u %s && chmod 700 %s)", dir, (unsigned)geteuid(),
+		    (unsigned)geteuid(), dir, dir);
+		return -1;
+	}
+	return 0;
+}
+
 int
 state_open(const char *dir, const char *key, struct state **out)
 {
@@ -109,6 +134,8 @@ state_open(const char *dir, const char *key, struct state **out)
 		log_err("state_dir %s: %s", dir, strerror(errno));
 		return ST_CONFIG;
 	}
+	if (check_dir(dir) == -1)
+		return ST_CONFIG;
 	if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = malloc(plen)) == NULL ||
 	    (text = malloc(STATE_FILE_MAX + 1)) == NULL) {
 		log_err("out of memory");

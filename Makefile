@@ -53,7 +53,7 @@ tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ) $(HEADERS) .flags
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+	@failed=0; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || failed=1; done; exit $$failed
 
 integration: dns01
 	/usr/bin/python3 tests/integration/run.py

@@ -69,25 +69,37 @@ trim(char *s)
 	return s;
 }
 
-/* Drop a comment that starts with whitespace + '#' or ';', and quotes. */
+/* Cut a comment that starts with whitespace + '#' or ';' (or starts s). */
 static char *
-clean_value(char *v)
+strip_comment(char *s)
 {
 	char *p;
-	size_t n;
 
-	for (p = v; *p != '\0'; p++)
-		if ((*p == '#' || *p == ';') && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
+	for (p = s; *p != '\0'; p++)
+		if ((*p == '#' || *p == ';') && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
 			*p = '\0';
 			break;
 		}
+	return trim(s);
+}
+
+/*
+ * A value: a quoted string ("..." or '...', kept as written, then only a
+ * comment may follow), or the text up to a comment.  NULL when malformed.
+ */
+static char *
+clean_value(char *v)
+{
+	char *end;
+
 	v = trim(v);
-	n = strlen(v);
-	if (n >= 2 && ((v[0] == '"' && v[n - 1] == '"') || (v[0] == '\'' && v[n - 1] == '\''))) {
-		v[n - 1] = '\0';
-		v++;
+	if (v[0] == '"' || v[0] == '\'') {
+		if ((end = strchr(v + 1, v[0])) == NULL || *strip_comment(end + 1) != '\0')
+			return NULL;
+		*end = '\0';
+		return v + 1;
 	}
-	return v;
+	return strip_comment(v);
 }
 
 const char *
@@ -205,7 +217,8 @@ set_global(struct config *cfg, const char *key, const char *value, const char *w
 		}
 		cfg->ttl = (int)v;
 	} else if (strcmp(key, "resolvers") == 0) {
-		cfg->nresolvers = 0;
+		while (cfg->nresolvers > 0)
+			free(cfg->resolvers[--cfg->nresolvers]);
 		return set_resolvers(cfg, value, where);
 	} else if (strcmp(key, "state_dir") == 0) {
 		if (value[0] != '/') {
@@ -285,7 +298,7 @@ config_parse_text(const char *text, const char *origin, struct config **out)
 		if (*l == '[') {
 			char *end = strchr(l, ']'), *sect;
 
-			if (end == NULL || *trim(end + 1) != '\0') {
+			if (end == NULL || *strip_comment(end + 1) != '\0') {
 				log_err("%s: malformed section header", where);
 				goto out;
 			}
@@ -321,6 +334,10 @@ config_parse_text(const char *text, const char *origin, struct config **out)
 		val = clean_value(eq + 1);
 		if (*key == '\0') {
 			log_err("%s: missing key before '='", where);
+			goto out;
+		}
+		if (val == NULL) {
+			log_err("%s: %s: unbalanced quotes", where, key);
 			goto out;
 		}
 		if (in_global) {
@@ -434,7 +451,7 @@ static int
 apply_credentials(struct provider_conf *pc, const struct provider_ops *ops)
 {
 	const char *path = provider_conf_get(pc, "credentials");
-	char *text = NULL, *line, *next, *eq;
+	char *text = NULL, *line, *next, *eq, *val;
 	const struct cred_map *m;
 	int rc;
 
@@ -456,10 +473,11 @@ apply_credentials(struct provider_conf *pc, const struct provider_ops *ops)
 		if (*line == '#' || *line == ';' || (eq = strchr(line, '=')) == NULL)
 			continue;
 		*eq = '\0';
-		for (m = ops->cred; m->key != NULL; m++)
+		val = clean_value(eq + 1);
+		for (m = ops->cred; val != NULL && m->key != NULL; m++)
 			if (strcmp(trim(line), m->certbot_key) == 0 &&
 			    provider_conf_get(pc, m->key) == NULL)
-				provider_conf_set(pc, m->key, clean_value(eq + 1));
+				provider_conf_set(pc, m->key, val);
 	}
 	free(text);
 	return ST_OK;

@@ -143,15 +143,25 @@ state_open(const char *dir, const char *key, struct state **out)
 	}
 	st->fd = -1;
 	snprintf(st->path, plen, "%s/%s.state", dir, key);
-	st->fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (st->fd == -1) {
-		log_err("%s: %s", st->path, strerror(errno));
-		rc = ST_CONFIG;
-		goto out;
-	}
-	if (flock(st->fd, LOCK_EX) == -1) {
-		log_err("%s: lock: %s", st->path, strerror(errno));
-		goto out;
+	for (;;) {
+		struct stat a, b;
+
+		st->fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (st->fd == -1) {
+			log_err("%s: %s", st->path, strerror(errno));
+			rc = ST_CONFIG;
+			goto out;
+		}
+		if (flock(st->fd, LOCK_EX) == -1) {
+			log_err("%s: lock: %s", st->path, strerror(errno));
+			goto out;
+		}
+		/* The holder before us may have removed the file: then open it anew. */
+		if (fstat(st->fd, &a) == 0 && stat(st->path, &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			break;
+		close(st->fd);
+		st->fd = -1;
 	}
 	while ((n = read(st->fd, text + len, STATE_FILE_MAX - len)) > 0)
 		len += (size_t)n;

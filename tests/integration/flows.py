@@ -68,8 +68,9 @@ def timed_auth_pair(tb, conf, domain, lag):
     watcher.start()
     try:
         outs, returned = auth_pair(tb, conf, domain, values, f"{domain},{domain}")
+        # Keep watching: if dns01 returned early, we still learn when ns2 got it.
+        watcher.wait_positive(timeout=(lag or 0) + 5)
     finally:
-        time.sleep(0.05)          # let the poller see ns2 if it has not yet
         watcher.stop()
     r = dict(values=values, outs=outs, start=start, returned=returned,
              first_positive=watcher.first_positive, last_negative=watcher.last_negative,

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Run the dns01 integration tests against real servers.
 
-    /usr/bin/python3 tests/integration/run.py [FILTER]
+    /usr/bin/python3 tests/integration/run.py [-v] [FILTER]
 
 Re-executes itself in private namespaces (see testbed.enter_namespace),
 starts named x2 and unbound x2 once (pebble when a test asks for it), runs
@@ -9,6 +9,8 @@ every test_* function of every test_*.py here whose "module.function" name
 contains FILTER, and always stops the servers. A test is a function taking
 the Testbed; it fails by raising (AssertionError or anything else) and is
 skipped by raising testbed.Skip. Binary under test: $DNS01 or <repo>/dns01.
+-v prints every dns01 call (argv, exit code, stdout, stderr) also for passing
+tests; KEEP_TESTBED=1 keeps the temp dir (configs, logs) after a clean run.
 """
 
 import importlib
@@ -27,7 +29,9 @@ import testbed  # noqa: E402
 
 def collect(pattern):
     tests = []
-    for path in sorted(HERE.glob('test_*.py')):
+    # The testbed's self-checks first: if they fail, suspect the harness.
+    paths = sorted(HERE.glob('test_*.py'), key=lambda p: (p.stem != 'test_testbed', p.stem))
+    for path in paths:
         mod = importlib.import_module(path.stem)
         for name, fn in vars(mod).items():     # definition order
             full = f'{path.stem}.{name}'
@@ -40,7 +44,7 @@ def indent(text, prefix='    '):
     return '\n'.join(prefix + l for l in text.splitlines())
 
 
-def run_one(tb, name, fn):
+def run_one(tb, name, fn, verbose=False):
     """Returns 'PASS', 'FAIL' or 'SKIP'; prints the result line(s)."""
     testbed.TRANSCRIPT.clear()
     testbed.NOTES.clear()
@@ -56,7 +60,9 @@ def run_one(tb, name, fn):
     except testbed.Skip as e:
         status, reason = 'SKIP', str(e)
     except AssertionError as e:
-        status, reason = 'FAIL', str(e) or traceback.format_exc()
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        at = f'  [{Path(where.filename).name}:{where.lineno}]'
+        status, reason = 'FAIL', (str(e) or traceback.format_exc()) + '\n' + at
     except Exception:
         status, reason = 'FAIL', traceback.format_exc()
     dt = time.monotonic() - t0
@@ -69,10 +75,11 @@ def run_one(tb, name, fn):
             print(indent('\n'.join(rest)))
     for n in testbed.NOTES:
         print(indent(n))
-    if status == 'FAIL':
+    if status == 'FAIL' or verbose:
         if testbed.TRANSCRIPT:
             print('  dns01 calls:')
             print(testbed.format_transcript())
+    if status == 'FAIL':
         print('  server logs during the test:')
         print(indent(tb.logs_since(sizes)))
     sys.stdout.flush()
@@ -93,6 +100,8 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
+    verbose = '-v' in args
+    args = [a for a in args if a != '-v']
     pattern = args[0] if args else ''
     tests = collect(pattern)
     if not tests:
@@ -104,7 +113,12 @@ def main():
     t_start = time.monotonic()
     try:
         testbed.setup_namespace(tb.tmp)
-        print(f'dns01: {testbed.dns01_binary()}   testbed: {tb.tmp}')
+        # Test one build throughout, even if someone rebuilds ./dns01 meanwhile.
+        binary = testbed.dns01_binary()
+        if os.path.isfile(binary):
+            shutil.copy2(binary, tb.tmp / 'dns01')
+            os.environ['DNS01'] = str(tb.tmp / 'dns01')
+        print(f'dns01: {binary} (copied to {tb.tmp}/dns01)   testbed: {tb.tmp}')
         try:
             tb.start()
         except Exception:
@@ -115,9 +129,9 @@ def main():
             return 1
         print(f'testbed up in {time.monotonic() - t_start:.1f}s')
         for name, fn in tests:
-            counts[run_one(tb, name, fn)] += 1
+            counts[run_one(tb, name, fn, verbose)] += 1
     except KeyboardInterrupt as e:
-        print(f'\ninterrupted ({e or "Ctrl-C"})')
+        print(f'\ninterrupted ({str(e) or "Ctrl-C"})')
         interrupted = True
     finally:
         tb.stop()

@@ -12,16 +12,20 @@ def test_secondary_lag(tb):
     conf = tb.write_config()
     domain = 'lag.example.test'
     r = timed_auth_pair(tb, conf, domain, lag=3)
+    assert r['last_negative'] is None or r['returned'] > r['last_negative'], \
+        'dns01 returned while ns2 did not yet serve both values ' \
+        f'({r["last_negative"] - r["returned"]:.3f}s before ns2 was last seen without them)'
     assert r['first_positive'] is not None, \
         f'ns2 never served both values ({r["queries"]} queries) - lag controller broken?'
     lagged = r['first_positive'] - r['start']
     assert lagged >= 2.5, f'harness: ns2 served the values {lagged:.2f}s after the start, ' \
                           'expected >= 3 s of lag'
-    assert r['returned'] > r['last_negative'], \
-        'dns01 returned while ns2 did not yet serve both values ' \
-        f'({r["last_negative"] - r["returned"]:.3f}s before ns2 was seen without them)'
-    note(f'overhead {r["overhead"] * 1000:.0f} ms (ns2 served both values '
-         f'{lagged:.2f}s after the first auth started)')
+    if r['overhead'] >= 0:
+        note(f'overhead {r["overhead"] * 1000:.0f} ms (ns2 served both values '
+             f'{lagged:.2f}s after the first auth started)')
+    else:   # dns01 saw ns2 before our 10 ms poller did
+        note(f'overhead below the poll period: dns01 returned {-r["overhead"] * 1000:.0f} ms '
+             f'before the 10 ms poller saw ns2 serve (after {lagged:.2f}s)')
     assert r['overhead'] <= MAX_OVERHEAD, \
         f'dns01 returned {r["overhead"]:.3f}s after ns2 served both values ' \
         f'(limit {MAX_OVERHEAD}s)'

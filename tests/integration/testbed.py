@@ -84,19 +84,17 @@ def acme_value():
     return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b'=').decode()
 
 
-def log(msg):
-    print(msg, flush=True)
-
-
 # --------------------------------------------------------------------------
 # Namespace
 # --------------------------------------------------------------------------
 
 def enter_namespace(script, argv):
-    """Re-execute `script argv` inside fresh net/mount/PID namespaces (once).
+    """Run `script argv` again inside fresh net/mount/PID namespaces and exit
+    with its status; returns at once when already inside.
 
-    Returns only when already inside. The PID namespace is a safety net: when
-    the runner (PID 1 there) dies, the kernel kills every server it started.
+    The PID namespace is a safety net: when the inner runner (PID 1 there)
+    dies, the kernel kills every server it started. unshare itself ignores
+    SIGINT/SIGTERM while it waits, so we stay in between and forward them.
     """
     if os.environ.get(NETNS_ENV) == '1':
         return
@@ -109,7 +107,17 @@ def enter_namespace(script, argv):
             '--propagation', 'private', '--kill-child=SIGTERM',
             sys.executable, str(script)] + list(argv)
     sys.stdout.flush()
-    os.execvpe('unshare', argv, env)
+    # Own process group, so that we alone decide what reaches it.
+    child = subprocess.Popen(argv, env=env, start_new_session=True)
+
+    def forward(signum, frame):
+        try:
+            os.killpg(child.pid, signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, forward)
+    sys.exit(child.wait())
 
 
 def setup_namespace(tmp):
@@ -354,33 +362,48 @@ def certbot_env(domain, value, remaining, all_domains=None, auth_output=None):
 
 class TxtWatcher(threading.Thread):
     """Polls `server` for TXT `name` every `period` s with raw UDP queries and
-    records when it first answered with all of `values`.
+    records when it first answered (authoritatively) with all of `values`, or
+    with at least `min_count` values when the values are not known.
 
-    first_positive: receive time of the first answer holding every value.
+    first_positive: receive time of the first such answer.
     last_negative:  send time of the last query before that whose answer
-                    did not (the server could not have had them before).
+                    was not (the server could not have had them before).
+    Times come from `clock` (time.monotonic, or time.time to compare with
+    timestamps taken by other processes). Stops by itself once positive.
     """
 
-    def __init__(self, server, name, values, period=0.01):
+    def __init__(self, server, name, values=(), min_count=None, period=0.01,
+                 clock=time.monotonic):
         super().__init__(daemon=True)
         self.server, self.name, self.values = server, name, set(values)
-        self.period = period
+        self.min_count = min_count
+        self.period, self.clock = period, clock
         self.first_positive = None
         self.last_negative = None
         self.queries = 0
         self._stop_ev = threading.Event()
 
+    def _positive(self, vals):
+        if self.min_count is not None:
+            return len(vals) >= self.min_count
+        return self.values <= set(vals)
+
     def run(self):
         while not self._stop_ev.is_set() and self.first_positive is None:
-            sent = time.monotonic()
+            sent = self.clock()
             rcode, aa, vals = txt_values(self.server, self.name, timeout=0.2)
-            got = time.monotonic()
+            got = self.clock()
             self.queries += 1
-            if rcode == 'NOERROR' and aa and self.values <= set(vals):
+            if rcode == 'NOERROR' and aa and self._positive(vals):
                 self.first_positive = got
             else:
                 self.last_negative = sent
                 self._stop_ev.wait(max(0.0, self.period - (got - sent)))
+
+    def wait_positive(self, timeout):
+        """Block until positive (or `timeout` s); True when positive."""
+        self.join(timeout)
+        return self.first_positive is not None
 
     def stop(self):
         self._stop_ev.set()
@@ -722,7 +745,9 @@ class Testbed:
         key='key-md5' picks one of the TSIG keys; overrides set or (with None)
         remove keys of [dns01] (resolvers state_dir timeout ttl) or of the
         provider section (anything else)."""
-        path = Path(path or tempfile.mktemp(prefix='dns01-', suffix='.conf', dir=self.tmp))
+        if path is None:
+            fd, path = tempfile.mkstemp(prefix='dns01-', suffix='.conf', dir=self.tmp)
+            os.close(fd)
         key = key or 'dns01-key'
         alg, sec = self.keys[key]
         main = {'resolvers': RES_CLIENT, 'state_dir': str(self.tmp / 'state'), 'timeout': '30'}
@@ -736,9 +761,9 @@ class Testbed:
         text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in main.items()) \
             + '\n[provider ns]\n' + ''.join(f'{k} = {v}\n' for k, v in prov.items())
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, 'w') as f:
             f.write(text)
-        os.chmod(path, mode)
         return str(path)
 
     def resolver_log(self):

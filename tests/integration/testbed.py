@@ -480,9 +480,14 @@ $TTL 60
     IN NS ns2.example.test.
 """
 
+# Each nameserver also has an address that never answers, as with a broken
+# IPv6 path: 127.53.0.99 has no listener (ICMP port unreachable) and
+# fd00:53::1 has no route.  dns01 must report them, not wait for them.
 EXAMPLE_EXTRA = """\
 ns1 IN A 127.53.0.1
+ns1 IN AAAA fd00:53::1
 ns2 IN A 127.53.0.2
+ns2 IN A 127.53.0.99
 www IN A 127.0.0.1
 _acme-challenge.delegated IN CNAME delegated.acme.test.
 """

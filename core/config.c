@@ -132,24 +132,33 @@ provider_conf_set(struct provider_conf *pc, const char *key, const char *value)
 	return 0;
 }
 
-/* Split a list on spaces and commas into canonical zone names. */
-static int
-set_zones(struct provider_conf *pc, const char *list, const char *where)
+/*
+ * The next item of a list separated by spaces, tabs or commas, cut in place
+ * at *p; NULL at the end.
+ */
+static char *
+next_item(char **p)
 {
-	char buf[CONFIG_MAX_LINE], *p, *tok, canon[NAME_BUF];
+	char *tok;
+
+	*p += strspn(*p, " \t,");
+	if (**p == '\0')
+		return NULL;
+	tok = *p;
+	*p += strcspn(*p, " \t,");
+	if (**p != '\0')
+		*(*p)++ = '\0';
+	return tok;
+}
+
+/* `zones =`: a list of names, kept in canonical form. */
+static int
+set_zones(struct provider_conf *pc, char *list, const char *where)
+{
+	char *p = list, *tok, canon[NAME_BUF];
 	const char *why;
 
-	if (strlen(list) >= sizeof(buf))
-		return -1;
-	memcpy(buf, list, strlen(list) + 1);
-	for (p = buf; *p != '\0';) {
-		p += strspn(p, " \t,");
-		if (*p == '\0')
-			break;
-		tok = p;
-		p += strcspn(p, " \t,");
-		if (*p != '\0')
-			*p++ = '\0';
+	while ((tok = next_item(&p)) != NULL) {
 		if (name_check(tok, 0, canon, &why) == -1) {
 			log_err("%s: zones: '%s': %s", where, tok, why);
 			return -1;
@@ -168,23 +177,16 @@ set_zones(struct provider_conf *pc, const char *list, const char *where)
 	return 0;
 }
 
+/* `resolvers =`: a list of addresses, replacing any earlier list. */
 static int
-set_resolvers(struct config *cfg, const char *list, const char *where)
+set_resolvers(struct config *cfg, char *list, const char *where)
 {
-	char buf[CONFIG_MAX_LINE], *p, *tok;
+	char *p = list, *tok;
 	struct dns_addr a;
 
-	if (strlen(list) >= sizeof(buf))
-		return -1;
-	memcpy(buf, list, strlen(list) + 1);
-	for (p = buf; *p != '\0';) {
-		p += strspn(p, " \t,");
-		if (*p == '\0')
-			break;
-		tok = p;
-		p += strcspn(p, " \t,");
-		if (*p != '\0')
-			*p++ = '\0';
+	while (cfg->nresolvers > 0)
+		free(cfg->resolvers[--cfg->nresolvers]);
+	while ((tok = next_item(&p)) != NULL) {
 		if (dnsio_parse_addr(tok, &a) == -1) {
 			log_err("%s: resolvers: '%s' is not IP, IP:port or [IPv6]:port", where, tok);
 			return -1;
@@ -217,9 +219,14 @@ set_global(struct config *cfg, const char *key, const char *value, const char *w
 		}
 		cfg->ttl = (int)v;
 	} else if (strcmp(key, "resolvers") == 0) {
-		while (cfg->nresolvers > 0)
-			free(cfg->resolvers[--cfg->nresolvers]);
-		return set_resolvers(cfg, value, where);
+		char buf[CONFIG_MAX_LINE];
+
+		if (strlen(value) >= sizeof(buf)) {
+			log_err("%s: resolvers: list too long", where);
+			return -1;
+		}
+		memcpy(buf, value, strlen(value) + 1);
+		return set_resolvers(cfg, buf, where);
 	} else if (strcmp(key, "state_dir") == 0) {
 		if (value[0] != '/') {
 			log_err("%s: state_dir must be an absolute path", where);

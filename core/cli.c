@@ -223,9 +223,13 @@ cmd_list(const struct opts *o, int argc, char **argv)
 		for (i = 0; i < na; i++)
 			print_answer(&a[i]);
 	}
-	for (i = 0; i < na; i++)
-		if (!a[i].answered)
-			rc = ST_DISCOVERY;
+	/* Addresses that did not answer are shown; only silence everywhere fails. */
+	for (i = 0, j = 0; i < na; i++)
+		j += a[i].answered;
+	if (j == 0) {
+		log_err("no authoritative server of %s answered", c.zone->apex);
+		rc = ST_DISCOVERY;
+	}
 out:
 	propagation_answers_free(a, na);
 	run_free(r);

@@ -361,13 +361,52 @@ out:
 	return resp;
 }
 
+/* One query over TCP; the matching answer or NULL. */
+static ldns_pkt *
+tcp_ask(const struct dns_addr *a, const ldns_pkt *q, const uint8_t *wire, size_t len,
+    int timeout_ms, const char **err)
+{
+	uint8_t *rwire = NULL;
+	ldns_pkt *resp = NULL;
+	size_t rlen;
+
+	if (dnsio_tcp_exchange(a, wire, len, &rwire, &rlen, timeout_ms, err) == -1)
+		return NULL;
+	if (ldns_wire2pkt(&resp, rwire, rlen) != LDNS_STATUS_OK) {
+		*err = "malformed answer";
+		resp = NULL;
+	} else if (!dnsio_matches(q, resp)) {
+		*err = "answer does not match the query";
+		ldns_pkt_free(resp);
+		resp = NULL;
+	}
+	free(rwire);
+	return resp;
+}
+
+ldns_pkt *
+dnsio_ask_tcp(const struct dns_addr *a, const ldns_pkt *q, int timeout_ms, const char **err)
+{
+	uint8_t *wire = NULL;
+	ldns_pkt *resp;
+	size_t len;
+
+	if (ldns_pkt2wire(&wire, q, &len) != LDNS_STATUS_OK) {
+		*err = "cannot build query";
+		return NULL;
+	}
+	resp = tcp_ask(a, q, wire, len, timeout_ms, err);
+	free(wire);
+	return resp;
+}
+
 ldns_pkt *
 dnsio_ask(const struct dns_addr *a, const ldns_pkt *q, int timeout_ms, const char **err)
 {
 	double deadline = log_now() + timeout_ms / 1000.0;
-	uint8_t *wire = NULL, *rwire = NULL;
-	size_t len, rlen;
+	uint8_t *wire = NULL;
 	ldns_pkt *resp = NULL;
+	size_t len;
 
 	if (ldns_pkt2wire(&wire, q, &len) != LDNS_STATUS_OK) {
 		*err = "cannot build query";
@@ -377,19 +416,8 @@ dnsio_ask(const struct dns_addr *a, const ldns_pkt *q, int timeout_ms, const cha
 	if (resp != NULL && ldns_pkt_tc(resp)) {
 		log_debug("%s: truncated answer, asking again over TCP", a->text);
 		ldns_pkt_free(resp);
-		resp = NULL;
-		if (dnsio_tcp_exchange(a, wire, len, &rwire, &rlen, ms_left(deadline), err) == 0) {
-			if (ldns_wire2pkt(&resp, rwire, rlen) != LDNS_STATUS_OK) {
-				*err = "malformed answer";
-				resp = NULL;
-			} else if (!dnsio_matches(q, resp)) {
-				*err = "answer does not match the query";
-				ldns_pkt_free(resp);
-				resp = NULL;
-			}
-		}
+		resp = tcp_ask(a, q, wire, len, ms_left(deadline), err);
 	}
-	free(rwire);
 	free(wire);
 	return resp;
 }

@@ -47,6 +47,10 @@ ldns_pkt *dnsio_query_new(const char *qname, ldns_rr_type qtype, int rd);
 ldns_pkt *dnsio_ask(const struct dns_addr *a, const ldns_pkt *q, int timeout_ms,
     const char **err);
 
+/* The same over TCP only (after a truncated UDP answer). */
+ldns_pkt *dnsio_ask_tcp(const struct dns_addr *a, const ldns_pkt *q, int timeout_ms,
+    const char **err);
+
 /*
  * One TCP exchange of raw wire: send msg, read one answer into *resp
  * (malloc'd, caller frees).  Returns 0, or -1 with *err set.

@@ -31,8 +31,12 @@ struct paddr {
 	double	sent_at;
 	size_t	probe;			/* the probe in flight */
 	size_t	cursor;			/* round robin over this address's probes */
-	int	answered_ever;
+	int	answered_ever;		/* it answered at least once */
+	int	failed;			/* a query to it timed out or got an ICMP error */
 };
+
+/* An address that failed and never answered does not block its nameserver. */
+#define UNREACHABLE(p)	((p)->failed && !(p)->answered_ever)
 
 struct probe {
 	size_t	target;
@@ -185,7 +189,7 @@ group_done(const struct loop *l, size_t t, size_t ns)
 			continue;
 		if (pr->state == P_GOOD)
 			good = 1;
-		else if (!(pr->state == P_ERR && !l->addrs[pr->addr].answered_ever))
+		else if (!UNREACHABLE(&l->addrs[pr->addr]))
 			return 0;
 	}
 	return good;
@@ -242,6 +246,7 @@ setup(struct loop *l)
 			if (p->fd != -1)
 				close(p->fd);
 			p->fd = -1;
+			p->failed = 1;
 			for (k = 0; k < l->nprobes; k++)
 				if (l->probes[k].addr == ai) {
 					l->probes[k].state = P_ERR;
@@ -253,21 +258,32 @@ setup(struct loop *l)
 	return 0;
 }
 
-/* The next probe of address ai that still needs asking, or (size_t)-1. */
+/*
+ * The next probe of address ai that still needs asking, after the cursor
+ * (round robin), or (size_t)-1.  Does not move the cursor.
+ */
 static size_t
-next_probe(struct loop *l, size_t ai)
+next_probe(const struct loop *l, size_t ai)
 {
-	struct paddr *p = &l->addrs[ai];
+	const struct paddr *p = &l->addrs[ai];
 	size_t i, k;
 
 	for (i = 0; i < l->nprobes; i++) {
 		k = (p->cursor + i) % l->nprobes;
-		if (l->probes[k].addr == ai && l->probes[k].state != P_GOOD) {
-			p->cursor = k + 1;
+		if (l->probes[k].addr == ai && l->probes[k].state != P_GOOD)
 			return k;
-		}
 	}
 	return (size_t)-1;
+}
+
+/* Mark the probe in flight at p as failed (timeout or ICMP error). */
+static void
+probe_failed(struct loop *l, struct paddr *p, size_t k, const char *why)
+{
+	l->probes[k].state = P_ERR;
+	snprintf(l->probes[k].desc, PROP_DESC, "%s", why);
+	p->failed = 1;
+	p->inflight = 0;
 }
 
 static void
@@ -279,6 +295,7 @@ send_query(struct loop *l, size_t ai, double now)
 
 	if (k == (size_t)-1)
 		return;
+	p->cursor = k + 1;
 	w = l->wire[l->probes[k].target];
 	if (getrandom(&p->qid, sizeof(p->qid), 0) != sizeof(p->qid))
 		p->qid = (uint16_t)(p->qid * 31421u + 6927u);
@@ -287,8 +304,7 @@ send_query(struct loop *l, size_t ai, double now)
 	p->sent_at = now;
 	p->next_send = now + PROP_INTERVAL_MS / 1000.0;
 	if (send(p->fd, w, l->wirelen[l->probes[k].target], 0) == -1) {
-		l->probes[k].state = P_ERR;
-		snprintf(l->probes[k].desc, PROP_DESC, "%s", strerror(errno));
+		probe_failed(l, p, k, strerror(errno));
 		p->next_send = now + PROP_ERROR_RETRY_MS / 1000.0;
 		return;
 	}
@@ -300,12 +316,12 @@ send_query(struct loop *l, size_t ai, double now)
 static ldns_pkt *
 ask_tcp(struct loop *l, struct paddr *p, struct probe *pr)
 {
-	const ldns_pkt *q = l->query[pr->target];
-	ldns_pkt *r = NULL;
+	ldns_pkt *q = l->query[pr->target], *r;
 	const char *err;
 
-	ldns_pkt_set_id((ldns_pkt *)q, p->qid);
-	r = dnsio_ask(p->a, q, PROP_QUERY_TIMEOUT_MS, &err);
+	ldns_pkt_set_id(q, p->qid);
+	log_debug("%s: truncated answer, asking again over TCP", p->a->text);
+	r = dnsio_ask_tcp(p->a, q, PROP_QUERY_TIMEOUT_MS, &err);
 	if (r == NULL) {
 		pr->state = P_ERR;
 		snprintf(pr->desc, PROP_DESC, "TCP: %s", err);
@@ -329,10 +345,7 @@ receive(struct loop *l, size_t ai, double now)
 				continue;
 			if (errno == EAGAIN || !p->inflight)
 				return;
-			pr = &l->probes[p->probe];
-			pr->state = P_ERR;
-			snprintf(pr->desc, PROP_DESC, "%s", strerror(errno));
-			p->inflight = 0;
+			probe_failed(l, p, p->probe, strerror(errno));
 			p->next_send = now + PROP_ERROR_RETRY_MS / 1000.0;
 			return;
 		}
@@ -408,8 +421,7 @@ report(const struct loop *l, double timeout_s)
 			fprintf(stderr, "    %-4s %s %s: %s%s\n",
 			    pr->state == P_GOOD ? "ok" : "FAIL",
 			    l->t[t].zone->ns[pr->ns].name, l->addrs[pr->addr].a->text,
-			    pr->state == P_ERR && !l->addrs[pr->addr].answered_ever ?
-			    "never answered: " : "", pr->desc);
+			    UNREACHABLE(&l->addrs[pr->addr]) ? "never answered: " : "", pr->desc);
 		}
 	}
 }
@@ -469,13 +481,8 @@ propagation_wait(const struct prop_target *t, size_t nt, enum prop_mode mode, do
 
 			if (p->fd == -1)
 				continue;
-			if (p->inflight && now - p->sent_at >= PROP_QUERY_TIMEOUT_MS / 1000.0) {
-				struct probe *pr = &l->probes[p->probe];
-
-				p->inflight = 0;
-				pr->state = P_ERR;
-				snprintf(pr->desc, PROP_DESC, "timeout");
-			}
+			if (p->inflight && now - p->sent_at >= PROP_QUERY_TIMEOUT_MS / 1000.0)
+				probe_failed(l, p, p->probe, "timeout");
 			if (!p->inflight && now >= p->next_send)
 				send_query(l, i, now);
 			if (p->inflight && p->sent_at + PROP_QUERY_TIMEOUT_MS / 1000.0 < wake)

@@ -90,13 +90,24 @@ run_locate(struct run *r, struct challenge *c, size_t n)
 	for (i = 0; i < n; i++) {
 		if ((rc = discovery_locate(r->d, c[i].name, c[i].target, &c[i].zone)) != ST_OK)
 			return rc;
+		log_debug("%s: zone %s", c[i].target, c[i].zone->apex);
+	}
+	return ST_OK;
+}
+
+/* Pick the provider of every challenge.  ST_OK or ST_CONFIG. */
+static int
+route(struct run *r, struct challenge *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
 		if ((c[i].pc = config_route(r->cfg, c[i].target)) == NULL) {
 			log_err("no provider serves %s (zone %s): add it to some provider's "
 			    "'zones ='", c[i].target, c[i].zone->apex);
 			return ST_CONFIG;
 		}
-		log_debug("%s: zone %s, provider %s", c[i].target, c[i].zone->apex,
-		    c[i].pc->name);
+		log_debug("%s: provider %s", c[i].target, c[i].pc->name);
 	}
 	return ST_OK;
 }
@@ -126,6 +137,8 @@ change(struct run *r, struct challenge *c, size_t n, int del)
 		rc = ST_FAIL;
 		goto out;
 	}
+	if ((rc = route(r, c, n)) != ST_OK)
+		goto out;
 	for (i = 0; i < n && rc == ST_OK; i++) {
 		if (done[i])
 			continue;

@@ -23,10 +23,9 @@ struct challenge {
 	char	name[NAME_BUF];		/* where the value is asked for */
 	char	value[VALUE_BUF];
 	char	id[RECORD_ID_MAX];	/* provider record id, "" if none */
-	/* set by run_locate(): */
-	char	target[NAME_BUF];	/* owner after CNAMEs */
-	const struct zone *zone;
-	const struct provider_conf *pc;
+	char	target[NAME_BUF];	/* owner after CNAMEs (run_locate) */
+	const struct zone *zone;	/* zone holding target (run_locate) */
+	const struct provider_conf *pc;	/* its provider (run_add, run_del) */
 };
 
 struct run;
@@ -34,10 +33,13 @@ struct run;
 int	run_new(const struct config *cfg, struct run **out);
 void	run_free(struct run *r);
 
-/* Find target, zone and provider of each challenge.  ST_OK or an error status. */
+/* Find target and zone of each challenge.  ST_OK or an error status. */
 int	run_locate(struct run *r, struct challenge *c, size_t n);
 
-/* Add every value (after run_locate).  Record ids are written back into c[].id. */
+/*
+ * Add every value (after run_locate), each through the provider whose
+ * `zones` match its target.  Record ids are written back into c[].id.
+ */
 int	run_add(struct run *r, struct challenge *c, size_t n);
 
 /* Delete exactly these values (after run_locate). */

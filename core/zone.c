@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "log.h"
 #include "status.h"
@@ -426,10 +427,43 @@ follow_referral(struct discovery *d, const struct zone *parent, const ldns_pkt *
 	return *out ? ST_OK : ST_DISCOVERY;
 }
 
+/*
+ * 1 when the CNAME at name -> target is one a wildcard synthesizes (a random
+ * sibling of name gets the same CNAME), not a record at name.  Following it
+ * would write into a zone the user may not own (lego#1816); a TXT written at
+ * name itself makes a node there, and the wildcard then no longer applies.
+ */
+static int
+cname_is_wildcard(const struct zone *z, const char *name, const char *target)
+{
+	char probe[NAME_BUF], got[NAME_BUF];
+	const char *parent = name_parent(name);
+	enum auth_kind kind;
+	uint32_t rnd = 0;
+	ldns_pkt *r;
+	ldns_rr *cn;
+	int n, wild = 0;
+
+	if (parent == NULL || getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return 0;
+	n = snprintf(probe, sizeof(probe), "_dns01-probe-%08x.%s", (unsigned)rnd, parent);
+	if (n < 0 || n > NAME_MAX_LEN)
+		return 0;
+	if ((r = auth_ask(z, probe, LDNS_RR_TYPE_TXT, &kind)) == NULL)
+		return 0;
+	if (kind == AUTH_ANSWER && (cn = find_rr(ldns_pkt_answer(r), LDNS_RR_TYPE_CNAME,
+	    probe)) != NULL) {
+		dnsio_dname_text(ldns_rr_rdf(cn, 0), got, sizeof(got));
+		wild = strcmp(got, target) == 0;
+	}
+	ldns_pkt_free(r);
+	return wild;
+}
+
 int
 discovery_locate(struct discovery *d, const char *name, char *target, const struct zone **zone)
 {
-	char visited[ZONE_MAX_CNAME_HOPS + 1][NAME_BUF], cur[NAME_BUF];
+	char visited[ZONE_MAX_CNAME_HOPS + 1][NAME_BUF], cur[NAME_BUF], next[NAME_BUF];
 	enum auth_kind kind;
 	struct zone *z;
 	ldns_pkt *r;
@@ -469,14 +503,20 @@ discovery_locate(struct discovery *d, const char *name, char *target, const stru
 				return rc;
 		}
 		cname = find_rr(ldns_pkt_answer(r), LDNS_RR_TYPE_CNAME, cur);
+		if (cname != NULL)
+			dnsio_dname_text(ldns_rr_rdf(cname, 0), next, sizeof(next));
+		ldns_pkt_free(r);
+		if (cname != NULL && cname_is_wildcard(z, cur, next)) {
+			log_info("%s: the CNAME to %s comes from a wildcard (*.%s), not a record at "
+			    "the name: writing at %s itself", cur, next, name_parent(cur), cur);
+			cname = NULL;
+		}
 		if (cname == NULL) {
-			ldns_pkt_free(r);
 			snprintf(target, NAME_BUF, "%s", cur);
 			*zone = z;
 			return ST_OK;
 		}
-		dnsio_dname_text(ldns_rr_rdf(cname, 0), cur, sizeof(cur));
-		ldns_pkt_free(r);
+		memcpy(cur, next, sizeof(cur));
 		log_info("%s is a CNAME to %s: the record goes there", visited[hop], cur);
 	}
 	log_err("%s: more than %d CNAMEs in a row", name, ZONE_MAX_CNAME_HOPS);

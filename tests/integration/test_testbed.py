@@ -3,7 +3,7 @@ the other failures are probably the harness, not dns01."""
 
 import time
 
-from testbed import (NS1, NS2, RES_CLIENT, RES_CA, ZONES, acme_value, dig_ok, dig_txt,
+from testbed import (NO_GRANT, NS1, NS2, RES_CLIENT, RES_CA, ZONES, acme_value, dig_ok, dig_txt,
                      soa_serial, note)
 
 
@@ -18,8 +18,9 @@ def test_servers_answer(tb):
 
 
 def test_tsig_keys_update_ns1(tb):
-    """nsupdate with every key works; ns2 gets it through the lag controller."""
-    for key in tb.keys:
+    """nsupdate with every granted key works, and the key without a grant is
+    refused."""
+    for key in (k for k in tb.keys if k not in NO_GRANT):
         name = f'tb-{key}.example.test'
         value = acme_value()
         tb.nsupdate(f'update add {name} 60 TXT "{value}"', key=key)
@@ -27,6 +28,13 @@ def test_tsig_keys_update_ns1(tb):
         assert (rcode, aa, vals) == ('NOERROR', True, [value]), (key, rcode, aa, vals)
         tb.nsupdate(f'update delete {name} TXT', key=key)
         assert dig_txt(NS1, name)[2] == [], f'{key}: delete did not work'
+    for key in NO_GRANT:
+        try:
+            tb.nsupdate('update add tb-nogrant.example.test 60 TXT "x"', key=key)
+        except AssertionError as e:
+            assert 'REFUSED' in str(e), e
+        else:
+            raise AssertionError(f'{key} was allowed to update example.test')
 
 
 def test_lag_controller(tb):

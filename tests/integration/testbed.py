@@ -492,6 +492,7 @@ ns2 IN A 127.53.0.2
 ns2 IN A 127.53.0.99
 www IN A 127.0.0.1
 _acme-challenge.delegated IN CNAME delegated.acme.test.
+*.wild IN CNAME elsewhere.acme.test.
 """
 
 

@@ -58,7 +58,17 @@ unit: $(UNIT_TESTS)
 integration: dns01
 	/usr/bin/python3 tests/integration/run.py
 
+# The integration suite again with every dns01 call under valgrind (not with
+# SANITIZE=1: ASan and valgrind do not mix).
+memcheck: dns01
+	DNS01=$(CURDIR)/tests/valgrind-dns01 MEMCHECK_TARGET=$(CURDIR)/dns01 \
+	    /usr/bin/python3 tests/integration/run.py
+
+ifeq ($(SANITIZE),1)
 check: unit integration
+else
+check: unit integration memcheck
+endif
 
 install: dns01
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
@@ -71,4 +81,4 @@ deps:
 clean:
 	rm -f dns01 .flags bin/*.o core/*.o core/hooks/*.o providers/*.o $(UNIT_TESTS)
 
-.PHONY: all unit integration check install deps clean FORCE
+.PHONY: all unit integration memcheck check install deps clean FORCE

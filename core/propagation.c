@@ -216,6 +216,10 @@ setup(struct loop *l)
 {
 	size_t t, n, k, ai;
 
+	if (l->nt > PROP_MAX_PROBES) {
+		log_err("too many names to check at once");
+		return -1;
+	}
 	for (t = 0; t < l->nt; t++) {
 		const struct zone *z = l->t[t].zone;
 

@@ -25,6 +25,22 @@
 #include "../../core/config.h"
 #include "../../core/status.h"
 
+/* snprintf at p, never past end; returns the new end of the text. */
+static char *
+append(char *p, const char *end, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static char *
+append(char *p, const char *end, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(p, (size_t)(end - p), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && n < end - p);
+	return p + n;
+}
+
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* A TSIG secret that must never show up in any message. */
@@ -637,29 +653,29 @@ test_parse_resolvers_twice(void **state)
 static void
 test_parse_limits(void **state)
 {
-	char *text, *p;
+	char *text, *p, *end;
 	struct config *cfg = NULL;
 	size_t i;
 
 	(void)state;
 	/* CONFIG_MAX_KEYS keys fit, one more does not */
-	text = malloc(64 * (CONFIG_MAX_KEYS + 4));
+	end = (text = malloc(64 * (CONFIG_MAX_KEYS + 4))) + 64 * (CONFIG_MAX_KEYS + 4);
 	assert_non_null(text);
-	p = text + sprintf(text, "[provider p]\n");
+	p = append(text, end, "[provider p]\n");
 	for (i = 0; i < CONFIG_MAX_KEYS; i++)
-		p += sprintf(p, "k%zu = v\n", i);
+		p = append(p, end, "k%zu = v\n", i);
 	cfg = parse_ok(text);
 	assert_int_equal(cfg->providers[0].nkv, CONFIG_MAX_KEYS);
 	config_free(cfg);
 	cfg = NULL;
-	sprintf(p, "one_more = v\n");
+	append(p, end, "one_more = v\n");
 	assert_int_equal(config_parse_text(text, "t", &cfg), ST_CONFIG);
 	free(text);
 
 	/* a line of CONFIG_MAX_LINE octets or more is refused */
-	text = malloc(CONFIG_MAX_LINE + 64);
+	end = (text = malloc(CONFIG_MAX_LINE + 64)) + CONFIG_MAX_LINE + 64;
 	assert_non_null(text);
-	p = text + sprintf(text, "[provider p]\nk = ");
+	p = append(text, end, "[provider p]\nk = ");
 	memset(p, 'x', CONFIG_MAX_LINE);
 	p[CONFIG_MAX_LINE] = '\0';
 	cfg = NULL;

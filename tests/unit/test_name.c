@@ -85,7 +85,9 @@ expand(const char *in, char *buf, size_t max)
 				buf[pre + j] = (char)(0x20 + j % 95);	/* ' ' .. '~' */
 			buf[pre + tags[i].n] = '\0';
 		}
-		strcat(buf, at + strlen(tags[i].tag));
+		assert_true(strlen(buf) + strlen(at + strlen(tags[i].tag)) < max);
+		memcpy(buf + strlen(buf), at + strlen(tags[i].tag),
+		    strlen(at + strlen(tags[i].tag)) + 1);
 		return buf;
 	}
 	assert_true(strlen(in) < max);

@@ -24,6 +24,22 @@
 #include "../../core/state.h"
 #include "../../core/status.h"
 
+/* snprintf at p, never past end; returns the new end of the text. */
+static char *
+append(char *p, const char *end, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static char *
+append(char *p, const char *end, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(p, (size_t)(end - p), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && n < end - p);
+	return p + n;
+}
+
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define V1	"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
@@ -661,9 +677,9 @@ test_parse_malformed(void **state)
 			    (long long)NOW, at + 1);
 		else
 			snprintf(line, sizeof(line), "%s\n", bad[i]);
-		p += sprintf(p, "%s", line);
+		p = append(p, text + sizeof(text), "%s", line);
 	}
-	sprintf(p, "%lld 0 good.example.com " V1 " -\n", (long long)NOW);
+	append(p, text + sizeof(text), "%lld 0 good.example.com " V1 " -\n", (long long)NOW);
 	state_parse(st, text, NOW);
 	if (st->n != 1)
 		for (i = 0; i < st->n; i++)
@@ -706,11 +722,10 @@ test_parse_long_line_and_cap(void **state)
 
 	assert_non_null(text);
 	/* a line longer than any valid one is skipped, the next one is read */
-	p = text;
-	p += sprintf(p, "%lld 0 long.example.com ", (long long)NOW);
+	p = append(text, text + cap, "%lld 0 long.example.com ", (long long)NOW);
 	memset(p, 'x', 1500);
 	p += 1500;
-	p += sprintf(p, " -\n%lld 0 after.example.com " V1 " -\n", (long long)NOW);
+	append(p, text + cap, " -\n%lld 0 after.example.com " V1 " -\n", (long long)NOW);
 	state_parse(st, text, NOW);
 	assert_int_equal(st->n, 1);
 	assert_string_equal(st->e[0].domain, "after.example.com");
@@ -719,7 +734,7 @@ test_parse_long_line_and_cap(void **state)
 	st->n = 0;
 	p = text;
 	for (i = 0; i < STATE_MAX_ENTRIES + 10; i++)
-		p += sprintf(p, "%lld 0 n%zu.example.com " V1 " -\n", (long long)NOW, i);
+		p = append(p, text + cap, "%lld 0 n%zu.example.com " V1 " -\n", (long long)NOW, i);
 	state_parse(st, text, NOW);
 	assert_int_equal(st->n, STATE_MAX_ENTRIES);
 	assert_string_equal(st->e[STATE_MAX_ENTRIES - 1].domain, "n199.example.com");

@@ -440,7 +440,7 @@ dnsio_matches(const ldns_pkt *q, const ldns_pkt *resp)
 void
 dnsio_dname_text(const ldns_rdf *d, char *out, size_t outlen)
 {
-	char *s = ldns_rdf2str(d);
+	char *s = d != NULL && ldns_rdf_get_type(d) == LDNS_RDF_TYPE_DNAME ? ldns_rdf2str(d) : NULL;
 	size_t n, i;
 
 	if (s == NULL) {

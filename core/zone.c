@@ -191,6 +191,10 @@ zone_set_soa(struct zone *z, const ldns_rr *soa)
 {
 	uint32_t ttl = ldns_rr_ttl(soa), min;
 
+	if (ldns_rr_rd_count(soa) != 7) {	/* malformed: keep what is known */
+		z->mname[0] = '\0';
+		return;
+	}
 	dnsio_dname_text(ldns_rr_rdf(soa, 0), z->mname, sizeof(z->mname));
 	z->serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
 	min = ldns_rdf2native_int32(ldns_rr_rdf(soa, 6));

@@ -14,7 +14,7 @@
 #include "../core/config.h"
 #include "../core/zone.h"
 
-#define RECORD_ID_MAX	64	/* provider record ids, in bytes */
+#define RECORD_ID_MAX	96	/* provider record ids, in bytes (Cloudflare: zone:record) */
 
 /* One TXT value at one name.  The core owns the strings. */
 struct record {

@@ -3,9 +3,11 @@
 
 #include "provider.h"
 
+extern const struct provider_ops provider_cloudflare;
 extern const struct provider_ops provider_rfc2136;
 
 const struct provider_ops *const provider_table[] = {
+	&provider_cloudflare,
 	&provider_rfc2136,
 	NULL
 };

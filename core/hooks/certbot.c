@@ -162,7 +162,8 @@ auth_output_id(char *id, size_t idlen)
 	id[0] = '\0';
 	if (out == NULL)
 		return;
-	if (sscanf(out, "%15s %63s %63s", tag, key, rid) == 3 &&
+	_Static_assert(RECORD_ID_MAX == 96 && STATE_KEY_MAX == 64, "sscanf widths below");
+	if (sscanf(out, "%15s %63s %95s", tag, key, rid) == 3 &&
 	    strcmp(tag, AUTH_OUTPUT_TAG) == 0 && strcmp(rid, "-") != 0 &&
 	    strspn(rid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") ==
 	    strlen(rid))

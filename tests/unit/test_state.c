@@ -661,8 +661,9 @@ test_parse_malformed(void **state)
 		"@ 0 example.com " V1 " ../../etc/passwd",	/* bad id: '/' */
 		"@ 0 example.com " V1 " a/b",
 		"@ 0 example.com " V1 " id\x01",		/* bad id: control */
-		"@ 0 example.com " V1 " "			/* bad id: 64 octets */
-		    "0123456789012345678901234567890123456789012345678901234567890123",
+		"@ 0 example.com " V1 " "			/* bad id: RECORD_ID_MAX (96) octets */
+		    "0123456789012345678901234567890123456789012345678901234567890123"
+		    "01234567890123456789012345678901",
 	};
 	struct state *st = *state;
 	char text[8192], *p = text, line[512];

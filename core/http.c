@@ -1,0 +1,452 @@
+/* The JSON-over-HTTPS client; see http.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "status.h"
+
+#ifndef DNS01_VERSION
+#define DNS01_VERSION "0"
+#endif
+#define HTTP_USER_AGENT		"dns01/" DNS01_VERSION
+#define HTTP_TRACE_BODY_MAX	2048	/* body bytes shown at -v */
+#define HTTP_POLL_MS		1000	/* longest single wait in the loop */
+
+static const char *const secret_headers[] = { "authorization", "x-auth-key", "x-auth-email" };
+
+struct http {
+	CURLM	*multi;			/* owns the connection cache: connections are reused */
+	CURL	*easy[HTTP_MAX_PARALLEL];
+	struct curl_slist *headers;
+	char	*ca;			/* system bundle + ca_file, or NULL */
+	size_t	 calen;
+};
+
+struct xfer {
+	struct http_request *r;
+	CURL	*easy;			/* NULL when not running */
+	char	*body;			/* the answer */
+	size_t	 len;
+	int	 overflow;
+	char	*sent;			/* the JSON body sent */
+	double	 not_before;		/* earliest start of the next attempt */
+	int	 done;
+	char	 errbuf[CURL_ERROR_SIZE];
+};
+
+/* Append the contents of path to the CA buffer.  0 or -1. */
+static int
+ca_append(struct http *h, const char *path, int required)
+{
+	char *text = NULL;
+	size_t n;
+
+	if (access(path, R_OK) != 0) {
+		if (required)
+			log_err("ca_file %s: cannot read it", path);
+		return required ? -1 : 0;
+	}
+	if (config_read_file(path, &text) != ST_OK)
+		return -1;
+	n = strlen(text);
+	if ((h->ca = realloc(h->ca, h->calen + n + 2)) == NULL) {
+		free(text);
+		return -1;
+	}
+	memcpy(h->ca + h->calen, text, n);
+	h->calen += n;
+	h->ca[h->calen++] = '\n';
+	free(text);
+	return 0;
+}
+
+int
+http_new(const char *ca_file, const struct http_header *headers, size_t n, struct http **out)
+{
+	struct http *h;
+	char line[1024];
+	size_t i;
+
+	if (n > HTTP_MAX_HEADERS)
+		return ST_FAIL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (h = calloc(1, sizeof(*h))) == NULL) {
+		log_err("cannot initialise libcurl");
+		return ST_FAIL;
+	}
+	if ((h->multi = curl_multi_init()) == NULL)
+		goto fail;
+	if (ca_file != NULL && (ca_append(h, HTTP_SYSTEM_CA, 0) == -1 ||
+	    ca_append(h, ca_file, 1) == -1)) {
+		http_free(h);
+		return ST_CONFIG;
+	}
+	h->headers = curl_slist_append(h->headers, "Accept: application/json");
+	h->headers = curl_slist_append(h->headers, "Content-Type: application/json");
+	for (i = 0; i < n && h->headers != NULL; i++) {
+		snprintf(line, sizeof(line), "%s: %s", headers[i].name, headers[i].value);
+		h->headers = curl_slist_append(h->headers, line);
+		explicit_bzero(line, sizeof(line));
+	}
+	if (h->headers == NULL)
+		goto fail;
+	*out = h;
+	return ST_OK;
+fail:
+	log_err("cannot set up the HTTP client");
+	http_free(h);
+	return ST_FAIL;
+}
+
+void
+http_free(struct http *h)
+{
+	struct curl_slist *s;
+	size_t i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < HTTP_MAX_PARALLEL; i++)
+		if (h->easy[i] != NULL)
+			curl_easy_cleanup(h->easy[i]);
+	if (h->multi != NULL)
+		curl_multi_cleanup(h->multi);
+	for (s = h->headers; s != NULL; s = s->next)	/* they hold credentials */
+		explicit_bzero(s->data, strlen(s->data));
+	curl_slist_free_all(h->headers);
+	free(h->ca);
+	free(h);
+}
+
+void
+http_request_clear(struct http_request *r)
+{
+	json_decref(r->json);
+	r->json = NULL;
+	r->status = 0;
+	r->error[0] = '\0';
+	r->tls_error = 0;
+	r->attempts = 0;
+}
+
+int
+http_url(char *url, size_t len, const char *base, const char *path, const char *const *query)
+{
+	size_t i;
+	int n;
+
+	n = snprintf(url, len, "%s%s", base, path);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	for (i = 0; query != NULL && query[i] != NULL; i += 2) {
+		char *v = curl_easy_escape(NULL, query[i + 1], 0);
+		size_t o = strlen(url);
+
+		if (v == NULL)
+			return -1;
+		n = snprintf(url + o, len - o, "%c%s=%s", i == 0 ? '?' : '&', query[i], v);
+		curl_free(v);
+		if (n < 0 || (size_t)n >= len - o)
+			return -1;
+	}
+	return 0;
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb;
+	char *p;
+
+	if (x->len + n > HTTP_MAX_BODY) {
+		x->overflow = 1;
+		return 0;
+	}
+	if ((p = realloc(x->body, x->len + n + 1)) == NULL)
+		return 0;
+	x->body = p;
+	memcpy(x->body + x->len, data, n);
+	x->len += n;
+	x->body[x->len] = '\0';
+	return n;
+}
+
+/* Print at most max bytes of data on stderr with unprintables as '.'. */
+static void
+trace_bytes(const char *prefix, const char *data, size_t len, size_t max)
+{
+	size_t i;
+
+	fprintf(stderr, "dns01: debug: %s", prefix);
+	for (i = 0; i < len && i < max; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		fputc(c >= 0x20 && c < 0x7f ? c : '.', stderr);
+	}
+	fprintf(stderr, "%s\n", len > max ? "..." : "");
+}
+
+/* One header line per call; credential headers are shown redacted. */
+static void
+trace_headers(const char *prefix, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len, *nl, *colon;
+	size_t i;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (nl - p <= 1)
+			continue;
+		colon = memchr(p, ':', (size_t)(nl - p));
+		for (i = 0; colon != NULL && i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++)
+			if ((size_t)(colon - p) == strlen(secret_headers[i]) &&
+			    strncasecmp(p, secret_headers[i], strlen(secret_headers[i])) == 0)
+				break;
+		if (colon != NULL && i < sizeof(secret_headers) / sizeof(secret_headers[0])) {
+			fprintf(stderr, "dns01: debug: %s%.*s: [redacted]\n", prefix, (int)(colon - p), p);
+			continue;
+		}
+		trace_bytes(prefix, p, (size_t)(nl - p) - (nl[-1] == '\r'), (size_t)(nl - p));
+	}
+}
+
+static int
+on_debug(CURL *c, curl_infotype type, char *data, size_t len, void *arg)
+{
+	(void)c;
+	(void)arg;
+	switch (type) {
+	case CURLINFO_TEXT:
+		trace_bytes("* ", data, len && data[len - 1] == '\n' ? len - 1 : len,
+		    HTTP_TRACE_BODY_MAX);
+		break;
+	case CURLINFO_HEADER_OUT:
+		trace_headers("> ", data, len);
+		break;
+	case CURLINFO_HEADER_IN:
+		trace_headers("< ", data, len);
+		break;
+	case CURLINFO_DATA_OUT:
+		trace_bytes("> ", data, len, HTTP_TRACE_BODY_MAX);
+		break;
+	case CURLINFO_DATA_IN:
+		trace_bytes("< ", data, len, HTTP_TRACE_BODY_MAX);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Set up x's easy handle for one attempt.  0 or -1. */
+static int
+prepare(struct http *h, struct xfer *x)
+{
+	CURL *c = x->easy;
+	int ok = 1;
+
+	curl_easy_reset(c);
+	free(x->body);
+	x->body = NULL;
+	x->len = 0;
+	x->overflow = 0;
+	x->errbuf[0] = '\0';
+	ok &= curl_easy_setopt(c, CURLOPT_URL, x->r->url) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT_S) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)HTTP_TOTAL_TIMEOUT_S) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, HTTP_USER_AGENT) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, x) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_PRIVATE, x) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, x->r->method) == CURLE_OK;
+	if (x->sent != NULL)
+		ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, x->sent) == CURLE_OK;
+	if (h->ca != NULL) {
+		struct curl_blob blob = { .data = h->ca, .len = h->calen,
+		    .flags = CURL_BLOB_NOCOPY };
+
+		ok &= curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK;
+	}
+	if (log_get_level() >= LOG_VERBOSE) {
+		ok &= curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug) == CURLE_OK;
+		ok &= curl_easy_setopt(c, CURLOPT_VERBOSE, 1L) == CURLE_OK;
+	}
+	return ok ? 0 : -1;
+}
+
+/* Connection-level failures worth another attempt. */
+static int
+retryable_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+retryable_status(long status)
+{
+	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/* The pause before attempt number `attempts` + 1. */
+static double
+backoff(int attempts, long retry_after)
+{
+	double s = HTTP_BACKOFF_MS / 1000.0;
+	int i;
+
+	if (retry_after > 0)
+		return retry_after > HTTP_MAX_RETRY_AFTER_S ? HTTP_MAX_RETRY_AFTER_S : retry_after;
+	for (i = 1; i < attempts; i++)
+		s *= 2;
+	return s;
+}
+
+/* Judge a finished attempt: final (1) or to be retried (0). */
+static int
+finish(struct xfer *x, CURLcode rc)
+{
+	struct http_request *r = x->r;
+	curl_off_t retry_after = 0;
+	json_error_t jerr;
+	long status = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_OK && retryable_status(status) && r->attempts < HTTP_MAX_ATTEMPTS) {
+		curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &retry_after);
+		x->not_before = log_now() + backoff(r->attempts, (long)retry_after);
+		log_warn("%s %s: HTTP %ld, trying again in %.1f s (attempt %d of %d)", r->method,
+		    r->url, status, x->not_before - log_now(), r->attempts + 1, HTTP_MAX_ATTEMPTS);
+		return 0;
+	}
+	if (rc != CURLE_OK && retryable_error(rc) && r->attempts < HTTP_MAX_ATTEMPTS) {
+		x->not_before = log_now() + backoff(r->attempts, 0);
+		log_warn("%s %s: %s, trying again in %.1f s (attempt %d of %d)", r->method, r->url,
+		    x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc),
+		    x->not_before - log_now(), r->attempts + 1, HTTP_MAX_ATTEMPTS);
+		return 0;
+	}
+	if (rc != CURLE_OK) {
+		snprintf(r->error, sizeof(r->error), "%s", x->overflow ? "answer too large" :
+		    x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		r->tls_error = rc == CURLE_PEER_FAILED_VERIFICATION ||
+		    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CONNECT_ERROR;
+		r->status = 0;
+		return 1;
+	}
+	r->status = status;
+	if (x->body != NULL)
+		r->json = json_loadb(x->body, x->len, 0, &jerr);
+	return 1;
+}
+
+int
+http_perform(struct http *h, struct http_request *reqs, size_t n)
+{
+	struct xfer *x = calloc(n ? n : 1, sizeof(*x));
+	size_t i, left = n, running = 0, slot;
+	int rc = ST_FAIL, still;
+	CURLMsg *msg;
+
+	if (x == NULL)
+		return ST_FAIL;
+	for (i = 0; i < n; i++) {
+		x[i].r = &reqs[i];
+		http_request_clear(&reqs[i]);
+		if (reqs[i].body != NULL && (x[i].sent = json_dumps(reqs[i].body,
+		    JSON_COMPACT)) == NULL)
+			goto out;
+	}
+	while (left > 0) {
+		double now = log_now(), wake = now + HTTP_POLL_MS / 1000.0;
+
+		/* Start what may start, in the free slots. */
+		for (i = 0; i < n && running < HTTP_MAX_PARALLEL; i++) {
+			if (x[i].done || x[i].easy != NULL)
+				continue;
+			if (x[i].not_before > now) {
+				if (x[i].not_before < wake)
+					wake = x[i].not_before;
+				continue;
+			}
+			for (slot = 0; slot < HTTP_MAX_PARALLEL; slot++) {
+				size_t j;
+
+				for (j = 0; j < n; j++)
+					if (x[j].easy != NULL && x[j].easy == h->easy[slot])
+						break;
+				if (j == n)
+					break;
+			}
+			if (h->easy[slot] == NULL && (h->easy[slot] = curl_easy_init()) == NULL)
+				goto out;
+			x[i].easy = h->easy[slot];
+			x[i].r->attempts++;
+			if (prepare(h, &x[i]) == -1 ||
+			    curl_multi_add_handle(h->multi, x[i].easy) != CURLM_OK)
+				goto out;
+			running++;
+		}
+		if (curl_multi_perform(h->multi, &still) != CURLM_OK)
+			goto out;
+		while ((msg = curl_multi_info_read(h->multi, &still)) != NULL) {
+			struct xfer *done = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&done);
+			curl_multi_remove_handle(h->multi, msg->easy_handle);
+			running--;
+			if (finish(done, msg->data.result)) {
+				done->done = 1;
+				left--;
+			}
+			done->easy = NULL;
+		}
+		if (left == 0)
+			break;
+		now = log_now();
+		if (curl_multi_poll(h->multi, NULL, 0, wake > now ? (int)((wake - now) * 1000) + 1 :
+		    0, NULL) != CURLM_OK)
+			goto out;
+	}
+	rc = ST_OK;
+out:
+	for (i = 0; i < n; i++) {
+		if (x[i].easy != NULL)
+			curl_multi_remove_handle(h->multi, x[i].easy);
+		free(x[i].body);
+		free(x[i].sent);
+	}
+	free(x);
+	if (rc != ST_OK)
+		log_err("the HTTP client failed");
+	return rc;
+}

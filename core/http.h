@@ -1,0 +1,77 @@
+/*
+ * The one JSON-over-HTTPS client every API provider uses (libcurl + jansson).
+ *
+ * One struct http per provider instance and run: a curl multi handle whose
+ * connections are reused between requests.  HTTPS only, TLS always verified
+ * (ca_file adds a trust anchor to the system bundle, it never replaces
+ * verification), no redirects, a versioned User-Agent.  Requests that fail
+ * at the connection level or get 429/500/502/503/504 are retried with backoff,
+ * honouring Retry-After, at most HTTP_MAX_ATTEMPTS times.  Several requests
+ * can be run at once (http_perform with n > 1), HTTP_MAX_PARALLEL at a time.
+ * At -v every request and answer is traced on stderr with the credential
+ * headers (Authorization, X-Auth-Key, X-Auth-Email) redacted.
+ *
+ * http_new() returns a handle freed with http_free().  A request's json is
+ * owned by the request; free it with http_request_clear().
+ */
+#ifndef DNS01_HTTP_H
+#define DNS01_HTTP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define HTTP_CONNECT_TIMEOUT_S	10
+#define HTTP_TOTAL_TIMEOUT_S	30	/* one attempt */
+#define HTTP_MAX_ATTEMPTS	5
+#define HTTP_BACKOFF_MS		500	/* first pause, doubled each retry */
+#define HTTP_MAX_RETRY_AFTER_S	60	/* longer Retry-After values are cut to this */
+#define HTTP_MAX_BODY		(4 * 1024 * 1024)
+#define HTTP_MAX_PARALLEL	8
+#define HTTP_MAX_HEADERS	4
+#define HTTP_URL_MAX		2048
+#define HTTP_SYSTEM_CA		"/etc/ssl/certs/ca-certificates.crt"
+
+struct http;
+
+/* A header sent with every request; secret ones are redacted in traces. */
+struct http_header {
+	const char *name;
+	const char *value;
+};
+
+struct http_request {
+	const char *method;		/* "GET", "POST", "DELETE" */
+	char	url[HTTP_URL_MAX];
+	json_t	*body;			/* sent as JSON when not NULL (borrowed) */
+	/* results: */
+	long	status;			/* HTTP status, 0 when no answer */
+	json_t	*json;			/* the parsed answer, NULL if not JSON */
+	char	error[256];		/* transport problem when status == 0 */
+	int	tls_error;		/* the server's certificate was not trusted */
+	int	attempts;
+};
+
+/*
+ * A client sending headers[0..n-1] with every request.  ca_file (may be NULL)
+ * is trusted in addition to the system bundle.  Returns ST_OK or ST_CONFIG.
+ */
+int	http_new(const char *ca_file, const struct http_header *headers, size_t n,
+    struct http **out);
+void	http_free(struct http *h);
+
+/*
+ * Run n requests, concurrently, each with its retries.  Every request ends
+ * with either an HTTP status (and json when the body is JSON) or status 0
+ * and error.  Returns ST_OK, or ST_FAIL when the client itself failed.
+ */
+int	http_perform(struct http *h, struct http_request *r, size_t n);
+
+/* Free a request's answer and make it ready to be sent again. */
+void	http_request_clear(struct http_request *r);
+
+/* Append "?k=v&k2=v2" style pairs, URL-escaped, to a URL.  0 or -1 (too long). */
+int	http_url(char *url, size_t len, const char *base, const char *path,
+    const char *const *query);
+
+#endif

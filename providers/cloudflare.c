@@ -1,0 +1,584 @@
+/*
+ * Provider "cloudflare": the Cloudflare API v4 (../shared/reference/
+ * provider-apis.md §1).
+ *
+ * The zone id comes from the zone found in DNS: one GET /zones?name=<apex>
+ * per zone and run, never a walk over every label.  Each value is one POST
+ * of a TXT record, all of a run's values at once; "already exists" (81057,
+ * 81058) counts as done and yields the existing record's id.  Record ids are
+ * handed back as "<zone id>:<record id>", so a cleanup deletes with one
+ * DELETE and no lookup; without an id it looks the record up by type, name
+ * and content (unquoted and quoted) and deletes only that.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "../core/http.h"
+#include "../core/log.h"
+#include "../core/status.h"
+#include "provider.h"
+
+#define CF_DEFAULT_URL		"https://api.cloudflare.com/client/v4"
+#define CF_DEFAULT_TTL		60	/* the lowest Cloudflare accepts for DNS-only records */
+#define CF_MIN_TTL		60
+#define CF_ID_MAX		40	/* Cloudflare ids are 32 hex digits */
+#define CF_ZONE_CACHE		16
+#define CF_ZONES_PER_PAGE	"50"
+#define CF_RECORDS_PER_PAGE	"100"
+#define CF_MSG_MAX		200	/* of an API message, in our messages */
+#define CF_CODE_EXISTS_OLD	81057
+#define CF_CODE_EXISTS		81058
+#define CF_CODE_NO_RECORD	81044
+
+enum cf_err {
+	CF_OK,
+	CF_EXISTS,		/* 81057 / 81058: the record is there already */
+	CF_GONE,		/* 404 / 81044: no such record */
+	CF_FAILED		/* reported; the status says what kind */
+};
+
+struct cf_zone {
+	char	name[NAME_BUF];
+	char	id[CF_ID_MAX];
+};
+
+struct cf {
+	char	section[128];
+	char	url[HTTP_URL_MAX / 2];
+	char	*ca_file;
+	struct http_header hdr[2];
+	char	*hval[2];		/* header values: credentials */
+	size_t	 nhdr;
+	struct http *http;
+	struct cf_zone zones[CF_ZONE_CACHE];
+	size_t	 nzones;
+};
+
+static const char *const keys[] = { "api_token", "email", "api_key", "api_url", "ca_file", NULL };
+static const char *const secret_keys[] = { "api_token", "api_key", NULL };
+static const struct env_map env[] = {
+	{ "api_token", { "CLOUDFLARE_DNS_API_TOKEN", "CF_DNS_API_TOKEN", NULL } },
+	{ "email", { "CLOUDFLARE_EMAIL", NULL } },
+	{ "api_key", { "CLOUDFLARE_API_KEY", NULL } },
+	{ "api_url", { "CLOUDFLARE_BASE_URL", NULL } },
+	{ NULL, { NULL } }
+};
+static const struct cred_map cred[] = {
+	{ "api_token", "dns_cloudflare_api_token" },
+	{ "email", "dns_cloudflare_email" },
+	{ "api_key", "dns_cloudflare_api_key" },
+	{ NULL, NULL }
+};
+
+/* 1 when s is a credential that can go in a header: printable, no spaces. */
+static int
+header_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* 1 when s looks like a Cloudflare id (safe in a URL path and a state file). */
+static int
+id_safe(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdefABCDEF");
+
+	return n > 0 && n < CF_ID_MAX && s[n] == '\0';
+}
+
+/* A new string: prefix followed by v. */
+static char *
+header_value(const char *prefix, const char *v)
+{
+	size_t a = strlen(prefix), b = strlen(v);
+	char *p = malloc(a + b + 1);
+
+	if (p != NULL) {
+		memcpy(p, prefix, a);
+		memcpy(p + a, v, b + 1);
+	}
+	return p;
+}
+
+static int
+cf_create(const struct provider_conf *pc, void **priv)
+{
+	const char *token = provider_conf_get(pc, "api_token");
+	const char *email = provider_conf_get(pc, "email");
+	const char *key = provider_conf_get(pc, "api_key");
+	const char *url = provider_conf_get(pc, "api_url");
+	const char *ca = provider_conf_get(pc, "ca_file");
+	struct cf *cf;
+	size_t n;
+
+	if ((cf = calloc(1, sizeof(*cf))) == NULL)
+		return ST_FAIL;
+	snprintf(cf->section, sizeof(cf->section), "%s", pc->name);
+	if (token != NULL && *token != '\0') {
+		if (email != NULL || key != NULL) {
+			log_err("%s: [provider %s]: give api_token, or email and api_key, not both",
+			    pc->origin, pc->name);
+			goto fail;
+		}
+		if (!header_safe(token)) {
+			log_err("%s: [provider %s]: api_token contains spaces or control characters",
+			    pc->origin, pc->name);
+			goto fail;
+		}
+		cf->hdr[0].name = "Authorization";
+		cf->hval[0] = header_value("Bearer ", token);
+		cf->nhdr = 1;
+	} else if (email != NULL && key != NULL && *email != '\0' && *key != '\0') {
+		if (!header_safe(email) || !header_safe(key)) {
+			log_err("%s: [provider %s]: email or api_key contains spaces or control "
+			    "characters", pc->origin, pc->name);
+			goto fail;
+		}
+		cf->hdr[0].name = "X-Auth-Email";
+		cf->hval[0] = header_value("", email);
+		cf->hdr[1].name = "X-Auth-Key";
+		cf->hval[1] = header_value("", key);
+		cf->nhdr = 2;
+	} else {
+		log_err("%s: [provider %s]: needs api_token (recommended), or email and api_key",
+		    pc->origin, pc->name);
+		goto fail;
+	}
+	for (n = 0; n < cf->nhdr; n++) {
+		if (cf->hval[n] == NULL)
+			goto fail;
+		cf->hdr[n].value = cf->hval[n];
+	}
+	if (url == NULL)
+		url = CF_DEFAULT_URL;
+	n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	if (strncmp(url, "https://", 8) != 0 || n <= 8 || n >= sizeof(cf->url) ||
+	    !header_safe(url)) {
+		log_err("%s: [provider %s]: api_url must be an https:// URL", pc->origin, pc->name);
+		goto fail;
+	}
+	memcpy(cf->url, url, n);
+	cf->url[n] = '\0';
+	if (ca != NULL && (cf->ca_file = strdup(ca)) == NULL)
+		goto fail;
+	*priv = cf;
+	return ST_OK;
+fail:
+	for (n = 0; n < 2; n++)
+		if (cf->hval[n] != NULL) {
+			explicit_bzero(cf->hval[n], strlen(cf->hval[n]));
+			free(cf->hval[n]);
+		}
+	free(cf->ca_file);
+	free(cf);
+	return ST_CONFIG;
+}
+
+static void
+cf_destroy(void *priv)
+{
+	struct cf *cf = priv;
+	size_t i;
+
+	if (cf == NULL)
+		return;
+	http_free(cf->http);
+	for (i = 0; i < 2; i++)
+		if (cf->hval[i] != NULL) {
+			explicit_bzero(cf->hval[i], strlen(cf->hval[i]));
+			free(cf->hval[i]);
+		}
+	free(cf->ca_file);
+	free(cf);
+}
+
+/* The HTTP client, made on first use.  Status. */
+static int
+client(struct cf *cf)
+{
+	if (cf->http != NULL)
+		return ST_OK;
+	return http_new(cf->ca_file, cf->hdr, cf->nhdr, &cf->http);
+}
+
+/* Copy an API message into out, printable ASCII only. */
+static void
+clean_msg(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; in != NULL && *in != '\0' && o + 1 < outlen; in++)
+		out[o++] = ((unsigned char)*in >= 0x20 && (unsigned char)*in < 0x7f) ? *in : '?';
+	out[o] = '\0';
+}
+
+/* 1 when the errors array (or an error_chain in it) holds code. */
+static int
+has_code(json_t *errors, json_int_t code)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(errors, i, e) {
+		json_int_t c = -1;
+		json_t *chain = NULL;
+
+		if (json_unpack_ex(e, NULL, 0, "{s?I, s?o}", "code", &c, "error_chain", &chain) == 0 &&
+		    (c == code || (chain != NULL && has_code(chain, code))))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Judge an answer.  On success sets *result (borrowed from r->json).  On
+ * failure says what is wrong and how to fix it, and sets *status.
+ */
+static enum cf_err
+check(const struct cf *cf, const struct http_request *r, const char *what, const char *zone,
+    json_t **result, int *status)
+{
+	json_t *errors = NULL, *res = NULL, *first;
+	json_int_t code = 0;
+	const char *m = NULL;
+	char msg[CF_MSG_MAX];
+	int success = 0;
+
+	*status = ST_PROVIDER;
+	if (r->status == 0) {
+		if (r->tls_error) {
+			log_err("Cloudflare API %s: TLS: %s (the server's certificate is not trusted; "
+			    "ca_file adds a trust anchor)", cf->url, r->error);
+			*status = ST_CONFIG;
+		} else
+			log_err("Cloudflare API: %s: %s after %d attempt(s)", what, r->error,
+			    r->attempts);
+		return CF_FAILED;
+	}
+	if (r->json == NULL || json_unpack_ex(r->json, NULL, 0, "{s:b, s?o, s?o}", "success",
+	    &success, "errors", &errors, "result", &res) != 0) {
+		log_err("Cloudflare API: %s: malformed answer (HTTP %ld, not the API's JSON "
+		    "envelope)%s", what, r->status, r->attempts > 1 ? " after retries" : "");
+		return CF_FAILED;
+	}
+	if (success && r->status >= 200 && r->status < 300) {
+		*result = res;
+		return CF_OK;
+	}
+	if (has_code(errors, CF_CODE_EXISTS) || has_code(errors, CF_CODE_EXISTS_OLD))
+		return CF_EXISTS;
+	if (r->status == 404 || has_code(errors, CF_CODE_NO_RECORD))
+		return CF_GONE;
+	if ((first = json_array_get(errors, 0)) != NULL)
+		json_unpack_ex(first, NULL, 0, "{s?I, s?s}", "code", &code, "message", &m);
+	clean_msg(m ? m : "no message", msg, sizeof(msg));
+	if (has_code(errors, 6003) || has_code(errors, 6103) || has_code(errors, 6111) ||
+	    has_code(errors, 9109)) {
+		log_err("Cloudflare API: %s: the API token is malformed or invalid "
+		    "([provider %s] api_token; code %lld: %s)", what, cf->section, (long long)code, msg);
+		*status = ST_CONFIG;
+	} else if (has_code(errors, 9103)) {
+		log_err("Cloudflare API: %s: wrong email or global API key ([provider %s]; code "
+		    "%lld: %s)", what, cf->section, (long long)code, msg);
+		*status = ST_CONFIG;
+	} else if (has_code(errors, 10000) || r->status == 403 || strstr(msg, "zone.list")) {
+		log_err("Cloudflare API: %s: the credentials of [provider %s] lack Zone:Read or "
+		    "Zone:DNS:Edit for %s (code %lld: %s)", what, cf->section, zone,
+		    (long long)code, msg);
+		*status = ST_CONFIG;
+	} else
+		log_err("Cloudflare API: %s: HTTP %ld, code %lld: %s", what, r->status,
+		    (long long)code, msg);
+	return CF_FAILED;
+}
+
+/* The zone id of apex, from the cache or one GET /zones?name=.  Status. */
+static int
+zone_id(struct cf *cf, const char *apex, const char **id)
+{
+	const char *q[] = { "name", apex, "per_page", CF_ZONES_PER_PAGE, NULL };
+	struct http_request r = { .method = "GET" };
+	json_t *result = NULL, *z;
+	const char *name, *zid;
+	char what[NAME_BUF + 32];
+	size_t i, found = 0;
+	int rc;
+
+	for (i = 0; i < cf->nzones; i++)
+		if (strcmp(cf->zones[i].name, apex) == 0) {
+			*id = cf->zones[i].id;
+			return ST_OK;
+		}
+	if ((rc = client(cf)) != ST_OK)
+		return rc;
+	if (http_url(r.url, sizeof(r.url), cf->url, "/zones", q) == -1)
+		return ST_FAIL;
+	snprintf(what, sizeof(what), "finding zone %s", apex);
+	if ((rc = http_perform(cf->http, &r, 1)) != ST_OK)
+		goto out;
+	if (check(cf, &r, what, apex, &result, &rc) != CF_OK)
+		goto out;
+	rc = ST_PROVIDER;
+	if (!json_is_array(result)) {
+		log_err("Cloudflare API: %s: malformed answer (no list of zones)", what);
+		goto out;
+	}
+	json_array_foreach(result, i, z) {
+		if (json_unpack_ex(z, NULL, 0, "{s:s, s:s}", "name", &name, "id", &zid) != 0)
+			continue;
+		if (strcasecmp(name, apex) != 0)
+			continue;
+		if (!id_safe(zid)) {
+			log_err("Cloudflare API: %s: malformed zone id", what);
+			goto out;
+		}
+		if (found++ == 0 && cf->nzones < CF_ZONE_CACHE) {
+			snprintf(cf->zones[cf->nzones].name, NAME_BUF, "%s", apex);
+			snprintf(cf->zones[cf->nzones].id, CF_ID_MAX, "%s", zid);
+		}
+	}
+	if (found == 0) {
+		log_err("Cloudflare: zone %s is not in the account of [provider %s] (DNS says it is "
+		    "the zone; check the account, or the token's zone scope)", apex, cf->section);
+		rc = ST_CONFIG;
+	} else if (found > 1) {
+		log_err("Cloudflare: %zu zones named %s in the account of [provider %s]", found,
+		    apex, cf->section);
+	} else if (cf->nzones == CF_ZONE_CACHE) {
+		log_err("Cloudflare: more than %d zones in one run", CF_ZONE_CACHE);
+	} else {
+		*id = cf->zones[cf->nzones++].id;
+		rc = ST_OK;
+	}
+out:
+	http_request_clear(&r);
+	return rc;
+}
+
+/*
+ * The ids of TXT records at name with content value, unquoted or quoted
+ * ("\"value\"", as lego writes them).  Status; *n ids in ids.
+ */
+static int
+lookup(struct cf *cf, const char *zid, const char *apex, const char *name, const char *value,
+    char ids[][CF_ID_MAX], size_t max, size_t *n)
+{
+	char path[HTTP_URL_MAX / 2], quoted[VALUE_BUF + 2], what[NAME_BUF + 32];
+	const char *forms[2] = { value, quoted };
+	struct http_request r[2] = { { .method = "GET" }, { .method = "GET" } };
+	json_t *result = NULL, *rec;
+	const char *rid, *content;
+	size_t i, k;
+	int rc = ST_OK, st;
+
+	*n = 0;
+	snprintf(quoted, sizeof(quoted), "\"%s\"", value);
+	snprintf(path, sizeof(path), "/zones/%s/dns_records", zid);
+	snprintf(what, sizeof(what), "looking up TXT %s", name);
+	for (k = 0; k < 2; k++) {
+		const char *q[] = { "type", "TXT", "name", name, "content", forms[k],
+		    "per_page", CF_RECORDS_PER_PAGE, NULL };
+
+		if (http_url(r[k].url, sizeof(r[k].url), cf->url, path, q) == -1)
+			return ST_FAIL;
+	}
+	if ((rc = http_perform(cf->http, r, 2)) != ST_OK)
+		goto out;
+	for (k = 0; k < 2; k++) {
+		if (check(cf, &r[k], what, apex, &result, &st) != CF_OK) {
+			rc = st;
+			goto out;
+		}
+		json_array_foreach(result, i, rec) {
+			if (json_unpack_ex(rec, NULL, 0, "{s:s, s:s}", "id", &rid, "content",
+			    &content) != 0 || strcmp(content, forms[k]) != 0 || !id_safe(rid))
+				continue;
+			if (*n < max)
+				snprintf(ids[(*n)++], CF_ID_MAX, "%s", rid);
+		}
+	}
+out:
+	http_request_clear(&r[0]);
+	http_request_clear(&r[1]);
+	return rc;
+}
+
+static int
+cf_add(void *priv, const struct zone *z, struct record *recs, size_t n, int ttl)
+{
+	struct cf *cf = priv;
+	struct http_request *r = calloc(n ? n : 1, sizeof(*r));
+	char path[HTTP_URL_MAX / 2], what[NAME_BUF + 32], found[1][CF_ID_MAX];
+	const char *zid, *rid;
+	json_t *result;
+	size_t i, nfound;
+	int rc, st, worst = ST_OK;
+
+	if (r == NULL)
+		return ST_FAIL;
+	if ((rc = zone_id(cf, z->apex, &zid)) != ST_OK)
+		goto out;
+	snprintf(path, sizeof(path), "/zones/%s/dns_records", zid);
+	for (i = 0; i < n; i++) {
+		r[i].method = "POST";
+		if (http_url(r[i].url, sizeof(r[i].url), cf->url, path, NULL) == -1 ||
+		    (r[i].body = json_pack("{s:s, s:s, s:s, s:i}", "type", "TXT", "name",
+		    recs[i].name, "content", recs[i].value, "ttl", ttl)) == NULL) {
+			rc = ST_FAIL;
+			goto out;
+		}
+	}
+	if ((rc = http_perform(cf->http, r, n)) != ST_OK)
+		goto out;
+	for (i = 0; i < n; i++) {
+		snprintf(what, sizeof(what), "adding TXT %s", recs[i].name);
+		switch (check(cf, &r[i], what, z->apex, &result, &st)) {
+		case CF_OK:
+			if (json_unpack_ex(result, NULL, 0, "{s:s}", "id", &rid) != 0 ||
+			    !id_safe(rid)) {
+				log_err("Cloudflare API: %s: malformed answer (no record id)", what);
+				st = ST_PROVIDER;
+				break;
+			}
+			snprintf(recs[i].id, RECORD_ID_MAX, "%s:%s", zid, rid);
+			continue;
+		case CF_EXISTS:
+			log_info("%s: the value is there already", recs[i].name);
+			st = lookup(cf, zid, z->apex, recs[i].name, recs[i].value, found, 1, &nfound);
+			if (st == ST_OK && nfound > 0)
+				snprintf(recs[i].id, RECORD_ID_MAX, "%s:%s", zid, found[0]);
+			if (st == ST_OK)
+				continue;
+			break;
+		case CF_GONE:
+			log_err("Cloudflare API: %s: HTTP %ld (zone %s gone?)", what, r[i].status,
+			    z->apex);
+			st = ST_PROVIDER;
+			break;
+		case CF_FAILED:
+			break;
+		}
+		if (worst == ST_OK || st == ST_CONFIG)
+			worst = st;
+	}
+	rc = worst;
+	if (rc == ST_OK)
+		log_info("added %zu TXT record(s) in zone %s at Cloudflare", n, z->apex);
+out:
+	for (i = 0; i < n; i++) {
+		json_decref(r[i].body);
+		http_request_clear(&r[i]);
+	}
+	free(r);
+	return rc;
+}
+
+/* The zone and record id in "zone:record", or -1. */
+static int
+split_id(const char *id, char *zid, char *rid)
+{
+	const char *colon = strchr(id, ':');
+
+	if (colon == NULL || (size_t)(colon - id) >= CF_ID_MAX || strlen(colon + 1) >= CF_ID_MAX)
+		return -1;
+	memcpy(zid, id, (size_t)(colon - id));
+	zid[colon - id] = '\0';
+	memcpy(rid, colon + 1, strlen(colon + 1) + 1);
+	return id_safe(zid) && id_safe(rid) ? 0 : -1;
+}
+
+#define CF_DEL_MAX	4	/* records deleted per value (unquoted, quoted, spares) */
+
+static int
+cf_del(void *priv, const struct zone *z, struct record *recs, size_t n)
+{
+	struct cf *cf = priv;
+	struct http_request *r = calloc(n * CF_DEL_MAX + 1, sizeof(*r));
+	char zid[CF_ID_MAX], rids[CF_DEL_MAX][CF_ID_MAX], path[HTTP_URL_MAX / 2];
+	char what[NAME_BUF + 32];
+	const char *lookup_zid;
+	json_t *result;
+	size_t i, k, nr = 0, nids;
+	int rc, st, worst = ST_OK;
+
+	if (r == NULL)
+		return ST_FAIL;
+	if ((rc = client(cf)) != ST_OK)
+		goto out;
+	for (i = 0; i < n; i++) {
+		nids = 0;
+		if (recs[i].id[0] != '\0' && split_id(recs[i].id, zid, rids[0]) == 0)
+			nids = 1;
+		else {
+			if ((rc = zone_id(cf, z->apex, &lookup_zid)) != ST_OK)
+				goto out;
+			snprintf(zid, sizeof(zid), "%s", lookup_zid);
+			if ((rc = lookup(cf, zid, z->apex, recs[i].name, recs[i].value, rids,
+			    CF_DEL_MAX, &nids)) != ST_OK)
+				goto out;
+			if (nids == 0)
+				log_info("%s: no such TXT value at Cloudflare (gone already)",
+				    recs[i].name);
+		}
+		for (k = 0; k < nids; k++) {
+			snprintf(path, sizeof(path), "/zones/%s/dns_records/%s", zid, rids[k]);
+			r[nr].method = "DELETE";
+			if (http_url(r[nr].url, sizeof(r[nr].url), cf->url, path, NULL) == -1) {
+				rc = ST_FAIL;
+				goto out;
+			}
+			nr++;
+		}
+	}
+	if (nr > 0 && (rc = http_perform(cf->http, r, nr)) != ST_OK)
+		goto out;
+	for (i = 0; i < nr; i++) {
+		snprintf(what, sizeof(what), "deleting a TXT record in %s", z->apex);
+		switch (check(cf, &r[i], what, z->apex, &result, &st)) {
+		case CF_OK:
+			continue;
+		case CF_GONE:
+			log_info("a TXT record in %s was gone already", z->apex);
+			continue;
+		case CF_EXISTS:
+			st = ST_PROVIDER;
+			break;
+		case CF_FAILED:
+			break;
+		}
+		if (worst == ST_OK || st == ST_CONFIG)
+			worst = st;
+	}
+	rc = worst;
+	if (rc == ST_OK)
+		log_info("deleted %zu TXT record(s) from zone %s at Cloudflare", nr, z->apex);
+out:
+	for (i = 0; i < nr; i++)
+		http_request_clear(&r[i]);
+	free(r);
+	return rc;
+}
+
+const struct provider_ops provider_cloudflare = {
+	.type = "cloudflare",
+	.description = "Cloudflare API v4 (API token, or email + global API key)",
+	.keys = keys,
+	.secret_keys = secret_keys,
+	.env = env,
+	.cred = cred,
+	.default_ttl = CF_DEFAULT_TTL,
+	.min_ttl = CF_MIN_TTL,
+	.create = cf_create,
+	.add = cf_add,
+	.del = cf_del,
+	.destroy = cf_destroy,
+};

@@ -395,28 +395,42 @@ config_check_private(const char *path)
 int
 config_read_file(const char *path, char **out)
 {
+	return config_read_file_max(path, SECRET_FILE_MAX, out);
+}
+
+int
+config_read_file_max(const char *path, size_t max, char **out)
+{
 	int fd, rc = ST_CONFIG;
 	char *buf = NULL;
-	ssize_t n;
-	size_t len = 0;
+	struct stat st;
+	ssize_t n = 0;
+	size_t len = 0, cap;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_err("cannot read %s: %s", path, strerror(errno));
 		return ST_CONFIG;
 	}
-	if ((buf = malloc(SECRET_FILE_MAX + 1)) == NULL) {
+	if (fstat(fd, &st) == -1 || (size_t)st.st_size > max) {
+		log_err("%s: larger than %zu bytes", path, max);
+		goto out;
+	}
+	/* One byte more than the size, to notice a file that grew. */
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap + 1)) == NULL) {
 		log_err("out of memory");
 		goto out;
 	}
-	while ((n = read(fd, buf + len, SECRET_FILE_MAX + 1 - len)) > 0)
-		if ((len += (size_t)n) > SECRET_FILE_MAX)
-			break;
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+		len += (size_t)n;
+	if (len == cap)
+		len = max + 1;	/* it grew: refuse below */
 	if (n == -1) {
 		log_err("cannot read %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (len > SECRET_FILE_MAX) {
-		log_err("%s: larger than %d bytes", path, SECRET_FILE_MAX);
+	if (len > max) {
+		log_err("%s: larger than %zu bytes", path, max);
 		goto out;
 	}
 	if (memchr(buf, '\0', len) != NULL) {

@@ -81,4 +81,7 @@ int	config_check_private(const char *path);
  */
 int	config_read_file(const char *path, char **out);
 
+/* The same with a size limit of max bytes (CA bundles are larger). */
+int	config_read_file_max(const char *path, size_t max, char **out);
+
 #endif

@@ -18,6 +18,7 @@
 #define HTTP_USER_AGENT		"dns01/" DNS01_VERSION
 #define HTTP_TRACE_BODY_MAX	2048	/* body bytes shown at -v */
 #define HTTP_POLL_MS		1000	/* longest single wait in the loop */
+#define HTTP_CA_MAX		(16 * 1024 * 1024)	/* bytes of a CA bundle */
 
 static const char *const secret_headers[] = { "authorization", "x-auth-key", "x-auth-email" };
 
@@ -53,7 +54,7 @@ ca_append(struct http *h, const char *path, int required)
 			log_err("ca_file %s: cannot read it", path);
 		return required ? -1 : 0;
 	}
-	if (config_read_file(path, &text) != ST_OK)
+	if (config_read_file_max(path, HTTP_CA_MAX, &text) != ST_OK)
 		return -1;
 	n = strlen(text);
 	if ((h->ca = realloc(h->ca, h->calen + n + 2)) == NULL) {

@@ -53,6 +53,7 @@ struct cf {
 	struct http_header hdr[2];
 	char	*hval[2];		/* header values: credentials */
 	size_t	 nhdr;
+	int	 global;		/* email + global API key, not a token */
 	struct http *http;
 	struct cf_zone zones[CF_ZONE_CACHE];
 	size_t	 nzones;
@@ -146,6 +147,7 @@ cf_create(const struct provider_conf *pc, void **priv)
 		cf->hdr[1].name = "X-Auth-Key";
 		cf->hval[1] = header_value("", key);
 		cf->nhdr = 2;
+		cf->global = 1;
 	} else {
 		log_err("%s: [provider %s]: needs api_token (recommended), or email and api_key",
 		    pc->origin, pc->name);
@@ -283,8 +285,10 @@ check(const struct cf *cf, const struct http_request *r, const char *what, const
 	clean_msg(m ? m : "no message", msg, sizeof(msg));
 	if (has_code(errors, 6003) || has_code(errors, 6103) || has_code(errors, 6111) ||
 	    has_code(errors, 9109)) {
-		log_err("Cloudflare API: %s: the API token is malformed or invalid "
-		    "([provider %s] api_token; code %lld: %s)", what, cf->section, (long long)code, msg);
+		log_err("Cloudflare API: %s: the %s malformed or invalid ([provider %s] %s; "
+		    "code %lld: %s)", what, cf->global ? "e-mail or global API key is" :
+		    "API token is", cf->section, cf->global ? "email, api_key" : "api_token",
+		    (long long)code, msg);
 		*status = ST_CONFIG;
 	} else if (has_code(errors, 9103)) {
 		log_err("Cloudflare API: %s: wrong email or global API key ([provider %s]; code "

@@ -570,6 +570,7 @@ class Testbed:
         self.servers = {}
         self.lag = None
         self._pebble = None
+        self._cf = {}
         self._stopped = False
 
     # ---- lifecycle ---------------------------------------------------------
@@ -599,6 +600,8 @@ class Testbed:
         self._stopped = True
         if self.lag:
             self.lag.stop()
+        for em in self._cf.values():
+            em.stop()
         for s in reversed(list(self.servers.values())):
             s.stop()
 
@@ -711,6 +714,21 @@ class Testbed:
         self._wait(ready, 'pebble /dir', 'pebble', timeout=30)
         self._pebble = (PEBBLE_DIR_URL, str(ca))
         return self._pebble
+
+    # ---- Cloudflare API emulator ---------------------------------------------
+
+    def cloudflare(self, name='cf'):
+        """Start (once per name) a Cloudflare API v4 emulator (cf_emulator.py)
+        in a thread of this process; it publishes its TXT records into ns1
+        with the key dns01-key. Each name has its own test CA (em.ca_file),
+        so one instance's CA does not vouch for another's certificate."""
+        if name not in self._cf:
+            import cf_emulator
+            em = cf_emulator.CloudflareEmulator(self.tmp / name,
+                                                publisher=cf_emulator.BindPublisher(self),
+                                                name=name)
+            self._cf[name] = em.start()
+        return self._cf[name]
 
     # ---- operations for tests ------------------------------------------------
 

@@ -1,0 +1,988 @@
+"""A Cloudflare API v4 emulator for the dns01 integration tests.
+
+Python 3 standard library only. It serves HTTPS on 127.0.0.1 (an ephemeral
+port) from a thread of the test process, with a certificate signed by a CA
+made at start with the openssl CLI, and publishes the TXT records it holds
+into the real BIND primary (ns1) by TSIG-signed UPDATE, so a client's
+propagation wait is exercised against real DNS.
+
+    em = CloudflareEmulator(workdir, publisher=BindPublisher(tb))
+    em.start()
+    em.api_url       https://127.0.0.1:PORT/client/v4
+    em.ca_file       PEM of the CA that signed the server certificate
+    em.add_token(token, zones=None | ['example.test'], status='active', dns_edit=True)
+    em.add_global_key(email, key)
+    em.inject('429', count=1, path='/dns_records', retry_after=1)
+    em.requests      [Request(method, path, query, auth, time), ...]  (no secrets)
+    em.records('example.test')
+    em.reset()
+
+What it follows (see /work/shared/reference/provider-apis.md §0.1, §1):
+- the envelope {"success","errors","messages","result"[,"result_info"]};
+- create answers HTTP 200 with the record object; an identical record is
+  HTTP 400 code 81058 "An identical record already exists." (81057 "The
+  record already exists." with duplicate_code = 81057);
+- TTL 1 (automatic) or 60..86400, else HTTP 400 code 9021;
+- TXT content is stored and returned exactly as sent; in DNS a content in
+  double quotes is read as presentation format (quoted character-strings);
+- GET /zones?name= with a token scoped to other zones: HTTP 403 code 0
+  "Actor 'com.cloudflare.api.token.<id>' requires permission
+  'com.cloudflare.api.account.zone.list' to list zones";
+- a zone outside the token's scope under /zones/{id}/...: HTTP 403 code
+  10000 "Authentication error";
+- 6003/6111 (malformed Authorization), 6003/6102/6103 (malformed X-Auth-*),
+  9103 (unknown global key), 9106 (no credentials), 9109 (invalid token);
+- list calls carry result_info {page, per_page, count, total_count,
+  total_pages}; total_pages is 1 when nothing matches;
+- 1200 requests per 300 s per credential, then every call is HTTP 429
+  (code 971) for 300 s.
+
+Not verified against the live API (plausible choices, documented here):
+unknown or malformed object ids and unknown paths are HTTP 404 (route_status)
+with 7003 + 7000; a record name outside the zone is HTTP 400 code 1004 (the
+live API may instead append the zone name); the codes for invalid paging
+values, a missing type/name/content, and an injected 500's body.
+"""
+
+import collections
+import datetime
+import http.server
+import json
+import math
+import os
+import random
+import re
+import secrets
+import socket
+import ssl
+import struct
+import subprocess
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+API_PREFIX = '/client/v4'
+NAME_SERVERS = ['ns1.example.test', 'ns2.example.test']
+DEFAULT_ZONES = ('example.test', 'acme.test')
+ACCOUNT_ID = '0' * 31 + '1'
+
+_HEX32 = re.compile(r'^[0-9a-f]{32}$')
+_TOKEN_RE = re.compile(r'^[A-Za-z0-9_-]+$')
+_GLOBAL_KEY_RE = re.compile(r'^[0-9a-f]{37}$')
+
+
+def new_id():
+    return secrets.token_hex(16)
+
+
+def new_token():
+    """A random API token in Cloudflare's shape (40 characters)."""
+    return secrets.token_urlsafe(30)[:40]
+
+
+def new_global_key():
+    """A random Global API key in Cloudflare's shape (37 lowercase hex)."""
+    return secrets.token_hex(19)[:37]
+
+
+def _now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+
+
+# --------------------------------------------------------------------------
+# Certificates (openssl CLI)
+# --------------------------------------------------------------------------
+
+def _openssl(*args):
+    p = subprocess.run(['openssl', *args], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f'openssl {" ".join(args[:2])} failed: {p.stderr.strip()}')
+
+
+_EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+
+
+def make_ca(directory, cn='dns01 Cloudflare emulator test CA'):
+    """A self-signed CA in `directory` -> (ca.pem, ca.key)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    ca, key = d / 'ca.pem', d / 'ca.key'
+    _openssl('req', '-x509', *_EC, '-keyout', str(key), '-out', str(ca), '-days', '3',
+             '-subj', f'/CN={cn}', '-addext', 'basicConstraints=critical,CA:TRUE',
+             '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
+    return ca, key
+
+
+def make_server_cert(directory, ca, ca_key, san='DNS:localhost,IP:127.0.0.1'):
+    """A serverAuth certificate for `san` signed by ca -> (cert.pem, key.pem)."""
+    d = Path(directory)
+    cert, key, csr, ext = d / 'cert.pem', d / 'key.pem', d / 'server.csr', d / 'ext.cnf'
+    _openssl('req', *_EC, '-keyout', str(key), '-out', str(csr), '-subj', '/CN=localhost')
+    ext.write_text(f'subjectAltName={san}\nbasicConstraints=CA:FALSE\n'
+                   'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n')
+    _openssl('x509', '-req', '-in', str(csr), '-CA', str(ca), '-CAkey', str(ca_key),
+             '-set_serial', str(random.getrandbits(63)), '-days', '3',
+             '-extfile', str(ext), '-out', str(cert))
+    return cert, key
+
+
+# --------------------------------------------------------------------------
+# TXT content -> DNS character-strings
+# --------------------------------------------------------------------------
+
+def txt_strings(content):
+    """The character-strings a TXT content stands for in DNS.
+
+    Content in double quotes is presentation format: one or more quoted
+    strings with \\" \\\\ \\DDD escapes ("a" "b" is two strings). Anything else
+    (or quotes that do not parse) is one literal value, split into 255-byte
+    strings."""
+    if content.startswith('"'):
+        out, i, n = [], 0, len(content)
+        ok = True
+        while i < n:
+            if content[i] in ' \t':
+                i += 1
+                continue
+            if content[i] != '"':
+                ok = False
+                break
+            i += 1
+            buf = bytearray()
+            while i < n and content[i] != '"':
+                c = content[i]
+                if c == '\\' and i + 1 < n:
+                    if content[i + 1:i + 4].isdigit() and len(content[i + 1:i + 4]) == 3:
+                        buf.append(int(content[i + 1:i + 4]) & 0xFF)
+                        i += 4
+                        continue
+                    c = content[i + 1]
+                    i += 1
+                buf += c.encode()
+                i += 1
+            if i >= n:
+                ok = False
+                break
+            i += 1
+            out.append(bytes(buf))
+        if ok and out:
+            return tuple(s.decode('utf-8', 'replace') for s in out)
+    raw = content.encode()
+    return tuple(raw[i:i + 255].decode('utf-8', 'replace') for i in range(0, len(raw), 255)) \
+        or ('',)
+
+
+def _quote_string(s):
+    out = ''
+    for b in s.encode():
+        if b in (0x22, 0x5C):
+            out += '\\' + chr(b)
+        elif 0x20 <= b < 0x7F:
+            out += chr(b)
+        else:
+            out += f'\\{b:03d}'
+    return f'"{out}"'
+
+
+class BindPublisher:
+    """Sends TXT changes to the testbed's BIND primary as signed UPDATEs."""
+
+    def __init__(self, tb, key='dns01-key', server=None, zones=DEFAULT_ZONES):
+        self.server = server or '127.53.0.1'
+        self.zones = set(zones)
+        alg, sec = tb.keys[key]
+        d = Path(tb.tmp)
+        self.keyfile = d / f'cf-emulator-{key}.key'
+        fd = os.open(self.keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            f.write(f'key "{key}" {{ algorithm {alg}; secret "{sec}"; }};\n')
+
+    def serves(self, zone):
+        return zone in self.zones
+
+    def __call__(self, zone, ops):
+        """ops: [('add'|'delete', name, strings, ttl)] applied in one UPDATE."""
+        lines = [f'server {self.server} 53', f'zone {zone}']
+        for op, name, strings, ttl in ops:
+            rdata = ' '.join(_quote_string(s) for s in strings)
+            if op == 'add':
+                lines.append(f'update add {name}. {ttl} TXT {rdata}')
+            else:
+                lines.append(f'update delete {name}. TXT {rdata}')
+        lines.append('send')
+        p = subprocess.run(['nsupdate', '-k', str(self.keyfile)], input='\n'.join(lines) + '\n',
+                           capture_output=True, text=True, timeout=20)
+        if p.returncode != 0:
+            raise RuntimeError(f'nsupdate failed ({p.returncode}): {p.stderr.strip()}')
+
+
+# --------------------------------------------------------------------------
+# The emulator
+# --------------------------------------------------------------------------
+
+_RequestBase = collections.namedtuple('Request', 'method path query auth time')
+
+
+class Request(_RequestBase):
+    """One request as the emulator saw it: (method, path, query, auth, time).
+
+    path is the URL path as sent (with /client/v4), query a dict of first
+    values, auth 'token', 'global' or None (how it authenticated, not the
+    secret), time time.monotonic(). Extra attributes: route (path below
+    /client/v4), status, fault, body (parsed JSON of the request body or
+    None), conn (connection number), user_agent."""
+
+
+class HTTPError(Exception):
+    def __init__(self, status, errors, headers=None):
+        super().__init__(status)
+        self.status, self.errors, self.headers = status, errors, headers or {}
+
+
+def _err(code, message, **extra):
+    e = {'code': code, 'message': message}
+    e.update(extra)
+    return e
+
+
+class _Actor:
+    def __init__(self, kind, ident, zones=None, status='active', dns_edit=True, token_id=None):
+        self.kind, self.ident, self.zones = kind, ident, zones
+        self.status, self.dns_edit, self.token_id = status, dns_edit, token_id
+
+    def sees(self, zone_name):
+        return self.zones is None or zone_name in self.zones
+
+
+EDGE_HTML = """<html>
+<head><title>{code} {reason}</title></head>
+<body>
+<center><h1>{code} {reason}</h1></center>
+<hr><center>cloudflare</center>
+</body>
+</html>
+"""
+FAULT_KINDS = ('429', '500', '502', '503', '504', 'slow', 'malformed', 'reset', 'lost')
+
+
+class CloudflareEmulator:
+    def __init__(self, workdir, publisher=None, ca=None, san='DNS:localhost,IP:127.0.0.1',
+                 zones=DEFAULT_ZONES, name='cf'):
+        """workdir: where the certificates live. publisher: callable(zone,
+        ops) that applies TXT changes to DNS (BindPublisher), or None.
+        ca: (ca.pem, ca.key) to sign with; default a new CA of its own."""
+        self.name = name
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if ca is None:
+            ca = make_ca(self.workdir / 'ca', f'dns01 test CA ({name})')
+        self.ca_file, self._ca_key = str(ca[0]), ca[1]
+        self.cert_file, self.key_file = (str(p) for p in make_server_cert(
+            self.workdir, ca[0], ca[1], san))
+        self.publisher = publisher
+        self.lock = threading.RLock()
+        self._base_zones = tuple(zones)
+        self._zone_ids = {z: new_id() for z in zones}   # stable over reset()
+        self._server = None
+        self._thread = None
+        self.port = None
+        # publishing
+        self._pq = collections.deque()
+        self._pcv = threading.Condition()
+        self._pbusy = False
+        self._pstop = False
+        self._pthread = None
+        self.published = []           # (monotonic time, op, zone, name, strings)
+        self.publish_errors = []
+        self.reset()
+
+    # ---- lifecycle ---------------------------------------------------------
+
+    @property
+    def api_url(self):
+        return f'https://127.0.0.1:{self.port}{API_PREFIX}'
+
+    def start(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert_file, self.key_file)
+        self._server = _TLSServer(('127.0.0.1', 0), _Handler, ctx, self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={'poll_interval': 0.1}, daemon=True,
+                                        name=f'{self.name}-http')
+        self._thread.start()
+        self._pthread = threading.Thread(target=self._publish_loop, daemon=True,
+                                         name=f'{self.name}-publish')
+        self._pthread.start()
+        return self
+
+    def stop(self):
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        with self._pcv:
+            self._pstop = True
+            self._pcv.notify_all()
+        if self._pthread:
+            self._pthread.join(5)
+
+    def reset(self):
+        """Between tests: no records (and none left in DNS), no faults, no
+        credentials, no request log, default settings."""
+        with self.lock:
+            zones = getattr(self, 'zones', {})
+            leftovers = [(z['name'], r) for z in zones.values() for r in z['records']]
+            self.zones = {}
+            for z in self._base_zones:
+                self._add_zone(z, zone_id=self._zone_ids[z])
+            self.tokens = {}
+            self.global_keys = {}
+            self.faults = []
+            self.requests = []
+            self.log = []
+            self.latency = 0.0
+            self.publish_delay = 0.0
+            self.duplicate_code = 81058
+            self.route_status = 404
+            self.rate_limit = 1200
+            self.rate_window = 300.0
+            self._rate = {}
+            self._blocked = {}
+            self.user_agents = set()
+            self.user_agent = None
+            self.connections = 0
+            self.tls_failures = []
+            for zname, r in leftovers:
+                self._publish_change(zname, r, 'delete', [], delay=0)
+        self.wait_published()
+        with self.lock:
+            self.published = []
+            self.publish_errors = []
+
+    # ---- setup for tests ---------------------------------------------------
+
+    def add_token(self, token, zones=None, status='active', dns_edit=True):
+        """A token seeing `zones` (None: every zone). Returns its id."""
+        with self.lock:
+            tid = new_id()
+            self.tokens[token] = _Actor('token', tid, None if zones is None else set(zones),
+                                        status, dns_edit, tid)
+            return tid
+
+    def add_global_key(self, email, key):
+        with self.lock:
+            self.global_keys[email.lower()] = key
+
+    def add_zone(self, name, status='active'):
+        """One more zone (in the API only: not served by BIND)."""
+        with self.lock:
+            return self._add_zone(name, status=status)['id']
+
+    def drop_zone(self, name):
+        """Remove a zone from the account (until reset()); DNS is untouched."""
+        with self.lock:
+            z = self._zone_by_name(name)
+            if z:
+                del self.zones[z['id']]
+
+    def _add_zone(self, name, status='active', zone_id=None):
+        now = _now_iso()
+        z = {'id': zone_id or new_id(), 'name': name.lower(), 'status': status, 'records': [],
+             'created_on': now, 'modified_on': now, 'activated_on': now}
+        self.zones[z['id']] = z
+        return z
+
+    def zone_id(self, name):
+        z = self._zone_by_name(name)
+        return z['id'] if z else None
+
+    def _zone_by_name(self, name):
+        name = name.lower().rstrip('.')
+        for z in self.zones.values():
+            if z['name'] == name:
+                return z
+        return None
+
+    def records(self, zone):
+        """Copies of the records of zone (by name)."""
+        with self.lock:
+            z = self._zone_by_name(zone)
+            return [dict(r) for r in z['records']] if z else []
+
+    def add_record(self, zone, name, content, ttl=120, rtype='TXT', comment=None):
+        """Create a record directly (not through the API; not logged)."""
+        with self.lock:
+            z = self._zone_by_name(zone)
+            r = self._new_record(z, rtype, name.lower().rstrip('.'), content, ttl, comment)
+            return dict(r)
+
+    def delete_record(self, zone, record_id):
+        with self.lock:
+            z = self._zone_by_name(zone)
+            self._delete(z, record_id)
+
+    def inject(self, kind, count=1, path=None, retry_after=None, delay=None, method=None):
+        """The next `count` requests whose path contains `path` (and whose
+        method is `method`, when given) get this fault, one each:
+        '429' (code 971; Retry-After: retry_after when not None), '500'
+        (JSON), '502'/'503'/'504' (an edge HTML page), 'slow' (sleep `delay`
+        s, then answer normally), 'malformed' (200 with truncated JSON),
+        'reset' (the connection is closed without an answer), 'lost' (the
+        request is carried out, then the connection is closed without an
+        answer: a create whose answer never arrived)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f'unknown fault {kind!r}')
+        with self.lock:
+            self.faults.append({'kind': kind, 'count': count, 'path': path, 'method': method,
+                                'retry_after': retry_after, 'delay': delay})
+
+    def clear_faults(self):
+        with self.lock:
+            self.faults = []
+
+    # ---- introspection -----------------------------------------------------
+
+    def calls(self, method=None, route=None, since=0):
+        """Requests since index `since` with this method and whose route
+        (path below /client/v4) matches the regex `route`."""
+        with self.lock:
+            reqs = self.requests[since:]
+        return [r for r in reqs if (method is None or r.method == method)
+                and (route is None or re.search(route, r.route))]
+
+    def log_text(self, tail=80):
+        with self.lock:
+            lines = list(self.log)
+            errs = list(self.publish_errors)
+            tls = list(self.tls_failures)
+        if len(lines) > tail:
+            lines = [f'... ({len(lines) - tail} earlier requests)'] + lines[-tail:]
+        out = [f'--- Cloudflare emulator {self.name} ({self.api_url}): requests'] + lines
+        if tls:
+            out += ['--- TLS handshake failures'] + [f'  {e}' for e in tls[-10:]]
+        if errs:
+            out += ['--- publishing errors'] + [f'  {e}' for e in errs[-10:]]
+        return '\n'.join(out)
+
+    # ---- records -------------------------------------------------------------
+
+    def _new_record(self, z, rtype, name, content, ttl, comment=None):
+        now = _now_iso()
+        r = {'id': new_id(), 'name': name, 'type': rtype, 'content': content,
+             'proxiable': False, 'proxied': False, 'ttl': ttl, 'settings': {}, 'meta': {},
+             'comment': comment, 'tags': [], 'created_on': now, 'modified_on': now}
+        others = list(z['records'])
+        z['records'].append(r)
+        self._publish_change(z['name'], r, 'add', others)
+        return r
+
+    def _delete(self, z, rid):
+        for i, r in enumerate(z['records']):
+            if r['id'] == rid:
+                del z['records'][i]
+                self._publish_change(z['name'], r, 'delete', z['records'])
+                return r
+        return None
+
+    # ---- publishing into DNS -------------------------------------------------
+
+    def _publish_change(self, zone, r, op, others, delay=None):
+        """Queue the DNS side of adding/removing record r, unless another
+        record (in `others`) already stands for the same TXT RR."""
+        if r['type'] != 'TXT' or not self.publisher or not self.publisher.serves(zone):
+            return
+        strings = txt_strings(r['content'])
+        for o in others:
+            if o['type'] == 'TXT' and o['name'] == r['name'] and txt_strings(o['content']) == strings:
+                return
+        ttl = 300 if r['ttl'] == 1 else r['ttl']
+        due = time.monotonic() + (self.publish_delay if delay is None else delay)
+        with self._pcv:
+            if self._pq:                       # keep the order of changes
+                due = max(due, self._pq[-1][0])
+            self._pq.append((due, zone, (op, r['name'], strings, ttl)))
+            self._pcv.notify_all()
+
+    def _publish_loop(self):
+        while True:
+            with self._pcv:
+                while not self._pstop and (not self._pq or self._pq[0][0] > time.monotonic()):
+                    self._pcv.wait(None if not self._pq
+                                   else max(0.0, self._pq[0][0] - time.monotonic()))
+                if self._pstop:
+                    return
+                now = time.monotonic()
+                batch = []
+                while self._pq and self._pq[0][0] <= now:
+                    batch.append(self._pq.popleft())
+                self._pbusy = True
+            try:
+                # consecutive changes of one zone go in one UPDATE
+                groups = []
+                for _, zone, op in batch:
+                    if groups and groups[-1][0] == zone:
+                        groups[-1][1].append(op)
+                    else:
+                        groups.append((zone, [op]))
+                for zone, ops in groups:
+                    try:
+                        self.publisher(zone, ops)
+                        t = time.monotonic()
+                        with self.lock:
+                            self.published += [(t, o[0], zone, o[1], o[2]) for o in ops]
+                    except Exception as e:          # keep publishing; tests look here
+                        with self.lock:
+                            self.publish_errors.append(f'{zone}: {e}')
+            finally:
+                with self._pcv:
+                    self._pbusy = False
+                    self._pcv.notify_all()
+
+    def wait_published(self, timeout=20):
+        """Block until every queued DNS change has been sent; True if so."""
+        deadline = time.monotonic() + timeout
+        with self._pcv:
+            while self._pq or self._pbusy:
+                if self._pthread is None or not self._pthread.is_alive():
+                    return not self._pq
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._pcv.wait(min(left, 0.05))
+        return True
+
+    # ---- request handling ------------------------------------------------------
+
+    def _take_fault(self, method, route):
+        with self.lock:
+            for f in self.faults:
+                if f['count'] > 0 and (f['path'] is None or f['path'] in route) \
+                        and (f['method'] is None or f['method'] == method):
+                    f['count'] -= 1
+                    if f['count'] == 0:
+                        self.faults.remove(f)
+                    return dict(f)
+        return None
+
+    def _authenticate(self, h):
+        """The actor for these headers, or HTTPError as Cloudflare answers."""
+        authz = h.get('Authorization')
+        email, key = h.get('X-Auth-Email'), h.get('X-Auth-Key')
+        if authz is not None:
+            parts = authz.split(' ')
+            if len(parts) != 2 or parts[0] != 'Bearer' or not _TOKEN_RE.match(parts[1]):
+                raise HTTPError(400, [_err(6003, 'Invalid request headers', error_chain=[
+                    _err(6111, 'Invalid format for Authorization header')])])
+            actor = self.tokens.get(parts[1])
+            if actor is None:
+                raise HTTPError(403, [_err(9109, 'Invalid access token')])
+            return actor
+        if key is not None or email is not None:
+            if key is None or email is None:
+                raise HTTPError(400, [_err(9106, 'Missing X-Auth-Key, X-Auth-Email or '
+                                                 'Authorization headers')])
+            chain = []
+            if not re.match(r'^[^@\s]+@[^@\s]+$', email):
+                chain.append(_err(6102, 'Invalid format for X-Auth-Email header'))
+            if not _GLOBAL_KEY_RE.match(key):
+                chain.append(_err(6103, 'Invalid format for X-Auth-Key header'))
+            if chain:
+                raise HTTPError(400, [_err(6003, 'Invalid request headers', error_chain=chain)])
+            if self.global_keys.get(email.lower()) != key:
+                raise HTTPError(403, [_err(9103, 'Unknown X-Auth-Key or X-Auth-Email')])
+            return _Actor('global', 'global:' + email.lower())
+        raise HTTPError(400, [_err(9106, 'Missing X-Auth-Key, X-Auth-Email or '
+                                         'Authorization headers')])
+
+    def _rate_check(self, actor):
+        now = time.monotonic()
+        until = self._blocked.get(actor.ident)
+        if until and until > now:
+            raise HTTPError(429, [_err(971, 'Please wait and consider throttling your '
+                                            'request speed')],
+                            {'Retry-After': str(math.ceil(until - now))})
+        q = self._rate.setdefault(actor.ident, collections.deque())
+        while q and q[0] <= now - self.rate_window:
+            q.popleft()
+        if len(q) >= self.rate_limit:
+            self._blocked[actor.ident] = now + self.rate_window
+            raise HTTPError(429, [_err(971, 'Please wait and consider throttling your '
+                                            'request speed')],
+                            {'Retry-After': str(math.ceil(self.rate_window))})
+        q.append(now)
+
+    def _route_error(self, path):
+        return HTTPError(self.route_status, [
+            _err(7003, f'Could not route to {path}, perhaps your object identifier is invalid?'),
+            _err(7000, 'No route for that URI')])
+
+    def handle(self, method, path, query, headers, body):
+        """-> (status, payload dict, extra headers). Raises nothing."""
+        route = path[len(API_PREFIX):] if path.startswith(API_PREFIX + '/') else None
+        try:
+            if route is None:
+                raise self._route_error(path)
+            segs = [s for s in route.split('/') if s]
+            with self.lock:
+                actor = self._authenticate(headers)
+                self._rate_check(actor)
+                return self._dispatch(actor, method, path, segs, query, body)
+        except HTTPError as e:
+            return e.status, {'success': False, 'errors': e.errors, 'messages': [],
+                              'result': None}, e.headers
+
+    def _method_not_allowed(self, actor, method, path):
+        if actor.kind == 'token':
+            return HTTPError(405, [_err(10000, f'{method} method not allowed for the api_token '
+                                               'authentication scheme')])
+        return HTTPError(405, [_err(7001, f'Method {method} not available for that URI.')])
+
+    def _dispatch(self, actor, method, path, segs, query, body):
+        def allow(*methods):
+            if method not in methods:
+                raise self._method_not_allowed(actor, method, path)
+
+        if actor.kind == 'token' and actor.status != 'active' \
+                and segs != ['user', 'tokens', 'verify']:
+            raise HTTPError(403, [_err(9109, 'Invalid access token')])
+        if segs == ['user', 'tokens', 'verify']:
+            allow('GET')
+            if actor.kind != 'token':
+                raise HTTPError(400, [_err(6003, 'Invalid request headers', error_chain=[
+                    _err(6111, 'Invalid format for Authorization header')])])
+            msgs = [{'code': 10000, 'message': 'This API Token is valid and active',
+                     'type': None}] if actor.status == 'active' else []
+            return 200, _ok({'id': actor.token_id, 'status': actor.status}, msgs), {}
+        if segs == ['user']:
+            allow('GET')
+            if actor.kind != 'global':
+                raise HTTPError(403, [_err(9109, 'Unauthorized to access requested resource')])
+            return 200, _ok({'id': new_id(), 'email': actor.ident.split(':', 1)[1],
+                             'suspended': False}), {}
+        if segs and segs[0] == 'zones':
+            if len(segs) == 1:
+                allow('GET')
+                return self._list_zones(actor, query)
+            z = self.zones.get(segs[1])
+            if z is None:
+                raise self._route_error(path)
+            if not actor.sees(z['name']):
+                raise HTTPError(403, [_err(10000, 'Authentication error')])
+            if len(segs) == 2:
+                allow('GET')
+                return 200, _ok(self._zone_obj(z)), {}
+            if segs[2] == 'dns_records' and len(segs) == 3:
+                allow('GET', 'POST')
+                if method == 'GET':
+                    return self._list_records(z, query)
+                if not actor.dns_edit:
+                    raise HTTPError(403, [_err(10000, 'Authentication error')])
+                return self._create(z, body)
+            if segs[2] == 'dns_records' and len(segs) == 4:
+                allow('GET', 'DELETE')
+                rid = segs[3]
+                if not _HEX32.match(rid):
+                    raise self._route_error(path)
+                if method == 'DELETE' and not actor.dns_edit:
+                    raise HTTPError(403, [_err(10000, 'Authentication error')])
+                rec = next((r for r in z['records'] if r['id'] == rid), None)
+                if rec is None:
+                    raise HTTPError(404, [_err(81044, 'Record does not exist.')])
+                if method == 'GET':
+                    return 200, _ok(dict(rec)), {}
+                self._delete(z, rid)
+                return 200, _ok({'id': rid}), {}
+        raise self._route_error(path)
+
+    # ---- endpoints -------------------------------------------------------------
+
+    def _zone_obj(self, z):
+        return {'id': z['id'], 'name': z['name'], 'status': z['status'], 'paused': False,
+                'type': 'full', 'development_mode': 0, 'name_servers': list(NAME_SERVERS),
+                'original_name_servers': None, 'original_registrar': None,
+                'original_dnshost': None, 'modified_on': z['modified_on'],
+                'created_on': z['created_on'], 'activated_on': z['activated_on'],
+                'meta': {'step': 2, 'custom_certificate_quota': 0, 'page_rule_quota': 3,
+                         'phishing_detected': False},
+                'owner': {'id': None, 'type': 'user', 'email': None},
+                'account': {'id': ACCOUNT_ID, 'name': 'dns01 test account'},
+                'tenant': {'id': None, 'name': None}, 'tenant_unit': {'id': None},
+                'permissions': ['#dns_records:edit', '#dns_records:read', '#zone:read'],
+                'plan': {'id': '0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee', 'name': 'Free Website',
+                         'price': 0, 'currency': 'USD', 'frequency': '',
+                         'is_subscribed': False, 'can_subscribe': False,
+                         'legacy_id': 'free', 'legacy_discount': False,
+                         'externally_managed': False}}
+
+    @staticmethod
+    def _paging(query, default, maximum):
+        try:
+            page = int(query.get('page', 1))
+            per_page = int(query.get('per_page', default))
+        except ValueError:
+            raise HTTPError(400, [_err(1001, 'page and per_page must be integers')])
+        if page < 1 or per_page < 1:
+            raise HTTPError(400, [_err(1001, 'page and per_page must be positive')])
+        return page, min(per_page, maximum)
+
+    @staticmethod
+    def _page(items, page, per_page):
+        total = len(items)
+        chunk = items[(page - 1) * per_page:page * per_page]
+        info = {'page': page, 'per_page': per_page, 'count': len(chunk), 'total_count': total,
+                'total_pages': max(1, math.ceil(total / per_page))}
+        return chunk, info
+
+    def _list_zones(self, actor, query):
+        page, per_page = self._paging(query, 20, 50)
+        name = query.get('name')
+        if name is not None:
+            name = name.lower().rstrip('.')
+            if actor.zones is not None and name not in actor.zones:
+                raise HTTPError(403, [_err(0, f"Actor 'com.cloudflare.api.token.{actor.token_id}' "
+                                              "requires permission 'com.cloudflare.api.account"
+                                              ".zone.list' to list zones")])
+        zones = sorted(self.zones.values(), key=lambda z: z['name'])
+        zones = [z for z in zones if actor.sees(z['name'])
+                 and (name is None or z['name'] == name)
+                 and ('status' not in query or z['status'] == query['status'])]
+        chunk, info = self._page(zones, page, per_page)
+        out = _ok([self._zone_obj(z) for z in chunk])
+        out['result_info'] = info
+        return 200, out, {}
+
+    def _list_records(self, z, query):
+        page, per_page = self._paging(query, 100, 5000000)
+        tests = []
+        for field in ('name', 'content', 'type'):
+            for k, v in query.items():
+                if k != field and not k.startswith(field + '.'):
+                    continue
+                op = k[len(field) + 1:] or 'exact'
+                if field == 'name':
+                    v = v.lower().rstrip('.')
+                if op not in ('exact', 'contains', 'startswith', 'endswith'):
+                    raise HTTPError(400, [_err(9000, f'unsupported filter {k}')])
+                tests.append((field, op, v))
+
+        def match(r, field, op, v):
+            have = r[field].lower() if field == 'name' else r[field]
+            return {'exact': have == v, 'contains': v in have,
+                    'startswith': have.startswith(v), 'endswith': have.endswith(v)}[op]
+
+        anyof = query.get('match') == 'any'
+        recs = [r for r in z['records'] if not tests
+                or (any if anyof else all)(match(r, *t) for t in tests)]
+        chunk, info = self._page(recs, page, per_page)
+        out = _ok([dict(r) for r in chunk])
+        out['result_info'] = info
+        return 200, out, {}
+
+    def _create(self, z, body):
+        if not isinstance(body, dict):
+            raise HTTPError(400, [_err(9207, 'Request body is invalid.')])
+        rtype, name, content = body.get('type'), body.get('name'), body.get('content')
+        ttl = body.get('ttl', 1)
+        if rtype not in ('TXT', 'A', 'AAAA', 'CNAME'):
+            raise HTTPError(400, [_err(9020, 'Invalid DNS record type')])
+        if not isinstance(name, str) or not name:
+            raise HTTPError(400, [_err(9000, 'DNS name is invalid.')])
+        name = name.lower().rstrip('.')
+        if name == '@':
+            name = z['name']
+        if name != z['name'] and not name.endswith('.' + z['name']):
+            raise HTTPError(400, [_err(1004, 'DNS Validation Error', error_chain=[
+                _err(9000, f'DNS name is invalid: {name} is not in zone {z["name"]}')])])
+        if not isinstance(content, str) or not content:
+            raise HTTPError(400, [_err(9005, f'Content for {rtype} record is invalid.')])
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not (ttl == 1 or 60 <= ttl <= 86400):
+            raise HTTPError(400, [_err(9021, 'Invalid TTL. Must be between 60 and 86400 seconds, '
+                                             'or 1 for automatic.')])
+        if body.get('proxied') is True and rtype == 'TXT':
+            raise HTTPError(400, [_err(9004, 'This record type cannot be proxied.')])
+        comment = body.get('comment')
+        for r in z['records']:
+            if r['type'] == rtype and r['name'] == name and r['content'] == content:
+                msg = ('An identical record already exists.' if self.duplicate_code == 81058
+                       else 'The record already exists.')
+                raise HTTPError(400, [_err(self.duplicate_code, msg)])
+        r = self._new_record(z, rtype, name, content, ttl,
+                             comment if isinstance(comment, str) else None)
+        return 200, _ok(dict(r)), {}
+
+
+def _dumps(doc):
+    """Compact JSON, as the API sends it."""
+    return json.dumps(doc, separators=(',', ':')).encode()
+
+
+def _ok(result, messages=None):
+    return {'result': result, 'success': True, 'errors': [], 'messages': messages or []}
+
+
+# --------------------------------------------------------------------------
+# HTTP(S) plumbing
+# --------------------------------------------------------------------------
+
+class _TLSServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr, handler, ctx, emu):
+        self.ctx, self.emu = ctx, emu
+        super().__init__(addr, handler)
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake happens here, in the connection's own thread.
+        request.settimeout(30)
+        try:
+            conn = self.ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            with self.emu.lock:
+                self.emu.tls_failures.append(f'{client_address[0]}:{client_address[1]}: {e}')
+            return
+        with self.emu.lock:
+            self.emu.connections += 1
+            n = self.emu.connections
+        try:
+            self.RequestHandlerClass(conn, client_address, self, conn_no=n)
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    server_version = 'cloudflare'
+    sys_version = ''
+    timeout = 30
+
+    def __init__(self, *args, conn_no=0, **kw):
+        self.conn_no = conn_no
+        super().__init__(*args, **kw)
+
+    def version_string(self):
+        return 'cloudflare'
+
+    def log_message(self, fmt, *args):     # no stderr noise; the emulator keeps its own log
+        pass
+
+    def do_GET(self):
+        self._serve()
+
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def _read_body(self):
+        if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
+            data = b''
+            while True:
+                size = int(self.rfile.readline().split(b';')[0].strip() or b'0', 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b'\r\n', b'\n', b''):
+                        pass
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get('Content-Length') or 0)
+        return self.rfile.read(n) if n > 0 else b''
+
+    def _serve(self):
+        emu = self.server.emu
+        t = time.monotonic()
+        raw = self._read_body()
+        url = urllib.parse.urlsplit(self.path)
+        path = url.path
+        qs = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        query = {k: v[0] for k, v in qs.items()}
+        auth = 'token' if 'Authorization' in self.headers else \
+            'global' if ('X-Auth-Key' in self.headers or 'X-Auth-Email' in self.headers) else None
+        body, body_bad = None, False
+        if raw:
+            try:
+                body = json.loads(raw.decode('utf-8'))
+            except (UnicodeDecodeError, ValueError):
+                body_bad = True
+        req = Request(self.command, path, query, auth, t)
+        req.route = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
+        req.body, req.conn = body, self.conn_no
+        req.user_agent = self.headers.get('User-Agent')
+        req.fault, req.status = None, None
+        with emu.lock:
+            emu.requests.append(req)
+            if req.user_agent:
+                emu.user_agents.add(req.user_agent)
+                emu.user_agent = req.user_agent
+        if emu.latency:
+            time.sleep(emu.latency)
+        fault = emu._take_fault(self.command, req.route)
+        headers = {}
+        if fault:
+            req.fault = fault['kind']
+            kind = fault['kind']
+            if kind == 'slow':
+                time.sleep(fault['delay'] or 0)
+                fault = None
+            elif kind in ('reset', 'lost'):
+                if kind == 'lost' and not body_bad:
+                    emu.handle(self.command, path, query, self.headers, body)
+                self._log(emu, req, kind)
+                try:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack('ii', 1, 0))
+                    self.connection.close()
+                except OSError:
+                    pass
+                self.close_connection = True
+                return
+            elif kind == 'malformed':
+                status, ctype = 200, 'application/json'
+                data = b'{"result":{"id":"' + secrets.token_hex(8).encode() + b'","name":"'
+            elif kind == '429':
+                status, ctype = 429, 'application/json'
+                data = _dumps({'success': False, 'errors': [_err(
+                    971, 'Please wait and consider throttling your request speed')],
+                    'messages': [], 'result': None})
+                if fault['retry_after'] is not None:
+                    headers['Retry-After'] = str(fault['retry_after'])
+            elif kind == '500':
+                status, ctype = 500, 'application/json'
+                data = _dumps({'success': False, 'errors': [_err(
+                    10001, 'Internal server error')], 'messages': [], 'result': None})
+            else:
+                status, ctype = int(kind), 'text/html'
+                reason = {502: 'Bad Gateway', 503: 'Service Temporarily Unavailable',
+                          504: 'Gateway Time-out'}[status]
+                data = EDGE_HTML.format(code=status, reason=reason).encode()
+        if not fault:
+            if body_bad:
+                status, payload, headers = 400, {'success': False, 'errors': [
+                    _err(9207, 'Request body is invalid.')], 'messages': [], 'result': None}, {}
+            else:
+                status, payload, headers = emu.handle(self.command, path, query, self.headers,
+                                                      body)
+            ctype = 'application/json'
+            data = _dumps(payload)
+        req.status = status
+        self._log(emu, req, status)
+        self.send_response(status)
+        self.send_header('Content-Type', ctype)
+        self.send_header('Content-Length', str(len(data)))
+        self.send_header('CF-RAY', secrets.token_hex(8) + '-NRT')
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(data)
+        self.wfile.flush()
+
+    def _log(self, emu, req, status):
+        q = ('?' + urllib.parse.urlencode(req.query)) if req.query else ''
+        line = (f'{req.time:12.3f} #{req.conn} {req.method} {req.path}{q} auth={req.auth} '
+                f'-> {status}' + (f' [fault {req.fault}]' if req.fault else ''))
+        with emu.lock:
+            emu.log.append(line)

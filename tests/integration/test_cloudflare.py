@@ -1,0 +1,1126 @@
+"""The Cloudflare provider against a Cloudflare API v4 emulator
+(cf_emulator.py) that publishes what it holds into the real BIND primary.
+
+The test_cf_emulator_* checks run first and need no dns01: when they fail,
+suspect the emulator, not dns01. The other tests need a dns01 built with the
+cloudflare provider (`dns01 providers`) and are skipped without it.
+test_cf_real_account talks to the real API; it is skipped unless asked for
+and only possible outside the runner's private network namespace:
+
+    DNS01_TEST_CLOUDFLARE_TOKEN=... DNS01_TEST_CLOUDFLARE_ZONE=example.com \\
+        /usr/bin/python3 tests/integration/test_cloudflare.py real
+"""
+
+import functools
+import http.client
+import json
+import os
+import re
+import shlex
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from flows import auth_pair, expect_txt
+from testbed import (NS1, NS2, RES_CLIENT, SECRETS, Skip, TxtWatcher, acme_value,
+                     certbot_env, clean_env, dig_txt, dns01_binary, note, run_dns01)
+
+import cf_emulator
+
+ZONE = 'example.test'
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+_HAVE_CF = None
+
+
+def _need_cloudflare():
+    global _HAVE_CF
+    if _HAVE_CF is None:
+        try:
+            p = subprocess.run([dns01_binary(), 'providers'], capture_output=True, text=True,
+                               timeout=10, env=clean_env())
+            _HAVE_CF = bool(re.search(r'^cloudflare\b', p.stdout, re.M))
+        except OSError:
+            _HAVE_CF = False
+    if not _HAVE_CF:
+        raise Skip('this dns01 has no cloudflare provider (`dns01 providers`)')
+
+
+def _emulator(tb, name='cf'):
+    em = tb.cloudflare(name)
+    em.reset()
+    return em
+
+
+def _token(em, zones=None, **kw):
+    tok = cf_emulator.new_token()
+    SECRETS.add(tok)
+    em.add_token(tok, zones, **kw)
+    return tok
+
+
+def _global_key(em, email='admin@example.test'):
+    key = cf_emulator.new_global_key()
+    SECRETS.add(key)
+    em.add_global_key(email, key)
+    return email, key
+
+
+def _write_private(path, text, mode=0o600):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, mode)
+    with os.fdopen(fd, 'w') as f:
+        f.write(text)
+    return str(path)
+
+
+def cf_config(tb, em, token=None, email=None, api_key=None, credentials=None,
+              zones='example.test acme.test', api_url=None, ca_file=None, mode=0o600,
+              main=None):
+    """A dns01 config with one `type = cloudflare` section pointing at the
+    emulator (api_url, ca_file); keys given as None are left out."""
+    m = {'resolvers': RES_CLIENT, 'state_dir': str(tb.tmp / 'state'), 'timeout': '30'}
+    m.update(main or {})
+    prov = {'type': 'cloudflare', 'zones': zones, 'api_token': token, 'email': email,
+            'api_key': api_key, 'credentials': credentials,
+            'api_url': api_url or em.api_url, 'ca_file': ca_file or em.ca_file}
+    text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in m.items() if v is not None) \
+        + '\n[provider cf]\n' + ''.join(f'{k} = {v}\n' for k, v in prov.items()
+                                        if v is not None)
+    fd, path = tempfile.mkstemp(prefix='dns01-cf-', suffix='.conf', dir=tb.tmp)
+    os.close(fd)
+    return _write_private(path, text, mode)
+
+
+def cf_test(fn):
+    """Needs the emulator; on failure, print its request log under the test."""
+    @functools.wraps(fn)
+    def wrapper(tb):
+        try:
+            return fn(tb)
+        except AssertionError:
+            for name, em in tb._cf.items():
+                note(em.log_text())
+            raise
+    return wrapper
+
+
+def _unquote(content):
+    return content[1:-1] if len(content) >= 2 and content[0] == content[-1] == '"' else content
+
+
+def _summary(reqs):
+    """'GET /zones?name=example.test -> 200, POST /zones/…/dns_records -> 200, ...'"""
+    out = []
+    for r in reqs:
+        route = re.sub(r'[0-9a-f]{32}', '…', r.route)
+        q = ('?' + '&'.join(f'{k}={v}' for k, v in r.query.items())) if r.query else ''
+        out.append(f'{r.method} {route}{q} -> {r.status}' + (f' [{r.fault}]' if r.fault else ''))
+    return ', '.join(out) or '(none)'
+
+
+def _set(conf, name, *values, extra=(), env=None, timeout=60):
+    return run_dns01(['-c', conf, *extra, 'set', name, *values], env=env, timeout=timeout)
+
+
+def _unset(conf, name, *values, extra=(), timeout=60):
+    return run_dns01(['-c', conf, *extra, 'unset', name, *values], timeout=timeout)
+
+
+def _by_content(em, name, zone=ZONE):
+    return {_unquote(r['content']): r for r in em.records(zone) if r['name'] == name}
+
+
+# --------------------------------------------------------------------------
+# A small client for the emulator's self-checks
+# --------------------------------------------------------------------------
+
+class Api:
+    """One keep-alive HTTPS connection to an emulator, TLS verified."""
+
+    def __init__(self, em, token=None, email=None, key=None, ca_file=None):
+        self.em = em
+        self.ctx = ssl.create_default_context(cafile=ca_file or em.ca_file)
+        self.headers = {'User-Agent': 'cf-selfcheck/1'}
+        if token is not None:
+            self.headers['Authorization'] = f'Bearer {token}'
+        if email is not None:
+            self.headers['X-Auth-Email'] = email
+        if key is not None:
+            self.headers['X-Auth-Key'] = key
+        self.conn = None
+
+    def call(self, method, route, query=None, body=None, raw=None, headers=None):
+        """-> (status, parsed JSON or text, response headers)."""
+        if self.conn is None:
+            self.conn = http.client.HTTPSConnection('127.0.0.1', self.em.port,
+                                                    context=self.ctx, timeout=10)
+        path = route if route.startswith('/client') else cf_emulator.API_PREFIX + route
+        if query:
+            from urllib.parse import urlencode
+            path += '?' + urlencode(query)
+        h = dict(self.headers if headers is None else headers)
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None
+                                            else None)
+        if data is not None:
+            h['Content-Type'] = 'application/json'
+        try:
+            self.conn.request(method, path, body=data, headers=h)
+            resp = self.conn.getresponse()
+            text = resp.read().decode()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = None
+            raise
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            doc = text
+        return resp.status, doc, {k.lower(): v for k, v in resp.getheaders()}
+
+
+def _errs(doc):
+    return [(e['code'], e['message']) for e in doc['errors']]
+
+
+def _wait_txt(server, name, expected, timeout=5):
+    deadline = time.monotonic() + timeout
+    while True:
+        rcode, aa, vals = dig_txt(server, name)
+        if sorted(vals) == sorted(expected):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f'{server} {name}: expected {sorted(expected)}, '
+                                 f'got {rcode} {sorted(vals)}')
+        time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------
+# The emulator itself (no dns01)
+# --------------------------------------------------------------------------
+
+@cf_test
+def test_cf_emulator_auth(tb):
+    """Credentials and their errors, exactly as Cloudflare answers them."""
+    em = _emulator(tb)
+    tok = _token(em)
+    api = Api(em, token=tok)
+    st, doc, _ = api.call('GET', '/user/tokens/verify')
+    assert st == 200 and doc['success'] and doc['result']['status'] == 'active', doc
+    assert re.fullmatch(r'[0-9a-f]{32}', doc['result']['id']), doc
+    assert doc['messages'] == [{'code': 10000, 'message': 'This API Token is valid and active',
+                                'type': None}], doc
+    assert doc['errors'] == [], doc
+
+    st, doc, _ = Api(em, token=cf_emulator.new_token()).call('GET', '/zones', {'name': ZONE})
+    assert (st, doc) == (403, {'success': False, 'errors': [
+        {'code': 9109, 'message': 'Invalid access token'}], 'messages': [], 'result': None}), \
+        (st, doc)
+    st, doc, _ = api.call('GET', '/zones', headers={'Authorization': 'Bearer '})
+    assert st == 400 and doc['errors'] == [{'code': 6003, 'message': 'Invalid request headers',
+                                            'error_chain': [{'code': 6111, 'message':
+                                                             'Invalid format for Authorization '
+                                                             'header'}]}], (st, doc)
+    st, doc, _ = api.call('GET', '/zones', headers={})
+    assert st == 400 and _errs(doc)[0][0] == 9106, (st, doc)
+
+    email, key = _global_key(em)
+    st, doc, _ = Api(em, email=email, key=cf_emulator.new_global_key()).call('GET', '/zones')
+    assert st == 403 and _errs(doc) == [(9103, 'Unknown X-Auth-Key or X-Auth-Email')], (st, doc)
+    st, doc, _ = Api(em, email=email, key=tok).call('GET', '/zones')      # a token as key
+    assert st == 400 and doc['errors'][0]['code'] == 6003 \
+        and doc['errors'][0]['error_chain'][0]['code'] == 6103, (st, doc)
+    st, doc, _ = Api(em, email=email, key=key).call('GET', '/zones', {'name': ZONE})
+    assert st == 200 and doc['result'][0]['name'] == ZONE, (st, doc)
+
+    # A token scoped to acme.test only.
+    scoped = _token(em, zones=['acme.test'])
+    sapi = Api(em, token=scoped)
+    st, doc, _ = sapi.call('GET', '/user/tokens/verify')
+    scoped_id = doc['result']['id']
+    st, doc, _ = sapi.call('GET', '/zones', {'name': ZONE})
+    assert (st, doc['errors']) == (403, [{'code': 0, 'message':
+                                          f"Actor 'com.cloudflare.api.token.{scoped_id}' "
+                                          "requires permission "
+                                          "'com.cloudflare.api.account.zone.list' to list "
+                                          "zones"}]), (st, doc)
+    st, doc, _ = sapi.call('GET', '/zones', {'name': 'acme.test'})
+    assert st == 200 and [z['name'] for z in doc['result']] == ['acme.test'], doc
+    st, doc, _ = sapi.call('GET', '/zones')
+    assert [z['name'] for z in doc['result']] == ['acme.test'], doc
+    zid = em.zone_id(ZONE)
+    for method, route in (('GET', f'/zones/{zid}/dns_records'), ('GET', f'/zones/{zid}'),
+                          ('POST', f'/zones/{zid}/dns_records')):
+        st, doc, _ = sapi.call(method, route, body={'type': 'TXT', 'name': 'x.example.test',
+                                                    'content': 'x', 'ttl': 60}
+                               if method == 'POST' else None)
+        assert (st, _errs(doc)) == (403, [(10000, 'Authentication error')]), (route, st, doc)
+
+    # Read-only token; disabled token.
+    ro = Api(em, token=_token(em, dns_edit=False))
+    st, doc, _ = ro.call('POST', f'/zones/{zid}/dns_records',
+                         body={'type': 'TXT', 'name': 'ro.example.test', 'content': 'x'})
+    assert (st, _errs(doc)) == (403, [(10000, 'Authentication error')]), (st, doc)
+    dis = Api(em, token=_token(em, status='disabled'))
+    st, doc, _ = dis.call('GET', '/user/tokens/verify')
+    assert st == 200 and doc['result']['status'] == 'disabled', doc
+    st, doc, _ = dis.call('GET', '/zones')
+    assert st == 403 and _errs(doc)[0][0] == 9109, doc
+
+    # The log of requests holds no secret.
+    dump = repr([tuple(r) + (r.body,) for r in em.requests]) + em.log_text()
+    for s in (tok, scoped, key):
+        assert s not in dump, 'the emulator recorded a secret'
+    assert {r.auth for r in em.requests} == {'token', 'global', None}
+
+
+@cf_test
+def test_cf_emulator_zones_and_paging(tb):
+    """GET /zones: the name and status filters, zone objects, result_info."""
+    em = _emulator(tb)
+    api = Api(em, token=_token(em))
+    for i in range(30):
+        em.add_zone(f'z{i:02d}.test')
+    st, doc, _ = api.call('GET', '/zones', {'name': ZONE})
+    assert st == 200 and len(doc['result']) == 1, doc
+    z = doc['result'][0]
+    assert re.fullmatch(r'[0-9a-f]{32}', z['id']) and z['name'] == ZONE \
+        and z['status'] == 'active' \
+        and z['name_servers'] == ['ns1.example.test', 'ns2.example.test'], z
+    assert doc['result_info'] == {'page': 1, 'per_page': 20, 'count': 1, 'total_count': 1,
+                                  'total_pages': 1}, doc['result_info']
+    st, doc, _ = api.call('GET', '/zones', {'name': 'nosuch.test'})
+    assert st == 200 and doc['result'] == [] and doc['result_info'] == {
+        'page': 1, 'per_page': 20, 'count': 0, 'total_count': 0, 'total_pages': 1}, doc
+    st, doc, _ = api.call('GET', '/zones')
+    assert doc['result_info'] == {'page': 1, 'per_page': 20, 'count': 20, 'total_count': 32,
+                                  'total_pages': 2}, doc['result_info']
+    st, doc2, _ = api.call('GET', '/zones', {'page': 2})
+    assert doc2['result_info']['count'] == 12 and doc2['result_info']['page'] == 2, doc2
+    names = [z['name'] for z in doc['result'] + doc2['result']]
+    assert len(set(names)) == 32, names
+    st, doc, _ = api.call('GET', '/zones', {'per_page': 100})
+    assert doc['result_info']['per_page'] == 50 and doc['result_info']['count'] == 32
+    st, doc, _ = api.call('GET', '/zones', {'name': ZONE, 'status': 'pending'})
+    assert doc['result'] == [], doc
+    st, doc, _ = api.call('GET', '/zones', {'page': 'x'})
+    assert st == 400 and not doc['success'], doc
+    st, doc, _ = api.call('GET', f'/zones/{em.zone_id(ZONE)}')
+    assert st == 200 and doc['result']['name'] == ZONE, doc
+
+
+@cf_test
+def test_cf_emulator_records(tb):
+    """Create / list / delete TXT, their errors, and what appears in BIND."""
+    em = _emulator(tb)
+    api = Api(em, token=_token(em))
+    zid = em.zone_id(ZONE)
+    recs = f'/zones/{zid}/dns_records'
+    name = '_acme-challenge.emu.example.test'
+    v1, v2 = acme_value(), acme_value()
+
+    st, doc, _ = api.call('POST', recs, body={'type': 'TXT', 'name': name, 'content': v1,
+                                              'ttl': 120})
+    assert st == 200 and doc['success'] and doc['errors'] == [] and doc['messages'] == [], doc
+    r = doc['result']
+    assert set(r) == {'id', 'name', 'type', 'content', 'proxiable', 'proxied', 'ttl', 'settings',
+                      'meta', 'comment', 'tags', 'created_on', 'modified_on'}, r
+    assert re.fullmatch(r'[0-9a-f]{32}', r['id']) and r['name'] == name and r['type'] == 'TXT' \
+        and r['content'] == v1 and r['ttl'] == 120 and r['proxied'] is False \
+        and r['proxiable'] is False and r['comment'] is None and r['tags'] == [] \
+        and r['settings'] == {} and r['meta'] == {}, r
+    id1 = r['id']
+    _wait_txt(NS1, name, [v1])
+
+    # identical record: 81058, or the older 81057
+    st, doc, _ = api.call('POST', recs, body={'type': 'TXT', 'name': name, 'content': v1,
+                                              'ttl': 60})
+    assert (st, doc) == (400, {'success': False, 'errors': [
+        {'code': 81058, 'message': 'An identical record already exists.'}], 'messages': [],
+        'result': None}), (st, doc)
+    em.duplicate_code = 81057
+    st, doc, _ = api.call('POST', recs, body={'type': 'TXT', 'name': name.upper(),
+                                              'content': v1})
+    assert (st, _errs(doc)) == (400, [(81057, 'The record already exists.')]), (st, doc)
+    em.duplicate_code = 81058
+
+    # quoted content: stored as sent, unquoted in DNS
+    st, doc, _ = api.call('POST', recs, body={'type': 'TXT', 'name': name,
+                                              'content': f'"{v2}"', 'ttl': 1})
+    assert st == 200 and doc['result']['content'] == f'"{v2}"' and doc['result']['ttl'] == 1
+    id2 = doc['result']['id']
+    _wait_txt(NS1, name, [v1, v2])
+    st, doc, _ = api.call('POST', recs, body={'type': 'TXT', 'name': 'multi.example.test',
+                                              'content': '"ab" "cd"', 'ttl': 60})
+    assert st == 200, doc
+    _wait_txt(NS1, 'multi.example.test', ['abcd'])
+    assert '"ab" "cd"' in subprocess.run(['dig', '+short', f'@{NS1}', 'multi.example.test',
+                                          'TXT'], capture_output=True, text=True).stdout
+
+    # TTL rules, names, bodies
+    for ttl in (0, 2, 10, 59, 86401, '120', 120.5, True):
+        st, doc, _ = api.call('POST', recs, body={'type': 'TXT', 'name': 'ttl.example.test',
+                                                  'content': 'x', 'ttl': ttl})
+        assert st == 400 and _errs(doc)[0][0] == 9021, (ttl, st, doc)
+    for ttl in (60, 86400):
+        st, doc, _ = api.call('POST', recs, body={'type': 'TXT', 'name': 'ttl.example.test',
+                                                  'content': f'ttl{ttl}', 'ttl': ttl})
+        assert st == 200, (ttl, doc)
+    st, doc, _ = api.call('POST', recs, body={'type': 'TXT', 'name': '_acme-challenge.acme.test',
+                                              'content': 'x', 'ttl': 60})
+    assert st == 400 and _errs(doc)[0][0] == 1004, doc
+    st, doc, _ = api.call('POST', recs, raw=b'{"type":"TXT",')
+    assert (st, _errs(doc)) == (400, [(9207, 'Request body is invalid.')]), doc
+    st, doc, _ = api.call('POST', recs, body={'type': 'TXT', 'name': name, 'content': 'x',
+                                              'proxied': True})
+    assert st == 400 and _errs(doc)[0][0] == 9004, doc
+
+    # list filters and paging
+    st, doc, _ = api.call('GET', recs, {'type': 'TXT', 'name': name})
+    assert st == 200 and sorted(r['id'] for r in doc['result']) == sorted([id1, id2]), doc
+    assert doc['result_info'] == {'page': 1, 'per_page': 100, 'count': 2, 'total_count': 2,
+                                  'total_pages': 1}, doc['result_info']
+    for q, want in (({'content': v2}, []), ({'content': f'"{v2}"'}, [id2]),
+                    ({'content.exact': v1}, [id1]), ({'name.exact': name, 'content': v1}, [id1]),
+                    ({'name': 'nosuch.example.test'}, [])):
+        st, doc, _ = api.call('GET', recs, dict(q, type='TXT'))
+        assert [r['id'] for r in doc['result']] == want, (q, doc)
+        if not want:
+            assert doc['result_info'] == {'page': 1, 'per_page': 100, 'count': 0,
+                                          'total_count': 0, 'total_pages': 1}, doc
+    st, doc, _ = api.call('GET', recs, {'per_page': 2, 'page': 2})
+    assert doc['result_info']['count'] == 2 and doc['result_info']['total_count'] == 5 \
+        and doc['result_info']['total_pages'] == 3, doc['result_info']
+    st, doc, _ = api.call('GET', f'{recs}/{id2}')
+    assert st == 200 and doc['result']['content'] == f'"{v2}"'
+
+    # delete
+    st, doc, _ = api.call('DELETE', f'{recs}/{id2}')
+    assert (st, doc) == (200, {'result': {'id': id2}, 'success': True, 'errors': [],
+                               'messages': []}), doc
+    _wait_txt(NS1, name, [v1])
+    st, doc, _ = api.call('DELETE', f'{recs}/{id2}')
+    assert (st, _errs(doc)) == (404, [(81044, 'Record does not exist.')]), (st, doc)
+
+    # two records standing for one TXT RR ("v" and v): DNS keeps it until both are gone
+    st, doc, _ = api.call('POST', recs, body={'type': 'TXT', 'name': name, 'content': f'"{v1}"'})
+    assert st == 200, doc
+    id3 = doc['result']['id']
+    api.call('DELETE', f'{recs}/{id1}')
+    assert em.wait_published()
+    _wait_txt(NS1, name, [v1])
+    api.call('DELETE', f'{recs}/{id3}')
+    _wait_txt(NS1, name, [])
+
+    # routing errors
+    for route in ('/nosuch', f'/zones/{"0" * 32}/dns_records', '/zones/example.test/dns_records',
+                  f'{recs}/not-an-id'):
+        st, doc, _ = api.call('GET', route)
+        assert st == 404 and [c for c, _ in _errs(doc)] == [7003, 7000] \
+            and 'perhaps your object identifier is invalid?' in doc['errors'][0]['message'], \
+            (route, st, doc)
+    st, doc, _ = api.call('PUT', f'{recs}/{id1}', body={})
+    assert (st, _errs(doc)) == (405, [(10000, 'PUT method not allowed for the api_token '
+                                              'authentication scheme')]), (st, doc)
+
+    # one keep-alive connection carried all of it
+    assert em.connections == 1, f'{em.connections} connections for {len(em.requests)} requests'
+    assert em.user_agent == 'cf-selfcheck/1'
+    assert not em.publish_errors, em.publish_errors
+
+    # publish_delay, and reset() cleans DNS
+    em.publish_delay = 1.0
+    t0 = time.monotonic()
+    api.call('POST', recs, body={'type': 'TXT', 'name': 'late.example.test', 'content': 'late'})
+    assert dig_txt(NS1, 'late.example.test')[2] == [], 'published before publish_delay'
+    _wait_txt(NS1, 'late.example.test', ['late'])
+    assert time.monotonic() - t0 >= 0.95
+    em.reset()
+    for n in ('late.example.test', 'multi.example.test', 'ttl.example.test', name):
+        assert dig_txt(NS1, n)[2] == [], f'{n} still in DNS after reset()'
+
+
+@cf_test
+def test_cf_emulator_faults(tb):
+    """inject(): each kind once per matching request; latency; rate limit."""
+    em = _emulator(tb)
+    tok = _token(em)
+    api = Api(em, token=tok)
+    zid = em.zone_id(ZONE)
+
+    em.inject('429', retry_after=2)
+    st, doc, h = api.call('GET', '/zones')
+    assert st == 429 and h.get('retry-after') == '2' and _errs(doc) == [
+        (971, 'Please wait and consider throttling your request speed')], (st, doc, h)
+    assert api.call('GET', '/zones')[0] == 200
+    em.inject('503', count=2)
+    for _ in range(2):
+        st, doc, h = api.call('GET', '/zones')
+        assert st == 503 and 'text/html' in h['content-type'] and 'cloudflare' in doc, (st, doc)
+    assert api.call('GET', '/zones')[0] == 200
+    for kind in ('500', '502', '504'):
+        em.inject(kind)
+        st, doc, _ = api.call('GET', '/zones')
+        assert st == int(kind), (kind, st, doc)
+    em.inject('malformed')
+    st, doc, h = api.call('GET', '/zones')
+    assert st == 200 and isinstance(doc, str) and h['content-type'] == 'application/json', doc
+    em.inject('reset')
+    try:
+        api.call('GET', '/zones')
+        raise AssertionError('the reset fault answered')
+    except (OSError, http.client.HTTPException):
+        pass
+    assert api.call('GET', '/zones')[0] == 200
+    em.inject('lost', method='POST')
+    try:
+        api.call('POST', f'/zones/{zid}/dns_records',
+                 body={'type': 'TXT', 'name': 'lost.example.test', 'content': 'lost'})
+        raise AssertionError('the lost fault answered')
+    except (OSError, http.client.HTTPException):
+        pass
+    assert [r['content'] for r in em.records(ZONE)] == ['lost'], 'lost: not processed'
+    em.inject('slow', delay=1)
+    t0 = time.monotonic()
+    assert api.call('GET', '/zones')[0] == 200 and time.monotonic() - t0 >= 1
+    # path and method filters
+    em.inject('500', count=1, path='/dns_records', method='POST')
+    assert api.call('GET', f'/zones/{zid}/dns_records')[0] == 200
+    assert api.call('GET', '/zones')[0] == 200
+    st, _, _ = api.call('POST', f'/zones/{zid}/dns_records',
+                        body={'type': 'TXT', 'name': 'f.example.test', 'content': 'f'})
+    assert st == 500 and not em.faults
+    em.latency = 0.2
+    t0 = time.monotonic()
+    api.call('GET', '/zones')
+    assert time.monotonic() - t0 >= 0.2
+    em.latency = 0
+    faults = [r.fault for r in em.requests if r.fault]
+    assert faults == ['429', '503', '503', '500', '502', '504', 'malformed', 'reset', 'lost',
+                      'slow', '500'], faults
+
+    # rate limit: per credential; blocks for the whole window
+    em.rate_limit, em.rate_window = 5, 2.0
+    api, other = Api(em, token=_token(em)), Api(em, token=_token(em))
+    codes = [api.call('GET', '/zones')[0] for _ in range(6)]
+    assert codes == [200] * 5 + [429], codes
+    st, doc, h = api.call('GET', '/zones')
+    assert st == 429 and _errs(doc)[0][0] == 971 and int(h['retry-after']) >= 1, (st, doc, h)
+    assert other.call('GET', '/zones')[0] == 200
+    time.sleep(2.1)
+    assert api.call('GET', '/zones')[0] == 200
+
+
+@cf_test
+def test_cf_emulator_tls(tb):
+    """Each emulator instance has its own CA: the second instance is refused
+    by a client that trusts only the first one's CA."""
+    em = _emulator(tb)
+    em2 = _emulator(tb, 'cf-untrusted')
+    tok = _token(em2)
+    try:
+        Api(em2, token=tok, ca_file=em.ca_file).call('GET', '/zones')
+        raise AssertionError('a certificate from another CA was accepted')
+    except ssl.SSLCertVerificationError:
+        pass
+    deadline = time.monotonic() + 2
+    while not em2.tls_failures and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert em2.tls_failures and not em2.requests, (em2.tls_failures, em2.requests)
+    st, _, _ = Api(em2, token=tok).call('GET', '/zones')
+    assert st == 200
+    pem = Path(em.ca_file).read_text()
+    assert pem.startswith('-----BEGIN CERTIFICATE-----') and pem != Path(em2.ca_file).read_text()
+    assert em.api_url.startswith('https://127.0.0.1:') and em.api_url.endswith('/client/v4')
+
+
+# --------------------------------------------------------------------------
+# dns01 against the emulator
+# --------------------------------------------------------------------------
+
+@cf_test
+def test_cf_certbot_apex_wildcard(tb):
+    """certbot apex + wildcard: the last auth returns with both values on
+    ns1 and ns2, after one zone lookup and two POSTs; each cleanup is one
+    DELETE by id; an unrelated value at the same name survives."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    domain, all_domains = ZONE, f'{ZONE},{ZONE}'
+    name = '_acme-challenge.' + domain
+    unrelated = 'unrelated-' + acme_value()[:12]
+    em.add_record(ZONE, name, unrelated)
+    assert em.wait_published()
+    tb.sync()
+    values = [acme_value(), acme_value()]
+
+    mark = len(em.requests)
+    outs, _ = auth_pair(tb, conf, domain, values, all_domains)
+    for server in (NS1, NS2):
+        expect_txt(server, name, values + [unrelated], 'when the last auth returned: ')
+    reqs = em.requests[mark:]
+    note(f'auth run (2 calls): {len(reqs)} API calls: {_summary(reqs)}')
+    lookups = [r for r in reqs if r.method == 'GET' and r.route == '/zones']
+    posts = [r for r in reqs if r.method == 'POST']
+    assert len(lookups) <= 1, f'{len(lookups)} zone lookups: {_summary(reqs)}'
+    assert all(r.query.get('name') == ZONE for r in lookups), _summary(reqs)
+    assert len(posts) == 2, f'{len(posts)} POSTs: {_summary(reqs)}'
+    assert sorted(_unquote(p.body['content']) for p in posts) == sorted(values), \
+        [p.body for p in posts]
+    assert all(p.body['name'] == name and p.body['type'] == 'TXT' for p in posts), \
+        [p.body for p in posts]
+    note(f'POST body: ttl={posts[0].body.get("ttl")} content form: '
+         f'{"quoted" if posts[0].body["content"].startswith(chr(34)) else "unquoted"}; '
+         f'User-Agent: {em.user_agent}; {len({r.conn for r in reqs})} connection(s)')
+    assert em.user_agent and em.user_agent.startswith('dns01/'), em.user_agent
+
+    recs = _by_content(em, name)
+    assert set(recs) == set(values) | {unrelated}, recs
+    assert re.fullmatch(r'dns01 \S+ -', outs[0]), f'first auth printed {outs[0]!r}'
+    assert recs[values[1]]['id'] in outs[1], \
+        f'the last auth printed {outs[1]!r}, not the record id {recs[values[1]]["id"]}'
+
+    for remaining, value, out in zip((1, 0), values, outs):
+        if remaining == 0:      # this id must come from CERTBOT_AUTH_OUTPUT alone
+            for f in (tb.tmp / 'state').glob('certbot-*.state'):
+                f.unlink()
+        mark = len(em.requests)
+        rc, _, err, el = run_dns01(['-c', conf, 'cleanup'],
+                                   env=certbot_env(domain, value, remaining, all_domains, out))
+        assert rc == 0, f'cleanup (REMAINING={remaining}) exited {rc}: {err.strip()[-500:]}'
+        reqs = em.requests[mark:]
+        note(f'cleanup REMAINING={remaining}: {len(reqs)} API calls in {el:.2f}s: '
+             f'{_summary(reqs)}')
+        deletes = [r for r in reqs if r.method == 'DELETE']
+        assert len(deletes) == 1, f'{len(deletes)} DELETEs: {_summary(reqs)}'
+        assert deletes[0].route.endswith('/' + recs[value]['id']) and deletes[0].status == 200, \
+            f'deleted {deletes[0].route}, not the record of {value}'
+        assert not [r for r in reqs if r.method == 'GET' and 'dns_records' in r.route], \
+            f'cleanup searched although the record id was known: {_summary(reqs)}'
+    assert set(_by_content(em, name)) == {unrelated}, em.records(ZONE)
+    expect_txt(NS1, name, [unrelated], 'after cleanup: ')
+    tb.sync()
+    expect_txt(NS2, name, [unrelated], 'after cleanup: ')
+
+
+@cf_test
+def test_cf_duplicate_is_success(tb):
+    """A record that already exists (81058, and the older 81057) makes `set`
+    succeed without a second record; `unset` then deletes it."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    # Which content form does dns01 send (quoted or not)? Pre-create that one.
+    probe, pv = '_acme-challenge.probe.example.test', acme_value()
+    rc, _, err, _ = _set(conf, probe, pv, extra=('--no-wait',))
+    assert rc == 0, f'set exited {rc}: {err[-500:]}'
+    form = em.calls('POST')[-1].body['content']
+    quoted = form.startswith('"')
+    rc, _, err, _ = _unset(conf, probe, pv, extra=('--no-wait',))
+    assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+    for code in (81058, 81057):
+        em.duplicate_code = code
+        name, v = f'_acme-challenge.dup{code}.example.test', acme_value()
+        em.add_record(ZONE, name, f'"{v}"' if quoted else v)
+        mark = len(em.requests)
+        rc, _, err, _ = _set(conf, name, v)
+        reqs = em.requests[mark:]
+        note(f'{code}: set: {_summary(reqs)}')
+        assert rc == 0, f'set with an existing record ({code}) exited {rc}: {err[-500:]}'
+        assert any(r.method == 'POST' and r.status == 400 for r in reqs), \
+            f'no POST met the duplicate: {_summary(reqs)}'
+        assert len([r for r in em.records(ZONE) if r['name'] == name]) == 1, em.records(ZONE)
+        for server in (NS1, NS2):
+            expect_txt(server, name, [v])
+        mark = len(em.requests)
+        rc, _, err, _ = _unset(conf, name, v)
+        assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+        note(f'{code}: unset: {_summary(em.requests[mark:])}')
+        assert not [r for r in em.records(ZONE) if r['name'] == name], em.records(ZONE)
+        expect_txt(NS1, name, [])
+
+
+@cf_test
+def test_cf_unset_looks_up_by_content(tb):
+    """`unset` without a record id finds the record by type, name and
+    content, quoted or unquoted, and deletes only that one."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    name = '_acme-challenge.lookup.example.test'
+    vq, vu, other = acme_value(), acme_value(), acme_value()
+    rq = em.add_record(ZONE, name, f'"{vq}"')
+    ru = em.add_record(ZONE, name, vu)
+    em.add_record(ZONE, name, other)
+    em.add_record(ZONE, '_acme-challenge.elsewhere.example.test', vq)
+    assert em.wait_published()
+    tb.sync()
+    for value, rec, left in ((vq, rq, [vu, other]), (vu, ru, [other])):
+        mark = len(em.requests)
+        rc, _, err, _ = _unset(conf, name, value)
+        reqs = em.requests[mark:]
+        note(f'unset ({"quoted" if rec is rq else "unquoted"} record): {_summary(reqs)}')
+        assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+        deletes = [r for r in reqs if r.method == 'DELETE']
+        assert [d.route.rsplit('/', 1)[1] for d in deletes] == [rec['id']], \
+            f'expected one DELETE of {rec["id"]}: {_summary(reqs)}'
+        assert sorted(_by_content(em, name)) == sorted(left), em.records(ZONE)
+        for server in (NS1, NS2):
+            expect_txt(server, name, left, 'after unset: ')
+    assert _by_content(em, '_acme-challenge.elsewhere.example.test'), 'a record elsewhere went'
+
+
+@cf_test
+def test_cf_token_scoped_to_other_zone(tb):
+    """A token that sees only acme.test, used for example.test: exit 3,
+    stderr names the zone; nothing is written. It works for acme.test."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em, zones=['acme.test']))
+    name, v = '_acme-challenge.scope.example.test', acme_value()
+    rc, _, err, _ = _set(conf, name, v)
+    assert rc == 3, f'expected exit 3 (credentials), got {rc}: {err[-500:]}'
+    assert [r.status for r in em.calls('GET', r'^/zones$')][-1:] == [403], \
+        f'the zone lookup never met the 403: {_summary(em.requests)}'
+    assert ZONE in err, f'stderr does not name the zone {ZONE}:\n{err}'
+    note('stderr mentions Zone:Read: ' + ('yes' if 'Zone:Read' in err or 'Zone:Zone:Read' in err
+                                          else 'no') + f' | {err.strip().splitlines()[-1]}')
+    assert not em.calls('POST') and not em.records(ZONE), _summary(em.requests)
+    name2 = '_acme-challenge.scope.acme.test'
+    rc, _, err, _ = _set(conf, name2, v)
+    assert rc == 0, f'the same token in acme.test: exit {rc}: {err[-500:]}'
+    rc, _, err, _ = _unset(conf, name2, v)
+    assert rc == 0, f'unset in acme.test: exit {rc}: {err[-500:]}'
+
+
+@cf_test
+def test_cf_zone_not_in_account(tb):
+    """DNS finds the zone but the Cloudflare account has no such zone
+    (GET /zones?name= answers an empty list): a clear error, exit 3 or 4,
+    nothing written."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    em.drop_zone(ZONE)
+    rc, _, err, _ = _set(conf, '_acme-challenge.nozone.example.test', acme_value())
+    note(f'exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ""} '
+         f'[{_summary(em.requests)}]')
+    assert rc in (3, 4), f'expected exit 3 or 4, got {rc}: {err[-500:]}'
+    assert [r.status for r in em.calls('GET', r'^/zones$')] == [200], _summary(em.requests)
+    assert ZONE in err, f'stderr does not name the zone:\n{err}'
+    assert not em.calls('POST')
+
+
+@cf_test
+def test_cf_token_without_dns_edit(tb):
+    """A token that may read the zone but not edit DNS (403 code 10000 on
+    POST): exit 3, nothing written."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em, dns_edit=False))
+    rc, _, err, _ = _set(conf, '_acme-challenge.ro.example.test', acme_value())
+    assert rc == 3, f'expected exit 3 (credentials), got {rc}: {err[-500:]}'
+    assert [p.status for p in em.calls('POST')][-1:] == [403], \
+        f'the POST never met the 403: {_summary(em.requests)}'
+    note(err.strip().splitlines()[-1] if err.strip() else '(no stderr)')
+    assert not em.records(ZONE)
+
+
+@cf_test
+def test_cf_wrong_credentials(tb):
+    """An unknown token (9109), a malformed one (6003/6111), a wrong global
+    key (9103) and a token given as global key (6003/6103): exit 3 each."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    email, key = _global_key(em)
+    wrong_key = cf_emulator.new_global_key()
+    SECRETS.add(wrong_key)
+    unknown = cf_emulator.new_token()
+    SECRETS.add(unknown)
+    cases = [('unknown token', dict(token=unknown), 'invalid'),
+             ('malformed token', dict(token='bad/token+value=='), None),
+             ('wrong global key', dict(email=email, api_key=wrong_key), None),
+             ('token as global key', dict(email=email, api_key=unknown), None)]
+    for what, kw, word in cases:
+        conf = cf_config(tb, em, **kw)
+        mark = len(em.requests)
+        rc, _, err, _ = _set(conf, '_acme-challenge.cred.example.test', acme_value())
+        reqs = em.requests[mark:]
+        note(f'{what}: exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ""} '
+             f'[{_summary(reqs)}]')
+        assert rc == 3, f'{what}: expected exit 3, got {rc}: {err[-500:]}'
+        assert reqs and reqs[0].status in (400, 403), \
+            f'{what}: the API never rejected the credentials: {_summary(reqs)}'
+        if word:
+            assert word in err.lower(), f'{what}: stderr does not say {word!r}:\n{err}'
+        if 'api_key' in kw:       # the fix must point at the keys actually in use
+            assert 'api_token' not in err, \
+                f'{what}: the message names api_token, but the section uses email + api_key:' \
+                f'\n{err.strip()}'
+        assert len(reqs) <= 2, f'{what}: {len(reqs)} requests for a credentials error'
+    assert not em.records(ZONE)
+
+
+@cf_test
+def test_cf_global_key_and_credentials_file(tb):
+    """email + api_key (global key) works; so does a certbot credentials
+    file (dns_cloudflare_api_token), mode 600."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    email, key = _global_key(em)
+    conf = cf_config(tb, em, email=email, api_key=key)
+    name, v = '_acme-challenge.global.example.test', acme_value()
+    rc, _, err, _ = _set(conf, name, v)
+    assert rc == 0, f'set with the global key exited {rc}: {err[-500:]}'
+    rc, _, err, _ = _unset(conf, name, v)
+    assert rc == 0, f'unset with the global key exited {rc}: {err[-500:]}'
+    assert {r.auth for r in em.requests} == {'global'}, {r.auth for r in em.requests}
+
+    tok = _token(em)
+    ini = _write_private(tb.tmp / 'cloudflare.ini', f'dns_cloudflare_api_token = {tok}\n')
+    conf = cf_config(tb, em, credentials=ini)
+    mark = len(em.requests)
+    rc, _, err, _ = _set(conf, name, v)
+    assert rc == 0, f'set with a credentials file exited {rc}: {err[-500:]}'
+    rc, _, err, _ = _unset(conf, name, v)
+    assert rc == 0, f'unset with a credentials file exited {rc}: {err[-500:]}'
+    assert {r.auth for r in em.requests[mark:]} == {'token'}
+    ini2 = _write_private(tb.tmp / 'cloudflare-global.ini',
+                          f'dns_cloudflare_email = {email}\ndns_cloudflare_api_key = {key}\n')
+    conf = cf_config(tb, em, credentials=ini2)
+    rc, _, err, _ = _set(conf, name, v, extra=('--no-wait',))
+    assert rc == 0, f'set with a global-key credentials file exited {rc}: {err[-500:]}'
+    rc, _, err, _ = _unset(conf, name, v, extra=('--no-wait',))
+    assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+    os.chmod(ini, 0o644)
+    conf = cf_config(tb, em, credentials=ini)
+    rc, _, err, _ = _set(conf, name, v)
+    assert rc == 3 and 'chmod 600' in err, f'a 0644 credentials file: exit {rc}:\n{err}'
+
+
+@cf_test
+def test_cf_propagation_waits_for_the_edge(tb):
+    """The API accepts at once but DNS has it 2 s later (publish_delay), and
+    ns2 1 s after that: set returns only when both serve it, unset only when
+    neither does."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    em.publish_delay = 2.0
+    tb.set_lag(1)
+    name, v = '_acme-challenge.edge.example.test', acme_value()
+    rc, _, err, el = _set(conf, name, v)
+    assert rc == 0, f'set exited {rc}: {err[-500:]}'
+    note(f'set returned after {el:.2f}s (publish delay 2 s + ns2 lag 1 s)')
+    assert el >= 2.9, f'set returned after {el:.2f}s, before the record could be served'
+    for server in (NS1, NS2):
+        expect_txt(server, name, [v], 'when set returned: ')
+    rc, _, err, el = _unset(conf, name, v)
+    assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+    note(f'unset returned after {el:.2f}s')
+    assert el >= 2.0, f'unset returned after {el:.2f}s'
+    expect_txt(NS1, name, [], 'when unset returned: ')
+
+
+@cf_test
+def test_cf_cleanup_when_already_gone(tb):
+    """The record was removed behind dns01's back: the cleanup's DELETE
+    meets 404/81044, which counts as done (exit 0); `unset` of a value
+    that is not there sends no DELETE and exits 0."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    domain, v = 'gone.example.test', acme_value()
+    rc, out, err, _ = run_dns01(['-c', conf, 'auth'], env=certbot_env(domain, v, 0))
+    assert rc == 0, f'auth exited {rc}: {err[-500:]}'
+    rec = _by_content(em, '_acme-challenge.' + domain)[v]
+    em.delete_record(ZONE, rec['id'])
+    mark = len(em.requests)
+    rc, _, err, _ = run_dns01(['-c', conf, 'cleanup'],
+                              env=certbot_env(domain, v, 0, auth_output=out.strip()))
+    note(f'cleanup: exit {rc}: {_summary(em.requests[mark:])}')
+    assert rc == 0, f'cleanup of a record already gone exited {rc}: {err[-500:]}'
+    assert [r.status for r in em.calls('DELETE', since=mark)] == [404], \
+        _summary(em.requests[mark:])
+    mark = len(em.requests)
+    rc, _, err, _ = _unset(conf, '_acme-challenge.' + domain, acme_value())
+    note(f'unset of an absent value: exit {rc}: {_summary(em.requests[mark:])}')
+    assert rc == 0, f'unset of an absent value exited {rc}: {err[-500:]}'
+    assert not em.calls('DELETE', since=mark)
+
+
+@cf_test
+def test_cf_rate_limit_window(tb):
+    """The emulator's own rate limit (shrunk to 2 requests per 2 s): the
+    third request is 429 with Retry-After 2 and the credential is blocked
+    for the window; dns01 waits it out and succeeds."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    em.rate_limit, em.rate_window = 2, 2.0
+    name, values = '_acme-challenge.rl.example.test', [acme_value() for _ in range(3)]
+    rc, _, err, el = _set(conf, name, *values)
+    note(f'exit {rc} after {el:.2f}s: {_summary(em.requests)}')
+    assert rc == 0, f'set exited {rc}: {err[-500:]}'
+    assert any(r.status == 429 for r in em.requests), 'the rate limit was never hit'
+    assert el >= 2.0, f'took only {el:.2f}s'
+    assert sorted(_by_content(em, name)) == sorted(values)
+    em.rate_limit = 1200
+    rc, _, err, _ = _unset(conf, name, *values, extra=('--no-wait',))
+    assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+
+
+@cf_test
+def test_cf_429_retry_after(tb):
+    """HTTP 429 with Retry-After: 1 on the POST: dns01 waits >= 1 s, tries
+    again, succeeds."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    em.inject('429', count=1, path='/dns_records', method='POST', retry_after=1)
+    name, v = '_acme-challenge.ratelimited.example.test', acme_value()
+    rc, _, err, el = _set(conf, name, v)
+    assert rc == 0, f'set exited {rc}: {err[-500:]}'
+    posts = em.calls('POST')
+    assert [p.status for p in posts] == [429, 200], _summary(em.requests)
+    gap = posts[1].time - posts[0].time
+    note(f'retried after {gap:.2f}s; set took {el:.2f}s')
+    assert gap >= 0.95, f'retried {gap:.2f}s after a 429 with Retry-After: 1'
+    assert el >= 1.0
+    _unset(conf, name, v, extra=('--no-wait',))
+
+
+@cf_test
+def test_cf_transient_errors_then_success(tb):
+    """503 (edge HTML) three times on the POST, a 502 on the zone lookup,
+    a connection reset, and an answer lost after the record was made (the
+    retry meets 81058): each ends in exit 0 with exactly one record."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    cases = [('503 x3 on POST', dict(kind='503', count=3, path='/dns_records', method='POST')),
+             ('502 on the zone lookup', dict(kind='502', count=1, path='/zones', method='GET')),
+             ('connection reset', dict(kind='reset', count=1, method='POST')),
+             ('answer lost after create', dict(kind='lost', count=1, method='POST')),
+             ('slow answer (2 s)', dict(kind='slow', count=1, method='POST', delay=2))]
+    for i, (what, f) in enumerate(cases):
+        name, v = f'_acme-challenge.transient{i}.example.test', acme_value()
+        em.inject(**f)
+        mark = len(em.requests)
+        rc, _, err, el = _set(conf, name, v)
+        reqs = em.requests[mark:]
+        note(f'{what}: exit {rc} after {el:.2f}s: {_summary(reqs)}')
+        assert rc == 0, f'{what}: set exited {rc}: {err[-500:]}'
+        assert len([r for r in em.records(ZONE) if r['name'] == name]) == 1, \
+            f'{what}: {em.records(ZONE)}'
+        assert not em.faults, f'{what}: fault not consumed: {em.faults}'
+        rc, _, err, _ = _unset(conf, name, v, extra=('--no-wait',))
+        assert rc == 0, f'{what}: unset exited {rc}: {err[-500:]}'
+
+
+@cf_test
+def test_cf_permanent_500_is_bounded(tb):
+    """Every POST gets HTTP 500: exit 4 after a bounded number of attempts
+    (at most 5) and within 15 s."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    em.inject('500', count=1000, path='/dns_records', method='POST')
+    rc, _, err, el = _set(conf, '_acme-challenge.down.example.test', acme_value())
+    posts = em.calls('POST')
+    note(f'exit {rc} after {el:.2f}s and {len(posts)} POSTs; stderr: '
+         f'{err.strip().splitlines()[-1] if err.strip() else ""}')
+    assert rc == 4, f'expected exit 4, got {rc}: {err[-500:]}'
+    assert 1 <= len(posts) <= 5, f'{len(posts)} POSTs: {_summary(em.requests)}'
+    assert el <= 15, f'took {el:.1f}s'
+    assert not em.records(ZONE)
+
+
+@cf_test
+def test_cf_malformed_json(tb):
+    """A 200 whose JSON is cut off, on every request and then only on the
+    POST: exit 4 with a message, no crash."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    for what, f in (('every request', dict(count=1000)),
+                    ('the POST', dict(count=1000, method='POST'))):
+        em.clear_faults()
+        em.inject('malformed', **f)
+        mark = len(em.requests)
+        rc, _, err, el = _set(conf, '_acme-challenge.garbled.example.test', acme_value())
+        reqs = em.requests[mark:]
+        note(f'malformed on {what}: exit {rc} after {el:.2f}s, {len(reqs)} requests; '
+             f'{err.strip().splitlines()[-1] if err.strip() else ""}')
+        assert rc >= 0, f'malformed on {what}: killed by signal {-rc}'
+        assert rc == 4, f'malformed on {what}: expected exit 4, got {rc}: {err[-500:]}'
+        assert any(r.fault == 'malformed' for r in reqs), _summary(reqs)
+        assert len(reqs) <= 10, f'{len(reqs)} requests: {_summary(reqs)}'
+    em.clear_faults()
+
+
+@cf_test
+def test_cf_untrusted_certificate(tb):
+    """api_url serves a certificate from a CA that ca_file does not hold:
+    refused (exit 3 or 4), the message says why, no request gets through."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    em2 = _emulator(tb, 'cf-untrusted')
+    tok = _token(em)
+    em2.add_token(tok)
+    for what, ca in (('ca_file of another CA', em.ca_file), ('system bundle only', None)):
+        conf = cf_config(tb, em2, token=tok, ca_file=ca)
+        if ca is None:       # drop the ca_file line cf_config adds by default
+            text = Path(conf).read_text()
+            Path(conf).write_text(re.sub(r'(?m)^ca_file = .*\n', '', text))
+        failures = len(em2.tls_failures)
+        rc, _, err, _ = _set(conf, '_acme-challenge.tls.example.test', acme_value())
+        note(f'{what}: exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ""}')
+        assert rc in (3, 4), f'{what}: expected exit 3 or 4, got {rc}: {err[-500:]}'
+        deadline = time.monotonic() + 2
+        while len(em2.tls_failures) == failures and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(em2.tls_failures) > failures, \
+            f'{what}: dns01 never tried a TLS handshake with api_url: {err[-500:]}'
+        assert re.search(r'\bTLS\b|\bSSL\b|certificate (problem|verif)|not trusted', err), \
+            f'{what}: stderr does not say the certificate was refused:\n{err}'
+    assert not em2.requests, _summary(em2.requests)
+    assert em2.tls_failures, 'no TLS handshake reached the second emulator'
+    assert not em.records(ZONE) and not em2.records(ZONE)
+
+
+@cf_test
+def test_cf_verbose_redacts_secrets(tb):
+    """-v traces the requests but never prints the token or the global key
+    (run_dns01 fails on any known secret in the output)."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    tok = _token(em)
+    email, key = _global_key(em)
+    for what, conf in (('token', cf_config(tb, em, token=tok)),
+                       ('global key', cf_config(tb, em, email=email, api_key=key))):
+        name, v = f'_acme-challenge.verbose.example.test', acme_value()
+        rc, _, err, _ = _set(conf, name, v, extra=('-v',))
+        assert rc == 0, f'{what}: set -v exited {rc}: {err[-500:]}'
+        assert 'POST' in err and 'dns_records' in err and 'zones' in err, \
+            f'{what}: no request trace at -v:\n{err[-1500:]}'
+        assert tok not in err and key not in err
+        rc, _, err2, _ = _unset(conf, name, v, extra=('-v',))
+        assert rc == 0, f'{what}: unset -v exited {rc}: {err2[-500:]}'
+        assert 'DELETE' in err2, f'{what}: no DELETE trace:\n{err2[-1500:]}'
+        note(f'{what}: "redacted" in trace: {"redacted" in err.lower()}; '
+             f'e-mail shown: {email in err + err2}')
+
+
+@cf_test
+def test_cf_certbot_pebble(tb):
+    """certbot + pebble end to end with type = cloudflare (ns2 3 s behind)."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    dir_url, ca = tb.pebble()
+    conf = cf_config(tb, em, token=_token(em))
+    work = Path(tempfile.mkdtemp(prefix='certbot-cf-', dir=tb.tmp))
+    dns01 = f'{shlex.quote(dns01_binary())} -c {shlex.quote(conf)}'
+    stamps = work / 'auth-returned'
+    auth_hook = f'{dns01} auth; r=$?; date +%s.%N >> {shlex.quote(str(stamps))}; exit $r'
+    tb.set_lag(3)
+    name = '_acme-challenge.example.test'
+    expect_txt(NS2, name, [], 'before certbot: ')
+    watcher = TxtWatcher(NS2, name, min_count=2, clock=time.time)
+    watcher.start()
+    argv = ['certbot', 'certonly', '--manual', '--preferred-challenges', 'dns',
+            '--manual-auth-hook', auth_hook, '--manual-cleanup-hook', f'{dns01} cleanup',
+            '-d', 'example.test', '-d', '*.example.test',
+            '--server', dir_url, '--non-interactive', '--agree-tos',
+            '--register-unsafely-without-email',
+            '--config-dir', str(work / 'config'), '--work-dir', str(work / 'work'),
+            '--logs-dir', str(work / 'logs')]
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                           env=clean_env({'REQUESTS_CA_BUNDLE': ca}))
+    finally:
+        watcher.stop()
+    returned = [float(x) for x in stamps.read_text().split()] if stamps.exists() else []
+    certs = sorted((work / 'config' / 'live').glob('*/cert.pem'))
+    if p.returncode != 0 or not certs:
+        log = work / 'logs' / 'letsencrypt.log'
+        tail = '\n'.join(log.read_text().splitlines()[-80:]) if log.exists() else ''
+        raise AssertionError(f'certbot exited {p.returncode}, certificates: {certs}\n'
+                             f'stdout:\n{p.stdout}\nstderr:\n{p.stderr}\n'
+                             f'--- certbot log (tail):\n{tail}')
+    text = subprocess.run(['openssl', 'x509', '-noout', '-text', '-in', str(certs[0])],
+                          capture_output=True, text=True, check=True).stdout
+    for san in ('DNS:example.test', 'DNS:*.example.test'):
+        assert san in text, f'{san} missing from {certs[0]}'
+    assert len(returned) == 2, f'expected 2 auth hook calls, saw {len(returned)}'
+    assert watcher.first_positive and not (watcher.last_negative
+                                           and returned[-1] <= watcher.last_negative), \
+        'the last auth hook returned before ns2 served both values'
+    note(f'last auth hook returned {(returned[-1] - watcher.first_positive) * 1000:.0f} ms '
+         'after ns2 served both values')
+    note(f'API calls of the whole certbot run: {_summary(em.requests)}')
+    assert len(em.calls('POST')) == 2 and len(em.calls('DELETE')) == 2, _summary(em.requests)
+    assert not [r for r in em.records(ZONE) if r['name'] == name], em.records(ZONE)
+    expect_txt(NS1, name, [], 'after certbot: ')
+
+
+def _have_outside_route():
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(('192.0.2.1', 443))     # no packet is sent: a route lookup only
+        return True
+    except OSError:
+        return False
+
+
+def test_cf_real_account(tb):
+    """set / list / unset against the real Cloudflare API, when asked for with
+    DNS01_TEST_CLOUDFLARE_TOKEN and DNS01_TEST_CLOUDFLARE_ZONE. The runner's
+    private network namespace has no route out, so under run.py this is
+    always skipped; run it on the host with `test_cloudflare.py real`."""
+    token = os.environ.get('DNS01_TEST_CLOUDFLARE_TOKEN')
+    zone = os.environ.get('DNS01_TEST_CLOUDFLARE_ZONE')
+    if not token or not zone:
+        raise Skip('set DNS01_TEST_CLOUDFLARE_TOKEN and DNS01_TEST_CLOUDFLARE_ZONE to test '
+                   'against the real API')
+    if not _have_outside_route():
+        raise Skip('no route out of this network namespace; run '
+                   '`/usr/bin/python3 tests/integration/test_cloudflare.py real` on the host')
+    _need_cloudflare()
+    SECRETS.add(token)
+    tmp = Path(tb.tmp if tb else tempfile.mkdtemp(prefix='dns01-cf-real-'))
+    m = {'state_dir': str(tmp / 'state-real'), 'timeout': '180'}
+    if os.environ.get('DNS01_TEST_RESOLVERS'):
+        m['resolvers'] = os.environ['DNS01_TEST_RESOLVERS']
+    text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in m.items()) + \
+        f'\n[provider cf]\ntype = cloudflare\nzones = {zone}\napi_token = {token}\n'
+    conf = _write_private(tmp / 'dns01-cf-real.conf', text)
+    name, v = f'_acme-challenge.dns01-test-{os.getpid()}.{zone}', acme_value()
+    rc, _, err, el = _set(conf, name, v, timeout=240)
+    assert rc == 0, f'set exited {rc}: {err[-800:]}'
+    note(f'real API: set took {el:.1f}s')
+    rc, out, err, _ = run_dns01(['-c', conf, 'list', name])
+    assert rc == 0 and v in out, f'list exited {rc}: {out}{err[-500:]}'
+    rc, _, err, el = _unset(conf, name, v, timeout=240)
+    assert rc == 0, f'unset exited {rc}: {err[-800:]}'
+    note(f'real API: unset took {el:.1f}s')
+
+
+if __name__ == '__main__':
+    # Only the real-account test can run outside the runner (it needs no testbed).
+    if sys.argv[1:] == ['real']:
+        try:
+            test_cf_real_account(None)
+            print('PASS test_cf_real_account')
+        except Skip as e:
+            print(f'SKIP test_cf_real_account: {e}')
+        sys.exit(0)
+    sys.exit('usage: test_cloudflare.py real   (the other tests run under run.py)')

@@ -33,6 +33,8 @@
 #define CF_CODE_EXISTS_OLD	81057
 #define CF_CODE_EXISTS		81058
 #define CF_CODE_NO_RECORD	81044
+#define CF_MAX_PAGES		50	/* of one TXT list */
+#define CF_DEL_MAX		4	/* records deleted per value (unquoted, quoted, spares) */
 
 enum cf_err {
 	CF_OK,
@@ -369,51 +371,112 @@ out:
 }
 
 /*
- * The ids of TXT records at name with content value, unquoted or quoted
- * ("\"value\"", as lego writes them).  Status; *n ids in ids.
+ * Every TXT record at each distinct name of recs[0..n-1]: one list call per
+ * name, all names at once, further pages as result_info asks.  lists[i] gets
+ * a new array for recs[i] (records at one name share the array).  Status.
  */
 static int
-lookup(struct cf *cf, const char *zid, const char *apex, const char *name, const char *value,
-    char ids[][CF_ID_MAX], size_t max, size_t *n)
+list_txt(struct cf *cf, const char *zid, const char *apex, const struct record *recs,
+    size_t n, json_t **lists)
 {
-	char path[HTTP_URL_MAX / 2], quoted[VALUE_BUF + 2], what[NAME_BUF + 32];
-	const char *forms[2] = { value, quoted };
-	struct http_request r[2] = { { .method = "GET" }, { .method = "GET" } };
-	json_t *result = NULL, *rec;
-	const char *rid, *content;
-	size_t i, k;
-	int rc = ST_OK, st;
+	struct http_request *r = calloc(n ? n : 1, sizeof(*r));
+	size_t *idx = calloc(n ? n : 1, sizeof(*idx)), *page = calloc(n ? n : 1, sizeof(*page));
+	char path[HTTP_URL_MAX / 2], pg[24], what[NAME_BUF + 32];
+	json_t *result, *info;
+	size_t i, j, nr, k;
+	int rc = ST_FAIL, st;
 
-	*n = 0;
-	snprintf(quoted, sizeof(quoted), "\"%s\"", value);
-	snprintf(path, sizeof(path), "/zones/%s/dns_records", zid);
-	snprintf(what, sizeof(what), "looking up TXT %s", name);
-	for (k = 0; k < 2; k++) {
-		const char *q[] = { "type", "TXT", "name", name, "content", forms[k],
-		    "per_page", CF_RECORDS_PER_PAGE, NULL };
-
-		if (http_url(r[k].url, sizeof(r[k].url), cf->url, path, q) == -1)
-			return ST_FAIL;
-	}
-	if ((rc = http_perform(cf->http, r, 2)) != ST_OK)
+	if (r == NULL || idx == NULL || page == NULL)
 		goto out;
-	for (k = 0; k < 2; k++) {
-		if (check(cf, &r[k], what, apex, &result, &st) != CF_OK) {
-			rc = st;
-			goto out;
-		}
-		json_array_foreach(result, i, rec) {
-			if (json_unpack_ex(rec, NULL, 0, "{s:s, s:s}", "id", &rid, "content",
-			    &content) != 0 || strcmp(content, forms[k]) != 0 || !id_safe(rid))
+	snprintf(path, sizeof(path), "/zones/%s/dns_records", zid);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && strcmp(recs[j].name, recs[i].name) != 0; j++)
+			;
+		lists[i] = j < i ? json_incref(lists[j]) : json_array();
+		page[i] = j < i ? 0 : 1;	/* 0: nothing (more) to fetch */
+	}
+	for (;;) {
+		for (i = 0, nr = 0; i < n; i++) {
+			const char *q[] = { "type", "TXT", "name", recs[i].name, "per_page",
+			    CF_RECORDS_PER_PAGE, "page", pg, NULL };
+
+			if (page[i] == 0)
 				continue;
-			if (*n < max)
-				snprintf(ids[(*n)++], CF_ID_MAX, "%s", rid);
+			snprintf(pg, sizeof(pg), "%zu", page[i]);
+			http_request_clear(&r[nr]);
+			r[nr].method = "GET";
+			if (http_url(r[nr].url, sizeof(r[nr].url), cf->url, path, q) == -1)
+				goto out;
+			idx[nr++] = i;
+		}
+		if (nr == 0)
+			break;
+		if ((rc = http_perform(cf->http, r, nr)) != ST_OK)
+			goto out;
+		for (k = 0; k < nr; k++) {
+			json_int_t total = 1;
+
+			i = idx[k];
+			snprintf(what, sizeof(what), "listing TXT %s", recs[i].name);
+			if (check(cf, &r[k], what, apex, &result, &st) != CF_OK) {
+				rc = st == ST_OK ? ST_PROVIDER : st;
+				goto out;
+			}
+			if (!json_is_array(result)) {
+				log_err("Cloudflare API: %s: malformed answer (no list)", what);
+				rc = ST_PROVIDER;
+				goto out;
+			}
+			json_array_extend(lists[i], result);
+			info = json_object_get(r[k].json, "result_info");
+			json_unpack_ex(info, NULL, 0, "{s?I}", "total_pages", &total);
+			page[i] = (json_int_t)page[i] < total && json_array_size(result) > 0 &&
+			    page[i] < CF_MAX_PAGES ? page[i] + 1 : 0;
 		}
 	}
+	rc = ST_OK;
 out:
-	http_request_clear(&r[0]);
-	http_request_clear(&r[1]);
+	for (i = 0; r != NULL && i < n; i++)
+		http_request_clear(&r[i]);
+	free(r);
+	free(idx);
+	free(page);
 	return rc;
+}
+
+/*
+ * The ids of the records in list whose content is value, unquoted or quoted
+ * ("\"value\"", as lego writes it).  Returns how many went into ids.
+ */
+static size_t
+match_ids(json_t *list, const char *value, char ids[][CF_ID_MAX], size_t max)
+{
+	const char *rid, *content;
+	size_t i, n = 0, len = strlen(value);
+	json_t *rec;
+
+	json_array_foreach(list, i, rec) {
+		if (json_unpack_ex(rec, NULL, 0, "{s:s, s:s}", "id", &rid, "content", &content) != 0 ||
+		    !id_safe(rid))
+			continue;
+		if (strcmp(content, value) != 0 && !(strlen(content) == len + 2 &&
+		    content[0] == '"' && content[len + 1] == '"' &&
+		    strncmp(content + 1, value, len) == 0))
+			continue;
+		if (n < max)
+			snprintf(ids[n++], CF_ID_MAX, "%s", rid);
+	}
+	return n;
+}
+
+static void
+free_lists(json_t **lists, size_t n)
+{
+	size_t i;
+
+	for (i = 0; lists != NULL && i < n; i++)
+		json_decref(lists[i]);
+	free(lists);
 }
 
 static int
@@ -421,14 +484,19 @@ cf_add(void *priv, const struct zone *z, struct record *recs, size_t n, int ttl)
 {
 	struct cf *cf = priv;
 	struct http_request *r = calloc(n ? n : 1, sizeof(*r));
+	struct record *dup = calloc(n ? n : 1, sizeof(*dup));
+	size_t *dupof = calloc(n ? n : 1, sizeof(*dupof));
+	json_t **lists = NULL;
 	char path[HTTP_URL_MAX / 2], what[NAME_BUF + 32], found[1][CF_ID_MAX];
 	const char *zid, *rid;
 	json_t *result;
-	size_t i, nfound;
+	size_t i, ndup = 0;
 	int rc, st, worst = ST_OK;
 
-	if (r == NULL)
-		return ST_FAIL;
+	if (r == NULL || dup == NULL || dupof == NULL) {
+		rc = ST_FAIL;
+		goto out;
+	}
 	if ((rc = zone_id(cf, z->apex, &zid)) != ST_OK)
 		goto out;
 	snprintf(path, sizeof(path), "/zones/%s/dns_records", zid);
@@ -457,12 +525,9 @@ cf_add(void *priv, const struct zone *z, struct record *recs, size_t n, int ttl)
 			continue;
 		case CF_EXISTS:
 			log_info("%s: the value is there already", recs[i].name);
-			st = lookup(cf, zid, z->apex, recs[i].name, recs[i].value, found, 1, &nfound);
-			if (st == ST_OK && nfound > 0)
-				snprintf(recs[i].id, RECORD_ID_MAX, "%s:%s", zid, found[0]);
-			if (st == ST_OK)
-				continue;
-			break;
+			dup[ndup] = recs[i];
+			dupof[ndup++] = i;
+			continue;
 		case CF_GONE:
 			log_err("Cloudflare API: %s: HTTP %ld (zone %s gone?)", what, r[i].status,
 			    z->apex);
@@ -474,15 +539,30 @@ cf_add(void *priv, const struct zone *z, struct record *recs, size_t n, int ttl)
 		if (worst == ST_OK || st == ST_CONFIG)
 			worst = st;
 	}
+	/* "Already exists": the existing records' ids, for the cleanup. */
+	if (ndup > 0 && worst == ST_OK) {
+		if ((lists = calloc(ndup, sizeof(*lists))) == NULL) {
+			rc = ST_FAIL;
+			goto out;
+		}
+		if ((worst = list_txt(cf, zid, z->apex, dup, ndup, lists)) == ST_OK)
+			for (i = 0; i < ndup; i++)
+				if (match_ids(lists[i], dup[i].value, found, 1) == 1)
+					snprintf(recs[dupof[i]].id, RECORD_ID_MAX, "%s:%s", zid,
+					    found[0]);
+	}
 	rc = worst;
 	if (rc == ST_OK)
 		log_info("added %zu TXT record(s) in zone %s at Cloudflare", n, z->apex);
 out:
-	for (i = 0; i < n; i++) {
+	for (i = 0; r != NULL && i < n; i++) {
 		json_decref(r[i].body);
 		http_request_clear(&r[i]);
 	}
+	free_lists(lists, ndup);
 	free(r);
+	free(dup);
+	free(dupof);
 	return rc;
 }
 
@@ -500,53 +580,63 @@ split_id(const char *id, char *zid, char *rid)
 	return id_safe(zid) && id_safe(rid) ? 0 : -1;
 }
 
-#define CF_DEL_MAX	4	/* records deleted per value (unquoted, quoted, spares) */
-
 static int
 cf_del(void *priv, const struct zone *z, struct record *recs, size_t n)
 {
 	struct cf *cf = priv;
 	struct http_request *r = calloc(n * CF_DEL_MAX + 1, sizeof(*r));
+	struct record *look = calloc(n ? n : 1, sizeof(*look));
 	char zid[CF_ID_MAX], rids[CF_DEL_MAX][CF_ID_MAX], path[HTTP_URL_MAX / 2];
 	char what[NAME_BUF + 32];
-	const char *lookup_zid;
-	json_t *result;
-	size_t i, k, nr = 0, nids;
+	const char *lzid = NULL;
+	json_t **lists = NULL, *result;
+	size_t i, k, nr = 0, nids, nlook = 0;
 	int rc, st, worst = ST_OK;
 
-	if (r == NULL)
-		return ST_FAIL;
+	if (r == NULL || look == NULL) {
+		rc = ST_FAIL;
+		goto out;
+	}
 	if ((rc = client(cf)) != ST_OK)
 		goto out;
-	for (i = 0; i < n; i++) {
-		nids = 0;
-		if (recs[i].id[0] != '\0' && split_id(recs[i].id, zid, rids[0]) == 0)
-			nids = 1;
-		else {
-			if ((rc = zone_id(cf, z->apex, &lookup_zid)) != ST_OK)
-				goto out;
-			snprintf(zid, sizeof(zid), "%s", lookup_zid);
-			if ((rc = lookup(cf, zid, z->apex, recs[i].name, recs[i].value, rids,
-			    CF_DEL_MAX, &nids)) != ST_OK)
-				goto out;
-			if (nids == 0)
-				log_info("%s: no such TXT value at Cloudflare (gone already)",
-				    recs[i].name);
-		}
-		for (k = 0; k < nids; k++) {
-			snprintf(path, sizeof(path), "/zones/%s/dns_records/%s", zid, rids[k]);
+	/* With an id: one DELETE.  Without: look the value up first. */
+	for (i = 0; i < n; i++)
+		if (recs[i].id[0] != '\0' && split_id(recs[i].id, zid, rids[0]) == 0) {
+			snprintf(path, sizeof(path), "/zones/%s/dns_records/%s", zid, rids[0]);
 			r[nr].method = "DELETE";
-			if (http_url(r[nr].url, sizeof(r[nr].url), cf->url, path, NULL) == -1) {
+			if (http_url(r[nr++].url, sizeof(r[0].url), cf->url, path, NULL) == -1) {
 				rc = ST_FAIL;
 				goto out;
 			}
-			nr++;
+		} else
+			look[nlook++] = recs[i];
+	if (nlook > 0) {
+		if ((rc = zone_id(cf, z->apex, &lzid)) != ST_OK)
+			goto out;
+		if ((lists = calloc(nlook, sizeof(*lists))) == NULL) {
+			rc = ST_FAIL;
+			goto out;
+		}
+		if ((rc = list_txt(cf, lzid, z->apex, look, nlook, lists)) != ST_OK)
+			goto out;
+		for (i = 0; i < nlook; i++) {
+			if ((nids = match_ids(lists[i], look[i].value, rids, CF_DEL_MAX)) == 0)
+				log_info("%s: no such TXT value at Cloudflare (gone already)",
+				    look[i].name);
+			for (k = 0; k < nids; k++) {
+				snprintf(path, sizeof(path), "/zones/%s/dns_records/%s", lzid, rids[k]);
+				r[nr].method = "DELETE";
+				if (http_url(r[nr++].url, sizeof(r[0].url), cf->url, path, NULL) == -1) {
+					rc = ST_FAIL;
+					goto out;
+				}
+			}
 		}
 	}
 	if (nr > 0 && (rc = http_perform(cf->http, r, nr)) != ST_OK)
 		goto out;
+	snprintf(what, sizeof(what), "deleting a TXT record in %s", z->apex);
 	for (i = 0; i < nr; i++) {
-		snprintf(what, sizeof(what), "deleting a TXT record in %s", z->apex);
 		switch (check(cf, &r[i], what, z->apex, &result, &st)) {
 		case CF_OK:
 			continue;
@@ -566,9 +656,11 @@ cf_del(void *priv, const struct zone *z, struct record *recs, size_t n)
 	if (rc == ST_OK)
 		log_info("deleted %zu TXT record(s) from zone %s at Cloudflare", nr, z->apex);
 out:
-	for (i = 0; i < nr; i++)
+	for (i = 0; r != NULL && i < nr; i++)
 		http_request_clear(&r[i]);
+	free_lists(lists, nlook);
 	free(r);
+	free(look);
 	return rc;
 }
 

@@ -1007,7 +1007,7 @@ def test_cf_verbose_redacts_secrets(tb):
     email, key = _global_key(em)
     for what, conf in (('token', cf_config(tb, em, token=tok)),
                        ('global key', cf_config(tb, em, email=email, api_key=key))):
-        name, v = f'_acme-challenge.verbose.example.test', acme_value()
+        name, v = '_acme-challenge.verbose.example.test', acme_value()
         rc, _, err, _ = _set(conf, name, v, extra=('-v',))
         assert rc == 0, f'{what}: set -v exited {rc}: {err[-500:]}'
         assert 'POST' in err and 'dns_records' in err and 'zones' in err, \

@@ -110,6 +110,24 @@ header_value(const char *prefix, const char *v)
 	return p;
 }
 
+static void
+cf_destroy(void *priv)
+{
+	struct cf *cf = priv;
+	size_t i;
+
+	if (cf == NULL)
+		return;
+	http_free(cf->http);
+	for (i = 0; i < 2; i++)
+		if (cf->hval[i] != NULL) {
+			explicit_bzero(cf->hval[i], strlen(cf->hval[i]));
+			free(cf->hval[i]);
+		}
+	free(cf->ca_file);
+	free(cf);
+}
+
 static int
 cf_create(const struct provider_conf *pc, void **priv)
 {
@@ -177,32 +195,8 @@ cf_create(const struct provider_conf *pc, void **priv)
 	*priv = cf;
 	return ST_OK;
 fail:
-	for (n = 0; n < 2; n++)
-		if (cf->hval[n] != NULL) {
-			explicit_bzero(cf->hval[n], strlen(cf->hval[n]));
-			free(cf->hval[n]);
-		}
-	free(cf->ca_file);
-	free(cf);
+	cf_destroy(cf);
 	return ST_CONFIG;
-}
-
-static void
-cf_destroy(void *priv)
-{
-	struct cf *cf = priv;
-	size_t i;
-
-	if (cf == NULL)
-		return;
-	http_free(cf->http);
-	for (i = 0; i < 2; i++)
-		if (cf->hval[i] != NULL) {
-			explicit_bzero(cf->hval[i], strlen(cf->hval[i]));
-			free(cf->hval[i]);
-		}
-	free(cf->ca_file);
-	free(cf);
 }
 
 /* The HTTP client, made on first use.  Status. */

@@ -29,7 +29,8 @@ endif
 CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/zone.c \
            core/propagation.c core/tsig.c core/state.c core/run.c core/cli.c \
            core/hooks/certbot.c core/http.c
-PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c
+PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
+           providers/sakuracloud.c
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
 HEADERS  = $(wildcard core/*.h providers/*.h)
 

@@ -159,6 +159,19 @@ http_url(char *url, size_t len, const char *base, const char *path, const char *
 	return 0;
 }
 
+int
+http_url_json(char *url, size_t len, const char *base, const char *path, json_t *q)
+{
+	char *text = json_dumps(q, JSON_COMPACT), *esc = NULL;
+	int n = -1;
+
+	if (text != NULL && (esc = curl_easy_escape(NULL, text, 0)) != NULL)
+		n = snprintf(url, len, "%s%s?%s", base, path, esc);
+	free(text);
+	curl_free(esc);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -313,7 +326,8 @@ retryable_error(CURLcode rc)
 static int
 retryable_status(long status)
 {
-	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+	return status == 423 || status == 429 || status == 500 || status == 502 || status == 503 ||
+	    status == 504;
 }
 
 /* The pause before attempt number `attempts` + 1. */

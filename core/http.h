@@ -5,7 +5,7 @@
  * connections are reused between requests.  HTTPS only, TLS always verified
  * (ca_file adds a trust anchor to the system bundle, it never replaces
  * verification), no redirects, a versioned User-Agent.  Requests that fail
- * at the connection level or get 429/500/502/503/504 are retried with backoff,
+ * at the connection level or get 423/429/500/502/503/504 are retried with backoff,
  * honouring Retry-After, at most HTTP_MAX_ATTEMPTS times.  Several requests
  * can be run at once (http_perform with n > 1), HTTP_MAX_PARALLEL at a time.
  * At -v every request and answer is traced on stderr with the credential
@@ -73,5 +73,8 @@ void	http_request_clear(struct http_request *r);
 /* Append "?k=v&k2=v2" style pairs, URL-escaped, to a URL.  0 or -1 (too long). */
 int	http_url(char *url, size_t len, const char *base, const char *path,
     const char *const *query);
+
+/* base + path + "?" + the JSON q, compact and URL-escaped (Sakura's query form). */
+int	http_url_json(char *url, size_t len, const char *base, const char *path, json_t *q);
 
 #endif

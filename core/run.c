@@ -74,7 +74,7 @@ instance(struct run *r, const struct provider_conf *pc, struct instance **out)
 	in = &r->inst[r->ninst];
 	in->pc = pc;
 	in->ops = provider_find(pc->type);
-	if ((rc = in->ops->create(pc, &in->priv)) != ST_OK)
+	if ((rc = in->ops->create(pc, r->cfg, &in->priv)) != ST_OK)
 		return rc;
 	r->ninst++;
 	*out = in;

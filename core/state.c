@@ -178,6 +178,41 @@ out:
 }
 
 int
+state_lock(const char *dir, const char *name, int *fd)
+{
+	char path[4096];
+	int n;
+
+	if (make_dirs(dir) == -1) {
+		log_err("state_dir %s: %s", dir, strerror(errno));
+		return ST_CONFIG;
+	}
+	if (check_dir(dir) == -1)
+		return ST_CONFIG;
+	n = snprintf(path, sizeof(path), "%s/%s.lock", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return ST_CONFIG;
+	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		log_err("%s: %s", path, strerror(errno));
+		return ST_CONFIG;
+	}
+	if (flock(*fd, LOCK_EX) == -1) {
+		log_err("%s: lock: %s", path, strerror(errno));
+		close(*fd);
+		*fd = -1;
+		return ST_FAIL;
+	}
+	return ST_OK;
+}
+
+void
+state_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);	/* releases the lock */
+}
+
+int
 state_save(struct state *st)
 {
 	char line[1024];

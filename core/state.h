@@ -65,6 +65,14 @@ struct state_entry *state_add(struct state *st, const char *domain, const char *
 /* Remove one entry. */
 void	state_remove(struct state *st, struct state_entry *e);
 
+/*
+ * Take an exclusive lock on <dir>/<name>.lock (creating dir 0700 and the
+ * file 0600), waiting for other holders; release it with state_unlock().
+ * Serialises dns01 processes on one host, e.g. per zone.  ST_OK or an error.
+ */
+int	state_lock(const char *dir, const char *name, int *fd);
+void	state_unlock(int fd);
+
 /* Parse state text into st (entries appended); for tests.  Bad lines are skipped. */
 void	state_parse(struct state *st, const char *text, time_t now);
 

@@ -129,7 +129,7 @@ cf_destroy(void *priv)
 }
 
 static int
-cf_create(const struct provider_conf *pc, void **priv)
+cf_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
 {
 	const char *token = provider_conf_get(pc, "api_token");
 	const char *email = provider_conf_get(pc, "email");
@@ -139,6 +139,7 @@ cf_create(const struct provider_conf *pc, void **priv)
 	struct cf *cf;
 	size_t n;
 
+	(void)cfg;
 	if ((cf = calloc(1, sizeof(*cf))) == NULL)
 		return ST_FAIL;
 	snprintf(cf->section, sizeof(cf->section), "%s", pc->name);

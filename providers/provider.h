@@ -45,8 +45,8 @@ struct provider_ops {
 	int	 default_ttl;			/* seconds */
 	int	 min_ttl;			/* the lowest the provider accepts */
 
-	/* Check the section and make an instance in *priv. */
-	int	(*create)(const struct provider_conf *pc, void **priv);
+	/* Check the section and make an instance in *priv (cfg: state_dir, ...). */
+	int	(*create)(const struct provider_conf *pc, const struct config *cfg, void **priv);
 	/* Add each value to its TXT RRset (never replace the RRset). */
 	int	(*add)(void *priv, const struct zone *z, struct record *r, size_t n, int ttl);
 	/* Delete exactly these values (by id where r->id is set). */

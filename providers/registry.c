@@ -5,10 +5,12 @@
 
 extern const struct provider_ops provider_cloudflare;
 extern const struct provider_ops provider_rfc2136;
+extern const struct provider_ops provider_sakuracloud;
 
 const struct provider_ops *const provider_table[] = {
 	&provider_cloudflare,
 	&provider_rfc2136,
+	&provider_sakuracloud,
 	NULL
 };
 

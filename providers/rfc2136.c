@@ -53,7 +53,7 @@ static const struct cred_map cred[] = {
 };
 
 static int
-rfc2136_create(const struct provider_conf *pc, void **priv)
+rfc2136_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
 {
 	const char *server = provider_conf_get(pc, "server");
 	const char *kname = provider_conf_get(pc, "tsig_key");
@@ -62,6 +62,7 @@ rfc2136_create(const struct provider_conf *pc, void **priv)
 	struct rfc2136 *p;
 	const char *why;
 
+	(void)cfg;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		log_err("out of memory");
 		return ST_FAIL;

@@ -1,0 +1,594 @@
+/*
+ * Provider "sakuracloud": the Sakura Cloud DNS appliance, API 1.1
+ * (../shared/reference/provider-apis.md §2).
+ *
+ * A zone is one "common service item" whose record set is replaced as a
+ * whole by PUT, so every change is a read-modify-write.  To lose no update:
+ * a per-zone lock file under state_dir serialises dns01 processes on this
+ * host; the PUT carries the hash that was read (OriginalSettingsHash), so the
+ * server can refuse a stale write (409); and after the PUT the set is read
+ * again to check that our change is there and nothing we read was lost.  A
+ * conflict or a failed check starts over, at most SAKURA_MAX_ROUNDS times.
+ * All records of one zone go in one PUT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "../core/http.h"
+#include "../core/log.h"
+#include "../core/state.h"
+#include "../core/status.h"
+#include "provider.h"
+
+#define SAKURA_DEFAULT_URL	"https://secure.sakura.ad.jp/cloud/zone/is1a/api/cloud/1.1"
+#define SAKURA_DEFAULT_TTL	60	/* no documented minimum; see README */
+#define SAKURA_MIN_TTL		10
+#define SAKURA_ID_MAX		32
+#define SAKURA_PAGE		50	/* items asked for per list call */
+#define SAKURA_MAX_PAGES	20
+#define SAKURA_MAX_ROUNDS	5	/* read-modify-write attempts per change */
+#define SAKURA_ZONE_CACHE	16
+#define SAKURA_MSG_MAX		300
+#define SAKURA_CRED_MAX		512
+
+struct sakura_zone {
+	char	apex[NAME_BUF];
+	char	id[SAKURA_ID_MAX];
+};
+
+struct sakura {
+	char	section[128];
+	char	url[HTTP_URL_MAX / 2];
+	char	*ca_file;
+	char	*state_dir;
+	char	*auth;			/* "Basic ..." (secret) */
+	struct http_header hdr;
+	struct http *http;
+	struct sakura_zone zones[SAKURA_ZONE_CACHE];
+	size_t	 nzones;
+};
+
+static const char *const keys[] = { "access_token", "access_token_secret", "api_url", "ca_file",
+	NULL };
+static const char *const secret_keys[] = { "access_token", "access_token_secret", NULL };
+static const struct env_map env[] = {
+	{ "access_token", { "SAKURACLOUD_ACCESS_TOKEN", NULL } },
+	{ "access_token_secret", { "SAKURACLOUD_ACCESS_TOKEN_SECRET", NULL } },
+	{ NULL, { NULL } }
+};
+static const struct cred_map cred[] = {
+	{ "access_token", "dns_sakuracloud_api_token" },
+	{ "access_token_secret", "dns_sakuracloud_api_secret" },
+	{ NULL, NULL }
+};
+
+static void
+sakura_destroy(void *priv)
+{
+	struct sakura *sk = priv;
+
+	if (sk == NULL)
+		return;
+	http_free(sk->http);
+	if (sk->auth != NULL) {
+		explicit_bzero(sk->auth, strlen(sk->auth));
+		free(sk->auth);
+	}
+	free(sk->ca_file);
+	free(sk->state_dir);
+	free(sk);
+}
+
+/* 1 when s is printable ASCII without spaces or ':' (safe for Basic auth). */
+static int
+cred_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+sakura_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
+{
+	const char *token = provider_conf_get(pc, "access_token");
+	const char *secret = provider_conf_get(pc, "access_token_secret");
+	const char *url = provider_conf_get(pc, "api_url");
+	const char *ca = provider_conf_get(pc, "ca_file");
+	unsigned char plain[SAKURA_CRED_MAX * 2 + 2];
+	struct sakura *sk;
+	size_t n, tl, sl;
+
+	if ((sk = calloc(1, sizeof(*sk))) == NULL)
+		return ST_FAIL;
+	snprintf(sk->section, sizeof(sk->section), "%s", pc->name);
+	if (token == NULL || secret == NULL || *token == '\0' || *secret == '\0') {
+		log_err("%s: [provider %s]: needs access_token and access_token_secret",
+		    pc->origin, pc->name);
+		goto fail;
+	}
+	tl = strlen(token);
+	sl = strlen(secret);
+	if (!cred_safe(token) || !cred_safe(secret) || strchr(token, ':') != NULL ||
+	    tl > SAKURA_CRED_MAX || sl > SAKURA_CRED_MAX) {
+		log_err("%s: [provider %s]: access_token or access_token_secret contains spaces, "
+		    "':' or control characters, or is too long", pc->origin, pc->name);
+		goto fail;
+	}
+	/* HTTP Basic: base64(token ":" secret). */
+	memcpy(plain, token, tl);
+	plain[tl] = ':';
+	memcpy(plain + tl + 1, secret, sl);
+	n = 4 * ((tl + 1 + sl + 2) / 3) + 1;
+	if ((sk->auth = malloc(strlen("Basic ") + n)) == NULL)
+		goto fail;
+	memcpy(sk->auth, "Basic ", strlen("Basic "));
+	EVP_EncodeBlock((unsigned char *)sk->auth + strlen("Basic "), plain, (int)(tl + 1 + sl));
+	explicit_bzero(plain, sizeof(plain));
+	sk->hdr.name = "Authorization";
+	sk->hdr.value = sk->auth;
+	if (url == NULL)
+		url = SAKURA_DEFAULT_URL;
+	n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	if (strncmp(url, "https://", 8) != 0 || n <= 8 || n >= sizeof(sk->url) || !cred_safe(url)) {
+		log_err("%s: [provider %s]: api_url must be an https:// URL", pc->origin, pc->name);
+		goto fail;
+	}
+	memcpy(sk->url, url, n);
+	sk->url[n] = '\0';
+	if ((ca != NULL && (sk->ca_file = strdup(ca)) == NULL) ||
+	    (sk->state_dir = strdup(cfg->state_dir)) == NULL)
+		goto fail;
+	*priv = sk;
+	return ST_OK;
+fail:
+	explicit_bzero(plain, sizeof(plain));
+	sakura_destroy(sk);
+	return ST_CONFIG;
+}
+
+/* Decode &amp; &lt; &gt; &quot; &apos; &#N; &#xN; in place (UTF-8 out), drop controls. */
+static void
+decode_entities(const char *in, char *out, size_t outlen)
+{
+	static const struct { const char *name; char c; } named[] = {
+		{ "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' }, { "quot;", '"' }, { "apos;", '\'' },
+	};
+	size_t o = 0, i;
+
+	while (*in != '\0' && o + 5 < outlen) {
+		if (*in == '&') {
+			for (i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+				if (strncmp(in + 1, named[i].name, strlen(named[i].name)) == 0)
+					break;
+			if (i < sizeof(named) / sizeof(named[0])) {
+				out[o++] = named[i].c;
+				in += 1 + strlen(named[i].name);
+				continue;
+			}
+			if (in[1] == '#') {
+				char *end;
+				int hex = in[2] == 'x' || in[2] == 'X';
+				unsigned long cp = strtoul(in + 2 + hex, &end, hex ? 16 : 10);
+
+				if (*end == ';' && end > in + 2 + hex && cp >= 0x20 && cp <= 0x10ffff) {
+					if (cp < 0x80)
+						out[o++] = (char)cp;
+					else if (cp < 0x800) {
+						out[o++] = (char)(0xc0 | (cp >> 6));
+						out[o++] = (char)(0x80 | (cp & 0x3f));
+					} else if (cp < 0x10000) {
+						out[o++] = (char)(0xe0 | (cp >> 12));
+						out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+						out[o++] = (char)(0x80 | (cp & 0x3f));
+					} else {
+						out[o++] = (char)(0xf0 | (cp >> 18));
+						out[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+						out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+						out[o++] = (char)(0x80 | (cp & 0x3f));
+					}
+					in = end + 1;
+					continue;
+				}
+			}
+		}
+		out[o++] = (unsigned char)*in < 0x20 || *in == 0x7f ? '?' : *in;
+		in++;
+	}
+	out[o] = '\0';
+}
+
+enum sk_err {
+	SK_OK,
+	SK_CONFLICT,		/* 409: someone else changed the zone */
+	SK_FAILED		/* reported; see the status */
+};
+
+/* Judge an answer; on success *json is the answer (borrowed). */
+static enum sk_err
+check(const struct sakura *sk, const struct http_request *r, const char *what, int *status)
+{
+	const char *code = NULL, *m = NULL;
+	char msg[SAKURA_MSG_MAX];
+	int ok = 1;
+
+	*status = ST_PROVIDER;
+	if (r->status == 0) {
+		if (r->tls_error) {
+			log_err("Sakura Cloud API %s: TLS: %s (the server's certificate is not "
+			    "trusted; ca_file adds a trust anchor)", sk->url, r->error);
+			*status = ST_CONFIG;
+		} else
+			log_err("Sakura Cloud API: %s: %s after %d attempt(s)", what, r->error,
+			    r->attempts);
+		return SK_FAILED;
+	}
+	if (r->json != NULL)
+		json_unpack_ex(r->json, NULL, 0, "{s?b, s?s, s?s}", "is_ok", &ok, "error_code",
+		    &code, "error_msg", &m);
+	if (r->status >= 200 && r->status < 300 && r->json != NULL && ok)
+		return SK_OK;
+	if (r->status == 409)
+		return SK_CONFLICT;
+	decode_entities(m ? m : "no message", msg, sizeof(msg));
+	if (r->status == 401) {
+		log_err("Sakura Cloud API: %s: access token or secret rejected ([provider %s] "
+		    "access_token, access_token_secret; %s)", what, sk->section, msg);
+		*status = ST_CONFIG;
+	} else if (r->status == 403) {
+		log_err("Sakura Cloud API: %s: forbidden: the API key of [provider %s] needs the "
+		    "access level \"can modify settings\" (設定変更) (%s)", what, sk->section, msg);
+		*status = ST_CONFIG;
+	} else if (r->json == NULL)
+		log_err("Sakura Cloud API: %s: malformed answer (HTTP %ld, not JSON)", what,
+		    r->status);
+	else
+		log_err("Sakura Cloud API: %s: HTTP %ld %s: %s", what, r->status,
+		    code ? code : "", msg);
+	return SK_FAILED;
+}
+
+/* The id of an item as text (the API gives a string; accept a number too). */
+static int
+item_id(json_t *item, char *out)
+{
+	json_t *id = json_object_get(item, "ID");
+
+	if (json_is_string(id) && strlen(json_string_value(id)) < SAKURA_ID_MAX &&
+	    strspn(json_string_value(id), "0123456789") == strlen(json_string_value(id)) &&
+	    json_string_length(id) > 0) {
+		snprintf(out, SAKURA_ID_MAX, "%s", json_string_value(id));
+		return 0;
+	}
+	if (json_is_integer(id) && json_integer_value(id) > 0) {
+		snprintf(out, SAKURA_ID_MAX, "%lld", (long long)json_integer_value(id));
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * The item id of the zone apex: a list call with an exact Name filter (an
+ * array), then Status.Zone must equal apex, pages followed.  Status.
+ */
+static int
+zone_item(struct sakura *sk, const char *apex, const char **id)
+{
+	struct http_request r = { .method = "GET" };
+	json_t *q = NULL, *items, *it;
+	json_int_t from = 0, count = 0, total = 0;
+	const char *zname;
+	char what[NAME_BUF + 32], found[SAKURA_ID_MAX] = "";
+	size_t i, page;
+	int rc = ST_OK, st;
+
+	for (i = 0; i < sk->nzones; i++)
+		if (strcmp(sk->zones[i].apex, apex) == 0) {
+			*id = sk->zones[i].id;
+			return ST_OK;
+		}
+	if (sk->http == NULL && (rc = http_new(sk->ca_file, &sk->hdr, 1, &sk->http)) != ST_OK)
+		return rc;
+	snprintf(what, sizeof(what), "finding zone %s", apex);
+	for (page = 0; page < SAKURA_MAX_PAGES && found[0] == '\0'; page++) {
+		json_decref(q);
+		q = json_pack("{s:{s:s, s:[s]}, s:I, s:i}", "Filter", "Provider.Class", "dns",
+		    "Name", apex, "From", from, "Count", SAKURA_PAGE);
+		if (q == NULL || http_url_json(r.url, sizeof(r.url), sk->url, "/commonserviceitem",
+		    q) == -1) {
+			rc = ST_FAIL;
+			goto out;
+		}
+		if ((rc = http_perform(sk->http, &r, 1)) != ST_OK)
+			goto out;
+		if (check(sk, &r, what, &st) != SK_OK) {
+			rc = st;
+			goto out;
+		}
+		if (json_unpack_ex(r.json, NULL, 0, "{s:I, s:I, s:I, s:o}", "From", &from, "Count",
+		    &count, "Total", &total, "CommonServiceItems", &items) != 0 ||
+		    !json_is_array(items)) {
+			log_err("Sakura Cloud API: %s: malformed answer (no item list)", what);
+			rc = ST_PROVIDER;
+			goto out;
+		}
+		json_array_foreach(items, i, it) {
+			if (json_unpack_ex(it, NULL, 0, "{s:{s:s}}", "Status", "Zone", &zname) == 0 &&
+			    strcasecmp(zname, apex) == 0 && item_id(it, found) == 0)
+				break;
+		}
+		if (from + count >= total || count == 0)
+			break;
+		from += count;
+	}
+	if (found[0] == '\0') {
+		log_err("Sakura Cloud: zone %s is not in the account of [provider %s] (DNS says it "
+		    "is the zone)", apex, sk->section);
+		rc = ST_DISCOVERY;
+	} else if (sk->nzones == SAKURA_ZONE_CACHE) {
+		log_err("Sakura Cloud: more than %d zones in one run", SAKURA_ZONE_CACHE);
+		rc = ST_FAIL;
+	} else {
+		snprintf(sk->zones[sk->nzones].apex, NAME_BUF, "%s", apex);
+		memcpy(sk->zones[sk->nzones].id, found, SAKURA_ID_MAX);
+		*id = sk->zones[sk->nzones++].id;
+		rc = ST_OK;
+	}
+out:
+	json_decref(q);
+	http_request_clear(&r);
+	return rc;
+}
+
+/* Read the item: a new reference to its record set, and its hash.  Status. */
+static int
+read_set(struct sakura *sk, const char *id, const char *apex, json_t **set, char *hash,
+    size_t hashlen)
+{
+	struct http_request r = { .method = "GET" };
+	char path[64], what[NAME_BUF + 32];
+	const char *h = "";
+	json_t *rr = NULL;
+	int rc, st;
+
+	snprintf(path, sizeof(path), "/commonserviceitem/%s", id);
+	snprintf(what, sizeof(what), "reading zone %s", apex);
+	if (http_url(r.url, sizeof(r.url), sk->url, path, NULL) == -1)
+		return ST_FAIL;
+	if ((rc = http_perform(sk->http, &r, 1)) != ST_OK)
+		goto out;
+	if (check(sk, &r, what, &st) != SK_OK) {
+		rc = st;
+		goto out;
+	}
+	rc = ST_PROVIDER;
+	if (json_unpack_ex(r.json, NULL, 0, "{s:{s?s, s:{s:{s:o}}}}", "CommonServiceItem",
+	    "SettingsHash", &h, "Settings", "DNS", "ResourceRecordSets", &rr) != 0 ||
+	    !json_is_array(rr)) {
+		log_err("Sakura Cloud API: %s: malformed answer (no ResourceRecordSets)", what);
+		goto out;
+	}
+	*set = json_deep_copy(rr);
+	snprintf(hash, hashlen, "%s", h ? h : "");
+	rc = *set ? ST_OK : ST_FAIL;
+out:
+	http_request_clear(&r);
+	return rc;
+}
+
+/* The name relative to the zone: "@" for the apex. */
+static void
+relative(const char *name, const char *apex, char *out)
+{
+	size_t n = strlen(name), a = strlen(apex);
+
+	if (strcmp(name, apex) == 0 || n <= a + 1)
+		snprintf(out, NAME_BUF, "@");
+	else
+		snprintf(out, NAME_BUF, "%.*s", (int)(n - a - 1), name);
+}
+
+/* 1 when a record {Name, Type, RData} equals the given one (TXT: quotes ignored). */
+static int
+same_record(json_t *rec, const char *name, const char *type, const char *rdata)
+{
+	const char *n, *t, *d;
+	size_t len = strlen(rdata);
+
+	if (json_unpack_ex(rec, NULL, 0, "{s:s, s:s, s:s}", "Name", &n, "Type", &t, "RData",
+	    &d) != 0)
+		return 0;
+	if (strcasecmp(n, name) != 0 || strcasecmp(t, type) != 0)
+		return 0;
+	if (strcmp(d, rdata) == 0)
+		return 1;
+	return strcmp(type, "TXT") == 0 && strlen(d) == len + 2 && d[0] == '"' &&
+	    d[len + 1] == '"' && strncmp(d + 1, rdata, len) == 0;
+}
+
+/* The index of the first record in set equal to (name, type, rdata), or -1. */
+static long
+find_record(json_t *set, const char *name, const char *type, const char *rdata)
+{
+	size_t i;
+	json_t *rec;
+
+	json_array_foreach(set, i, rec)
+		if (same_record(rec, name, type, rdata))
+			return (long)i;
+	return -1;
+}
+
+/* 1 when every record of want is in have (by Name, Type, RData). */
+static int
+contains_all(json_t *have, json_t *want)
+{
+	const char *n, *t, *d;
+	size_t i;
+	json_t *rec;
+
+	json_array_foreach(want, i, rec) {
+		if (json_unpack_ex(rec, NULL, 0, "{s:s, s:s, s:s}", "Name", &n, "Type", &t,
+		    "RData", &d) != 0)
+			continue;
+		if (find_record(have, n, t, d) < 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* PUT the whole set with the hash it was read with.  Status, or conflict. */
+static int
+write_set(struct sakura *sk, const char *id, const char *apex, json_t *set, const char *hash,
+    int *conflict)
+{
+	struct http_request r = { .method = "PUT" };
+	char path[64], what[NAME_BUF + 32];
+	int rc, st;
+
+	*conflict = 0;
+	snprintf(path, sizeof(path), "/commonserviceitem/%s", id);
+	snprintf(what, sizeof(what), "writing zone %s", apex);
+	/* The hash goes both where saklient puts it and where iaas-api-go does. */
+	if (http_url(r.url, sizeof(r.url), sk->url, path, NULL) == -1 ||
+	    (r.body = hash[0] != '\0' ?
+	    json_pack("{s:{s:{s:{s:O}}, s:s}, s:s}", "CommonServiceItem", "Settings", "DNS",
+	    "ResourceRecordSets", set, "SettingsHash", hash, "OriginalSettingsHash", hash) :
+	    json_pack("{s:{s:{s:{s:O}}}}", "CommonServiceItem", "Settings", "DNS",
+	    "ResourceRecordSets", set)) == NULL)
+		return ST_FAIL;
+	if ((rc = http_perform(sk->http, &r, 1)) != ST_OK)
+		goto out;
+	switch (check(sk, &r, what, &st)) {
+	case SK_OK:
+		rc = ST_OK;
+		break;
+	case SK_CONFLICT:
+		*conflict = 1;
+		rc = ST_OK;
+		break;
+	case SK_FAILED:
+		rc = st;
+		break;
+	}
+out:
+	json_decref(r.body);
+	http_request_clear(&r);
+	return rc;
+}
+
+/* Add or delete recs in zone z: locked read-modify-write-verify rounds. */
+static int
+change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, int ttl, int del)
+{
+	char hash[128], vhash[128], rel[NAME_BUF], lockname[NAME_BUF + 16];
+	json_t *set = NULL, *want = NULL, *after = NULL;
+	const char *id = NULL;
+	int rc, lock = -1, conflict, round, changed;
+	size_t i;
+	long k;
+
+	snprintf(lockname, sizeof(lockname), "sakuracloud-%s", z->apex);
+	if ((rc = state_lock(sk->state_dir, lockname, &lock)) != ST_OK)
+		return rc;
+	if ((rc = zone_item(sk, z->apex, &id)) != ST_OK)
+		goto out;
+	for (round = 1; round <= SAKURA_MAX_ROUNDS; round++) {
+		json_decref(set);
+		json_decref(want);
+		json_decref(after);
+		set = want = after = NULL;
+		if ((rc = read_set(sk, id, z->apex, &set, hash, sizeof(hash))) != ST_OK)
+			goto out;
+		want = json_deep_copy(set);
+		for (i = 0, changed = 0; want != NULL && i < n; i++) {
+			relative(recs[i].name, z->apex, rel);
+			if (del) {
+				while ((k = find_record(want, rel, "TXT", recs[i].value)) >= 0) {
+					json_array_remove(want, (size_t)k);
+					changed = 1;
+				}
+			} else if (find_record(want, rel, "TXT", recs[i].value) < 0) {
+				json_array_append_new(want, json_pack("{s:s, s:s, s:s, s:i}", "Name",
+				    rel, "Type", "TXT", "RData", recs[i].value, "TTL", ttl));
+				changed = 1;
+			}
+		}
+		if (want == NULL) {
+			rc = ST_FAIL;
+			goto out;
+		}
+		if (!changed) {
+			log_info("zone %s at Sakura Cloud: nothing to change", z->apex);
+			rc = ST_OK;
+			goto out;
+		}
+		if ((rc = write_set(sk, id, z->apex, want, hash, &conflict)) != ST_OK)
+			goto out;
+		if (conflict) {
+			log_warn("zone %s at Sakura Cloud changed under us (409); reading it again "
+			    "(round %d of %d)", z->apex, round, SAKURA_MAX_ROUNDS);
+			continue;
+		}
+		/* Verify: everything we wrote is there (our change, and all we read). */
+		if ((rc = read_set(sk, id, z->apex, &after, vhash, sizeof(vhash))) != ST_OK)
+			goto out;
+		for (i = 0, k = 0; del && i < n; i++) {
+			relative(recs[i].name, z->apex, rel);
+			if (find_record(after, rel, "TXT", recs[i].value) >= 0)
+				k = 1;
+		}
+		if (contains_all(after, want) && k == 0) {
+			log_info("%s %zu TXT record(s) %s zone %s at Sakura Cloud", del ? "deleted" :
+			    "added", n, del ? "from" : "in", z->apex);
+			rc = ST_OK;
+			goto out;
+		}
+		log_warn("zone %s at Sakura Cloud: another writer replaced the records at the same "
+		    "time; writing again (round %d of %d)", z->apex, round, SAKURA_MAX_ROUNDS);
+	}
+	log_err("zone %s at Sakura Cloud: still changing under us after %d rounds; giving up",
+	    z->apex, SAKURA_MAX_ROUNDS);
+	rc = ST_PROVIDER;
+out:
+	json_decref(set);
+	json_decref(want);
+	json_decref(after);
+	state_unlock(lock);
+	return rc;
+}
+
+static int
+sakura_add(void *priv, const struct zone *z, struct record *r, size_t n, int ttl)
+{
+	return change(priv, z, r, n, ttl, 0);
+}
+
+static int
+sakura_del(void *priv, const struct zone *z, struct record *r, size_t n)
+{
+	return change(priv, z, r, n, 0, 1);
+}
+
+const struct provider_ops provider_sakuracloud = {
+	.type = "sakuracloud",
+	.description = "Sakura Cloud DNS appliance (API 1.1, access token + secret)",
+	.keys = keys,
+	.secret_keys = secret_keys,
+	.env = env,
+	.cred = cred,
+	.default_ttl = SAKURA_DEFAULT_TTL,
+	.min_ttl = SAKURA_MIN_TTL,
+	.create = sakura_create,
+	.add = sakura_add,
+	.del = sakura_del,
+	.destroy = sakura_destroy,
+};

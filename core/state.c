@@ -66,7 +66,8 @@ state_parse(struct state *st, const char *text, time_t now)
 
 				memset(e, 0, sizeof(*e));
 				e->created = (time_t)created;
-				e->written = written != 0;
+				e->written = written == STATE_CLEANUP ? STATE_CLEANUP :
+				    written != 0 ? STATE_WRITTEN : STATE_RECORDED;
 				memcpy(e->domain, canon, sizeof(e->domain));
 				memcpy(e->value, value, strlen(value) + 1);
 				if (strcmp(id, "-") != 0)

@@ -26,12 +26,16 @@
 #define STATE_KEY_MAX		64
 #define STATE_FILE_MAX		(STATE_MAX_ENTRIES * 512)
 
+#define STATE_RECORDED	0	/* known, not written yet */
+#define STATE_WRITTEN	1	/* at the provider */
+#define STATE_CLEANUP	2	/* at the provider; its cleanup call has come */
+
 struct state_entry {
 	time_t	created;
 	char	domain[NAME_BUF];	/* as the hook gave it, checked */
 	char	value[VALUE_BUF];
 	char	id[RECORD_ID_MAX];	/* provider record id, "" if none */
-	int	written;		/* 1 once the record is at the provider */
+	int	written;		/* STATE_* below */
 };
 
 struct state {

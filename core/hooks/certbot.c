@@ -135,7 +135,7 @@ hook_certbot_auth(const struct opts *o)
 	if ((rc = run_add(r, c, n)) != ST_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
-		st->e[i].written = 1;
+		st->e[i].written = STATE_WRITTEN;
 		memcpy(st->e[i].id, c[i].id, sizeof(st->e[i].id));
 	}
 	if ((rc = state_save(st)) != ST_OK)
@@ -173,12 +173,13 @@ auth_output_id(char *id, size_t idlen)
 int
 hook_certbot_cleanup(const struct opts *o)
 {
-	struct challenge c;
+	struct challenge *c = NULL;
 	struct certbot_env e;
 	struct config *cfg = NULL;
 	struct state *st = NULL;
-	struct state_entry *se;
+	struct state_entry *se = NULL;
 	struct run *r = NULL;
+	size_t i, n = 0;
 	double confirm;
 	int rc;
 
@@ -186,23 +187,52 @@ hook_certbot_cleanup(const struct opts *o)
 		return rc;
 	if ((rc = cli_load_config(o, &cfg)) != ST_OK)
 		return rc;
-	memset(&c, 0, sizeof(c));
-	memcpy(c.name, e.name, sizeof(c.name));
-	memcpy(c.value, e.value, sizeof(c.value));
-	auth_output_id(c.id, sizeof(c.id));
-	if (state_open(cfg->state_dir, e.key, &st) == ST_OK &&
-	    (se = state_find(st, e.domain, e.value)) != NULL && c.id[0] == '\0')
-		memcpy(c.id, se->id, sizeof(c.id));
-	if ((rc = run_new(cfg, &r)) != ST_OK || (rc = run_locate(r, &c, 1)) != ST_OK ||
-	    (rc = run_del(r, &c, 1)) != ST_OK)
+	if (state_open(cfg->state_dir, e.key, &st) == ST_OK)
+		se = state_find(st, e.domain, e.value);
+	/*
+	 * Like auth, cleanup batches: calls above 0 only mark their entry, and
+	 * the call with 0 deletes every marked record of the run at once (one
+	 * UPDATE, one PUT per zone) and confirms once.
+	 */
+	if (e.remaining > 0 && se != NULL && se->written != STATE_RECORDED) {
+		se->written = STATE_CLEANUP;
+		rc = state_save(st);
+		log_info("%s: cleanup recorded; the last cleanup call deletes the run's values",
+		    e.name);
 		goto out;
-	if (st != NULL && (se = state_find(st, e.domain, e.value)) != NULL)
-		state_remove(st, se);
+	}
+	if ((c = calloc(st ? st->n + 1 : 1, sizeof(*c))) == NULL) {
+		rc = ST_FAIL;
+		goto out;
+	}
+	memcpy(c[0].name, e.name, sizeof(c[0].name));
+	memcpy(c[0].value, e.value, sizeof(c[0].value));
+	auth_output_id(c[0].id, sizeof(c[0].id));
+	if (se != NULL && c[0].id[0] == '\0')
+		memcpy(c[0].id, se->id, sizeof(c[0].id));
+	n = 1;
+	for (i = 0; st != NULL && i < st->n; i++) {
+		const char *why;
+
+		if (&st->e[i] == se || st->e[i].written != STATE_CLEANUP ||
+		    name_challenge(st->e[i].domain, c[n].name, &why) == -1)
+			continue;
+		memcpy(c[n].value, st->e[i].value, sizeof(c[n].value));
+		memcpy(c[n].id, st->e[i].id, sizeof(c[n].id));
+		n++;
+	}
+	if ((rc = run_new(cfg, &r)) != ST_OK || (rc = run_locate(r, c, n)) != ST_OK ||
+	    (rc = run_del(r, c, n)) != ST_OK)
+		goto out;
+	/* Entries deleted now leave the state; the file goes when it is empty. */
+	for (i = st ? st->n : 0; i-- > 0;)
+		if (&st->e[i] == se || st->e[i].written == STATE_CLEANUP)
+			state_remove(st, &st->e[i]);
 	confirm = cfg->timeout < CLEANUP_CONFIRM_MAX_S ? cfg->timeout : CLEANUP_CONFIRM_MAX_S;
-	if (run_wait(r, &c, 1, PROP_ABSENT, confirm) != ST_OK)
-		log_warn("%s: the value is deleted at the provider but some servers still "
-		    "served it after %.0f s (see above); it will go when they catch up",
-		    c.target, confirm);
+	if (run_wait(r, c, n, PROP_ABSENT, confirm) != ST_OK)
+		log_warn("the values are deleted at the provider but some servers still served "
+		    "them after %.0f s (see above); they will go when the servers catch up",
+		    confirm);
 out:
 	if (st != NULL) {
 		if (st->n == 0)
@@ -212,6 +242,7 @@ out:
 			state_close(st, 0);
 		}
 	}
+	free(c);
 	run_free(r);
 	config_free(cfg);
 	return rc;

@@ -588,10 +588,9 @@ def test_cf_certbot_apex_wildcard(tb):
     assert recs[values[1]]['id'] in outs[1], \
         f'the last auth printed {outs[1]!r}, not the record id {recs[values[1]]["id"]}'
 
+    # Cleanup batches like auth: REMAINING 1 only marks, REMAINING 0 deletes
+    # both records by id (from the state and CERTBOT_AUTH_OUTPUT), no lookups.
     for remaining, value, out in zip((1, 0), values, outs):
-        if remaining == 0:      # this id must come from CERTBOT_AUTH_OUTPUT alone
-            for f in (tb.tmp / 'state').glob('certbot-*.state'):
-                f.unlink()
         mark = len(em.requests)
         rc, _, err, el = run_dns01(['-c', conf, 'cleanup'],
                                    env=certbot_env(domain, value, remaining, all_domains, out))
@@ -600,11 +599,29 @@ def test_cf_certbot_apex_wildcard(tb):
         note(f'cleanup REMAINING={remaining}: {len(reqs)} API calls in {el:.2f}s: '
              f'{_summary(reqs)}')
         deletes = [r for r in reqs if r.method == 'DELETE']
-        assert len(deletes) == 1, f'{len(deletes)} DELETEs: {_summary(reqs)}'
-        assert deletes[0].route.endswith('/' + recs[value]['id']) and deletes[0].status == 200, \
-            f'deleted {deletes[0].route}, not the record of {value}'
+        want = [] if remaining else values
+        assert len(deletes) == len(want), f'{len(deletes)} DELETEs: {_summary(reqs)}'
+        assert sorted(d.route.rsplit('/', 1)[1] for d in deletes) == \
+            sorted(recs[v]['id'] for v in want), f'deleted {[d.route for d in deletes]}'
+        assert all(d.status == 200 for d in deletes), _summary(reqs)
         assert not [r for r in reqs if r.method == 'GET' and 'dns_records' in r.route], \
             f'cleanup searched although the record id was known: {_summary(reqs)}'
+    assert set(_by_content(em, name)) == {unrelated}, em.records(ZONE)
+
+    # A one-name run whose state file is lost: the id in CERTBOT_AUTH_OUTPUT
+    # alone is enough for one DELETE.
+    single, sv = 'solo.example.test', acme_value()
+    rc, out, err, _ = run_dns01(['-c', conf, 'auth'], env=certbot_env(single, sv, 0, single))
+    assert rc == 0, f'auth {single} exited {rc}: {err.strip()[-500:]}'
+    for f in (tb.tmp / 'state').glob('certbot-*.state'):
+        f.unlink()
+    mark = len(em.requests)
+    rc, _, err, _ = run_dns01(['-c', conf, 'cleanup'],
+                              env=certbot_env(single, sv, 0, single, out.strip()))
+    assert rc == 0, f'cleanup {single} exited {rc}: {err.strip()[-500:]}'
+    reqs = em.requests[mark:]
+    assert [r.method for r in reqs] == ['DELETE'], f'without state: {_summary(reqs)}'
+    assert reqs[0].route.split('/')[-1] in out, f'deleted {reqs[0].route}, auth printed {out!r}'
     assert set(_by_content(em, name)) == {unrelated}, em.records(ZONE)
     expect_txt(NS1, name, [unrelated], 'after cleanup: ')
     tb.sync()

@@ -71,9 +71,18 @@ def test_interleaved_runs_for_two_certificates(tb):
     o[d] = _auth(conf, d, v[d], 0, run2)
     for x in (c, d):
         expect_txt(NS2, '_acme-challenge.' + x, [v[x]], 'after run 2 ended: ')
-    for x, run, rem in ((a, run1, 1), (b, run1, 0), (c, run2, 1), (d, run2, 0)):
-        _cleanup(conf, x, v[x], rem, run, o[x])
-        expect_txt(NS1, '_acme-challenge.' + x, [], 'after cleanup: ')
+    # Cleanup batches per run too: a run's values go with its last cleanup,
+    # and the other run's values stay until its own.
+    _cleanup(conf, a, v[a], 1, run1, o[a])
+    _cleanup(conf, c, v[c], 1, run2, o[c])
+    expect_txt(NS1, '_acme-challenge.' + a, [v[a]], 'a cleanup above 0 only marks: ')
+    _cleanup(conf, b, v[b], 0, run1, o[b])
+    for x in (a, b):
+        expect_txt(NS1, '_acme-challenge.' + x, [], 'after run 1\'s last cleanup: ')
+    expect_txt(NS1, '_acme-challenge.' + c, [v[c]], 'run 1\'s cleanup must not touch run 2: ')
+    _cleanup(conf, d, v[d], 0, run2, o[d])
+    for x in (c, d):
+        expect_txt(NS1, '_acme-challenge.' + x, [], 'after run 2\'s last cleanup: ')
 
 
 def test_concurrent_last_calls(tb):
@@ -98,8 +107,8 @@ def test_concurrent_last_calls(tb):
 
 
 def test_one_update_per_zone(tb):
-    """apex + wildcard: the last call writes both records in one UPDATE, so
-    the zone's serial goes up by exactly one."""
+    """apex + wildcard: the last auth writes both records in one UPDATE, and
+    the last cleanup deletes both in one, so the serial goes up by one each."""
     conf = tb.write_config()
     before = soa_serial(NS1, 'example.test')
     values = [acme_value(), acme_value()]
@@ -107,6 +116,9 @@ def test_one_update_per_zone(tb):
     after = soa_serial(NS1, 'example.test')
     assert after == before + 1, f'serial went {before} -> {after}: expected one UPDATE'
     cleanup_pair(tb, conf, 'one.example.test', values, outs, 'one.example.test,one.example.test')
+    final = soa_serial(NS1, 'example.test')
+    assert final == after + 1, f'cleanup: serial went {after} -> {final}: expected one UPDATE'
+    expect_txt(NS1, '_acme-challenge.one.example.test', [], 'after cleanup: ')
 
 
 def test_truncated_answer_over_tcp(tb):

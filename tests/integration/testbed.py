@@ -571,6 +571,7 @@ class Testbed:
         self.lag = None
         self._pebble = None
         self._cf = {}
+        self._sakura = {}
         self._stopped = False
 
     # ---- lifecycle ---------------------------------------------------------
@@ -600,7 +601,7 @@ class Testbed:
         self._stopped = True
         if self.lag:
             self.lag.stop()
-        for em in self._cf.values():
+        for em in list(self._cf.values()) + list(self._sakura.values()):
             em.stop()
         for s in reversed(list(self.servers.values())):
             s.stop()
@@ -729,6 +730,21 @@ class Testbed:
                                                 name=name)
             self._cf[name] = em.start()
         return self._cf[name]
+
+    # ---- Sakura Cloud API emulator -------------------------------------------
+
+    def sakura(self, name='sakura'):
+        """Start (once per name) a Sakura Cloud API 1.1 emulator
+        (sakura_emulator.py) in a thread of this process; it publishes the TXT
+        records of example.test and acme.test into ns1 with the key dns01-key.
+        Each name has its own test CA (em.ca_file)."""
+        if name not in self._sakura:
+            import sakura_emulator
+            em = sakura_emulator.SakuraEmulator(self.tmp / name,
+                                                publisher=sakura_emulator.BindPublisher(self),
+                                                name=name)
+            self._sakura[name] = em.start()
+        return self._sakura[name]
 
     # ---- operations for tests ------------------------------------------------
 

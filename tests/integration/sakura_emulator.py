@@ -1,0 +1,910 @@
+"""A Sakura Cloud API 1.1 emulator (the DNS appliance, "common service
+item") for the dns01 integration tests.
+
+Python 3 standard library only. Like cf_emulator.py (whose certificate,
+TLS-server and BIND-publishing helpers it reuses), it serves HTTPS on
+127.0.0.1 (an ephemeral port) from a thread of the test process, with a
+certificate signed by a CA of its own made with the openssl CLI, and it
+publishes the TXT records of its zones into the real BIND primary (ns1) by
+TSIG-signed UPDATE, so a client's propagation wait meets real DNS.
+
+    em = SakuraEmulator(workdir, publisher=BindPublisher(tb))
+    em.start()
+    em.api_url       https://127.0.0.1:PORT/cloud/zone/is1a/api/cloud/1.1
+    em.ca_file       PEM of the CA that signed the server certificate
+    em.add_key(token, secret, can_modify=True)
+    em.inject('409', count=1, method='PUT')
+    em.optimistic = False          # the server ignores the settings hash
+    em.requests      [Request(method, path, query, auth, time), ...]  (no secrets)
+    em.records('example.test'), em.settings_hash('example.test'), em.puts()
+    em.reset()
+
+What it follows (/work/shared/reference/provider-apis.md §0.1 and §2):
+- HTTP Basic auth, user = access token, password = access token secret;
+  anything else is HTTP 401 with the error envelope
+  {"is_fatal":true,"serial":"<hex>","status":"401 Unauthorized",
+   "error_code":"unauthorized","error_msg":"..."};
+- a zone is a common service item with the shape of the 2018 recordings
+  (ID as a numeric string, Name, Description, Settings.DNS.ResourceRecordSets
+  [{Name, Type, RData, TTL}], SettingsHash, Status {Zone, NS}, ServiceClass
+  "cloud/dns", Availability, CreatedAt, ModifiedAt, Provider {ID 2000002,
+  Class "dns", Name "gslb4.sakura.ne.jp", ServiceClass "cloud/dns"}, Icon,
+  Tags); record Names are relative, the apex is "@"; every zone starts with
+  the apex NS records of ns1/ns2.gslb4.sakura.ne.jp;
+- GET /commonserviceitem?<url-encoded JSON> (the query string is the JSON,
+  no "key="; "+" is not a space): Filter values that are strings match
+  partially (words separated by spaces are ANDed), arrays match exactly
+  (elements ORed); paging by From/Count; the answer is
+  {"From","Count","Total","CommonServiceItems","is_ok"}; no match is HTTP
+  200 with an empty list; the relaxed {From: N, Count: M} form (unquoted
+  keys, as dnscontrol sends it) is accepted too;
+- GET /commonserviceitem/{id} -> {"CommonServiceItem":{...},"is_ok":true};
+- PUT /commonserviceitem/{id} replaces the whole record set and answers
+  200 with the full item, a new SettingsHash, "Success":true,"is_ok":true;
+  the hash read before may come as top-level OriginalSettingsHash (saklient)
+  or as CommonServiceItem.SettingsHash (iaas-api-go); when it is given and
+  differs from the current one the PUT is refused with HTTP 409 "conflict"
+  (unless optimistic is False);
+- SettingsHash is the MD5 (hex) of a canonical serialisation of the record
+  list, so it is a pure function of the set: removing a record that was just
+  added brings the earlier hash back;
+- a TTL left out is 3600; TXT RData is stored verbatim; types are
+  A AAAA ALIAS CNAME NS MX TXT SRV CAA HTTPS SVCB PTR; targets of
+  NS/CNAME/MX/ALIAS/PTR must end with a dot;
+- JSON is sent as PHP's json_encode does: "/" as "\\/", non-ASCII as \\uXXXX;
+- DNS is a global resource: every zone in the URL (is1a, is1b, tk1a, tk1b,
+  tk1v) is the same API.
+
+Not verified against the live API (plausible choices, documented here):
+the error_code and error_msg of 403 (forbidden), 404 (not_found), 405, 423
+(locked), 500 and 503, and of record validation (400 bad_request); some of
+these messages carry HTML entities (&quot;) on purpose, because the real
+error_msg may and clients must decode them. The default Count (20), Count 0
+meaning "all", case-insensitive partial matching, the order of list results
+(by ID, i.e. creation), the TTL range (>= 1), the 500-character TXT limit
+(dnscontrol's auditor), the contents of _log_url. The live API also rejects
+owner names with a label "example"; that is NOT emulated (the test zones are
+called example.test).
+"""
+
+import base64
+import collections
+import datetime
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import random
+import re
+import secrets
+import socket
+import struct
+import ssl
+import threading
+import time
+import urllib.parse
+import uuid
+from pathlib import Path
+
+from cf_emulator import BindPublisher, _TLSServer, make_ca, make_server_cert, txt_strings
+
+__all__ = ['SakuraEmulator', 'BindPublisher', 'new_token', 'new_secret', 'settings_hash',
+           'API_PREFIX', 'NAME_SERVERS']
+
+API_PREFIX = '/cloud/zone/is1a/api/cloud/1.1'
+_PREFIX_RE = re.compile(r'^/cloud/zone/(?:is1a|is1b|tk1a|tk1b|tk1v)/api/cloud/1\.1(?=/|$)')
+NAME_SERVERS = ['ns1.gslb4.sakura.ne.jp', 'ns2.gslb4.sakura.ne.jp']
+PROVIDER = {'ID': 2000002, 'Class': 'dns', 'Name': 'gslb4.sakura.ne.jp',
+            'ServiceClass': 'cloud/dns'}
+# In ID order, which is the default order of list answers: the decoy
+# myexample.test (a partial match of "example.test") comes first.
+DEFAULT_ZONES = ('myexample.test', 'example.test', 'acme.test')
+RECORD_TYPES = ('A', 'AAAA', 'ALIAS', 'CNAME', 'NS', 'MX', 'TXT', 'SRV', 'CAA', 'HTTPS',
+                'SVCB', 'PTR')
+TARGET_TYPES = ('NS', 'CNAME', 'MX', 'ALIAS', 'PTR')
+DEFAULT_TTL = 3600
+DEFAULT_COUNT = 20
+TXT_MAX = 500
+JST = datetime.timezone(datetime.timedelta(hours=9))
+
+STATUS_TEXT = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
+               405: 'Method Not Allowed', 409: 'Conflict', 423: 'Locked',
+               500: 'Internal Server Error', 503: 'Service Unavailable'}
+ERROR_CODE = {400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found',
+              405: 'method_not_allowed', 409: 'conflict', 423: 'locked',
+              500: 'internal_server_error', 503: 'service_unavailable'}
+MSG_BAD_REQUEST = ('不適切な要求です。パラメーターの指定誤り、入力規則違反です。'
+                   '入力内容をご確認ください。')
+ERROR_MSG = {
+    400: MSG_BAD_REQUEST,
+    401: '認証に失敗しました。',
+    403: ('要求された操作は許可されていません。このAPIキーのアクセスレベルでは'
+          '&quot;設定変更&quot;はできません。'),
+    404: '対象が見つかりません。対象は利用できない状態か、不正なパラメータが指定されています。',
+    405: '要求されたメソッドは許可されていません。',
+    409: '要求された操作を行えません。現在の対象の状態では、この操作を受け付けできません。',
+    423: '対象は現在ロックされています。しばらく時間をおいてから再度お試しください。',
+    500: ('予期しないエラーが発生しました。&quot;serial&quot;の値を添えて'
+          'サポート窓口までお問い合わせください。'),
+    503: ('サービスが一時的に利用できません。メンテナンス中か混雑しています。'
+          'しばらく時間をおいてから再度お試しください。'),
+}
+FAULT_KINDS = ('401', '409', '423', '500', '503', 'slow', 'malformed', 'reset', 'lost',
+               'lost_update')
+
+_LABEL_RE = re.compile(r'^(\*|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)$')
+
+
+def new_token():
+    """A random access token in Sakura's shape (a UUID)."""
+    return str(uuid.uuid4())
+
+
+def new_secret():
+    """A random access token secret (base64-looking, as in certbot's example)."""
+    return base64.b64encode(os.urandom(36)).decode()
+
+
+def _now_iso():
+    return datetime.datetime.now(JST).strftime('%Y-%m-%dT%H:%M:%S+09:00')
+
+
+def _serial():
+    return secrets.token_hex(16)
+
+
+def _record(name, rtype, rdata, ttl=DEFAULT_TTL):
+    return {'Name': name, 'Type': rtype, 'RData': rdata, 'TTL': ttl}
+
+
+def settings_hash(records):
+    """MD5 hex of the canonical form of a record list (a pure function of it)."""
+    canon = [[r['Name'], r['Type'], r['RData'], r['TTL']] for r in records]
+    return hashlib.md5(json.dumps(canon, ensure_ascii=False, separators=(',', ':'))
+                       .encode()).hexdigest()
+
+
+def initial_records():
+    """What a new zone holds: the apex NS records (never published to BIND)."""
+    return [_record('@', 'NS', ns + '.') for ns in NAME_SERVERS]
+
+
+def dumps(doc):
+    """JSON as the API sends it (PHP json_encode: \\/ and \\uXXXX)."""
+    return json.dumps(doc, ensure_ascii=True, separators=(',', ':')).replace('/', '\\/') \
+        .encode()
+
+
+def parse_query(raw):
+    """The JSON object in a query string (url-encoded, '+' is not a space);
+    the relaxed form with unquoted keys is accepted too. Raises ValueError."""
+    text = urllib.parse.unquote(raw, errors='strict')
+    if not text.strip():
+        return {}
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        relaxed = re.sub(r'([{,]\s*)([A-Za-z_][A-Za-z0-9_.]*)\s*:', r'\1"\2":', text)
+        doc = json.loads(relaxed)
+    if not isinstance(doc, dict):
+        raise ValueError('not a JSON object')
+    return doc
+
+
+def absolute(name, zone):
+    return zone if name == '@' else f'{name}.{zone}'.lower()
+
+
+class APIError(Exception):
+    def __init__(self, status, detail=None, headers=None):
+        super().__init__(status)
+        self.status, self.detail, self.headers = status, detail, headers or {}
+
+    def envelope(self):
+        msg = ERROR_MSG[self.status]
+        if self.detail:
+            msg += f' ({self.detail})'
+        return error_envelope(self.status, msg)
+
+
+def error_envelope(status, msg=None):
+    return {'is_fatal': True, 'serial': _serial(), 'status': f'{status} {STATUS_TEXT[status]}',
+            'error_code': ERROR_CODE[status], 'error_msg': msg or ERROR_MSG[status]}
+
+
+class Request:
+    """One request as the emulator saw it; iterates as (method, path, query,
+    auth, time).
+
+    path is the URL path as sent (without the query string); query the
+    decoded JSON of the query string (a dict) or None; auth the label of the
+    key that authenticated, 'invalid' (credentials sent but rejected) or None
+    (none sent); never a token or secret. time is time.monotonic(). Also:
+    route (path below .../api/cloud/1.1), status, fault, body (parsed JSON of
+    the request body or None), conn (connection number), user_agent,
+    hash_sent (the OriginalSettingsHash / SettingsHash a PUT carried)."""
+
+    def __init__(self, method, path, query, auth, time_):
+        self.method, self.path, self.query, self.auth, self.time = \
+            method, path, query, auth, time_
+        self.route = path
+        self.status = self.fault = self.body = self.user_agent = self.hash_sent = None
+        self.conn = 0
+
+    def __iter__(self):
+        return iter((self.method, self.path, self.query, self.auth, self.time))
+
+    def __repr__(self):
+        return f'Request({self.method} {self.route} -> {self.status})'
+
+
+class _Key:
+    def __init__(self, token, secret, can_modify, label):
+        self.token, self.secret, self.can_modify, self.label = token, secret, can_modify, label
+
+
+class SakuraEmulator:
+    def __init__(self, workdir, publisher=None, ca=None, san='DNS:localhost,IP:127.0.0.1',
+                 zones=DEFAULT_ZONES, name='sakura'):
+        """workdir: where the certificates live. publisher: callable(zone,
+        ops) that applies TXT changes to DNS (cf_emulator.BindPublisher, which
+        serves only the zones BIND has), or None. ca: (ca.pem, ca.key) to
+        sign with; default a new CA of its own."""
+        self.name = name
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if ca is None:
+            ca = make_ca(self.workdir / 'ca', f'dns01 test CA ({name})')
+        self.ca_file, self._ca_key = str(ca[0]), ca[1]
+        self.cert_file, self.key_file = (str(p) for p in make_server_cert(
+            self.workdir, ca[0], ca[1], san))
+        self.publisher = publisher
+        self.lock = threading.RLock()
+        self._base_zones = tuple(zones)
+        base = 112900000000 + random.randrange(10 ** 8) * 1000
+        self._zone_ids = {z: str(base + 17 * i) for i, z in enumerate(zones)}  # stable
+        self._next_id = base + 17 * len(zones)
+        self._server = None
+        self._thread = None
+        self.port = None
+        self._pq = collections.deque()
+        self._pcv = threading.Condition()
+        self._pbusy = False
+        self._pstop = False
+        self._pthread = None
+        self.published = []           # (monotonic time, op, zone, name, strings)
+        self.publish_errors = []
+        self.zones = {}
+        self.reset()
+
+    # ---- lifecycle ---------------------------------------------------------
+
+    @property
+    def api_url(self):
+        return f'https://127.0.0.1:{self.port}{API_PREFIX}'
+
+    def start(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert_file, self.key_file)
+        self._server = _TLSServer(('127.0.0.1', 0), _Handler, ctx, self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={'poll_interval': 0.1}, daemon=True,
+                                        name=f'{self.name}-http')
+        self._thread.start()
+        self._pthread = threading.Thread(target=self._publish_loop, daemon=True,
+                                         name=f'{self.name}-publish')
+        self._pthread.start()
+        return self
+
+    def stop(self):
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        with self._pcv:
+            self._pstop = True
+            self._pcv.notify_all()
+        if self._pthread:
+            self._pthread.join(5)
+
+    def reset(self):
+        """Between tests: the preloaded zones with only their apex NS records
+        (TXT records left in DNS are removed), no keys, no faults, no request
+        log, default settings."""
+        with self.lock:
+            old = {z['name']: list(z['records']) for z in self.zones.values()}
+            self.zones = {}
+            for zname in self._base_zones:
+                self._add_zone(zname, zone_id=self._zone_ids[zname])
+            for zname, recs in old.items():
+                self._publish_diff(zname, recs, initial_records(), delay=0)
+            self.keys = {}
+            self.faults = []
+            self.requests = []
+            self.log = []
+            self.latency = 0.0
+            self.publish_delay = 0.0
+            self.optimistic = True
+            self.default_count = DEFAULT_COUNT
+            self.foreign_writes = []
+            self.user_agents = set()
+            self.user_agent = None
+            self.connections = 0
+            self.tls_failures = []
+        self.wait_published()
+        with self.lock:
+            self.published = []
+            self.publish_errors = []
+
+    # ---- setup for tests ---------------------------------------------------
+
+    def add_key(self, token, secret, can_modify=True, label=None):
+        """An API key (access token + secret). can_modify=False: the access
+        level may read but not change settings (PUT -> 403)."""
+        with self.lock:
+            label = label or f'key{len(self.keys) + 1}{"" if can_modify else "-ro"}'
+            self.keys[token] = _Key(token, secret, can_modify, label)
+            return label
+
+    def add_zone(self, name, records=None, description=''):
+        """One more zone (in the API only; DNS publishing only for zones the
+        publisher serves). Returns its ID."""
+        with self.lock:
+            z = self._add_zone(name, description=description)
+            if records is not None:
+                self._replace(z, [dict(r) for r in records])
+            return z['id']
+
+    def drop_zone(self, name):
+        """Remove a zone from the account (until reset()); DNS is untouched."""
+        with self.lock:
+            z = self._zone_by_name(name)
+            if z:
+                del self.zones[z['id']]
+
+    def _add_zone(self, name, zone_id=None, description=''):
+        now = _now_iso()
+        if zone_id is None:
+            zone_id = str(self._next_id)
+            self._next_id += 17
+        z = {'id': zone_id, 'name': name.lower().rstrip('.'), 'description': description,
+             'records': initial_records(), 'tags': [], 'created': now, 'modified': now}
+        self.zones[zone_id] = z
+        return z
+
+    def zone_id(self, name):
+        z = self._zone_by_name(name)
+        return z['id'] if z else None
+
+    def _zone_by_name(self, name):
+        name = name.lower().rstrip('.')
+        for z in self.zones.values():
+            if z['name'] == name:
+                return z
+        return None
+
+    def records(self, zone):
+        """Copies of the record set of zone (by name), in order."""
+        with self.lock:
+            z = self._zone_by_name(zone)
+            return [dict(r) for r in z['records']] if z else []
+
+    def settings_hash(self, zone):
+        with self.lock:
+            z = self._zone_by_name(zone)
+            return settings_hash(z['records']) if z else None
+
+    def set_records(self, zone, records):
+        """Replace the set directly (not through the API, not logged), as a
+        change in the control panel would; TXT changes are published."""
+        with self.lock:
+            z = self._zone_by_name(zone)
+            self._replace(z, [dict(_record(r['Name'], r['Type'], r['RData'],
+                                           r.get('TTL', DEFAULT_TTL))) for r in records])
+
+    def add_record(self, zone, name, rtype, rdata, ttl=DEFAULT_TTL):
+        """Append one record directly (not through the API)."""
+        with self.lock:
+            z = self._zone_by_name(zone)
+            self._replace(z, z['records'] + [_record(name, rtype, rdata, ttl)])
+
+    def inject(self, kind, count=1, method=None, path=None, delay=None, retry_after=None,
+               foreign_hash=False):
+        """The next `count` requests whose method is `method` and whose route
+        contains `path` (when given) get this fault, one each:
+        '401' '409' '423' '500' '503' (the error envelope; Retry-After:
+        retry_after when not None), 'slow' (sleep `delay` s, then answer
+        normally), 'malformed' (200 with cut-off JSON), 'reset' (connection
+        closed without an answer), 'lost' (the request is carried out, then
+        the connection is closed without an answer), 'lost_update' (PUT
+        only: the PUT is carried out and answered normally, but right after
+        it another client that had read the zone before this PUT writes
+        back its stale copy plus one TXT record of its own, named
+        _foreign: the change of this PUT is lost, as with two writers
+        without a lock; with foreign_hash=True that client sends the hash
+        it read, so an optimistic server refuses it and it retries on the
+        fresh set instead; a PUT that is refused uses the fault up
+        without effect)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f'unknown fault {kind!r}')
+        if kind == 'lost_update':
+            method = 'PUT'
+        with self.lock:
+            self.faults.append({'kind': kind, 'count': count, 'path': path, 'method': method,
+                                'delay': delay, 'retry_after': retry_after,
+                                'foreign_hash': foreign_hash})
+
+    def clear_faults(self):
+        with self.lock:
+            self.faults = []
+
+    # ---- introspection -----------------------------------------------------
+
+    def calls(self, method=None, route=None, since=0):
+        """Requests since index `since` with this method and whose route
+        (path below .../api/cloud/1.1) matches the regex `route`."""
+        with self.lock:
+            reqs = self.requests[since:]
+        return [r for r in reqs if (method is None or r.method == method)
+                and (route is None or re.search(route, r.route))]
+
+    def puts(self, since=0, ok=False):
+        """How many PUTs arrived since request index `since` (ok=True: only
+        those answered 200)."""
+        return len([r for r in self.calls('PUT', since=since) if not ok or r.status == 200])
+
+    def log_text(self, tail=80):
+        with self.lock:
+            lines = list(self.log)
+            errs = list(self.publish_errors)
+            tls = list(self.tls_failures)
+            foreign = list(self.foreign_writes)
+        if len(lines) > tail:
+            lines = [f'... ({len(lines) - tail} earlier requests)'] + lines[-tail:]
+        out = [f'--- Sakura Cloud emulator {self.name} ({self.api_url}): requests'] + lines
+        if foreign:
+            out += ['--- foreign (lost_update) writes'] + [f'  {f}' for f in foreign[-10:]]
+        if tls:
+            out += ['--- TLS handshake failures'] + [f'  {e}' for e in tls[-10:]]
+        if errs:
+            out += ['--- publishing errors'] + [f'  {e}' for e in errs[-10:]]
+        return '\n'.join(out)
+
+    # ---- the record set and DNS --------------------------------------------
+
+    def _replace(self, z, new):
+        old = z['records']
+        z['records'] = new
+        z['modified'] = _now_iso()
+        self._publish_diff(z['name'], old, new)
+
+    def _publish_diff(self, zone, old, new, delay=None):
+        """Queue the DNS side of changing zone's set from old to new: TXT RRs
+        (name, character-strings) that went or came."""
+        if not self.publisher or not self.publisher.serves(zone):
+            return
+
+        def rrs(recs):
+            out = {}
+            for r in recs:
+                if r['Type'] == 'TXT':
+                    out.setdefault((absolute(r['Name'], zone), txt_strings(r['RData'])),
+                                   r['TTL'])
+            return out
+        o, n = rrs(old), rrs(new)
+        ops = [('delete', k[0], k[1], o[k]) for k in o if k not in n] + \
+              [('add', k[0], k[1], n[k]) for k in n if k not in o]
+        if not ops:
+            return
+        due = time.monotonic() + (self.publish_delay if delay is None else delay)
+        with self._pcv:
+            if self._pq:                       # keep the order of changes
+                due = max(due, self._pq[-1][0])
+            self._pq.append((due, zone, ops))
+            self._pcv.notify_all()
+
+    def _publish_loop(self):
+        while True:
+            with self._pcv:
+                while not self._pstop and (not self._pq or self._pq[0][0] > time.monotonic()):
+                    self._pcv.wait(None if not self._pq
+                                   else max(0.0, self._pq[0][0] - time.monotonic()))
+                if self._pstop:
+                    return
+                now = time.monotonic()
+                batch = []
+                while self._pq and self._pq[0][0] <= now:
+                    batch.append(self._pq.popleft())
+                self._pbusy = True
+            try:
+                groups = []            # consecutive changes of one zone: one UPDATE
+                for _, zone, ops in batch:
+                    if groups and groups[-1][0] == zone:
+                        groups[-1][1].extend(ops)
+                    else:
+                        groups.append((zone, list(ops)))
+                for zone, ops in groups:
+                    try:
+                        self.publisher(zone, ops)
+                        t = time.monotonic()
+                        with self.lock:
+                            self.published += [(t, o[0], zone, o[1], o[2]) for o in ops]
+                    except Exception as e:          # keep publishing; tests look here
+                        with self.lock:
+                            self.publish_errors.append(f'{zone}: {e}')
+            finally:
+                with self._pcv:
+                    self._pbusy = False
+                    self._pcv.notify_all()
+
+    def wait_published(self, timeout=20):
+        """Block until every queued DNS change has been sent; True if so."""
+        deadline = time.monotonic() + timeout
+        with self._pcv:
+            while self._pq or self._pbusy:
+                if self._pthread is None or not self._pthread.is_alive():
+                    return not self._pq
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._pcv.wait(min(left, 0.05))
+        return True
+
+    # ---- request handling ----------------------------------------------------
+
+    def _take_fault(self, method, route):
+        with self.lock:
+            for f in self.faults:
+                if f['count'] > 0 and (f['path'] is None or f['path'] in route) \
+                        and (f['method'] is None or f['method'] == method):
+                    f['count'] -= 1
+                    if f['count'] == 0:
+                        self.faults.remove(f)
+                    return dict(f)
+        return None
+
+    def _authenticate(self, headers):
+        """-> (key, None) or raises APIError(401); the label goes to the log."""
+        h = headers.get('Authorization')
+        if h is None:
+            raise APIError(401)
+        scheme, _, cred = h.strip().partition(' ')
+        if scheme.lower() != 'basic':
+            raise APIError(401)
+        try:
+            raw = base64.b64decode(cred.strip(), validate=True).decode('utf-8')
+        except (ValueError, UnicodeDecodeError):
+            raise APIError(401)
+        token, sep, sec = raw.partition(':')
+        key = self.keys.get(token)
+        if not sep or key is None or not hmac.compare_digest(key.secret.encode(), sec.encode()):
+            raise APIError(401)
+        return key
+
+    def handle(self, method, route, query_raw, headers, body, body_bad, req, fault=None):
+        """-> (status, payload dict, extra headers). Raises nothing."""
+        try:
+            with self.lock:
+                try:
+                    key = self._authenticate(headers)
+                except APIError:
+                    req.auth = 'invalid' if 'Authorization' in headers else None
+                    raise
+                req.auth = key.label
+                return self._dispatch(key, method, route, query_raw, body, body_bad, req,
+                                      fault)
+        except APIError as e:
+            return e.status, e.envelope(), e.headers
+
+    def _dispatch(self, key, method, route, query_raw, body, body_bad, req, fault):
+        segs = [s for s in route.split('/') if s]
+        if not segs or segs[0] != 'commonserviceitem' or len(segs) > 2:
+            raise APIError(404)
+        if len(segs) == 1:
+            if method != 'GET':
+                raise APIError(405)
+            try:
+                q = parse_query(query_raw)
+            except (ValueError, UnicodeDecodeError):
+                raise APIError(400, 'クエリ文字列をJSONとして解釈できません')
+            req.query = q
+            return self._list(q)
+        z = self.zones.get(segs[1]) if segs[1].isdigit() else None
+        if method not in ('GET', 'PUT'):
+            raise APIError(405)
+        if z is None:
+            raise APIError(404)
+        if method == 'GET':
+            return 200, {'CommonServiceItem': self._item(z), 'is_ok': True,
+                         '_log_url': self._log_url(z)}, {}
+        if not key.can_modify:
+            raise APIError(403)
+        if body_bad or not isinstance(body, dict):
+            raise APIError(400, 'リクエストボディをJSONとして解釈できません')
+        return self._put(z, body, req, fault)
+
+    def _log_url(self, z):
+        return f'https://127.0.0.1:{self.port}/cloud/zone/is1a/api/cloud/1.1/log/' \
+               f'commonserviceitem/{z["id"]}'
+
+    def _item(self, z):
+        return {'ID': z['id'], 'Name': z['name'], 'Description': z['description'],
+                'Settings': {'DNS': {'ResourceRecordSets': [dict(r) for r in z['records']]}},
+                'SettingsHash': settings_hash(z['records']),
+                'Status': {'Zone': z['name'], 'NS': list(NAME_SERVERS)},
+                'ServiceClass': 'cloud/dns', 'Availability': 'available',
+                'CreatedAt': z['created'], 'ModifiedAt': z['modified'],
+                'Provider': dict(PROVIDER), 'Icon': None, 'Tags': list(z['tags'])}
+
+    # -- GET /commonserviceitem
+
+    @staticmethod
+    def _lookup(item, path):
+        cur = item
+        for part in path.split('.'):
+            if not isinstance(cur, dict) or part not in cur:
+                return None
+            cur = cur[part]
+        return cur
+
+    @staticmethod
+    def _scalar(v):
+        if isinstance(v, bool):
+            return 'true' if v else 'false'
+        return '' if v is None else str(v)
+
+    def _match(self, item, key, want):
+        have = self._lookup(item, key)
+        haves = have if isinstance(have, list) else [have]
+        haves = [self._scalar(h) for h in haves if h is not None]
+        if isinstance(want, list):          # exact, ORed
+            if not all(isinstance(w, (str, int, float)) for w in want):
+                raise APIError(400, f'Filter &quot;{key}&quot;')
+            return any(self._scalar(w) == h for w in want for h in haves)
+        if isinstance(want, str):           # partial, words ANDed
+            words = [w for w in want.split(' ') if w]
+            return any(all(w.lower() in h.lower() for w in words) for h in haves)
+        if isinstance(want, (int, float)) and not isinstance(want, bool):
+            return any(self._scalar(want) == h for h in haves)
+        raise APIError(400, f'Filter &quot;{key}&quot;')
+
+    def _list(self, q):
+        flt = q.get('Filter', {})
+        if flt is None:
+            flt = {}
+        if not isinstance(flt, dict):
+            raise APIError(400, 'Filter')
+        frm, cnt = q.get('From', 0), q.get('Count', self.default_count)
+        for v, what in ((frm, 'From'), (cnt, 'Count')):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise APIError(400, what)
+        items = [self._item(z) for z in sorted(self.zones.values(), key=lambda z: int(z['id']))]
+        items = [it for it in items if all(self._match(it, k, v) for k, v in flt.items())]
+        sort = q.get('Sort')
+        if sort is not None:
+            if isinstance(sort, str):
+                sort = [sort]
+            if not isinstance(sort, list) or not all(isinstance(s, str) and s.strip('-')
+                                                     for s in sort):
+                raise APIError(400, 'Sort')
+            for s in reversed(sort):
+                field = s.lstrip('-')
+                items.sort(key=lambda it: (int(it['ID']) if field == 'ID'
+                                           else self._scalar(self._lookup(it, field))),
+                           reverse=s.startswith('-'))
+        total = len(items)
+        chunk = items[frm:] if cnt == 0 else items[frm:frm + cnt]
+        return 200, {'From': frm, 'Count': len(chunk), 'Total': total,
+                     'CommonServiceItems': chunk, 'is_ok': True}, {}
+
+    # -- PUT /commonserviceitem/{id}
+
+    @staticmethod
+    def _norm(r, i):
+        where = f'ResourceRecordSets[{i}]'
+        if not isinstance(r, dict):
+            raise APIError(400, where)
+        name, rtype, rdata = r.get('Name'), r.get('Type'), r.get('RData')
+        ttl = r.get('TTL')
+        if ttl is None:
+            ttl = DEFAULT_TTL
+        if not isinstance(rtype, str) or rtype not in RECORD_TYPES:
+            raise APIError(400, f'{where}.Type: &quot;{rtype}&quot;')
+        if not isinstance(name, str) or not name or len(name) > 253 or \
+                (name != '@' and not all(_LABEL_RE.match(l) for l in name.split('.'))):
+            raise APIError(400, f'{where}.Name: &quot;{name}&quot;')
+        if not isinstance(rdata, str) or not rdata.strip():
+            raise APIError(400, f'{where}.RData')
+        if rtype == 'TXT' and len(rdata) > TXT_MAX:
+            raise APIError(400, f'{where}.RData: TXT {TXT_MAX}文字以内')
+        if rtype in TARGET_TYPES and not rdata.endswith('.'):
+            raise APIError(400, f'{where}.RData: FQDN (末尾に&quot;.&quot;)')
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= 2147483647:
+            raise APIError(400, f'{where}.TTL')
+        return _record(name, rtype, rdata, ttl)
+
+    def _put(self, z, body, req, fault):
+        csi = body.get('CommonServiceItem')
+        if not isinstance(csi, dict):
+            raise APIError(400, 'CommonServiceItem')
+        given = []
+        if 'OriginalSettingsHash' in body:
+            given.append(body['OriginalSettingsHash'])
+        if 'SettingsHash' in csi:
+            given.append(csi['SettingsHash'])
+        if not all(isinstance(h, str) for h in given):
+            raise APIError(400, 'SettingsHash')
+        req.hash_sent = given[0] if given else None
+        new = None
+        if 'Settings' in csi:
+            s = csi['Settings']
+            rrs = s.get('DNS', {}).get('ResourceRecordSets') \
+                if isinstance(s, dict) and isinstance(s.get('DNS'), dict) else None
+            if not isinstance(rrs, list):
+                raise APIError(400, 'Settings.DNS.ResourceRecordSets')
+            new = [self._norm(r, i) for i, r in enumerate(rrs)]
+        for k, t in (('Description', str), ('Tags', list)):
+            if k in csi and not isinstance(csi[k], t):
+                raise APIError(400, k)
+        before = list(z['records'])
+        current = settings_hash(before)
+        if self.optimistic and any(h != current for h in given):
+            raise APIError(409)
+        if 'Description' in csi:
+            z['description'] = csi['Description']
+        if 'Tags' in csi:
+            z['tags'] = [t for t in csi['Tags'] if isinstance(t, str)]
+        if new is not None:
+            self._replace(z, new)
+        else:
+            z['modified'] = _now_iso()
+        answer = {'CommonServiceItem': self._item(z), 'Success': True, 'is_ok': True,
+                  '_log_url': self._log_url(z)}
+        if fault and fault['kind'] == 'lost_update':
+            self._foreign_write(z, before, fault['foreign_hash'])
+        return 200, answer, {}
+
+    def _foreign_write(self, z, stale, send_hash):
+        """Another client (no lock) read `stale` before the PUT just done and
+        now writes it back with one record of its own."""
+        n = len(self.foreign_writes) + 1
+        mine = _record('_foreign', 'TXT', f'foreign-{n}-{secrets.token_hex(4)}', 60)
+        if send_hash and self.optimistic and settings_hash(stale) != settings_hash(z['records']):
+            # refused (409); it reads again and adds its record to the fresh set
+            self._replace(z, z['records'] + [mine])
+            self.foreign_writes.append(f'{mine["RData"]}: stale write refused (409), '
+                                       'retried on the fresh set')
+        else:
+            lost = [r for r in z['records'] if r not in stale]
+            self._replace(z, stale + [mine])
+            self.foreign_writes.append(f'{mine["RData"]}: wrote back a stale set; lost '
+                                       f'{len(lost)} record(s) of the PUT before')
+
+
+# --------------------------------------------------------------------------
+# HTTP(S) plumbing (the TLS server is cf_emulator's)
+# --------------------------------------------------------------------------
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    timeout = 30
+
+    def __init__(self, *args, conn_no=0, **kw):
+        self.conn_no = conn_no
+        super().__init__(*args, **kw)
+
+    def version_string(self):
+        return 'nginx'
+
+    def log_message(self, fmt, *args):     # no stderr noise; the emulator keeps its own log
+        pass
+
+    def do_GET(self):
+        self._serve()
+
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def _read_body(self):
+        if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
+            data = b''
+            while True:
+                size = int(self.rfile.readline().split(b';')[0].strip() or b'0', 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b'\r\n', b'\n', b''):
+                        pass
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get('Content-Length') or 0)
+        return self.rfile.read(n) if n > 0 else b''
+
+    def _serve(self):
+        emu = self.server.emu
+        t = time.monotonic()
+        raw = self._read_body()
+        path, _, query_raw = self.path.partition('?')
+        m = _PREFIX_RE.match(path)
+        route = path[m.end():] if m else None
+        body, body_bad = None, False
+        if raw:
+            try:
+                body = json.loads(raw.decode('utf-8'))
+            except (UnicodeDecodeError, ValueError):
+                body_bad = True
+        req = Request(self.command, path, None, None, t)
+        if route == '/commonserviceitem' and query_raw:
+            try:                 # logged even when the request is refused
+                req.query = parse_query(query_raw)
+            except (ValueError, UnicodeDecodeError):
+                pass
+        req.route = route if route is not None else path
+        req.body, req.conn = body, self.conn_no
+        req.user_agent = self.headers.get('User-Agent')
+        with emu.lock:
+            emu.requests.append(req)
+            if req.user_agent:
+                emu.user_agents.add(req.user_agent)
+                emu.user_agent = req.user_agent
+        if emu.latency:
+            time.sleep(emu.latency)
+        fault = emu._take_fault(self.command, req.route) if route is not None else None
+        headers = {}
+        ctype = 'application/json; charset=UTF-8'
+        if fault and fault['kind'] != 'lost_update':
+            req.fault = kind = fault['kind']
+            if kind == 'slow':
+                time.sleep(fault['delay'] or 0)
+                fault = None
+            elif kind in ('reset', 'lost'):
+                if kind == 'lost':
+                    emu.handle(self.command, route, query_raw, self.headers, body, body_bad, req)
+                self._log(emu, req, kind)
+                try:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack('ii', 1, 0))
+                    self.connection.close()
+                except OSError:
+                    pass
+                self.close_connection = True
+                return
+            elif kind == 'malformed':
+                status = 200
+                data = b'{"CommonServiceItem":{"ID":"' + str(random.randrange(10 ** 12)) \
+                    .encode() + b'","Name":"'
+            else:
+                status = int(kind)
+                data = dumps(error_envelope(status))
+                if fault['retry_after'] is not None:
+                    headers['Retry-After'] = str(fault['retry_after'])
+        elif fault:                  # lost_update: carried out inside handle()
+            req.fault = fault['kind']
+        if not fault or fault['kind'] == 'lost_update':
+            if route is None:
+                status, payload = 404, error_envelope(404)
+            else:
+                status, payload, headers = emu.handle(self.command, route, query_raw,
+                                                      self.headers, body, body_bad, req, fault)
+            data = dumps(payload)
+        req.status = status
+        self._log(emu, req, status)
+        self.send_response(status)
+        self.send_header('Content-Type', ctype)
+        self.send_header('Content-Length', str(len(data)))
+        self.send_header('X-Sakura-Serial', secrets.token_hex(16))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(data)
+        self.wfile.flush()
+
+    def _log(self, emu, req, status):
+        q = (' ' + json.dumps(req.query, ensure_ascii=False, separators=(',', ':'))) \
+            if req.query is not None else ''
+        h = f' hash={req.hash_sent[:8]}…' if req.hash_sent else ''
+        line = (f'{req.time:12.3f} #{req.conn} {req.method} {req.route}{q} auth={req.auth}{h} '
+                f'-> {status}' + (f' [fault {req.fault}]' if req.fault else ''))
+        with emu.lock:
+            emu.log.append(line)

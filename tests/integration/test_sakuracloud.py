@@ -1,0 +1,1262 @@
+"""The Sakura Cloud provider against a Sakura Cloud API 1.1 emulator
+(sakura_emulator.py) that publishes the TXT records it holds into the real
+BIND primary.
+
+The test_sk_emulator_* checks run first and need no dns01: when they fail,
+suspect the emulator, not dns01. The other tests need a dns01 built with the
+sakuracloud provider (`dns01 providers`) and are skipped without it.
+test_sk_real_account talks to the real API; it is skipped unless asked for
+and only possible outside the runner's private network namespace:
+
+    DNS01_TEST_SAKURA_TOKEN=... DNS01_TEST_SAKURA_SECRET=... \\
+    DNS01_TEST_SAKURA_ZONE=your-zone.jp \\
+        /usr/bin/python3 tests/integration/test_sakuracloud.py real
+
+(Sakura refuses owner names with a label "example", so do not use an
+example.* zone there.)
+"""
+
+import base64
+import functools
+import http.client
+import json
+import os
+import re
+import shlex
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+from flows import auth_pair, expect_txt
+from testbed import (NS1, NS2, RES_CLIENT, SECRETS, TRANSCRIPT, Skip, TxtWatcher, acme_value,
+                     certbot_env, clean_env, dig_txt, dns01_binary, note, run_dns01)
+
+import sakura_emulator
+from sakura_emulator import NAME_SERVERS
+
+ZONE = 'example.test'
+DECOY = 'myexample.test'
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+_HAVE_SK = None
+
+
+def _need_sakura():
+    global _HAVE_SK
+    if _HAVE_SK is None:
+        try:
+            p = subprocess.run([dns01_binary(), 'providers'], capture_output=True, text=True,
+                               timeout=10, env=clean_env())
+            _HAVE_SK = bool(re.search(r'^sakuracloud\b', p.stdout, re.M))
+        except OSError:
+            _HAVE_SK = False
+    if not _HAVE_SK:
+        raise Skip('this dns01 has no sakuracloud provider (`dns01 providers`)')
+
+
+def _emulator(tb, name='sakura'):
+    em = tb.sakura(name)
+    em.reset()
+    return em
+
+
+def _secrets_of(token, secret):
+    """Register a key's secrets with the testbed (any output containing one
+    fails the test): the token, the secret and the Basic credentials."""
+    SECRETS.update({token, secret,
+                    base64.b64encode(f'{token}:{secret}'.encode()).decode()})
+
+
+def _key(em, can_modify=True):
+    """A new API key of the emulator -> (token, secret)."""
+    token, secret = sakura_emulator.new_token(), sakura_emulator.new_secret()
+    _secrets_of(token, secret)
+    em.add_key(token, secret, can_modify=can_modify)
+    return token, secret
+
+
+def _write_private(path, text, mode=0o600):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, mode)
+    with os.fdopen(fd, 'w') as f:
+        f.write(text)
+    return str(path)
+
+
+def sk_config(tb, em, key=None, credentials=None, zones='example.test acme.test',
+              api_url=None, ca_file=None, mode=0o600, main=None, path=None):
+    """A dns01 config with one `type = sakuracloud` section pointing at the
+    emulator (api_url, ca_file); key = (token, secret). Keys given as None
+    are left out."""
+    m = {'resolvers': RES_CLIENT, 'state_dir': str(tb.tmp / 'state'), 'timeout': '30'}
+    m.update(main or {})
+    token, secret = key if key else (None, None)
+    prov = {'type': 'sakuracloud', 'zones': zones, 'access_token': token,
+            'access_token_secret': secret, 'credentials': credentials,
+            'api_url': api_url or em.api_url, 'ca_file': ca_file or em.ca_file}
+    text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in m.items() if v is not None) \
+        + '\n[provider sakura]\n' + ''.join(f'{k} = {v}\n' for k, v in prov.items()
+                                            if v is not None)
+    if path is None:
+        fd, path = tempfile.mkstemp(prefix='dns01-sk-', suffix='.conf', dir=tb.tmp)
+        os.close(fd)
+    return _write_private(path, text, mode)
+
+
+def sk_test(fn):
+    """Needs the emulator; on failure, print its request log under the test."""
+    @functools.wraps(fn)
+    def wrapper(tb):
+        try:
+            return fn(tb)
+        except AssertionError:
+            for em in tb._sakura.values():
+                note(em.log_text())
+            raise
+    return wrapper
+
+
+def _summary(reqs, ids=None):
+    """'GET /commonserviceitem {"Filter":…} -> 200, PUT /commonserviceitem/<example.test> -> 200'"""
+    names = {v: k for k, v in (ids or {}).items()}
+    out = []
+    for r in reqs:
+        route = re.sub(r'/(\d{6,})', lambda m: '/' + (f'<{names[m.group(1)]}>' if m.group(1) in
+                                                      names else m.group(1)), r.route)
+        q = (' ' + json.dumps(r.query, separators=(',', ':'))) if r.query is not None else ''
+        out.append(f'{r.method} {route}{q} -> {r.status}' + (f' [{r.fault}]' if r.fault else ''))
+    return ', '.join(out) or '(none)'
+
+
+def _ids(em):
+    return {z: em.zone_id(z) for z in (ZONE, 'acme.test', DECOY) if em.zone_id(z)}
+
+
+def _set(conf, name, *values, extra=(), env=None, timeout=60):
+    return run_dns01(['-c', conf, *extra, 'set', name, *values], env=env, timeout=timeout)
+
+
+def _unset(conf, name, *values, extra=(), timeout=60):
+    return run_dns01(['-c', conf, *extra, 'unset', name, *values], timeout=timeout)
+
+
+def _rel(fqdn, zone=ZONE):
+    return '@' if fqdn == zone else fqdn[:-(len(zone) + 1)]
+
+
+def _txt(em, rel, zone=ZONE):
+    """RData of the TXT records at relative name `rel` (in set order)."""
+    return [r['RData'] for r in em.records(zone) if r['Type'] == 'TXT' and r['Name'] == rel]
+
+
+def _last_line(err):
+    return err.strip().splitlines()[-1] if err.strip() else '(no stderr)'
+
+
+def _preexisting(tb, em, zone=ZONE):
+    """Put an A, an MX and a TXT at _acme-challenge into the zone (the TXT
+    published into BIND, ns2 in sync) -> (records, the TXT's value)."""
+    other = 'pre-existing-' + acme_value()[:16]
+    em.set_records(zone, em.records(zone) + [
+        {'Name': 'www', 'Type': 'A', 'RData': '192.0.2.10', 'TTL': 3600},
+        {'Name': '@', 'Type': 'MX', 'RData': f'10 mail.{zone}.', 'TTL': 3600},
+        {'Name': '_acme-challenge', 'Type': 'TXT', 'RData': other, 'TTL': 120}])
+    assert em.wait_published()
+    tb.sync()
+    for server in (NS1, NS2):
+        expect_txt(server, f'_acme-challenge.{zone}', [other], 'pre-existing TXT: ')
+    return em.records(zone), other
+
+
+def run_parallel(argvs, timeout=150):
+    """Start every dns01 argv at once (Popen), wait for all -> [(rc, out,
+    err, elapsed)]. Fails on a known secret in the output."""
+    t0 = time.monotonic()
+    procs = [subprocess.Popen([dns01_binary()] + list(a), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+             for a in argvs]
+    results = []
+    deadline = t0 + timeout
+    for a, p in zip(argvs, procs):
+        try:
+            out, err = p.communicate(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise AssertionError(f'parallel dns01 runs did not end within {timeout} s')
+        out, err = out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
+        el = time.monotonic() - t0
+        TRANSCRIPT.append({'argv': [dns01_binary()] + list(a), 'env': {}, 'rc': p.returncode,
+                           'elapsed': el, 'stdout': out, 'stderr': err})
+        for s in SECRETS:
+            if s in out or s in err:
+                raise AssertionError(f'dns01 printed a secret: {a}')
+        results.append((p.returncode, out, err, el))
+    return results
+
+
+# --------------------------------------------------------------------------
+# A small client for the emulator's self-checks
+# --------------------------------------------------------------------------
+
+class Api:
+    """One keep-alive HTTPS connection to an emulator, TLS verified, HTTP
+    Basic with (token, secret) when given."""
+
+    def __init__(self, em, key=None, ca_file=None, authorization=None):
+        self.em = em
+        self.ctx = ssl.create_default_context(cafile=ca_file or em.ca_file)
+        self.headers = {'User-Agent': 'sk-selfcheck/1', 'Accept': 'application/json'}
+        if key is not None:
+            cred = base64.b64encode(f'{key[0]}:{key[1]}'.encode()).decode()
+            self.headers['Authorization'] = f'Basic {cred}'
+        if authorization is not None:
+            self.headers['Authorization'] = authorization
+        self.conn = None
+        self.raw = None
+
+    def call(self, method, route, query=None, body=None, raw_body=None, prefix=None):
+        """-> (status, parsed JSON or text, response headers); self.raw is the
+        body as sent. query: a dict (sent as url-encoded JSON) or a string
+        (sent as is)."""
+        if self.conn is None:
+            self.conn = http.client.HTTPSConnection('127.0.0.1', self.em.port,
+                                                    context=self.ctx, timeout=10)
+        path = (prefix or sakura_emulator.API_PREFIX) + route
+        if isinstance(query, dict):
+            path += '?' + urllib.parse.quote(json.dumps(query, separators=(',', ':')), safe='')
+        elif query is not None:
+            path += '?' + query
+        h = dict(self.headers)
+        data = raw_body if raw_body is not None else (json.dumps(body).encode()
+                                                      if body is not None else None)
+        if data is not None:
+            h['Content-Type'] = 'application/json'
+        try:
+            self.conn.request(method, path, body=data, headers=h)
+            resp = self.conn.getresponse()
+            self.raw = resp.read().decode()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = None
+            raise
+        try:
+            doc = json.loads(self.raw)
+        except ValueError:
+            doc = self.raw
+        return resp.status, doc, {k.lower(): v for k, v in resp.getheaders()}
+
+    def find(self, flt, **kw):
+        q = {'Filter': flt}
+        q.update(kw)
+        return self.call('GET', '/commonserviceitem', q)
+
+    def item(self, zid):
+        st, doc, _ = self.call('GET', f'/commonserviceitem/{zid}')
+        assert st == 200, (st, doc)
+        return doc['CommonServiceItem']
+
+    def put(self, zid, records, original=None, inner=None, extra=None):
+        csi = {'Settings': {'DNS': {'ResourceRecordSets': records}}}
+        if inner is not None:
+            csi['SettingsHash'] = inner
+        body = {'CommonServiceItem': csi}
+        if original is not None:
+            body['OriginalSettingsHash'] = original
+        body.update(extra or {})
+        return self.call('PUT', f'/commonserviceitem/{zid}', body=body)
+
+
+def _names(doc):
+    return [it['Name'] for it in doc['CommonServiceItems']]
+
+
+def _is_error(st, doc, status, code):
+    assert isinstance(doc, dict) and list(doc) == ['is_fatal', 'serial', 'status', 'error_code',
+                                                   'error_msg'], (st, doc)
+    assert st == status and doc['is_fatal'] is True \
+        and re.fullmatch(r'[0-9a-f]{32}', doc['serial']) \
+        and doc['status'].startswith(f'{status} ') and doc['error_code'] == code \
+        and doc['error_msg'], (st, doc)
+
+
+def _wait_txt(server, name, expected, timeout=5):
+    deadline = time.monotonic() + timeout
+    while True:
+        rcode, aa, vals = dig_txt(server, name)
+        if sorted(vals) == sorted(expected):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f'{server} {name}: expected {sorted(expected)}, '
+                                 f'got {rcode} {sorted(vals)}')
+        time.sleep(0.05)
+
+
+def _txt_rec(name, value, ttl=60):
+    return {'Name': name, 'Type': 'TXT', 'RData': value, 'TTL': ttl}
+
+
+# --------------------------------------------------------------------------
+# The emulator itself (no dns01)
+# --------------------------------------------------------------------------
+
+@sk_test
+def test_sk_emulator_auth(tb):
+    """HTTP Basic; the 401 envelope; a key without modify rights gets 403 on
+    PUT; the request log holds no secret."""
+    em = _emulator(tb)
+    key = _key(em)
+    api = Api(em, key)
+    zid = em.zone_id(ZONE)
+    st, doc, h = Api(em).call('GET', '/commonserviceitem')
+    _is_error(st, doc, 401, 'unauthorized')
+    assert doc['status'] == '401 Unauthorized' and doc['error_msg'] == '認証に失敗しました。', doc
+    assert h['content-type'].startswith('application/json'), h
+    st, doc, _ = api.call('GET', '/commonserviceitem')
+    assert st == 200 and doc['is_ok'] is True, (st, doc)
+    wrong = sakura_emulator.new_secret()
+    SECRETS.add(wrong)
+    for what, client in (('wrong secret', Api(em, (key[0], wrong))),
+                         ('unknown token', Api(em, (sakura_emulator.new_token(), key[1]))),
+                         ('Bearer', Api(em, authorization=f'Bearer {key[0]}')),
+                         ('bad base64', Api(em, authorization='Basic !!!')),
+                         ('no colon', Api(em, authorization='Basic ' + base64.b64encode(
+                             key[0].encode()).decode()))):
+        st, doc, _ = client.call('GET', f'/commonserviceitem/{zid}')
+        _is_error(st, doc, 401, 'unauthorized')
+    # a read-only key: reads work, a PUT is 403 (with an HTML entity in error_msg)
+    ro = Api(em, _key(em, can_modify=False))
+    item = ro.item(zid)
+    st, doc, _ = ro.put(zid, item['Settings']['DNS']['ResourceRecordSets'] +
+                        [_txt_rec('ro', 'x')], original=item['SettingsHash'])
+    _is_error(st, doc, 403, 'forbidden')
+    assert '&quot;' in doc['error_msg'], doc
+    assert em.records(ZONE) == sakura_emulator.initial_records()
+    # raw JSON is PHP-style: \/ and \uXXXX
+    st, _, _ = api.call('GET', f'/commonserviceitem/{zid}')
+    assert '\\/' in api.raw and '"cloud\\/dns"' in api.raw, api.raw[:300]
+    c = Api(em)
+    c.call('GET', '/commonserviceitem')
+    assert '\\u8a8d\\u8a3c' in c.raw, c.raw
+    # the log holds no secret
+    dump = repr([tuple(r) + (r.body,) for r in em.requests]) + em.log_text()
+    for s in (key[0], key[1], wrong, api.headers['Authorization'].split()[1]):
+        assert s not in dump, 'the emulator recorded a secret'
+    assert {r.auth for r in em.requests} == {'key1', 'key2-ro', 'invalid', None}, \
+        {r.auth for r in em.requests}
+
+
+@sk_test
+def test_sk_emulator_find_and_paging(tb):
+    """GET /commonserviceitem?<JSON>: partial (string) and exact (array)
+    filters, the decoy zone, paging, errors; the item's shape."""
+    em = _emulator(tb)
+    api = Api(em, _key(em))
+    st, doc, _ = api.find({'Provider.Class': 'dns', 'Name': ZONE})
+    assert st == 200 and _names(doc) == [DECOY, ZONE] and doc['Total'] == 2 \
+        and doc['From'] == 0 and doc['Count'] == 2 and doc['is_ok'] is True, doc
+    assert list(doc) == ['From', 'Count', 'Total', 'CommonServiceItems', 'is_ok'], list(doc)
+    for flt, want in (({'Provider.Class': 'dns', 'Name': [ZONE]}, [ZONE]),
+                      ({'Name': [ZONE, 'acme.test']}, [ZONE, 'acme.test']),
+                      ({'Status.Zone': [ZONE]}, [ZONE]),
+                      ({'Status.Zone': 'example'}, [DECOY, ZONE]),
+                      ({'Name': 'my test'}, [DECOY]),            # words ANDed
+                      ({'Name': 'test example'}, [DECOY, ZONE]),
+                      ({'Name': 'acme nosuch'}, []),
+                      ({'Name': 'EXAMPLE'}, [DECOY, ZONE]),
+                      ({'Name': ['EXAMPLE.TEST']}, []),
+                      ({'Provider.Class': ['dnsx']}, []),
+                      ({'ID': [int(em.zone_id('acme.test'))]}, ['acme.test']),
+                      ({}, [DECOY, ZONE, 'acme.test'])):
+        st, doc, _ = api.find(flt)
+        assert st == 200 and _names(doc) == want, (flt, _names(doc))
+    st, doc, _ = api.find({'Provider.Class': 'dns', 'Name': 'nosuch.test'})
+    assert (st, doc) == (200, {'From': 0, 'Count': 0, 'Total': 0, 'CommonServiceItems': [],
+                               'is_ok': True}), doc
+    # the query exactly as lexicon sends it (recorded), and the relaxed form
+    st, doc, _ = api.call('GET', '/commonserviceitem',
+                          '%7B%22Filter%22:%20%7B%22Provider.Class%22:%20%22dns%22,%20%22Name'
+                          '%22:%20%22acme.test%22%7D%7D')
+    assert st == 200 and _names(doc) == ['acme.test'], doc
+    st, doc, _ = api.call('GET', '/commonserviceitem', urllib.parse.quote('{From: 1, Count: 1}'))
+    assert st == 200 and _names(doc) == [ZONE] and doc['From'] == 1, doc
+    # "+" is not a space
+    st, doc, _ = api.call('GET', '/commonserviceitem',
+                          urllib.parse.quote('{"Filter":{"Name":"my') + '+' +
+                          urllib.parse.quote('test"}}'))
+    assert st == 200 and _names(doc) == [], doc
+    # the item
+    item = doc_item = api.find({'Name': [ZONE]})[1]['CommonServiceItems'][0]
+    assert list(item) == ['ID', 'Name', 'Description', 'Settings', 'SettingsHash', 'Status',
+                          'ServiceClass', 'Availability', 'CreatedAt', 'ModifiedAt', 'Provider',
+                          'Icon', 'Tags'], list(item)
+    assert re.fullmatch(r'\d{12}', item['ID']) and item['Name'] == ZONE \
+        and item['Status'] == {'Zone': ZONE, 'NS': NAME_SERVERS} \
+        and item['ServiceClass'] == 'cloud/dns' and item['Availability'] == 'available' \
+        and item['Provider'] == {'ID': 2000002, 'Class': 'dns', 'Name': 'gslb4.sakura.ne.jp',
+                                 'ServiceClass': 'cloud/dns'} \
+        and item['Icon'] is None and item['Tags'] == [] \
+        and re.fullmatch(r'[0-9a-f]{32}', item['SettingsHash']) \
+        and re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+09:00', item['CreatedAt']), item
+    assert item['Settings'] == {'DNS': {'ResourceRecordSets': [
+        {'Name': '@', 'Type': 'NS', 'RData': 'ns1.gslb4.sakura.ne.jp.', 'TTL': 3600},
+        {'Name': '@', 'Type': 'NS', 'RData': 'ns2.gslb4.sakura.ne.jp.', 'TTL': 3600}]}}, item
+    st, doc, _ = api.call('GET', f'/commonserviceitem/{item["ID"]}')
+    assert st == 200 and doc['CommonServiceItem'] == doc_item and doc['is_ok'] is True, doc
+    # every zone endpoint is the same API (DNS is global)
+    st, doc, _ = api.call('GET', f'/commonserviceitem/{item["ID"]}',
+                          prefix='/cloud/zone/tk1a/api/cloud/1.1')
+    assert st == 200 and doc['CommonServiceItem']['Name'] == ZONE, doc
+    # paging
+    for i in range(30):
+        em.add_zone(f'z{i:02d}.test')
+    st, doc, _ = api.find({'Provider.Class': 'dns'})
+    assert (doc['From'], doc['Count'], doc['Total']) == (0, 20, 33), doc
+    seen = _names(doc)
+    st, doc, _ = api.find({'Provider.Class': 'dns'}, From=20)
+    assert (doc['From'], doc['Count'], doc['Total']) == (20, 13, 33)
+    seen += _names(doc)
+    assert len(set(seen)) == 33 and seen[:3] == [DECOY, ZONE, 'acme.test'], seen
+    st, doc, _ = api.find({}, From=31, Count=5)
+    assert _names(doc) == ['z28.test', 'z29.test'] and doc['Count'] == 2, doc
+    st, doc, _ = api.find({}, Count=0)
+    assert doc['Count'] == 33, doc['Count']
+    st, doc, _ = api.find({'Name': 'z0'}, Sort=['-Name'], Count=3)
+    assert _names(doc) == ['z09.test', 'z08.test', 'z07.test'] and doc['Total'] == 10, doc
+    # errors
+    for q in ('%7Bnot%20json', urllib.parse.quote('[1,2]'), urllib.parse.quote('{"From":-1}'),
+              urllib.parse.quote('{"Count":"5"}'), urllib.parse.quote('{"Filter":[1]}'),
+              'key=value'):
+        st, doc, _ = api.call('GET', '/commonserviceitem', q)
+        _is_error(st, doc, 400, 'bad_request')
+    for route in ('/commonserviceitem/999999999999', '/commonserviceitem/abc', '/nosuch',
+                  '/commonserviceitem/1/2'):
+        st, doc, _ = api.call('GET', route)
+        _is_error(st, doc, 404, 'not_found')
+    st, doc, _ = api.call('DELETE', f'/commonserviceitem/{item["ID"]}')
+    _is_error(st, doc, 405, 'method_not_allowed')
+    st, doc, _ = api.call('GET', '/commonserviceitem', prefix='/client/v4')
+    _is_error(st, doc, 404, 'not_found')
+    em.drop_zone(ZONE)
+    st, doc, _ = api.find({'Name': [ZONE]})
+    assert doc['Total'] == 0, doc
+    _is_error(*api.call('GET', f'/commonserviceitem/{item["ID"]}')[:2], 404, 'not_found')
+
+
+@sk_test
+def test_sk_emulator_put(tb):
+    """PUT replaces the whole set; SettingsHash is a pure function of it;
+    a stale hash (either place) is 409 unless optimistic is off; without a
+    hash the last writer wins; validation; TXT changes reach BIND."""
+    em = _emulator(tb)
+    api = Api(em, _key(em))
+    zid = em.zone_id(ZONE)
+    item = api.item(zid)
+    h0, recs0 = item['SettingsHash'], item['Settings']['DNS']['ResourceRecordSets']
+    assert h0 == sakura_emulator.settings_hash(recs0) == em.settings_hash(ZONE)
+    name, v1, v2 = '_acme-challenge.emu', acme_value(), acme_value()
+    st, doc, _ = api.put(zid, recs0 + [_txt_rec(name, v1)], original=h0)
+    assert st == 200 and doc['Success'] is True and doc['is_ok'] is True, (st, doc)
+    h1 = doc['CommonServiceItem']['SettingsHash']
+    assert h1 != h0 and doc['CommonServiceItem']['Settings']['DNS']['ResourceRecordSets'] == \
+        recs0 + [_txt_rec(name, v1)], doc
+    assert list(doc) == ['CommonServiceItem', 'Success', 'is_ok', '_log_url'], list(doc)
+    _wait_txt(NS1, f'{name}.{ZONE}', [v1])
+    # stale hash: 409, in either place; nothing changes
+    for kw in ({'original': h0}, {'inner': h0}, {'original': h1, 'inner': h0}):
+        st, doc, _ = api.put(zid, recs0 + [_txt_rec(name, v2)], **kw)
+        _is_error(st, doc, 409, 'conflict')
+        assert doc['error_msg'] == ('要求された操作を行えません。現在の対象の状態では、'
+                                    'この操作を受け付けできません。'), doc
+    assert em.settings_hash(ZONE) == h1
+    # the right hash in both places (as dns01 sends it)
+    st, doc, _ = api.put(zid, recs0 + [_txt_rec(name, v1), _txt_rec(name, v2)], original=h1,
+                         inner=h1)
+    assert st == 200, doc
+    h2 = doc['CommonServiceItem']['SettingsHash']
+    _wait_txt(NS1, f'{name}.{ZONE}', [v1, v2])
+    # removing what was added brings the earlier hash back
+    st, doc, _ = api.put(zid, recs0 + [_txt_rec(name, v1)], original=h2)
+    assert st == 200 and doc['CommonServiceItem']['SettingsHash'] == h1, doc
+    st, doc, _ = api.put(zid, recs0, original=h1)
+    assert st == 200 and doc['CommonServiceItem']['SettingsHash'] == h0, doc
+    _wait_txt(NS1, f'{name}.{ZONE}', [])
+    # no hash: accepted as it comes (last writer wins), so two writers lose an update
+    a, b = api.item(zid), api.item(zid)
+    st1, _, _ = api.put(zid, a['Settings']['DNS']['ResourceRecordSets'] + [_txt_rec('a', 'A')])
+    st2, _, _ = api.put(zid, b['Settings']['DNS']['ResourceRecordSets'] + [_txt_rec('b', 'B')])
+    assert (st1, st2) == (200, 200) and _txt(em, 'a') == [] and _txt(em, 'b') == ['B'], \
+        em.records(ZONE)
+    # ... with hashes the second one is refused
+    a, b = api.item(zid), api.item(zid)
+    st1, _, _ = api.put(zid, a['Settings']['DNS']['ResourceRecordSets'] + [_txt_rec('a', 'A')],
+                        original=a['SettingsHash'])
+    st2, _, _ = api.put(zid, b['Settings']['DNS']['ResourceRecordSets'] + [_txt_rec('c', 'C')],
+                        original=b['SettingsHash'])
+    assert (st1, st2) == (200, 409) and _txt(em, 'a') == ['A'] and _txt(em, 'c') == []
+    # optimistic off: the hash is ignored
+    em.optimistic = False
+    st, doc, _ = api.put(zid, recs0 + [_txt_rec('d', 'D')], original=h0)
+    assert st == 200 and _txt(em, 'a') == [] and _txt(em, 'd') == ['D'], (st, doc)
+    em.optimistic = True
+    # TTL default; TXT verbatim; Description; a Settings-less PUT keeps the set
+    st, doc, _ = api.put(zid, recs0 + [{'Name': 'q', 'Type': 'TXT', 'RData': '"quoted" x'}])
+    assert st == 200 and em.records(ZONE)[-1] == {'Name': 'q', 'Type': 'TXT',
+                                                  'RData': '"quoted" x', 'TTL': 3600}, doc
+    h = em.settings_hash(ZONE)
+    st, doc, _ = api.call('PUT', f'/commonserviceitem/{zid}',
+                          body={'CommonServiceItem': {'Description': 'note'}})
+    assert st == 200 and doc['CommonServiceItem']['Description'] == 'note' \
+        and doc['CommonServiceItem']['SettingsHash'] == h, doc
+    # validation: 400 bad_request, nothing changes
+    bad = [{'Name': 'x', 'Type': 'SPF', 'RData': 'v=spf1'},
+           {'Name': 'x.', 'Type': 'TXT', 'RData': 'x'},
+           {'Name': '', 'Type': 'TXT', 'RData': 'x'},
+           {'Name': 'a..b', 'Type': 'TXT', 'RData': 'x'},
+           {'Name': 'x', 'Type': 'TXT', 'RData': ''},
+           {'Name': 'x', 'Type': 'TXT', 'RData': 'x' * 501},
+           {'Name': 'x', 'Type': 'TXT', 'RData': 'x', 'TTL': '60'},
+           {'Name': 'x', 'Type': 'TXT', 'RData': 'x', 'TTL': 0},
+           {'Name': 'x', 'Type': 'CNAME', 'RData': 'www.example.test'},
+           {'Name': 'x', 'Type': 'TXT'}, 'not an object']
+    for rec in bad:
+        st, doc, _ = api.put(zid, recs0 + [rec])
+        _is_error(st, doc, 400, 'bad_request')
+    for body in ({}, {'CommonServiceItem': []},
+                 {'CommonServiceItem': {'Settings': {'DNS': {}}}},
+                 {'CommonServiceItem': {'Settings': {'DNS': {'ResourceRecordSets': {}}}}},
+                 {'CommonServiceItem': {'Settings': {}}, 'OriginalSettingsHash': 5}):
+        st, doc, _ = api.call('PUT', f'/commonserviceitem/{zid}', body=body)
+        _is_error(st, doc, 400, 'bad_request')
+    st, doc, _ = api.call('PUT', f'/commonserviceitem/{zid}', raw_body=b'{"CommonServiceItem":')
+    _is_error(st, doc, 400, 'bad_request')
+    assert em.settings_hash(ZONE) == h
+    # the decoy has no DNS zone: nothing is published for it, and no error
+    did = em.zone_id(DECOY)
+    st, _, _ = api.put(did, api.item(did)['Settings']['DNS']['ResourceRecordSets'] +
+                       [_txt_rec('_acme-challenge', 'decoy')])
+    assert st == 200 and _txt(em, '_acme-challenge', DECOY) == ['decoy']
+    # publish_delay
+    em.publish_delay = 1.0
+    t0 = time.monotonic()
+    st, _, _ = api.put(zid, em.records(ZONE) + [_txt_rec('late', 'late')])
+    assert dig_txt(NS1, f'late.{ZONE}')[2] == [], 'published before publish_delay'
+    _wait_txt(NS1, f'late.{ZONE}', ['late'])
+    assert time.monotonic() - t0 >= 0.95
+    assert not em.publish_errors, em.publish_errors
+    assert em.connections == 1, f'{em.connections} connections for {len(em.requests)} requests'
+    # reset() cleans DNS and restores the zones
+    em.reset()
+    for n in ('late', 'q', 'b', 'd'):
+        assert dig_txt(NS1, f'{n}.{ZONE}')[2] == [], f'{n} still in DNS after reset()'
+    assert em.records(ZONE) == sakura_emulator.initial_records() and em.zone_id(ZONE) == zid
+
+
+@sk_test
+def test_sk_emulator_faults(tb):
+    """inject(): each kind once per matching request; latency; lost_update."""
+    em = _emulator(tb)
+    api = Api(em, _key(em))
+    zid = em.zone_id(ZONE)
+    for kind, code in (('401', 'unauthorized'), ('409', 'conflict'), ('423', 'locked'),
+                       ('500', 'internal_server_error'), ('503', 'service_unavailable')):
+        em.inject(kind, retry_after=1 if kind == '503' else None)
+        st, doc, h = api.call('GET', '/commonserviceitem')
+        _is_error(st, doc, int(kind), code)
+        if kind == '503':
+            assert h.get('retry-after') == '1', h
+        if kind == '500':
+            assert '&quot;' in doc['error_msg'], doc
+        assert api.call('GET', '/commonserviceitem')[0] == 200
+    em.inject('503', count=2)
+    assert [api.call('GET', '/commonserviceitem')[0] for _ in range(3)] == [503, 503, 200]
+    em.inject('malformed')
+    st, doc, h = api.call('GET', '/commonserviceitem')
+    assert st == 200 and isinstance(doc, str) and h['content-type'].startswith(
+        'application/json'), doc
+    em.inject('reset')
+    try:
+        api.call('GET', '/commonserviceitem')
+        raise AssertionError('the reset fault answered')
+    except (OSError, http.client.HTTPException):
+        pass
+    em.inject('lost', method='PUT')
+    try:
+        api.put(zid, em.records(ZONE) + [_txt_rec('lost', 'lost')])
+        raise AssertionError('the lost fault answered')
+    except (OSError, http.client.HTTPException):
+        pass
+    assert _txt(em, 'lost') == ['lost'], 'lost: not carried out'
+    em.inject('slow', delay=1)
+    t0 = time.monotonic()
+    assert api.call('GET', '/commonserviceitem')[0] == 200 and time.monotonic() - t0 >= 1
+    # method and path filters
+    em.inject('500', method='PUT', path='/commonserviceitem/')
+    assert api.call('GET', f'/commonserviceitem/{zid}')[0] == 200
+    st, _, _ = api.put(zid, em.records(ZONE))
+    assert st == 500 and not em.faults
+    em.latency = 0.2
+    t0 = time.monotonic()
+    api.call('GET', '/commonserviceitem')
+    assert time.monotonic() - t0 >= 0.2
+    em.latency = 0
+    # lost_update: the PUT is answered 200, then a stale write overwrites it
+    item = api.item(zid)
+    em.inject('lost_update')
+    st, doc, _ = api.put(zid, item['Settings']['DNS']['ResourceRecordSets'] +
+                         [_txt_rec('mine', 'M')], original=item['SettingsHash'])
+    assert st == 200 and _txt_rec('mine', 'M') in \
+        doc['CommonServiceItem']['Settings']['DNS']['ResourceRecordSets'], doc
+    assert _txt(em, 'mine') == [] and len(_txt(em, '_foreign')) == 1, em.records(ZONE)
+    # ... a foreign writer that sends its hash is refused by an optimistic server
+    item = api.item(zid)
+    em.inject('lost_update', foreign_hash=True)
+    st, _, _ = api.put(zid, item['Settings']['DNS']['ResourceRecordSets'] +
+                       [_txt_rec('mine', 'M2')], original=item['SettingsHash'])
+    assert st == 200 and _txt(em, 'mine') == ['M2'] and len(_txt(em, '_foreign')) == 2, \
+        em.records(ZONE)
+    faults = [r.fault for r in em.requests if r.fault]
+    assert faults == ['401', '409', '423', '500', '503', '503', '503', 'malformed', 'reset',
+                      'lost', 'slow', '500', 'lost_update', 'lost_update'], faults
+    assert len(em.foreign_writes) == 2, em.foreign_writes
+
+
+@sk_test
+def test_sk_emulator_concurrent_puts(tb):
+    """20 clients read at once, then PUT at once: with hashes, exactly one
+    wins each time and the rest retry until all 20 records are in; without
+    hashes, 19 updates are lost (the server is atomic, the clients are not)."""
+    em = _emulator(tb)
+    key = _key(em)
+    zid = em.zone_id(ZONE)
+    n = 20
+    conflicts = []
+
+    def writer(i, barrier, use_hash):
+        api = Api(em, key)
+        first = True
+        while True:
+            item = api.item(zid)
+            if first:
+                barrier.wait(10)
+                first = False
+            recs = item['Settings']['DNS']['ResourceRecordSets'] + \
+                [_txt_rec(f'w{i:02d}', f'v{i}')]
+            st, doc, _ = api.put(zid, recs, original=item['SettingsHash'] if use_hash else None)
+            if st == 409:
+                conflicts.append(i)
+                continue
+            assert st == 200, (st, doc)
+            return
+
+    for use_hash in (True, False):
+        em.reset()
+        em.add_key(*key)
+        conflicts.clear()
+        barrier = threading.Barrier(n)
+        threads = [threading.Thread(target=writer, args=(i, barrier, use_hash))
+                   for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        got = [r['Name'] for r in em.records(ZONE) if r['Type'] == 'TXT']
+        if use_hash:
+            assert sorted(got) == [f'w{i:02d}' for i in range(n)], got
+            assert len(conflicts) >= n - 1, conflicts
+            note(f'with hashes: all {n} records in after {len(conflicts)} conflicts (409)')
+        else:
+            assert len(got) == 1, got
+            note(f'without hashes: {n - len(got)} of {n} updates lost')
+    assert em.wait_published()
+    _wait_txt(NS1, f'{got[0]}.{ZONE}', [f'v{int(got[0][1:])}'])
+
+
+# --------------------------------------------------------------------------
+# dns01 against the emulator
+# --------------------------------------------------------------------------
+
+@sk_test
+def test_sk_certbot_apex_wildcard(tb):
+    """certbot apex + wildcard: the last auth returns with both values on
+    ns1 and ns2, after exactly one PUT; the cleanups restore the set exactly
+    (A, MX and an unrelated TXT at the same name untouched)."""
+    _need_sakura()
+    em = _emulator(tb)
+    conf = sk_config(tb, em, _key(em))
+    original, other = _preexisting(tb, em)
+    h0 = em.settings_hash(ZONE)
+    domain, all_domains = ZONE, f'{ZONE},{ZONE}'
+    name = '_acme-challenge.' + domain
+    values = [acme_value(), acme_value()]
+
+    mark = len(em.requests)
+    outs, _ = auth_pair(tb, conf, domain, values, all_domains)
+    for server in (NS1, NS2):
+        expect_txt(server, name, values + [other], 'when the last auth returned: ')
+    reqs = em.requests[mark:]
+    note(f'auth run (2 calls): {len(reqs)} API calls: {_summary(reqs, _ids(em))}')
+    puts = [r for r in reqs if r.method == 'PUT']
+    assert len(puts) == 1, f'{len(puts)} PUTs for two values: {_summary(reqs, _ids(em))}'
+    assert puts[0].route == f'/commonserviceitem/{em.zone_id(ZONE)}', puts[0].route
+    sent = puts[0].body['CommonServiceItem']['Settings']['DNS']['ResourceRecordSets']
+    added = [r for r in sent if r not in original]
+    assert sorted(r['RData'] for r in added) == sorted(values) \
+        and all(r['Name'] == '_acme-challenge' and r['Type'] == 'TXT' for r in added), added
+    assert all(r in sent for r in original), 'the PUT dropped records it had read'
+    where = [k for k in ('OriginalSettingsHash',) if k in puts[0].body] + \
+        [f'CommonServiceItem.{k}' for k in ('SettingsHash',)
+         if k in puts[0].body['CommonServiceItem']]
+    note(f'PUT: TTL {added[0].get("TTL")}, hash sent as {", ".join(where) or "(none)"}')
+    assert puts[0].hash_sent == h0, 'the PUT did not carry the hash it had read'
+    lookups = [r for r in reqs if r.route == '/commonserviceitem']
+    note(f'zone lookup: {json.dumps(lookups[0].query) if lookups else "(none)"}')
+    assert sorted(_txt(em, '_acme-challenge')) == sorted(values + [other])
+
+    mark_all = len(em.requests)
+    for remaining, value, out in zip((1, 0), values, outs):
+        mark = len(em.requests)
+        rc, _, err, el = run_dns01(['-c', conf, 'cleanup'],
+                                   env=certbot_env(domain, value, remaining, all_domains, out))
+        assert rc == 0, f'cleanup (REMAINING={remaining}) exited {rc}: {err.strip()[-500:]}'
+        note(f'cleanup REMAINING={remaining}: {em.puts(since=mark)} PUT(s) in {el:.2f}s: '
+             f'{_summary(em.requests[mark:], _ids(em))}')
+    cleanup_puts = em.puts(since=mark_all)
+    note(f'PUTs for the two cleanups: {cleanup_puts}')
+    assert 1 <= cleanup_puts <= 2, f'{cleanup_puts} PUTs for the cleanups'
+    assert em.records(ZONE) == original, \
+        f'the set after cleanup differs:\n  before {original}\n  after  {em.records(ZONE)}'
+    assert em.settings_hash(ZONE) == h0
+    expect_txt(NS1, name, [other], 'after cleanup: ')
+    tb.sync()
+    expect_txt(NS2, name, [other], 'after cleanup: ')
+
+
+@sk_test
+def test_sk_partial_match_trap(tb):
+    """myexample.test is in the account and listed first for a partial
+    "example.test" match: a write in example.test changes only example.test."""
+    _need_sakura()
+    em = _emulator(tb)
+    key = _key(em)
+    conf = sk_config(tb, em, key)
+    st, doc, _ = Api(em, key).find({'Provider.Class': 'dns', 'Name': ZONE})
+    assert _names(doc)[0] == DECOY, _names(doc)
+    decoy_before, decoy_hash = em.records(DECOY), em.settings_hash(DECOY)
+    name, v = '_acme-challenge.trap.example.test', acme_value()
+    mark = len(em.requests)
+    rc, _, err, _ = _set(conf, name, v)
+    reqs = em.requests[mark:]
+    note(_summary(reqs, _ids(em)))
+    assert rc == 0, f'set exited {rc}: {err[-500:]}'
+    assert _txt(em, '_acme-challenge.trap') == [v], em.records(ZONE)
+    assert em.records(DECOY) == decoy_before and em.settings_hash(DECOY) == decoy_hash, \
+        f'{DECOY} was changed: {em.records(DECOY)}'
+    assert all(r.route.endswith(em.zone_id(ZONE)) for r in reqs
+               if r.route.startswith('/commonserviceitem/')), _summary(reqs, _ids(em))
+    rc, _, err, _ = _unset(conf, name, v)
+    assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+    assert em.records(ZONE) == sakura_emulator.initial_records()
+    assert em.records(DECOY) == decoy_before
+
+
+@sk_test
+def test_sk_other_zone_and_cname(tb):
+    """A write in acme.test changes only acme.test; a challenge whose name
+    is a CNAME (_acme-challenge.delegated.example.test -> delegated.acme.test)
+    is written in acme.test as "delegated"; unset of a value that is not
+    there sends no PUT."""
+    _need_sakura()
+    em = _emulator(tb)
+    conf = sk_config(tb, em, _key(em))
+    v1, v2 = acme_value(), acme_value()
+    rc, _, err, _ = _set(conf, '_acme-challenge.x.acme.test', v1)
+    assert rc == 0, f'set in acme.test exited {rc}: {err[-500:]}'
+    assert _txt(em, '_acme-challenge.x', 'acme.test') == [v1], em.records('acme.test')
+    assert em.records(ZONE) == sakura_emulator.initial_records(), em.records(ZONE)
+    mark = len(em.requests)
+    rc, out, err, _ = run_dns01(['-c', conf, 'auth'],
+                                env=certbot_env('delegated.example.test', v2, 0))
+    note(f'CNAME: {_summary(em.requests[mark:], _ids(em))}')
+    assert rc == 0, f'auth through the CNAME exited {rc}: {err[-500:]}'
+    assert _txt(em, 'delegated', 'acme.test') == [v2], em.records('acme.test')
+    assert em.records(ZONE) == sakura_emulator.initial_records(), em.records(ZONE)
+    for server in (NS1, NS2):
+        expect_txt(server, 'delegated.acme.test', [v2], 'after auth: ')
+    rc, _, err, _ = run_dns01(['-c', conf, 'cleanup'],
+                              env=certbot_env('delegated.example.test', v2, 0,
+                                              auth_output=out.strip()))
+    assert rc == 0, f'cleanup through the CNAME exited {rc}: {err[-500:]}'
+    rc, _, err, _ = _unset(conf, '_acme-challenge.x.acme.test', v1)
+    assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+    assert em.records('acme.test') == sakura_emulator.initial_records(), em.records('acme.test')
+    mark = len(em.requests)
+    rc, _, err, _ = _unset(conf, '_acme-challenge.x.acme.test', acme_value())
+    assert rc == 0, f'unset of an absent value exited {rc}: {err[-500:]}'
+    assert em.puts(since=mark) == 0, _summary(em.requests[mark:], _ids(em))
+
+
+@sk_test
+def test_sk_wrong_secret(tb):
+    """A wrong secret (HTTP 401): exit 3, "access token or secret rejected",
+    at most 2 requests, nothing written."""
+    _need_sakura()
+    em = _emulator(tb)
+    token, _ = _key(em)
+    wrong = sakura_emulator.new_secret()
+    _secrets_of(token, wrong)
+    for what, key in (('wrong secret', (token, wrong)),
+                      ('unknown token', (sakura_emulator.new_token(), wrong))):
+        _secrets_of(*key)
+        conf = sk_config(tb, em, key)
+        mark = len(em.requests)
+        rc, _, err, _ = _set(conf, '_acme-challenge.cred.example.test', acme_value())
+        reqs = em.requests[mark:]
+        note(f'{what}: exit {rc}: {_last_line(err)} [{_summary(reqs, _ids(em))}]')
+        assert rc == 3, f'{what}: expected exit 3, got {rc}: {err[-500:]}'
+        assert 'access token or secret rejected' in err, f'{what}: stderr:\n{err}'
+        assert reqs and reqs[0].status == 401, _summary(reqs)
+        assert len(reqs) <= 2, f'{what}: {len(reqs)} requests for a credentials error'
+    assert not em.puts() and em.records(ZONE) == sakura_emulator.initial_records()
+
+
+@sk_test
+def test_sk_key_without_modify_right(tb):
+    """A key that may read but not change settings (HTTP 403 on the PUT):
+    exit 3, stderr names the permission, the API's error_msg with its HTML
+    entities decoded; nothing written."""
+    _need_sakura()
+    em = _emulator(tb)
+    conf = sk_config(tb, em, _key(em, can_modify=False))
+    rc, _, err, _ = _set(conf, '_acme-challenge.ro.example.test', acme_value())
+    note(f'exit {rc}: {_last_line(err)}')
+    assert rc == 3, f'expected exit 3, got {rc}: {err[-500:]}'
+    assert [r.status for r in em.calls('PUT')] == [403], _summary(em.requests, _ids(em))
+    assert re.search(r'can modify settings|設定変更|permission|access level', err), \
+        f'stderr does not name the permission:\n{err}'
+    assert '&quot;' not in err and '&' not in err.replace('&&', ''), \
+        f'HTML entities not decoded:\n{err}'
+    assert em.records(ZONE) == sakura_emulator.initial_records()
+
+
+@sk_test
+def test_sk_zone_not_in_account(tb):
+    """DNS finds example.test but the account has no such zone (only the
+    decoy myexample.test matches partially): exit 6, the zone is named."""
+    _need_sakura()
+    em = _emulator(tb)
+    conf = sk_config(tb, em, _key(em))
+    em.drop_zone(ZONE)
+    rc, _, err, _ = _set(conf, '_acme-challenge.nozone.example.test', acme_value())
+    note(f'exit {rc}: {_last_line(err)} [{_summary(em.requests, _ids(em))}]')
+    assert rc == 6, f'expected exit 6, got {rc}: {err[-500:]}'
+    assert re.search(r'(?<![a-z])example\.test', err), f'stderr does not name the zone:\n{err}'
+    assert not em.puts()
+    assert em.records(DECOY) == sakura_emulator.initial_records()
+
+
+@sk_test
+def test_sk_transient_errors_then_success(tb):
+    """503 once, 423 once, an injected 409 on the first PUT (read again,
+    write again), a connection reset, a PUT whose answer was lost, a slow
+    answer: each ends in exit 0 with the value in the set exactly once."""
+    _need_sakura()
+    em = _emulator(tb)
+    conf = sk_config(tb, em, _key(em))
+    cases = [('503 once on the zone lookup', dict(kind='503', method='GET',
+                                                  path='commonserviceitem')),
+             ('503 once on the PUT', dict(kind='503', method='PUT')),
+             ('423 once on the PUT', dict(kind='423', method='PUT')),
+             ('423 once on the item read', dict(kind='423', method='GET',
+                                                path='commonserviceitem/')),
+             ('409 on the first PUT', dict(kind='409', method='PUT')),
+             ('connection reset on the PUT', dict(kind='reset', method='PUT')),
+             ('PUT carried out, answer lost', dict(kind='lost', method='PUT')),
+             ('slow answer (2 s) to the PUT', dict(kind='slow', method='PUT', delay=2))]
+    for i, (what, f) in enumerate(cases):
+        rel = f'_acme-challenge.transient{i}'
+        name, v = f'{rel}.{ZONE}', acme_value()
+        em.inject(**f)
+        mark = len(em.requests)
+        rc, _, err, el = _set(conf, name, v)
+        reqs = em.requests[mark:]
+        note(f'{what}: exit {rc} after {el:.2f}s: {_summary(reqs, _ids(em))}')
+        assert rc == 0, f'{what}: set exited {rc}: {err[-500:]}'
+        assert _txt(em, rel) == [v], f'{what}: {_txt(em, rel)}'
+        assert not em.faults, f'{what}: fault not consumed: {em.faults}'
+        if f['kind'] == '409':
+            st = [(r.method, r.status) for r in reqs if r.route.startswith('/commonserviceitem/')]
+            first = st.index(('PUT', 409))
+            assert ('GET', 200) in st[first + 1:] and st[first + 1:].index(('GET', 200)) < \
+                st[first + 1:].index(('PUT', 200)), f'no re-read after the 409: {st}'
+        rc, _, err, _ = _unset(conf, name, v, extra=('--no-wait',))
+        assert rc == 0, f'{what}: unset exited {rc}: {err[-500:]}'
+    assert em.records(ZONE) == sakura_emulator.initial_records(), em.records(ZONE)
+
+
+@sk_test
+def test_sk_provider_error_is_exit_4(tb):
+    """Every PUT gets HTTP 500 (error_msg with &quot;): exit 4 after a
+    bounded number of attempts, the message decoded; a 200 with cut-off
+    JSON: exit 4, no crash."""
+    _need_sakura()
+    em = _emulator(tb)
+    conf = sk_config(tb, em, _key(em))
+    em.inject('500', count=1000, method='PUT')
+    rc, _, err, el = _set(conf, '_acme-challenge.down.example.test', acme_value())
+    note(f'500 on every PUT: exit {rc} after {el:.2f}s and {em.puts()} PUTs: {_last_line(err)}')
+    assert rc == 4, f'expected exit 4, got {rc}: {err[-500:]}'
+    assert 1 <= em.puts() <= 5, _summary(em.requests, _ids(em))
+    assert el <= 20, f'took {el:.1f}s'
+    assert '"serial"' in err and '&quot;' not in err, \
+        f'the API error_msg is missing or not decoded:\n{err}'
+    em.clear_faults()
+    for what, f in (('every request', dict(count=1000)),
+                    ('the PUT', dict(count=1000, method='PUT'))):
+        em.clear_faults()
+        em.inject('malformed', **f)
+        mark = len(em.requests)
+        rc, _, err, el = _set(conf, '_acme-challenge.garbled.example.test', acme_value())
+        reqs = em.requests[mark:]
+        note(f'malformed on {what}: exit {rc} after {el:.2f}s, {len(reqs)} requests; '
+             f'{_last_line(err)}')
+        assert rc >= 0, f'malformed on {what}: killed by signal {-rc}'
+        assert rc == 4, f'malformed on {what}: expected exit 4, got {rc}: {err[-500:]}'
+        assert len(reqs) <= 12, f'{len(reqs)} requests: {_summary(reqs, _ids(em))}'
+    em.clear_faults()
+
+
+def _concurrency(tb, em, conf, optimistic, n=20, lag=0.5, check=True):
+    """n concurrent `dns01 set` at n names, then n at one name, then the
+    unsets of each round (n at once); every value must land (in the set and
+    on ns1 + ns2), nothing else may change, and the unsets must restore the
+    set exactly. Returns a dict (timings, PUT counts, flags landed /
+    survived / exact, problems); with check=True raises AssertionError
+    naming every problem (measure_sakuracloud.py uses check=False)."""
+    if os.environ.get('MEMCHECK_TARGET') and n > 6:
+        n = 6        # under valgrind (make memcheck) 20 processes take minutes on few CPUs
+        note(f'under valgrind: {n} processes per round instead of 20')
+    em.optimistic = optimistic
+    pre, other = _preexisting(tb, em)
+    h0 = em.settings_hash(ZONE)
+    tb.set_lag(lag)
+    res = {'optimistic': optimistic, 'landed': True, 'survived': True, 'exact': True,
+           'exits_ok': True, 'problems': []}
+
+    def problem(flag, msg):
+        res[flag] = False
+        res['problems'].append(msg)
+
+    def key(r):
+        return (r['Name'], r['Type'], r['RData'])
+    rounds = (('names', [(f'_acme-challenge.c{i:02d}.{ZONE}', acme_value()) for i in range(n)]),
+              ('same', [(f'_acme-challenge.conc.{ZONE}', acme_value()) for i in range(n)]))
+    for k, (what, pairs) in enumerate(rounds):
+        mark = len(em.requests)
+        t0 = time.monotonic()
+        results = run_parallel([['-c', conf, '--timeout', '60', 'set', nm, v]
+                                for nm, v in pairs])
+        res[f'set_{what}_s'] = time.monotonic() - t0
+        res[f'set_{what}_max_s'] = max(r[3] for r in results)
+        res[f'set_{what}_puts'] = em.puts(since=mark)
+        res[f'set_{what}_409'] = len([r for r in em.calls('PUT', since=mark) if r.status == 409])
+        bad = [(pairs[i][0], rc, _last_line(err)) for i, (rc, _, err, _) in enumerate(results)
+               if rc != 0]
+        if bad:
+            problem('exits_ok', f'set {what}: {len(bad)} of {n} exited non-zero: {bad[:3]}')
+        recs = em.records(ZONE)
+        have = [key(r) for r in recs]
+        missing = [(nm, v) for nm, v in pairs if (_rel(nm), 'TXT', v) not in have]
+        if missing:
+            problem('landed', f'set {what}: {len(missing)} of {n} values missing from the '
+                              f'set: {missing[:3]}')
+        lost = [r for r in pre if r not in recs]
+        if lost:
+            problem('survived', f'set {what}: pre-existing records lost: {lost}')
+        extra = len(recs) - len(pre) - n * (k + 1)
+        if extra > 0:
+            problem('exact', f'set {what}: {extra} extra records')
+        for server in (NS1, NS2):
+            for nm in sorted({nm for nm, _ in pairs}):
+                want = {v for m, v in pairs if m == nm}
+                rcode, aa, vals = dig_txt(server, nm)
+                if not want <= set(vals):
+                    problem('landed', f'set {what}: {server} {nm}: {rcode}, '
+                                      f'{len(want - set(vals))} value(s) missing')
+            rcode, aa, vals = dig_txt(server, f'_acme-challenge.{ZONE}')
+            if other not in vals:
+                problem('survived', f'set {what}: {server} lost the pre-existing TXT')
+    for what, pairs in rounds:
+        mark = len(em.requests)
+        t0 = time.monotonic()
+        results = run_parallel([['-c', conf, '--timeout', '60', 'unset', nm, v]
+                                for nm, v in pairs])
+        res[f'unset_{what}_s'] = time.monotonic() - t0
+        res[f'unset_{what}_puts'] = em.puts(since=mark)
+        bad = [(pairs[i][0], rc, _last_line(err)) for i, (rc, _, err, _) in enumerate(results)
+               if rc != 0]
+        if bad:
+            problem('exits_ok', f'unset {what}: {len(bad)} of {n} exited non-zero: {bad[:3]}')
+        for nm in sorted({nm for nm, _ in pairs}):
+            vals = dig_txt(NS1, nm)[2]
+            if set(vals) & {v for _, v in pairs}:
+                problem('exact', f'unset {what}: ns1 {nm} still serves '
+                                 f'{len(set(vals) & {v for _, v in pairs})} value(s)')
+    after = em.records(ZONE)
+    if [r for r in pre if r not in after]:
+        problem('survived', f'after the unsets, pre-existing records lost: '
+                            f'{[r for r in pre if r not in after]}')
+    if after != pre or em.settings_hash(ZONE) != h0:
+        problem('exact', f'after the unsets the set is not the original:\n  expected {pre}'
+                         f'\n  got      {after}')
+    tb.set_lag(0)
+    tb.sync()
+    if other not in dig_txt(NS2, f'_acme-challenge.{ZONE}')[2]:
+        problem('survived', 'ns2 lost the pre-existing TXT')
+    if check and res['problems']:
+        raise AssertionError(f'{len(res["problems"])} problem(s): '
+                             + '\n'.join(res['problems']))
+    return res
+
+
+def _concurrency_note(res):
+    return (f'optimistic={res["optimistic"]}: set {res["set_names_s"]:.1f}s '
+            f'({res["set_names_puts"]} PUTs, {res["set_names_409"]} x 409) / same name '
+            f'{res["set_same_s"]:.1f}s ({res["set_same_puts"]} PUTs, {res["set_same_409"]} x '
+            f'409); unset {res["unset_names_s"]:.1f}s ({res["unset_names_puts"]} PUTs) / '
+            f'{res["unset_same_s"]:.1f}s ({res["unset_same_puts"]} PUTs)')
+
+
+@sk_test
+def test_sk_concurrent_processes(tb):
+    """20 `dns01 set` at once at 20 names, then 20 at one name, then 20 +
+    20 unsets, with an optimistic server: all values land (set and BIND),
+    every other record survives, the unsets restore the set exactly."""
+    _need_sakura()
+    em = _emulator(tb)
+    conf = sk_config(tb, em, _key(em))
+    note(_concurrency_note(_concurrency(tb, em, conf, optimistic=True)))
+
+
+@sk_test
+def test_sk_concurrent_processes_server_ignores_hash(tb):
+    """The same with a server that ignores the hash: dns01's own per-zone
+    lock (and its verification) must prevent lost updates."""
+    _need_sakura()
+    em = _emulator(tb)
+    conf = sk_config(tb, em, _key(em))
+    note(_concurrency_note(_concurrency(tb, em, conf, optimistic=False)))
+
+
+@sk_test
+def test_sk_two_hosts(tb):
+    """Two "hosts" (two state_dirs, so dns01's lock does not serialise them),
+    5 processes each at once, an optimistic server: the 409s make them
+    read again, and every value lands."""
+    _need_sakura()
+    em = _emulator(tb)
+    key = _key(em)
+    confs = [sk_config(tb, em, key, main={'state_dir': str(tb.tmp / f'state-host{h}')})
+             for h in (1, 2)]
+    pairs = [(f'_acme-challenge.h{i:02d}.{ZONE}', acme_value()) for i in range(10)]
+    results = run_parallel([['-c', confs[i % 2], '--timeout', '60', 'set', nm, v]
+                            for i, (nm, v) in enumerate(pairs)])
+    puts = em.calls('PUT')
+    note(f'{len(puts)} PUTs ({len([p for p in puts if p.status == 409])} x 409) for '
+         f'{len(pairs)} values; exits {[r[0] for r in results]}')
+    bad = [(pairs[i][0], rc, _last_line(err)) for i, (rc, _, err, _) in enumerate(results)
+           if rc != 0]
+    assert not bad, f'{len(bad)} failed: {bad[:5]}'
+    for nm, v in pairs:
+        assert _txt(em, _rel(nm)) == [v], f'{nm}: {_txt(em, _rel(nm))}'
+    results = run_parallel([['-c', confs[i % 2], '--no-wait', 'unset', nm, v]
+                            for i, (nm, v) in enumerate(pairs)])
+    assert all(r[0] == 0 for r in results), [(r[0], _last_line(r[2])) for r in results]
+    assert em.records(ZONE) == sakura_emulator.initial_records(), em.records(ZONE)
+
+
+@sk_test
+def test_sk_lost_update_detected(tb):
+    """Another client without a lock overwrites dns01's PUT with a stale set
+    right after it (the server ignores hashes): dns01's verification read
+    sees its record missing and writes again; the other client's record
+    stays."""
+    _need_sakura()
+    em = _emulator(tb)
+    conf = sk_config(tb, em, _key(em))
+    em.optimistic = False
+    em.inject('lost_update')
+    name, v = '_acme-challenge.lost.example.test', acme_value()
+    rc, _, err, el = _set(conf, name, v)
+    note(f'exit {rc} after {el:.2f}s: {_summary(em.requests, _ids(em))}; '
+         f'{em.foreign_writes}')
+    assert rc == 0, f'set exited {rc}: {err[-500:]}'
+    assert em.foreign_writes, 'the fault never fired'
+    assert _txt(em, '_acme-challenge.lost') == [v], em.records(ZONE)
+    assert len(_txt(em, '_foreign')) == 1, 'the other writer\'s record went'
+    assert em.puts() == 2, f'expected a second PUT: {_summary(em.requests, _ids(em))}'
+    for server in (NS1, NS2):
+        expect_txt(server, name, [v], 'when set returned: ')
+
+
+@sk_test
+def test_sk_credentials_file(tb):
+    """`credentials =` a certbot ini (dns_sakuracloud_api_token,
+    dns_sakuracloud_api_secret) works; readable by others it is refused."""
+    _need_sakura()
+    em = _emulator(tb)
+    token, secret = _key(em)
+    ini = _write_private(tb.tmp / 'sakuracloud.ini',
+                         f'dns_sakuracloud_api_token = {token}\n'
+                         f'dns_sakuracloud_api_secret = {secret}\n')
+    conf = sk_config(tb, em, credentials=ini)
+    name, v = '_acme-challenge.ini.example.test', acme_value()
+    rc, _, err, _ = _set(conf, name, v)
+    assert rc == 0, f'set with a credentials file exited {rc}: {err[-500:]}'
+    rc, _, err, _ = _unset(conf, name, v)
+    assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+    assert {r.auth for r in em.requests} == {'key1'}, {r.auth for r in em.requests}
+    os.chmod(ini, 0o644)
+    rc, _, err, _ = _set(conf, name, v)
+    assert rc == 3 and 'chmod 600' in err, f'a 0644 credentials file: exit {rc}:\n{err}'
+
+
+@sk_test
+def test_sk_verbose_redacts_secrets(tb):
+    """-v traces the requests but never prints the token, the secret or the
+    Basic credentials (run_dns01 fails on any of them); Authorization is
+    shown redacted."""
+    _need_sakura()
+    em = _emulator(tb)
+    conf = sk_config(tb, em, _key(em))
+    name, v = '_acme-challenge.verbose.example.test', acme_value()
+    rc, _, err, _ = _set(conf, name, v, extra=('-v',))
+    assert rc == 0, f'set -v exited {rc}: {err[-500:]}'
+    assert 'PUT' in err and 'commonserviceitem' in err, f'no request trace at -v:\n{err[-1500:]}'
+    m = re.search(r'^.*Authorization.*$', err, re.M | re.I)
+    assert m and 'redacted' in m.group(0).lower(), \
+        f'no redacted Authorization line at -v:\n{err[-1500:]}'
+    note(f'trace line: {m.group(0).strip()}')
+    rc, _, err, _ = _unset(conf, name, v, extra=('-v',))
+    assert rc == 0, f'unset -v exited {rc}: {err[-500:]}'
+
+
+@sk_test
+def test_sk_certbot_pebble(tb):
+    """certbot + pebble end to end with type = sakuracloud (ns2 3 s behind)."""
+    _need_sakura()
+    em = _emulator(tb)
+    dir_url, ca = tb.pebble()
+    conf = sk_config(tb, em, _key(em))
+    work = Path(tempfile.mkdtemp(prefix='certbot-sk-', dir=tb.tmp))
+    dns01 = f'{shlex.quote(dns01_binary())} -c {shlex.quote(conf)}'
+    stamps = work / 'auth-returned'
+    auth_hook = f'{dns01} auth; r=$?; date +%s.%N >> {shlex.quote(str(stamps))}; exit $r'
+    tb.set_lag(3)
+    name = '_acme-challenge.example.test'
+    expect_txt(NS2, name, [], 'before certbot: ')
+    watcher = TxtWatcher(NS2, name, min_count=2, clock=time.time)
+    watcher.start()
+    argv = ['certbot', 'certonly', '--manual', '--preferred-challenges', 'dns',
+            '--manual-auth-hook', auth_hook, '--manual-cleanup-hook', f'{dns01} cleanup',
+            '-d', 'example.test', '-d', '*.example.test',
+            '--server', dir_url, '--non-interactive', '--agree-tos',
+            '--register-unsafely-without-email',
+            '--config-dir', str(work / 'config'), '--work-dir', str(work / 'work'),
+            '--logs-dir', str(work / 'logs')]
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                           env=clean_env({'REQUESTS_CA_BUNDLE': ca}))
+    finally:
+        watcher.stop()
+    returned = [float(x) for x in stamps.read_text().split()] if stamps.exists() else []
+    certs = sorted((work / 'config' / 'live').glob('*/cert.pem'))
+    if p.returncode != 0 or not certs:
+        log = work / 'logs' / 'letsencrypt.log'
+        tail = '\n'.join(log.read_text().splitlines()[-80:]) if log.exists() else ''
+        raise AssertionError(f'certbot exited {p.returncode}, certificates: {certs}\n'
+                             f'stdout:\n{p.stdout}\nstderr:\n{p.stderr}\n'
+                             f'--- certbot log (tail):\n{tail}')
+    text = subprocess.run(['openssl', 'x509', '-noout', '-text', '-in', str(certs[0])],
+                          capture_output=True, text=True, check=True).stdout
+    for san in ('DNS:example.test', 'DNS:*.example.test'):
+        assert san in text, f'{san} missing from {certs[0]}'
+    assert len(returned) == 2, f'expected 2 auth hook calls, saw {len(returned)}'
+    assert watcher.first_positive and not (watcher.last_negative
+                                           and returned[-1] <= watcher.last_negative), \
+        'the last auth hook returned before ns2 served both values'
+    note(f'last auth hook returned {(returned[-1] - watcher.first_positive) * 1000:.0f} ms '
+         'after ns2 served both values')
+    note(f'API calls of the whole certbot run: {len(em.requests)}, PUTs: {em.puts()}')
+    assert em.records(ZONE) == sakura_emulator.initial_records(), em.records(ZONE)
+    expect_txt(NS1, name, [], 'after certbot: ')
+
+
+def _have_outside_route():
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(('192.0.2.1', 443))     # no packet is sent: a route lookup only
+        return True
+    except OSError:
+        return False
+
+
+def test_sk_real_account(tb):
+    """set / list / unset against the real Sakura Cloud API, when asked for
+    with DNS01_TEST_SAKURA_TOKEN, DNS01_TEST_SAKURA_SECRET and
+    DNS01_TEST_SAKURA_ZONE. The runner's private network namespace has no
+    route out, so under run.py this is always skipped; run it on the host
+    with `test_sakuracloud.py real`."""
+    token = os.environ.get('DNS01_TEST_SAKURA_TOKEN')
+    secret = os.environ.get('DNS01_TEST_SAKURA_SECRET')
+    zone = os.environ.get('DNS01_TEST_SAKURA_ZONE')
+    if not token or not secret or not zone:
+        raise Skip('set DNS01_TEST_SAKURA_TOKEN, DNS01_TEST_SAKURA_SECRET and '
+                   'DNS01_TEST_SAKURA_ZONE to test against the real API')
+    if not _have_outside_route():
+        raise Skip('no route out of this network namespace; run '
+                   '`/usr/bin/python3 tests/integration/test_sakuracloud.py real` on the host')
+    _need_sakura()
+    _secrets_of(token, secret)
+    tmp = Path(tb.tmp if tb else tempfile.mkdtemp(prefix='dns01-sk-real-'))
+    m = {'state_dir': str(tmp / 'state-real'), 'timeout': '300'}
+    if os.environ.get('DNS01_TEST_RESOLVERS'):
+        m['resolvers'] = os.environ['DNS01_TEST_RESOLVERS']
+    text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in m.items()) + \
+        f'\n[provider sakura]\ntype = sakuracloud\nzones = {zone}\naccess_token = {token}\n' \
+        f'access_token_secret = {secret}\n'
+    conf = _write_private(tmp / 'dns01-sk-real.conf', text)
+    name, v = f'_acme-challenge.dns01-test-{os.getpid()}.{zone}', acme_value()
+    rc, _, err, el = _set(conf, name, v, timeout=360)
+    assert rc == 0, f'set exited {rc}: {err[-800:]}'
+    note(f'real API: set took {el:.1f}s')
+    rc, out, err, _ = run_dns01(['-c', conf, 'list', name])
+    assert rc == 0 and v in out, f'list exited {rc}: {out}{err[-500:]}'
+    rc, _, err, el = _unset(conf, name, v, timeout=360)
+    assert rc == 0, f'unset exited {rc}: {err[-800:]}'
+    note(f'real API: unset took {el:.1f}s')
+
+
+if __name__ == '__main__':
+    # Only the real-account test can run outside the runner (it needs no testbed).
+    if sys.argv[1:] == ['real']:
+        try:
+            test_sk_real_account(None)
+            print('PASS test_sk_real_account')
+        except Skip as e:
+            print(f'SKIP test_sk_real_account: {e}')
+        from testbed import NOTES
+        for n in NOTES:
+            print('    ' + n)
+        sys.exit(0)
+    sys.exit('usage: test_sakuracloud.py real   (the other tests run under run.py)')

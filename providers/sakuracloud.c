@@ -59,6 +59,7 @@ static const char *const secret_keys[] = { "access_token", "access_token_secret"
 static const struct env_map env[] = {
 	{ "access_token", { "SAKURACLOUD_ACCESS_TOKEN", NULL } },
 	{ "access_token_secret", { "SAKURACLOUD_ACCESS_TOKEN_SECRET", NULL } },
+	{ "api_url", { "SAKURACLOUD_API_URL", NULL } },
 	{ NULL, { NULL } }
 };
 static const struct cred_map cred[] = {
@@ -496,11 +497,12 @@ change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, i
 	size_t i;
 	long k;
 
+	/* The zone lookup changes nothing: outside the lock. */
+	if ((rc = zone_item(sk, z->apex, &id)) != ST_OK)
+		return rc;
 	snprintf(lockname, sizeof(lockname), "sakuracloud-%s", z->apex);
 	if ((rc = state_lock(sk->state_dir, lockname, &lock)) != ST_OK)
 		return rc;
-	if ((rc = zone_item(sk, z->apex, &id)) != ST_OK)
-		goto out;
 	for (round = 1; round <= SAKURA_MAX_ROUNDS; round++) {
 		json_decref(set);
 		json_decref(want);

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -31,7 +33,8 @@
 #define SAKURA_ID_MAX		32
 #define SAKURA_PAGE		50	/* items asked for per list call */
 #define SAKURA_MAX_PAGES	20
-#define SAKURA_MAX_ROUNDS	5	/* read-modify-write attempts per change */
+#define SAKURA_MAX_ROUNDS	8	/* read-modify-write attempts per change */
+#define SAKURA_BACKOFF_MS	100	/* before round k+1: up to k times this, random */
 #define SAKURA_ZONE_CACHE	16
 #define SAKURA_MSG_MAX		300
 #define SAKURA_CRED_MAX		512
@@ -486,6 +489,25 @@ out:
 	return rc;
 }
 
+/*
+ * Pause before another round after losing a race: a random time, longer each
+ * round, so two writers on different hosts stop colliding.
+ */
+static void
+backoff(int round)
+{
+	unsigned r = 0;
+	struct timespec ts;
+	long ms;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (unsigned)round * 7919u;
+	ms = (long)(r % ((unsigned)round * SAKURA_BACKOFF_MS)) + SAKURA_BACKOFF_MS / 2;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
 /* Add or delete recs in zone z: locked read-modify-write-verify rounds. */
 static int
 change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, int ttl, int del)
@@ -538,6 +560,7 @@ change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, i
 		if (conflict) {
 			log_warn("zone %s at Sakura Cloud changed under us (409); reading it again "
 			    "(round %d of %d)", z->apex, round, SAKURA_MAX_ROUNDS);
+			backoff(round);
 			continue;
 		}
 		/* Verify: everything we wrote is there (our change, and all we read). */
@@ -556,6 +579,7 @@ change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, i
 		}
 		log_warn("zone %s at Sakura Cloud: another writer replaced the records at the same "
 		    "time; writing again (round %d of %d)", z->apex, round, SAKURA_MAX_ROUNDS);
+		backoff(round);
 	}
 	log_err("zone %s at Sakura Cloud: still changing under us after %d rounds; giving up",
 	    z->apex, SAKURA_MAX_ROUNDS);

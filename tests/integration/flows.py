@@ -1,9 +1,14 @@
 """dns01 flows shared by tests and measure_overhead.py: certbot-style hook
 calls and checks of what the authoritative servers serve."""
 
+import shlex
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
-from testbed import NS2, TxtWatcher, acme_value, certbot_env, dig_txt, note, run_dns01
+from testbed import (NS2, TxtWatcher, acme_value, certbot_env, clean_env, dig_txt,
+                     dns01_binary, note, run_dns01)
 
 
 def auth_pair(tb, conf, domain, values, all_domains=None):
@@ -77,3 +82,61 @@ def timed_auth_pair(tb, conf, domain, lag):
              queries=watcher.queries)
     r['overhead'] = returned - watcher.first_positive if watcher.first_positive else None
     return r
+
+
+def certbot_pebble(tb, conf, prefix='certbot-'):
+    """certbot certonly for example.test + *.example.test against pebble with
+    dns01 (config conf) as the manual hooks, while ns2 lags 3 s behind.
+
+    Checks that certbot succeeded, that the certificate names both, and that
+    the last auth hook returned only after ns2 served both values; returns
+    the certificate path."""
+    dir_url, ca = tb.pebble()
+    tb.restart_ca_resolver()
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=tb.tmp))
+    dns01 = f'{shlex.quote(dns01_binary())} -c {shlex.quote(conf)}'
+    # certbot runs hooks through a shell: note (wall clock) when each auth
+    # hook returned, to compare with when ns2 served the values.
+    stamps = work / 'auth-returned'
+    auth_hook = f'{dns01} auth; r=$?; date +%s.%N >> {shlex.quote(str(stamps))}; exit $r'
+    tb.set_lag(3)
+    name = '_acme-challenge.example.test'
+    expect_txt(NS2, name, [], 'before certbot: ')
+    watcher = TxtWatcher(NS2, name, min_count=2, clock=time.time)
+    watcher.start()
+    argv = ['certbot', 'certonly', '--manual', '--preferred-challenges', 'dns',
+            '--manual-auth-hook', auth_hook, '--manual-cleanup-hook', f'{dns01} cleanup',
+            '-d', 'example.test', '-d', '*.example.test',
+            '--server', dir_url, '--non-interactive', '--agree-tos',
+            '--register-unsafely-without-email',
+            '--config-dir', str(work / 'config'), '--work-dir', str(work / 'work'),
+            '--logs-dir', str(work / 'logs')]
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                           env=clean_env({'REQUESTS_CA_BUNDLE': ca}))
+    finally:
+        watcher.stop()
+    returned = [float(x) for x in stamps.read_text().split()] if stamps.exists() else []
+    early = returned and watcher.last_negative and returned[-1] <= watcher.last_negative
+    certs = sorted((work / 'config' / 'live').glob('*/cert.pem'))
+    if p.returncode != 0 or not certs:
+        log = work / 'logs' / 'letsencrypt.log'
+        tail = '\n'.join(log.read_text().splitlines()[-80:]) if log.exists() else ''
+        why = (f' - probably because the last auth hook returned '
+               f'{watcher.last_negative - returned[-1]:.3f}s before ns2 served both values'
+               if early else '')
+        raise AssertionError(f'certbot exited {p.returncode}, certificates: {certs}{why}\n'
+                             f'stdout:\n{p.stdout}\nstderr:\n{p.stderr}\n'
+                             f'--- certbot log (tail):\n{tail}')
+    text = subprocess.run(['openssl', 'x509', '-noout', '-text', '-in', str(certs[0])],
+                          capture_output=True, text=True, check=True).stdout
+    for san in ('DNS:example.test', 'DNS:*.example.test'):
+        assert san in text, f'{san} missing from {certs[0]}:\n{text}'
+    assert len(returned) == 2, f'expected 2 auth hook calls, saw {len(returned)}'
+    assert not early, \
+        f'the last auth hook returned {watcher.last_negative - returned[-1]:.3f}s ' \
+        'before ns2 was last seen without both values'
+    assert watcher.first_positive, 'ns2 was never seen serving both values'
+    note(f'last auth hook returned {(returned[-1] - watcher.first_positive) * 1000:.0f} ms '
+         'after ns2 served both values')
+    return certs[0]

@@ -3,11 +3,9 @@ stale and concurrent state, one UPDATE per zone, truncated answers (TCP),
 addresses that never answer, and --json output."""
 
 import json
-import os
 import subprocess
-import time
 
-from flows import auth_pair, cleanup_pair, expect_txt, expect_txt_soon
+from flows import auth_pair, cleanup_pair, expect_txt
 from testbed import (NS1, NS2, acme_value, certbot_env, clean_env, dig_txt,
                      dns01_binary, note, run_dns01, soa_serial)
 

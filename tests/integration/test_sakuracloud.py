@@ -22,7 +22,6 @@ import http.client
 import json
 import os
 import re
-import shlex
 import socket
 import ssl
 import subprocess
@@ -33,8 +32,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from flows import auth_pair, expect_txt
-from testbed import (NS1, NS2, RES_CLIENT, SECRETS, TRANSCRIPT, Skip, TxtWatcher, acme_value,
+from flows import auth_pair, certbot_pebble, expect_txt
+from testbed import (NS1, NS2, RES_CLIENT, SECRETS, TRANSCRIPT, Skip, acme_value,
                      certbot_env, clean_env, dig_txt, dns01_binary, note, run_dns01)
 
 import sakura_emulator
@@ -1162,47 +1161,9 @@ def test_sk_certbot_pebble(tb):
     """certbot + pebble end to end with type = sakuracloud (ns2 3 s behind)."""
     _need_sakura()
     em = _emulator(tb)
-    dir_url, ca = tb.pebble()
     conf = sk_config(tb, em, _key(em))
-    work = Path(tempfile.mkdtemp(prefix='certbot-sk-', dir=tb.tmp))
-    dns01 = f'{shlex.quote(dns01_binary())} -c {shlex.quote(conf)}'
-    stamps = work / 'auth-returned'
-    auth_hook = f'{dns01} auth; r=$?; date +%s.%N >> {shlex.quote(str(stamps))}; exit $r'
-    tb.set_lag(3)
+    certbot_pebble(tb, conf, prefix='certbot-sk-')
     name = '_acme-challenge.example.test'
-    expect_txt(NS2, name, [], 'before certbot: ')
-    watcher = TxtWatcher(NS2, name, min_count=2, clock=time.time)
-    watcher.start()
-    argv = ['certbot', 'certonly', '--manual', '--preferred-challenges', 'dns',
-            '--manual-auth-hook', auth_hook, '--manual-cleanup-hook', f'{dns01} cleanup',
-            '-d', 'example.test', '-d', '*.example.test',
-            '--server', dir_url, '--non-interactive', '--agree-tos',
-            '--register-unsafely-without-email',
-            '--config-dir', str(work / 'config'), '--work-dir', str(work / 'work'),
-            '--logs-dir', str(work / 'logs')]
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=300,
-                           env=clean_env({'REQUESTS_CA_BUNDLE': ca}))
-    finally:
-        watcher.stop()
-    returned = [float(x) for x in stamps.read_text().split()] if stamps.exists() else []
-    certs = sorted((work / 'config' / 'live').glob('*/cert.pem'))
-    if p.returncode != 0 or not certs:
-        log = work / 'logs' / 'letsencrypt.log'
-        tail = '\n'.join(log.read_text().splitlines()[-80:]) if log.exists() else ''
-        raise AssertionError(f'certbot exited {p.returncode}, certificates: {certs}\n'
-                             f'stdout:\n{p.stdout}\nstderr:\n{p.stderr}\n'
-                             f'--- certbot log (tail):\n{tail}')
-    text = subprocess.run(['openssl', 'x509', '-noout', '-text', '-in', str(certs[0])],
-                          capture_output=True, text=True, check=True).stdout
-    for san in ('DNS:example.test', 'DNS:*.example.test'):
-        assert san in text, f'{san} missing from {certs[0]}'
-    assert len(returned) == 2, f'expected 2 auth hook calls, saw {len(returned)}'
-    assert watcher.first_positive and not (watcher.last_negative
-                                           and returned[-1] <= watcher.last_negative), \
-        'the last auth hook returned before ns2 served both values'
-    note(f'last auth hook returned {(returned[-1] - watcher.first_positive) * 1000:.0f} ms '
-         'after ns2 served both values')
     note(f'API calls of the whole certbot run: {len(em.requests)}, PUTs: {em.puts()}')
     assert em.records(ZONE) == sakura_emulator.initial_records(), em.records(ZONE)
     expect_txt(NS1, name, [], 'after certbot: ')

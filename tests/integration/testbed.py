@@ -660,6 +660,20 @@ class Testbed:
         self.servers[name] = srv
         srv.start()
 
+    def restart_ca_resolver(self):
+        """A fresh CA-side resolver with an empty cache, so each ACME run in
+        the tests validates like a CA that never saw an earlier run's TXT
+        answers (those stay cached for their TTL: 10 s from rfc2136, 60 s
+        from Cloudflare)."""
+        self.servers['res-ca'].stop()
+        d = self.tmp / 'res-ca'
+        srv = Server('res-ca', ['unbound', '-d', '-c', str(d / 'unbound.conf')], d,
+                     logs=[d / 'unbound.log'])
+        self.servers['res-ca'] = srv
+        srv.start()
+        self._wait(lambda: dig_ok(RES_CA, 'ns1.example.test', 'A', aa=False),
+                   'res-ca resolving via the stubs', 'res-ca')
+
     # ---- pebble ------------------------------------------------------------
 
     def pebble(self):

@@ -28,11 +28,12 @@ endif
 
 CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/zone.c \
            core/propagation.c core/tsig.c core/state.c core/run.c core/cli.c \
-           core/hooks/certbot.c core/http.c
+           core/hooks/common.c core/hooks/certbot.c \
+           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
-HEADERS  = $(wildcard core/*.h providers/*.h)
+HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
 UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_state \
              tests/unit/test_tsig

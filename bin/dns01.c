@@ -29,8 +29,22 @@ static const struct command commands[] = {
 	    "_acme-challenge.CERTBOT_DOMAIN\n  and wait until every authoritative server has it "
 	    "(the last call of a run,\n  CERTBOT_REMAINING_CHALLENGES=0, writes and waits for "
 	    "all of them)" },
-	{ "cleanup", "cleanup", "certbot --manual-cleanup-hook: remove exactly this run's value "
-	    "and confirm it is gone" },
+	{ "cleanup", "cleanup | cleanup FQDN VALUE | cleanup -- DOMAIN TOKEN KEYAUTH",
+	    "without arguments: certbot --manual-cleanup-hook; with them: lego exec;\n"
+	    "  remove exactly this value and confirm it is gone" },
+	{ "deploy_challenge", "deploy_challenge DOMAIN TOKENFILE VALUE [DOMAIN TOKENFILE VALUE...]",
+	    "dehydrated HOOK=: write every value, then wait once for all (HOOK_CHAIN=yes\n"
+	    "  passes them all in one call); other dehydrated operations exit 0" },
+	{ "clean_challenge", "clean_challenge DOMAIN TOKENFILE VALUE [...]",
+	    "dehydrated HOOK=: remove exactly these values" },
+	{ "present", "present FQDN VALUE | present -- DOMAIN TOKEN KEYAUTH",
+	    "lego --dns exec (EXEC_PATH=): put VALUE at FQDN and wait; with EXEC_MODE=RAW\n"
+	    "  the value is base64url(SHA-256(KEYAUTH)) at _acme-challenge.DOMAIN" },
+	{ "begin", "begin TYPE IDENT TOKEN AUTH",
+	    "uacme -h: TYPE dns-01 puts AUTH at _acme-challenge.IDENT and waits;\n"
+	    "  any other TYPE exits 1 (declined), so uacme tries its next challenge type" },
+	{ "done", "done TYPE IDENT TOKEN AUTH", "uacme -h: remove the value" },
+	{ "failed", "failed TYPE IDENT TOKEN AUTH", "uacme -h: remove the value" },
 	{ "set", "set NAME VALUE... [--no-wait] [--timeout S] [--json]",
 	    "add the TXT values at NAME (never replacing others) and wait until every\n"
 	    "  authoritative server has them" },
@@ -48,9 +62,13 @@ usage(FILE *f)
 {
 	const struct command *c;
 
-	fprintf(f, "usage: dns01 [-c FILE] [-v|-q] COMMAND ...\n\ncommands:\n");
-	for (c = commands; c->name != NULL; c++)
+	fprintf(f, "usage: dns01 [-c FILE] [-v|-q] COMMAND ...\n\n"
+	    "hooks (certbot, dehydrated, lego exec, uacme):\n");
+	for (c = commands; c->name != NULL; c++) {
+		if (strcmp(c->name, "set") == 0)
+			fprintf(f, "\nby hand:\n");
 		fprintf(f, "  %s\n", c->usage);
+	}
 	fprintf(f, "\noptions:\n"
 	    "  -c FILE        config file (default: $DNS01_CONFIG, then /etc/dns01/dns01.conf)\n"
 	    "  -v, -q         more / less talk on stderr\n"
@@ -102,6 +120,34 @@ parse_timeout(const char *s, double *out)
 	return 0;
 }
 
+/* Run the command with its arguments.  Status. */
+static int
+dispatch(const struct opts *o, const char *cmd, int nargs, char **args)
+{
+	if (strcmp(cmd, "auth") == 0 || (strcmp(cmd, "cleanup") == 0 && nargs == 0)) {
+		if (nargs != 0 || o->dashdash) {
+			log_err("%s takes no arguments: certbot passes CERTBOT_* variables", cmd);
+			return ST_USAGE;
+		}
+		return cmd[0] == 'a' ? hook_certbot_auth(o) : hook_certbot_cleanup(o);
+	}
+	if (strcmp(cmd, "present") == 0 || strcmp(cmd, "cleanup") == 0)
+		return hook_lego(o, cmd, o->dashdash, nargs, args);
+	if (strcmp(cmd, "deploy_challenge") == 0 || strcmp(cmd, "clean_challenge") == 0)
+		return hook_dehydrated(o, cmd, nargs, args);
+	if (strcmp(cmd, "begin") == 0 || strcmp(cmd, "done") == 0 || strcmp(cmd, "failed") == 0)
+		return hook_uacme(o, cmd, nargs, args);
+	if (strcmp(cmd, "set") == 0)
+		return cmd_set(o, nargs, args);
+	if (strcmp(cmd, "unset") == 0)
+		return cmd_unset(o, nargs, args);
+	if (strcmp(cmd, "wait") == 0)
+		return cmd_wait(o, nargs, args);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(o, nargs, args);
+	return providers();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -120,7 +166,7 @@ main(int argc, char **argv)
 			continue;
 		}
 		if (strcmp(a, "--") == 0 && cmd != NULL)
-			dashdash = 1;
+			dashdash = o.dashdash = 1;
 		else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
 			if (++i == argc) {
 				log_err("%s needs a file", a);
@@ -156,6 +202,11 @@ main(int argc, char **argv)
 			rc = ST_USAGE;
 			goto out;
 		} else if ((cmd = find_command(a)) == NULL) {
+			if (hook_dehydrated_other(a)) {
+				log_debug("dehydrated %s: nothing to do", a);
+				rc = ST_OK;
+				goto out;
+			}
 			log_err("unknown command '%s' (see dns01 --help)", a);
 			rc = ST_USAGE;
 			goto out;
@@ -174,24 +225,7 @@ main(int argc, char **argv)
 		rc = ST_USAGE;
 		goto out;
 	}
-	if (strcmp(cmd->name, "auth") == 0 || strcmp(cmd->name, "cleanup") == 0) {
-		if (nargs != 0) {
-			log_err("%s takes no arguments: certbot passes CERTBOT_* variables",
-			    cmd->name);
-			rc = ST_USAGE;
-			goto out;
-		}
-		rc = cmd->name[0] == 'a' ? hook_certbot_auth(&o) : hook_certbot_cleanup(&o);
-	} else if (strcmp(cmd->name, "set") == 0)
-		rc = cmd_set(&o, nargs, args);
-	else if (strcmp(cmd->name, "unset") == 0)
-		rc = cmd_unset(&o, nargs, args);
-	else if (strcmp(cmd->name, "wait") == 0)
-		rc = cmd_wait(&o, nargs, args);
-	else if (strcmp(cmd->name, "list") == 0)
-		rc = cmd_list(&o, nargs, args);
-	else
-		rc = providers();
+	rc = dispatch(&o, cmd->name, nargs, args);
 out:
 	free(args);
 	fflush(stdout);

@@ -1,5 +1,5 @@
 /*
- * Front ends: the certbot hooks (core/hooks/certbot.c) and the by-hand
+ * Front ends: the hook dialects (core/hooks/) and the by-hand
  * commands set / unset / list / wait (core/cli.c).  Each checks its input
  * first (exit 2 before anything is read or sent), then loads the config,
  * then works.  Each returns a status (core/status.h).
@@ -14,6 +14,7 @@ struct opts {
 	double	timeout;		/* --timeout; 0: the config's */
 	int	no_wait;		/* --no-wait */
 	int	json;			/* --json */
+	int	dashdash;		/* a "--" came after the command */
 };
 
 struct config;
@@ -26,7 +27,14 @@ int	cmd_unset(const struct opts *o, int argc, char **argv);
 int	cmd_wait(const struct opts *o, int argc, char **argv);
 int	cmd_list(const struct opts *o, int argc, char **argv);
 
+/* The hook dialects (core/hooks/): argv after the command word. */
 int	hook_certbot_auth(const struct opts *o);
 int	hook_certbot_cleanup(const struct opts *o);
+int	hook_dehydrated(const struct opts *o, const char *op, int argc, char **argv);
+int	hook_lego(const struct opts *o, const char *op, int raw, int argc, char **argv);
+int	hook_uacme(const struct opts *o, const char *method, int argc, char **argv);
+
+/* 1 when op is a dehydrated operation dns01 has nothing to do for. */
+int	hook_dehydrated_other(const char *op);
 
 #endif

@@ -1,6 +1,8 @@
 /* Domain-name and TXT-value checks; see name.h. */
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "name.h"
 
 static int
@@ -157,6 +159,55 @@ value_check_acme(const char *v, const char **why)
 		*why = "validation value must be exactly 43 characters";
 		return -1;
 	}
+	return 0;
+}
+
+int
+value_from_keyauth(const char *token, const char *keyauth, char *out, const char **why)
+{
+	static const char b64url[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i, bits = 0, acc = 0;
+	size_t len, tlen, o = 0;
+	const char *p;
+
+	if (token == NULL || keyauth == NULL || (tlen = strlen(token)) == 0) {
+		*why = "empty token";
+		return -1;
+	}
+	len = strlen(keyauth);
+	if (len > KEYAUTH_MAX) {
+		*why = "key authorization too long";
+		return -1;
+	}
+	for (p = token; *p != '\0'; p++)
+		if (!is_ldh(*p) || *p == '.') {
+			*why = "token is not base64url";
+			return -1;
+		}
+	if (len < tlen + 2 || strncmp(keyauth, token, tlen) != 0 || keyauth[tlen] != '.') {
+		*why = "key authorization does not start with the token and a '.'";
+		return -1;
+	}
+	for (p = keyauth + tlen + 1; *p != '\0'; p++)
+		if (!is_ldh(*p) || *p == '.') {
+			*why = "key authorization thumbprint is not base64url";
+			return -1;
+		}
+	if (EVP_Digest(keyauth, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+		*why = "SHA-256 failed";
+		return -1;
+	}
+	/* base64url without padding: 32 octets give exactly ACME_VALUE_LEN characters. */
+	for (i = 0; i < mdlen; i++) {
+		acc = (acc << 8) | md[i];
+		for (bits += 8; bits >= 6; bits -= 6)
+			out[o++] = b64url[(acc >> (bits - 6)) & 0x3f];
+	}
+	if (bits > 0)
+		out[o++] = b64url[(acc << (6 - bits)) & 0x3f];
+	out[o] = '\0';
 	return 0;
 }
 

@@ -41,6 +41,17 @@ int	name_is_under(const char *name, const char *zone);
 /* Check an ACME value: exactly ACME_VALUE_LEN base64url characters. */
 int	value_check_acme(const char *v, const char **why);
 
+/*
+ * The DNS-01 value of a key authorization ("TOKEN.THUMBPRINT", RFC 8555
+ * §8.1): base64url(SHA-256(keyauth)) without padding, written to out
+ * (VALUE_BUF bytes).  The key authorization must be base64url text with one
+ * '.', at most KEYAUTH_MAX octets, starting with token + ".".  Returns 0, or
+ * -1 with *why set.
+ */
+#define KEYAUTH_MAX	512
+int	value_from_keyauth(const char *token, const char *keyauth, char *out,
+    const char **why);
+
 /* Check a standalone TXT value: 1..TXT_STRING_MAX printable ASCII octets. */
 int	value_check_txt(const char *v, const char **why);
 

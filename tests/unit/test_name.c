@@ -388,6 +388,61 @@ test_value_txt_case(void **state)
 	}
 }
 
+/* value_from_keyauth: expected values computed with Python's hashlib + base64. */
+struct keyauth_case {
+	const char *desc, *token, *keyauth, *want;	/* want NULL: rejected */
+};
+
+#define KA_TOKEN	"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
+#define KA_THUMB	"9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
+
+static const struct keyauth_case keyauth_cases[] = {
+	{ "RFC 8555 style key authorization", KA_TOKEN, KA_TOKEN "." KA_THUMB,
+	    "lCM7cZyQXcVHK2nnW3jjAhNT3Fvm18UN-kWZZknKoYM" },
+	{ "short token", "a", "a.b", "LnM23I66h-9HLfVow1SCq_JXXcPl6sDFxiuP-urCyTQ" },
+	{ "token does not match", "other", KA_TOKEN "." KA_THUMB, NULL },
+	{ "no dot after the token", KA_TOKEN, KA_TOKEN KA_THUMB, NULL },
+	{ "empty thumbprint", KA_TOKEN, KA_TOKEN ".", NULL },
+	{ "two dots", "a", "a.b.c", NULL },
+	{ "space in thumbprint", "a", "a.b c", NULL },
+	{ "empty token", "", ".b", NULL },
+	{ "token with a dot", "a.b", "a.b.c", NULL },
+};
+
+static void
+test_keyauth_case(void **state)
+{
+	const struct keyauth_case *c = *state;
+	char out[VALUE_BUF];
+	const char *why = NULL;
+	int rc = value_from_keyauth(c->token, c->keyauth, out, &why);
+
+	if (c->want != NULL) {
+		assert_int_equal(rc, 0);
+		assert_string_equal(out, c->want);
+		assert_int_equal(value_check_acme(out, &why), 0);
+	} else {
+		assert_int_equal(rc, -1);
+		assert_non_null(why);
+	}
+}
+
+static void
+test_keyauth_too_long(void **state)
+{
+	char ka[KEYAUTH_MAX + 8], out[VALUE_BUF];
+	const char *why = NULL;
+
+	(void)state;
+	memset(ka, 'b', sizeof(ka) - 1);
+	ka[sizeof(ka) - 1] = '\0';
+	ka[0] = 'a';
+	ka[1] = '.';
+	assert_int_equal(value_from_keyauth("a", ka, out, &why), -1);
+	ka[KEYAUTH_MAX] = '\0';
+	assert_int_equal(value_from_keyauth("a", ka, out, &why), 0);
+}
+
 /* A sanity test of the helpers themselves, so the long cases test what they say. */
 static void
 test_helpers(void **state)
@@ -452,6 +507,10 @@ main(void)
 		add("value_check_acme", acme_cases[i].desc, test_value_acme_case, &acme_cases[i]);
 	for (i = 0; i < NELEM(txt_cases); i++)
 		add("value_check_txt", txt_cases[i].desc, test_value_txt_case, &txt_cases[i]);
+	for (i = 0; i < NELEM(keyauth_cases); i++)
+		add("value_from_keyauth", keyauth_cases[i].desc, test_keyauth_case,
+		    &keyauth_cases[i]);
+	add("value_from_keyauth", "length limit", test_keyauth_too_long, NULL);
 	rc = _cmocka_run_group_tests("name", tests, ntests, NULL, NULL);
 	for (i = 0; i < ntests; i++)
 		free((void *)(uintptr_t)tests[i].name);

@@ -1,0 +1,81 @@
+/* Write-and-wait and delete-and-confirm for the hook dialects; see hook.h. */
+#include <string.h>
+
+#include "hook.h"
+#include "../config.h"
+#include "../log.h"
+#include "../name.h"
+#include "../status.h"
+
+int
+hook_challenge(struct challenge *c, const char *what, const char *domain, const char *value)
+{
+	const char *why;
+
+	memset(c, 0, sizeof(*c));
+	if (name_challenge(domain, c->name, &why) == -1) {
+		log_err("%s: domain '%s': %s", what, domain, why);
+		return ST_USAGE;
+	}
+	if (value_check_acme(value, &why) == -1) {
+		log_err("%s: %s", what, why);
+		return ST_USAGE;
+	}
+	memcpy(c->value, value, strlen(value) + 1);
+	return ST_OK;
+}
+
+/* Load the config and locate every challenge: the first half of both. */
+static int
+prepare(const struct opts *o, struct challenge *c, size_t n, struct config **cfg,
+    struct run **r)
+{
+	int rc;
+
+	if ((rc = cli_load_config(o, cfg)) != ST_OK)
+		return rc;
+	if ((rc = run_new(*cfg, r)) != ST_OK)
+		return rc;
+	return run_locate(*r, c, n);
+}
+
+int
+hook_present(const struct opts *o, struct challenge *c, size_t n)
+{
+	struct config *cfg = NULL;
+	struct run *r = NULL;
+	int rc;
+
+	if ((rc = prepare(o, c, n, &cfg, &r)) != ST_OK)
+		goto out;
+	if ((rc = run_add(r, c, n)) != ST_OK)
+		goto out;
+	rc = run_wait(r, c, n, PROP_PRESENT, cfg->timeout);
+out:
+	run_free(r);
+	config_free(cfg);
+	return rc;
+}
+
+int
+hook_remove(const struct opts *o, struct challenge *c, size_t n)
+{
+	struct config *cfg = NULL;
+	struct run *r = NULL;
+	double confirm;
+	int rc;
+
+	if ((rc = prepare(o, c, n, &cfg, &r)) != ST_OK)
+		goto out;
+	if ((rc = run_del(r, c, n)) != ST_OK)
+		goto out;
+	confirm = cfg->timeout < CLEANUP_CONFIRM_MAX_S ? cfg->timeout : CLEANUP_CONFIRM_MAX_S;
+	if (run_wait(r, c, n, PROP_ABSENT, confirm) != ST_OK)
+		log_warn("the values are deleted at the provider but some servers still served "
+		    "them after %.0f s (see above); they will go when the servers catch up",
+		    confirm);
+out:
+	run_free(r);
+	config_free(cfg);
+	return rc;
+}

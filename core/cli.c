@@ -118,7 +118,8 @@ change_cmd(const struct opts *o, const char *cmd, int argc, char **argv, int del
 	if (!o->no_wait || !write) {
 		waited = 1;
 		rc = run_wait(r, c, n, del ? PROP_ABSENT : PROP_PRESENT, cfg->timeout);
-	}
+	} else
+		run_unwaited(r, c, n, del ? PROP_ABSENT : PROP_PRESENT);
 out:
 	if (o->json && n > 0)
 		json_result(cmd, c, n, rc, log_now() - start, waited);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -43,11 +44,12 @@ struct probe {
 	size_t	ns;			/* index into the target zone's ns[] */
 	size_t	addr;			/* index into paddr[] */
 	enum probe_state state;
+	int	others;			/* PROP_ABSENT: the good answer had other values */
 	char	desc[PROP_DESC];
 };
 
 struct loop {
-	const struct prop_target *t;
+	struct prop_target *t;
 	size_t	nt;
 	enum prop_mode mode;
 	struct paddr addrs[PROP_MAX_ADDRS];
@@ -165,8 +167,10 @@ judge(struct loop *l, struct probe *pr, const ldns_pkt *r)
 	}
 	if (l->mode == PROP_PRESENT)
 		pr->state = hits == t->nvalues ? P_GOOD : P_BAD;
-	else
+	else {
 		pr->state = hits == 0 ? P_GOOD : P_BAD;
+		pr->others = nv > 0;
+	}
 	if (pr->state == P_BAD && l->mode == PROP_PRESENT && nv > 0) {
 		size_t o = strlen(pr->desc);
 
@@ -378,14 +382,18 @@ receive(struct loop *l, size_t ai, double now)
 	}
 }
 
-/* One progress line naming the nameservers still waited for. */
+/*
+ * One progress line naming the nameservers still waited for and what their
+ * addresses answered; addresses that never answered are not waited for and
+ * are left out here (the timeout report lists them).
+ */
 static void
 progress(const struct loop *l, double elapsed)
 {
 	char line[1024];
-	size_t t, n, i, o, waiting = 0, total = 0;
+	size_t t, n, i, o = 0, waiting = 0, total = 0;
 
-	o = (size_t)snprintf(line, sizeof(line), "waiting (%.0f s):", elapsed);
+	line[0] = '\0';
 	for (t = 0; t < l->nt; t++)
 		for (n = 0; n < l->t[t].zone->nns; n++) {
 			if (l->t[t].zone->ns[n].naddrs == 0)
@@ -397,14 +405,28 @@ progress(const struct loop *l, double elapsed)
 			for (i = 0; i < l->nprobes; i++) {
 				const struct probe *pr = &l->probes[i];
 
-				if (pr->target == t && pr->ns == n && pr->state != P_GOOD &&
-				    o < sizeof(line))
-					o += (size_t)snprintf(line + o, sizeof(line) - o,
-					    " %s (%s) %s;", l->t[t].zone->ns[n].name,
-					    l->addrs[pr->addr].a->text, pr->desc);
+				if (pr->target != t || pr->ns != n || pr->state == P_GOOD ||
+				    UNREACHABLE(&l->addrs[pr->addr]) || o >= sizeof(line))
+					continue;
+				o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %s (%s): %s",
+				    o > 0 ? "; " : "", l->t[t].name, l->t[t].zone->ns[n].name,
+				    l->addrs[pr->addr].a->text, pr->desc);
 			}
 		}
-	log_info("%zu of %zu nameservers ready; %s", total - waiting, total, line);
+	log_info("waiting (%.0f s): %zu of %zu nameservers ready; %s", elapsed,
+	    total - waiting, total, line);
+}
+
+/* A wall-clock time as local HH:MM:SS. */
+static const char *
+clock_text(double when, char *buf, size_t len)
+{
+	time_t s = (time_t)when;
+	struct tm tm;
+
+	if (localtime_r(&s, &tm) == NULL || strftime(buf, len, "%H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "?");
+	return buf;
 }
 
 /* The final report on timeout: every nameserver/address and its answer. */
@@ -427,29 +449,117 @@ report(const struct loop *l, double timeout_s)
 			    l->t[t].zone->ns[pr->ns].name, l->addrs[pr->addr].a->text,
 			    UNREACHABLE(&l->addrs[pr->addr]) ? "never answered: " : "", pr->desc);
 		}
+		if (l->mode == PROP_PRESENT && l->t[t].done_at > 0 &&
+		    l->t[t].not_before > prop_wall_now()) {
+			char at[16];
+
+			fprintf(stderr, "    every server has it, but an older answer may still be "
+			    "cached by resolvers until %s (cache wait: see dns01(1), TTL)\n",
+			    clock_text(l->t[t].not_before, at, sizeof(at)));
+		}
 	}
 }
 
+/* 1 when every nameserver of target t is done. */
 static int
-all_done(const struct loop *l)
+target_done(const struct loop *l, size_t t)
 {
-	size_t t, n;
+	size_t n;
 
-	for (t = 0; t < l->nt; t++)
-		for (n = 0; n < l->t[t].zone->nns; n++)
-			if (l->t[t].zone->ns[n].naddrs > 0 && !group_done(l, t, n))
-				return 0;
+	for (n = 0; n < l->t[t].zone->nns; n++)
+		if (l->t[t].zone->ns[n].naddrs > 0 && !group_done(l, t, n))
+			return 0;
 	return 1;
 }
 
+/*
+ * Note targets that became done (servers) and start their hold; say what
+ * the cache waits are waiting for.  1 when everything is done.
+ */
+static int
+all_done(struct loop *l, int say)
+{
+	double wall = prop_wall_now();
+	char at[16];
+	size_t t, i;
+	int done = 1;
+
+	for (t = 0; t < l->nt; t++) {
+		struct prop_target *pt = &l->t[t];
+
+		if (pt->done_at == 0) {
+			if (!target_done(l, t)) {
+				done = 0;
+				continue;
+			}
+			pt->done_at = wall;
+			for (i = 0; i < l->nprobes; i++)
+				if (l->probes[i].target == t && l->probes[i].state == P_GOOD &&
+				    l->probes[i].others)
+					pt->others = 1;
+			if (l->mode == PROP_PRESENT && pt->hold > 0 &&
+			    pt->not_before < wall + pt->hold)
+				pt->not_before = wall + pt->hold;
+			if (l->mode == PROP_PRESENT && pt->not_before > wall)
+				say = 1;
+		}
+		if (l->mode != PROP_PRESENT || pt->not_before <= wall)
+			continue;
+		done = 0;
+		if (say)
+			log_info("%s: every authoritative server has it, but an older answer may "
+			    "still be cached by resolvers until %s: waiting %.0f s more",
+			    pt->name, clock_text(pt->not_before, at, sizeof(at)),
+			    pt->not_before - wall);
+	}
+	return done;
+}
+
+/* 1 when every target's nameservers are done (cache waits aside). */
+static int
+target_all_done(const struct loop *l)
+{
+	size_t t;
+
+	for (t = 0; t < l->nt; t++)
+		if (l->t[t].done_at == 0)
+			return 0;
+	return 1;
+}
+
+/* The earliest cache wait still running, as a log_now() time; 0 if none. */
+static double
+next_cache_end(const struct loop *l, double now)
+{
+	double wall = prop_wall_now(), best = 0;
+	size_t t;
+
+	for (t = 0; t < l->nt; t++)
+		if (l->t[t].done_at > 0 && l->t[t].not_before > wall &&
+		    (best == 0 || now + l->t[t].not_before - wall < best))
+			best = now + l->t[t].not_before - wall;
+	return best;
+}
+
+double
+prop_wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int
-propagation_wait(const struct prop_target *t, size_t nt, enum prop_mode mode, double timeout_s)
+propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double timeout_s)
 {
 	struct loop *l = calloc(1, sizeof(*l));
 	struct pollfd pfd[PROP_MAX_ADDRS];
 	size_t i, np;
-	double start = log_now(), now, wake, next_progress = start + PROP_PROGRESS_S;
-	int rc = ST_FAIL;
+	double start = log_now(), now, wake, cache_end;
+	double next_progress = start + PROP_PROGRESS_FIRST_S;
+	double servers_done = 0;
+	int rc = ST_FAIL, say = 0;
 
 	if (l == NULL) {
 		log_err("out of memory");
@@ -460,26 +570,41 @@ propagation_wait(const struct prop_target *t, size_t nt, enum prop_mode mode, do
 	l->mode = mode;
 	if (setup(l) == -1)
 		goto out;
+	for (i = 0; i < nt; i++)
+		t[i].done_at = 0;
 	for (;;) {
 		now = log_now();
-		if (all_done(l)) {
+		if (all_done(l, say)) {
+			if (servers_done == 0)
+				servers_done = now;
 			log_info("%s on every authoritative server after %.2f s",
-			    mode == PROP_PRESENT ? "present" : "gone", now - start);
+			    mode == PROP_PRESENT ? "present" : "gone", servers_done - start);
+			if (now - servers_done > PROP_INTERVAL_MS / 1000.0)
+				log_info("older answers are out of every resolver cache after %.2f s",
+				    now - start);
 			rc = ST_OK;
 			break;
 		}
+		say = 0;
+		if (servers_done == 0 && target_all_done(l))
+			servers_done = now;
 		if (now - start >= timeout_s) {
 			report(l, timeout_s);
 			rc = ST_TIMEOUT;
 			break;
 		}
 		if (now >= next_progress) {
-			progress(l, now - start);
+			if (servers_done == 0)
+				progress(l, now - start);
+			else
+				say = 1;	/* all_done() tells about the cache waits */
 			next_progress = now + PROP_PROGRESS_S;
 		}
 		wake = start + timeout_s;
 		if (next_progress < wake)
 			wake = next_progress;
+		if ((cache_end = next_cache_end(l, now)) > 0 && cache_end < wake)
+			wake = cache_end;
 		for (i = 0, np = 0; i < l->naddrs; i++) {
 			struct paddr *p = &l->addrs[i];
 

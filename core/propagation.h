@@ -21,16 +21,28 @@
 #define PROP_INTERVAL_MS	100	/* per address: at most 10 queries/s */
 #define PROP_QUERY_TIMEOUT_MS	1500	/* a query unanswered this long is retransmitted */
 #define PROP_ERROR_RETRY_MS	1000	/* after an ICMP error (refused, unreachable) */
-#define PROP_PROGRESS_S		5	/* a progress line this often */
+#define PROP_PROGRESS_FIRST_S	1	/* the first progress line after this long */
+#define PROP_PROGRESS_S		5	/* then one this often */
 #define PROP_MAX_VALUES		64	/* TXT values compared per name */
 #define PROP_LIST_TRIES		2	/* queries per address for `list` */
 
-/* One name to check: the values expected there, on the zone's nameservers. */
+/*
+ * One name to check: the values expected there, on the zone's nameservers.
+ *
+ * Cache wait (PROP_PRESENT): once every nameserver serves the values, the
+ * wait goes on until not_before and for hold seconds more, because a
+ * resolver may still hold an older answer for the name until then
+ * (core/ledger.h).  Times are wall clock, seconds since the epoch.
+ */
 struct prop_target {
 	const char *name;		/* canonical owner */
 	const struct zone *zone;
 	const char *values[PROP_MAX_VALUES];
 	size_t	nvalues;
+	double	not_before;		/* in: 0, or an older answer's cache expiry */
+	double	hold;			/* in: seconds after done_at, 0 for none */
+	double	done_at;		/* out: when every nameserver was done; 0: never */
+	int	others;			/* out (PROP_ABSENT): other TXT values remain */
 };
 
 enum prop_mode {
@@ -39,12 +51,16 @@ enum prop_mode {
 };
 
 /*
- * Wait until every nameserver of every target is done, at most timeout_s.
- * Progress goes to stderr.  Returns ST_OK, or ST_TIMEOUT after printing per
- * nameserver and address what it last answered.
+ * Wait until every nameserver of every target is done and every cache wait
+ * is over, at most timeout_s.  Progress goes to stderr.  Returns ST_OK, or
+ * ST_TIMEOUT after printing per nameserver and address what it last
+ * answered, and which cache waits had not ended.
  */
-int	propagation_wait(const struct prop_target *t, size_t n, enum prop_mode mode,
+int	propagation_wait(struct prop_target *t, size_t n, enum prop_mode mode,
     double timeout_s);
+
+/* Wall-clock time, seconds since the epoch. */
+double	prop_wall_now(void);
 
 /* What one address answered for `list`. */
 struct prop_answer {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger.h"
 #include "log.h"
 #include "run.h"
 #include "status.h"
@@ -18,6 +19,7 @@ struct run {
 	struct discovery *d;
 	struct instance inst[CONFIG_MAX_PROVIDERS];
 	size_t	ninst;
+	int	wrote;			/* run_add or run_del changed something */
 };
 
 int
@@ -139,6 +141,7 @@ change(struct run *r, struct challenge *c, size_t n, int del)
 	}
 	if ((rc = route(r, c, n)) != ST_OK)
 		goto out;
+	r->wrote = 1;
 	for (i = 0; i < n && rc == ST_OK; i++) {
 		if (done[i])
 			continue;
@@ -183,32 +186,129 @@ run_del(struct run *r, struct challenge *c, size_t n)
 	return change(r, c, n, 1);
 }
 
-int
-run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode,
-    double timeout_s)
+/* The TTL the run's records at target have (the largest of its challenges'). */
+static int
+target_ttl(const struct run *r, const struct challenge *c, size_t n, const char *target)
+{
+	size_t i;
+	int ttl = 0, v;
+
+	for (i = 0; i < n; i++)
+		if (c[i].pc != NULL && strcmp(c[i].target, target) == 0 &&
+		    (v = ttl_for(r, provider_find(c[i].pc->type))) > ttl)
+			ttl = v;
+	return ttl;
+}
+
+/*
+ * Before a wait for written values: the cache waits of each name (see
+ * ledger.h).  An older answer noted in the ledger sets not_before; an
+ * RRset dns01 itself made less than its TTL ago is replaced now, and may
+ * be cached for its TTL after the new one is everywhere: that is the hold.
+ */
+static void
+cache_waits(const struct run *r, struct prop_target *t, size_t nt)
+{
+	struct ledger_entry e;
+	double now = prop_wall_now();
+	size_t i;
+
+	for (i = 0; i < nt; i++) {
+		ledger_get(r->cfg->state_dir, t[i].name, &e);
+		t[i].not_before = e.until;
+		t[i].hold = e.live && e.changed + e.ttl > now ? e.ttl : 0;
+		if (e.until > now)
+			log_info("%s: dns01 changed it %.0f s ago; resolvers may cache the older "
+			    "answer until %.0f s from now", t[i].name, now - e.changed,
+			    e.until - now);
+		else if (t[i].hold > 0)
+			log_info("%s: dns01 wrote it %.0f s ago (TTL %d s); the answer this write "
+			    "replaces may stay in resolver caches for %d s after it",
+			    t[i].name, now - e.changed, e.ttl, e.ttl);
+	}
+}
+
+/* After a wait (or instead of one): note each name's change in the ledger. */
+static void
+note_changes(const struct run *r, const struct challenge *c, size_t n,
+    const struct prop_target *t, size_t nt, enum prop_mode mode)
+{
+	struct ledger_entry e, old;
+	double now = prop_wall_now();
+	size_t i;
+
+	for (i = 0; i < nt; i++) {
+		memset(&e, 0, sizeof(e));
+		snprintf(e.name, sizeof(e.name), "%s", t[i].name);
+		e.changed = t[i].done_at > 0 ? t[i].done_at : now;
+		e.ttl = target_ttl(r, c, n, t[i].name);
+		if (mode == PROP_PRESENT) {
+			e.live = 1;
+			e.until = t[i].hold > 0 ? e.changed + t[i].hold : 0;
+		} else {
+			/* The answer with the deleted values may be cached for their TTL. */
+			ledger_get(r->cfg->state_dir, t[i].name, &old);
+			e.until = e.changed + (old.live && old.ttl > e.ttl ? old.ttl : e.ttl);
+			e.live = t[i].others;
+		}
+		ledger_put(r->cfg->state_dir, &e);
+	}
+}
+
+/* The distinct names of c[] with their values.  NULL when out of memory. */
+static struct prop_target *
+targets(const struct challenge *c, size_t n, size_t *nt)
 {
 	struct prop_target *t = calloc(n ? n : 1, sizeof(*t));
-	size_t i, j, nt = 0;
-	int rc;
+	size_t i, j;
 
-	(void)r;
+	*nt = 0;
 	if (t == NULL) {
 		log_err("out of memory");
-		return ST_FAIL;
+		return NULL;
 	}
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < nt; j++)
+		for (j = 0; j < *nt; j++)
 			if (strcmp(t[j].name, c[i].target) == 0)
 				break;
-		if (j == nt) {
-			t[nt].name = c[i].target;
-			t[nt].zone = c[i].zone;
-			nt++;
+		if (j == *nt) {
+			t[*nt].name = c[i].target;
+			t[*nt].zone = c[i].zone;
+			(*nt)++;
 		}
 		if (t[j].nvalues < PROP_MAX_VALUES)
 			t[j].values[t[j].nvalues++] = c[i].value;
 	}
+	return t;
+}
+
+int
+run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode,
+    double timeout_s)
+{
+	struct prop_target *t;
+	size_t nt;
+	int rc;
+
+	if ((t = targets(c, n, &nt)) == NULL)
+		return ST_FAIL;
+	if (r->wrote && mode == PROP_PRESENT)
+		cache_waits(r, t, nt);
 	rc = propagation_wait(t, nt, mode, timeout_s);
+	if (r->wrote)
+		note_changes(r, c, n, t, nt, mode);
 	free(t);
 	return rc;
+}
+
+void
+run_unwaited(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode)
+{
+	struct prop_target *t;
+	size_t nt;
+
+	if (!r->wrote || (t = targets(c, n, &nt)) == NULL)
+		return;
+	note_changes(r, c, n, t, nt, mode);
+	free(t);
 }

@@ -45,9 +45,17 @@ int	run_add(struct run *r, struct challenge *c, size_t n);
 /* Delete exactly these values (after run_locate). */
 int	run_del(struct run *r, struct challenge *c, size_t n);
 
-/* Wait until every authoritative server has (or no longer has) the values. */
+/*
+ * Wait until every authoritative server has (or no longer has) the values.
+ * After run_add, also until no resolver can still hold an older answer that
+ * dns01 replaced (core/ledger.h); after run_add or run_del, note the change
+ * in the ledger.
+ */
 int	run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode,
     double timeout_s);
+
+/* Instead of run_wait (--no-wait): note the change in the ledger as of now. */
+void	run_unwaited(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode);
 
 /* The discovery context, for `list`. */
 struct discovery *run_discovery(struct run *r);

@@ -28,7 +28,7 @@
 #include "provider.h"
 
 #define SAKURA_DEFAULT_URL	"https://secure.sakura.ad.jp/cloud/zone/is1a/api/cloud/1.1"
-#define SAKURA_DEFAULT_TTL	60	/* no documented minimum; see README */
+#define SAKURA_DEFAULT_TTL	10	/* no documented minimum; 10 is in use (README) */
 #define SAKURA_MIN_TTL		10
 #define SAKURA_ID_MAX		32
 #define SAKURA_PAGE		50	/* items asked for per list call */

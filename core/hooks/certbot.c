@@ -192,9 +192,11 @@ hook_certbot_cleanup(const struct opts *o)
 	/*
 	 * Like auth, cleanup batches: calls above 0 only mark their entry, and
 	 * the call with 0 deletes every marked record of the run at once (one
-	 * UPDATE, one PUT per zone) and confirms once.
+	 * UPDATE, one PUT per zone) and confirms once.  Entries the last auth
+	 * call never wrote (it failed) are marked too: the last call's delete
+	 * covers whatever part of them did reach the provider.
 	 */
-	if (e.remaining > 0 && se != NULL && se->written != STATE_RECORDED) {
+	if (e.remaining > 0 && se != NULL) {
 		se->written = STATE_CLEANUP;
 		rc = state_save(st);
 		log_info("%s: cleanup recorded; the last cleanup call deletes the run's values",

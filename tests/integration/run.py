@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """Run the dns01 integration tests against real servers.
 
-    /usr/bin/python3 tests/integration/run.py [-v] [--exclude=PART ...] [FILTER]
+    /usr/bin/python3 tests/integration/run.py [-v] [--exclude=PART ...] [FILTER ...]
 
 Re-executes itself in private namespaces (see testbed.enter_namespace),
 starts named x2 and unbound x2 once (pebble when a test asks for it), runs
 every test_* function of every test_*.py here whose "module.function" name
-contains FILTER and none of the --exclude parts, and always stops the servers. A test is a function taking
+contains any FILTER and none of the --exclude parts, and always stops the servers. A test is a function taking
 the Testbed; it fails by raising (AssertionError or anything else) and is
 skipped by raising testbed.Skip. Binary under test: $DNS01 or <repo>/dns01.
 -v prints every dns01 call (argv, exit code, stdout, stderr) also for passing
@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 import testbed  # noqa: E402
 
 
-def collect(pattern, exclude=()):
+def collect(patterns=('',), exclude=()):
     tests = []
     # The testbed's self-checks first: if they fail, suspect the harness.
     paths = sorted(HERE.glob('test_*.py'), key=lambda p: (p.stem != 'test_testbed', p.stem))
@@ -35,7 +35,8 @@ def collect(pattern, exclude=()):
         mod = importlib.import_module(path.stem)
         for name, fn in vars(mod).items():     # definition order
             full = f'{path.stem}.{name}'
-            if name.startswith('test_') and callable(fn) and pattern in full \
+            if name.startswith('test_') and callable(fn) \
+                    and any(p in full for p in patterns) \
                     and not any(x in full for x in exclude):
                 tests.append((full, fn))
     return tests
@@ -104,10 +105,9 @@ def main():
     verbose = '-v' in args
     exclude = [a.split('=', 1)[1] for a in args if a.startswith('--exclude=')]
     args = [a for a in args if a != '-v' and not a.startswith('--exclude=')]
-    pattern = args[0] if args else ''
-    tests = collect(pattern, exclude)
+    tests = collect(args or [''], exclude)
     if not tests:
-        print(f'no test matches {pattern!r}')
+        print(f'no test matches {args!r}')
         return 1
     counts = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}
     interrupted = False

@@ -804,6 +804,9 @@ def test_cf_global_key_and_credentials_file(tb):
     ini = _write_private(tb.tmp / 'cloudflare.ini', f'dns_cloudflare_api_token = {tok}\n')
     conf = cf_config(tb, em, credentials=ini)
     mark = len(em.requests)
+    # a new name for each write after a removal: otherwise dns01 would
+    # rightly wait out the 60 s TTL of the removed answer (test_cache.py)
+    name = '_acme-challenge.global2.example.test'
     rc, _, err, _ = _set(conf, name, v)
     assert rc == 0, f'set with a credentials file exited {rc}: {err[-500:]}'
     rc, _, err, _ = _unset(conf, name, v)
@@ -812,6 +815,7 @@ def test_cf_global_key_and_credentials_file(tb):
     ini2 = _write_private(tb.tmp / 'cloudflare-global.ini',
                           f'dns_cloudflare_email = {email}\ndns_cloudflare_api_key = {key}\n')
     conf = cf_config(tb, em, credentials=ini2)
+    name = '_acme-challenge.global3.example.test'
     rc, _, err, _ = _set(conf, name, v, extra=('--no-wait',))
     assert rc == 0, f'set with a global-key credentials file exited {rc}: {err[-500:]}'
     rc, _, err, _ = _unset(conf, name, v, extra=('--no-wait',))
@@ -1023,7 +1027,10 @@ def test_cf_verbose_redacts_secrets(tb):
     email, key = _global_key(em)
     for what, conf in (('token', cf_config(tb, em, token=tok)),
                        ('global key', cf_config(tb, em, email=email, api_key=key))):
-        name, v = '_acme-challenge.verbose.example.test', acme_value()
+        # one name per pass: a write right after a removal at the same name
+        # would wait out Cloudflare's 60 s TTL (test_cache.py)
+        name = f"_acme-challenge.verbose-{what.replace(' ', '-')}.example.test"
+        v = acme_value()
         rc, _, err, _ = _set(conf, name, v, extra=('-v',))
         assert rc == 0, f'{what}: set -v exited {rc}: {err[-500:]}'
         assert 'POST' in err and 'dns_records' in err and 'zones' in err, \

@@ -782,9 +782,11 @@ class Testbed:
             self.lag.transfer(z, timeout=timeout)
 
     def reset(self):
-        """Between tests: lag 0 and ns2 in sync."""
+        """Between tests: lag 0, ns2 in sync, and no cache ledger (each test
+        starts like a host where dns01 changed nothing recently)."""
         self.set_lag(0)
         self.sync()
+        (self.tmp / 'state' / 'cache.ledger').unlink(missing_ok=True)
 
     def nsupdate(self, *lines, zone='example.test', key='dns01-key'):
         """Send one signed UPDATE to ns1 (zone given explicitly, so nsupdate

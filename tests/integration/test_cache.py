@@ -1,0 +1,102 @@
+"""Cache-aware waits: a value written at a name whose TXT RRset dns01 changed
+less than a TTL ago is not reported as ready while a resolver may still
+answer with the older RRset (core/ledger.h)."""
+
+import re
+import subprocess
+import time
+
+from flows import expect_txt
+from testbed import NS1, RES_CA, acme_value, note, run_dns01
+
+NAME = '_acme-challenge.example.test'
+
+
+def resolver_txt(name):
+    """(rcode, values) the CA-side resolver answers for TXT name (RD=1, as a
+    CA's validation query)."""
+    out = subprocess.run(['dig', '+rec', '+time=2', '+tries=1', '+noall', '+comments',
+                          '+answer', f'@{RES_CA}', name, 'TXT'],
+                         capture_output=True, text=True).stdout
+    m = re.search(r'status: (\w+)', out)
+    values = [''.join(re.findall(r'"([^"]*)"', line.split('TXT', 1)[1]))
+              for line in out.splitlines()
+              if not line.startswith(';') and '\tTXT\t' in line]
+    return (m.group(1) if m else 'TIMEOUT'), values
+
+
+def test_cache_wait_after_removal(tb):
+    """The lego/uacme pattern, with a real resolver in the middle: v1 is set,
+    a resolver caches {v1} (as a CA validating it would), v1 is removed and
+    v2 set. When `set v2` returns, the same resolver must answer with v2."""
+    ttl = 4
+    conf = tb.write_config(ttl=ttl)
+    tb.restart_ca_resolver()
+    v1, v2 = acme_value(), acme_value()
+    rc, _, err, _ = run_dns01(['-c', conf, 'set', NAME, v1])
+    assert rc == 0, f'set v1 exited {rc}: {err[-600:]}'
+    assert resolver_txt(NAME) == ('NOERROR', [v1]), 'the resolver did not see v1'
+    rc, _, err, _ = run_dns01(['-c', conf, 'unset', NAME, v1])
+    assert rc == 0, f'unset v1 exited {rc}: {err[-600:]}'
+    removed = time.monotonic()
+    assert resolver_txt(NAME) == ('NOERROR', [v1]), \
+        'the resolver should still serve its cached {v1} (test premise)'
+
+    rc, _, err, elapsed = run_dns01(['-c', conf, 'set', NAME, v2])
+    assert rc == 0, f'set v2 exited {rc}: {err[-600:]}'
+    rcode, values = resolver_txt(NAME)
+    assert values == [v2], \
+        f'set v2 returned while the resolver still answered {rcode} {values}:\n{err}'
+    assert 'older answer may still be cached' in err, f'no cache-wait message:\n{err}'
+    since = time.monotonic() - removed
+    assert since >= ttl, f'returned {since:.2f}s after the removal, TTL is {ttl}s'
+    note(f'set v2 took {elapsed:.2f}s; returned {since:.2f}s after v1 was gone (TTL {ttl}s)')
+    run_dns01(['-c', conf, 'unset', NAME, v2])
+
+
+def test_cache_wait_replaced_rrset(tb):
+    """Adding a value to an RRset dns01 wrote less than a TTL ago replaces an
+    answer a resolver may hold: the wait holds for the TTL after the new
+    RRset is on every server (dehydrated without HOOK_CHAIN)."""
+    ttl = 3
+    conf = tb.write_config(ttl=ttl)
+    v1, v2 = acme_value(), acme_value()
+    rc, _, err, first = run_dns01(['-c', conf, 'set', NAME, v1])
+    assert rc == 0, f'set v1 exited {rc}: {err[-600:]}'
+    rc, _, err, second = run_dns01(['-c', conf, 'set', NAME, v2])
+    assert rc == 0, f'set v2 exited {rc}: {err[-600:]}'
+    assert second >= ttl, f'set v2 returned after {second:.2f}s, before the TTL ({ttl}s)'
+    assert 'older answer may still be cached' in err, f'no cache-wait message:\n{err}'
+    expect_txt(NS1, NAME, [v1, v2])
+    note(f'first set {first:.2f}s, second set {second:.2f}s (TTL {ttl}s)')
+    run_dns01(['-c', conf, 'unset', NAME, v1, v2])
+
+
+def test_no_cache_wait_without_recent_change(tb):
+    """Nothing changed recently at the name: no wait beyond propagation, and
+    a removal never waits for caches. Other names are not affected."""
+    conf = tb.write_config(ttl=30)
+    v1 = acme_value()
+    rc, _, err, elapsed = run_dns01(['-c', conf, 'set', NAME, v1])
+    assert rc == 0 and elapsed < 3, f'set took {elapsed:.2f}s (rc {rc}): {err[-600:]}'
+    assert 'cached' not in err, f'unexpected cache wait:\n{err}'
+    rc, _, err, elapsed = run_dns01(['-c', conf, 'unset', NAME, v1])
+    assert rc == 0 and elapsed < 3, f'unset took {elapsed:.2f}s (rc {rc}): {err[-600:]}'
+    other = '_acme-challenge.www.example.test'
+    rc, _, err, elapsed = run_dns01(['-c', conf, 'set', other, v1])
+    assert rc == 0 and elapsed < 3, f'set at another name took {elapsed:.2f}s: {err[-600:]}'
+    run_dns01(['-c', conf, 'unset', other, v1])
+
+
+def test_cache_wait_timeout(tb):
+    """A cache wait that cannot end within --timeout is a timeout (exit 5)
+    whose report names the cache wait."""
+    conf = tb.write_config(ttl=60)
+    v1, v2 = acme_value(), acme_value()
+    assert run_dns01(['-c', conf, 'set', NAME, v1])[0] == 0
+    assert run_dns01(['-c', conf, 'unset', NAME, v1])[0] == 0
+    rc, _, err, elapsed = run_dns01(['-c', conf, '--timeout', '2', 'set', NAME, v2])
+    assert rc == 5, f'expected exit 5, got {rc}: {err[-600:]}'
+    assert 'older answer may still be cached' in err and elapsed < 5, err
+    expect_txt(NS1, NAME, [v2])
+    run_dns01(['-c', conf, 'unset', NAME, v2])

@@ -6,11 +6,13 @@ MANDIR    = $(PREFIX)/share/man/man1
 VERSION   = 0.1.0
 
 # Debian's libldns-dev installs ldns.pc.  libcrypto (OpenSSL's HMAC for TSIG,
-# see core/tsig.h) is already a run-time dependency of ldns and libcurl.
-PKGS      = libcurl jansson ldns libcrypto
+# see core/tsig.h) is already a run-time dependency of ldns and libcurl, and
+# so is libssl (doctor --check-cert's TLS client, core/doctor.c).
+PKGS      = libcurl jansson ldns libcrypto libssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-ifeq ($(PKG_LIBS),)
+# (not for deps and demo: they install what is missing, then build)
+ifeq ($(PKG_LIBS)$(filter deps demo,$(MAKECMDGOALS)),)
 $(error pkg-config found no $(PKGS): run 'make deps' (Debian packages))
 endif
 
@@ -29,7 +31,7 @@ endif
 CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/zone.c \
            core/propagation.c core/tsig.c core/state.c core/ledger.c core/run.c core/cli.c \
            core/hooks/common.c core/hooks/certbot.c \
-           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c
+           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/doctor.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
@@ -77,15 +79,26 @@ else
 check: unit integration memcheck
 endif
 
+# The examples (examples/README lists them) keep their systemd/ subdirectory.
+install: EXAMPLESDIR = $(PREFIX)/share/doc/dns01/examples
 install: dns01
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(EXAMPLESDIR)/systemd
 	install -m 755 dns01 $(DESTDIR)$(BINDIR)/dns01
 	install -m 644 doc/dns01.1 $(DESTDIR)$(MANDIR)/dns01.1
+	install -m 644 $(filter-out examples/systemd,$(wildcard examples/*)) $(DESTDIR)$(EXAMPLESDIR)
+	install -m 644 $(wildcard examples/systemd/*) $(DESTDIR)$(EXAMPLESDIR)/systemd
 
 deps:
 	bash .ci/deps
 
+# Installs what is missing, builds, starts local BIND/unbound/pebble in a
+# private namespace, has certbot + dns01 issue example.test + *.example.test,
+# prints the result, stops everything (tests/integration/demo.py).  Root.
+demo:
+	@test -x /usr/bin/python3 || bash .ci/deps
+	@/usr/bin/python3 tests/integration/demo.py
+
 clean:
 	rm -f dns01 .flags bin/*.o core/*.o core/hooks/*.o providers/*.o $(UNIT_TESTS)
 
-.PHONY: all unit integration memcheck check install deps clean FORCE
+.PHONY: all unit integration memcheck check install deps demo clean FORCE

@@ -53,6 +53,14 @@ static const struct command commands[] = {
 	{ "list", "list NAME [--json]", "what each authoritative server answers for NAME (TXT)" },
 	{ "wait", "wait NAME VALUE... [--timeout S] [--json]",
 	    "only wait until every authoritative server has the values" },
+	{ "doctor", "doctor DOMAIN... [--ca NAME] [--check-cert HOST[:PORT]] [--warn-days N] "
+	    "[--timeout S] [--json]",
+	    "preflight for each DOMAIN (a leading *. is fine): config, credentials, zone and\n"
+	    "  nameservers (SOA serials), _acme-challenge CNAME, CAA for --ca (default\n"
+	    "  letsencrypt.org), negative-caching TTL, and a TXT round trip at\n"
+	    "  _acme-challenge.DOMAIN; --check-cert also reads the certificate HOST serves\n"
+	    "  (port 443) and fails when it expires within --warn-days (21) or misses a\n"
+	    "  DOMAIN.  One OK/WARN/FAIL line per check; exit 0 unless a check failed" },
 	{ "providers", "providers", "the compiled-in providers" },
 	{ NULL, NULL, NULL }
 };
@@ -74,7 +82,8 @@ usage(FILE *f)
 	    "  -v, -q         more / less talk on stderr\n"
 	    "  --timeout S    seconds to wait for propagation (default: config, 300)\n"
 	    "  --no-wait      set/unset: return after the provider accepted the change\n"
-	    "  --json         set/unset/wait/list: machine-readable result on stdout\n"
+	    "  --json         set/unset/wait/list/doctor: machine-readable result on stdout\n"
+	    "  --ca NAME, --check-cert HOST[:PORT], --warn-days N   doctor (see its --help)\n"
 	    "  --help         this text; dns01 COMMAND --help for one command\n"
 	    "  --version      the version\n\n"
 	    "exit codes: 0 done, 1 other failure, 2 bad input, 3 configuration or credentials,\n"
@@ -145,6 +154,8 @@ dispatch(const struct opts *o, const char *cmd, int nargs, char **args)
 		return cmd_wait(o, nargs, args);
 	if (strcmp(cmd, "list") == 0)
 		return cmd_list(o, nargs, args);
+	if (strcmp(cmd, "doctor") == 0)
+		return cmd_doctor(o, nargs, args);
 	return providers();
 }
 
@@ -191,6 +202,19 @@ main(int argc, char **argv)
 				rc = ST_USAGE;
 				goto out;
 			}
+		} else if (strcmp(a, "--ca") == 0 || strcmp(a, "--check-cert") == 0 ||
+		    strcmp(a, "--warn-days") == 0) {
+			if (++i == argc) {
+				log_err("%s needs a value", a);
+				rc = ST_USAGE;
+				goto out;
+			}
+			if (strcmp(a, "--ca") == 0)
+				o.ca = argv[i];
+			else if (strcmp(a, "--check-cert") == 0)
+				o.check_cert = argv[i];
+			else
+				o.warn_days = argv[i];
 		} else if (strcmp(a, "--no-wait") == 0)
 			o.no_wait = 1;
 		else if (strcmp(a, "--json") == 0)

@@ -15,6 +15,10 @@ struct opts {
 	int	no_wait;		/* --no-wait */
 	int	json;			/* --json */
 	int	dashdash;		/* a "--" came after the command */
+	/* doctor only; the strings are checked by cmd_doctor (exit 2): */
+	const char *ca;			/* --ca: CAA issuer domain, NULL: letsencrypt.org */
+	const char *check_cert;		/* --check-cert HOST[:PORT], or NULL */
+	const char *warn_days;		/* --warn-days N, or NULL: 21 */
 };
 
 struct config;
@@ -26,6 +30,17 @@ int	cmd_set(const struct opts *o, int argc, char **argv);
 int	cmd_unset(const struct opts *o, int argc, char **argv);
 int	cmd_wait(const struct opts *o, int argc, char **argv);
 int	cmd_list(const struct opts *o, int argc, char **argv);
+
+/*
+ * doctor DOMAIN... (core/doctor.c): run every check, print one line per
+ * check (or one JSON object with --json) on stdout.  Returns ST_OK when no
+ * check failed (warnings allowed), else the status of the first failed
+ * check: ST_CONFIG config or credentials, ST_PROVIDER the provider refused
+ * the round trip's change, ST_TIMEOUT it did not propagate, ST_DISCOVERY
+ * zone or nameservers not found, ST_FAIL CAA or the certificate; ST_USAGE
+ * (nothing checked) for bad arguments.
+ */
+int	cmd_doctor(const struct opts *o, int argc, char **argv);
 
 /* The hook dialects (core/hooks/): argv after the command word. */
 int	hook_certbot_auth(const struct opts *o);

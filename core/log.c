@@ -6,6 +6,7 @@
 #include "log.h"
 
 static enum log_level level = LOG_NORMAL;
+static char last_error[LOG_LAST_ERROR_MAX];	/* the last log_err() text */
 
 void
 log_set_level(enum log_level l)
@@ -34,8 +35,23 @@ log_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	va_start(ap, fmt);
 	vlog("error: ", fmt, ap);
 	va_end(ap);
+}
+
+const char *
+log_last_error(void)
+{
+	return last_error;
+}
+
+void
+log_clear_last_error(void)
+{
+	last_error[0] = '\0';
 }
 
 void

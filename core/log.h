@@ -19,6 +19,15 @@ enum log_level log_get_level(void);
 
 /* "dns01: error: ..." — always printed. */
 void	log_err(const char *fmt, ...) LOG_PRINTF(1, 2);
+/*
+ * The text of the last log_err() message (no "dns01: error: " prefix, cut
+ * at LOG_LAST_ERROR_MAX), "" after log_clear_last_error(); for `doctor`,
+ * which shows it as the reason of a failed check.
+ */
+#define LOG_LAST_ERROR_MAX	512
+const char *log_last_error(void);
+void	log_clear_last_error(void);
+
 /* "dns01: warning: ..." — printed unless -q. */
 void	log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* "dns01: ..." — progress, printed unless -q. */

@@ -123,6 +123,16 @@ ttl_for(const struct run *r, const struct provider_ops *ops)
 	return r->cfg->ttl < ops->min_ttl ? ops->min_ttl : r->cfg->ttl;
 }
 
+/* ttl_for(), saying so on stderr when `ttl =` is raised to the minimum. */
+static int
+ttl_for_write(const struct run *r, const struct provider_ops *ops)
+{
+	if (r->cfg->ttl >= 0 && r->cfg->ttl < ops->min_ttl)
+		log_info("ttl = %d is below what %s accepts: the records get TTL %d",
+		    r->cfg->ttl, ops->type, ops->min_ttl);
+	return ttl_for(r, ops);
+}
+
 /* Add or delete, one provider call per (provider, zone). */
 static int
 change(struct run *r, struct challenge *c, size_t n, int del)
@@ -163,7 +173,7 @@ same:
 		if ((rc = instance(r, c[i].pc, &in)) != ST_OK)
 			break;
 		rc = del ? in->ops->del(in->priv, c[i].zone, recs, k) :
-		    in->ops->add(in->priv, c[i].zone, recs, k, ttl_for(r, in->ops));
+		    in->ops->add(in->priv, c[i].zone, recs, k, ttl_for_write(r, in->ops));
 		for (j = 0; rc == ST_OK && !del && j < k; j++)
 			memcpy(c[idx[j]].id, recs[j].id, sizeof(c[idx[j]].id));
 	}

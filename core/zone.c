@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include "log.h"
@@ -98,8 +99,7 @@ resolver_ask(struct discovery *d, const char *qname, ldns_rr_type qtype, char *w
 	for (round = 0; round < DISCOVERY_TRIES; round++)
 		for (i = 0; i < d->nresolvers; i++) {
 			log_debug("asking resolver %s: %s %s", d->resolvers[i].text, qname,
-			    qtype == LDNS_RR_TYPE_SOA ? "SOA" : qtype == LDNS_RR_TYPE_NS ? "NS" :
-			    qtype == LDNS_RR_TYPE_A ? "A" : "AAAA");
+			    ldns_rr_descript(qtype) ? ldns_rr_descript(qtype)->_name : "?");
 			r = dnsio_ask(&d->resolvers[i], q, DISCOVERY_TIMEOUT_MS, &err);
 			if (r == NULL) {
 				snprintf(why, whylen, "resolver %s: %s", d->resolvers[i].text, err);
@@ -160,6 +160,23 @@ discovery_addrs(struct discovery *d, const char *host, struct dns_addr *out, siz
 		ldns_pkt_free(r);
 	}
 	return n;
+}
+
+ldns_pkt *
+discovery_resolve(struct discovery *d, const char *qname, ldns_rr_type qtype, char *why,
+    size_t whylen)
+{
+	const char *l;
+	size_t n = strlen(CHALLENGE_LABEL);
+
+	/* A challenge name, or a name below one, goes only to authoritative servers. */
+	for (l = qname; l != NULL; l = name_parent(l))
+		if (strncasecmp(l, CHALLENGE_LABEL, n) == 0 && (l[n] == '.' || l[n] == '\0')) {
+			snprintf(why, whylen, "%s: a challenge name is never asked of a resolver",
+			    qname);
+			return NULL;
+		}
+	return resolver_ask(d, qname, qtype, why, whylen);
 }
 
 static struct zone *

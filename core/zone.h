@@ -65,6 +65,16 @@ int	discovery_locate(struct discovery *d, const char *name, char *target,
 size_t	discovery_addrs(struct discovery *d, const char *host, struct dns_addr *out,
     size_t max);
 
+/*
+ * Ask the resolvers (RD=1) for qname/qtype — for data about a domain, such
+ * as CAA at a domain and its parents (doctor).  A name with an
+ * "_acme-challenge" label is refused: those go only to authoritative
+ * servers.  Returns an answer with rcode NOERROR or NXDOMAIN (the caller
+ * frees it with ldns_pkt_free), or NULL with the reason in why.
+ */
+ldns_pkt *discovery_resolve(struct discovery *d, const char *qname, ldns_rr_type qtype,
+    char *why, size_t whylen);
+
 /* Read up to max resolver addresses from a resolv.conf file; returns the count. */
 size_t	discovery_read_resolv_conf(const char *path, struct dns_addr *out, size_t max);
 

@@ -659,6 +659,66 @@ out:
 	return rc;
 }
 
+/*
+ * Verify: the credentials (an API token: GET /user/tokens/verify must say
+ * "active"; email + global key: GET /user), then the zone lookup add() does.
+ */
+static int
+cf_verify(void *priv, const struct zone *z, char *what, size_t whatlen)
+{
+	struct cf *cf = priv;
+	struct http_request r = { .method = "GET" };
+	const char *act = cf->global ? "checking the email and global API key" :
+	    "verifying the API token", *status = NULL, *zid;
+	json_t *result = NULL;
+	char st_clean[CF_MSG_MAX];
+	int rc, st;
+
+	if ((rc = client(cf)) != ST_OK)
+		return rc;
+	if (http_url(r.url, sizeof(r.url), cf->url, cf->global ? "/user" : "/user/tokens/verify",
+	    NULL) == -1)
+		return ST_FAIL;
+	if ((rc = http_perform(cf->http, &r, 1)) != ST_OK)
+		goto out;
+	switch (check(cf, &r, act, z->apex, &result, &st)) {
+	case CF_OK:
+		break;
+	case CF_GONE:
+	case CF_EXISTS:
+		log_err("Cloudflare API: %s: HTTP %ld (is api_url %s right?)", act, r.status,
+		    cf->url);
+		rc = ST_PROVIDER;
+		goto out;
+	case CF_FAILED:
+		rc = st;
+		goto out;
+	}
+	if (!cf->global) {
+		if (json_unpack_ex(result, NULL, 0, "{s:s}", "status", &status) != 0) {
+			log_err("Cloudflare API: %s: malformed answer (no token status)", act);
+			rc = ST_PROVIDER;
+			goto out;
+		}
+		if (strcmp(status, "active") != 0) {
+			clean_msg(status, st_clean, sizeof(st_clean));
+			log_err("Cloudflare API: the API token of [provider %s] is %s, not active: "
+			    "make a new one with Zone:Read and Zone:DNS:Edit", cf->section,
+			    st_clean);
+			rc = ST_CONFIG;
+			goto out;
+		}
+	}
+	if ((rc = zone_id(cf, z->apex, &zid)) != ST_OK)
+		goto out;
+	snprintf(what, whatlen, "Cloudflare accepts the %s of [provider %s] (%s), and zone %s "
+	    "is in its account", cf->global ? "email and global API key" : "API token",
+	    cf->section, cf->global ? "GET /user" : "GET /user/tokens/verify: active", z->apex);
+out:
+	http_request_clear(&r);
+	return rc;
+}
+
 const struct provider_ops provider_cloudflare = {
 	.type = "cloudflare",
 	.description = "Cloudflare API v4 (API token, or email + global API key)",
@@ -671,5 +731,6 @@ const struct provider_ops provider_cloudflare = {
 	.create = cf_create,
 	.add = cf_add,
 	.del = cf_del,
+	.verify = cf_verify,
 	.destroy = cf_destroy,
 };

@@ -3,7 +3,7 @@
  * and nothing about hooks; the core calls it with records grouped by zone.
  *
  * Lifecycle: create() once per run for each [provider] section used, then any
- * number of add()/del() calls, then destroy().  add() and del() return a
+ * number of add()/del()/verify() calls, then destroy().  They return a
  * status (core/status.h) and print their own error messages.
  */
 #ifndef DNS01_PROVIDER_H
@@ -51,6 +51,15 @@ struct provider_ops {
 	int	(*add)(void *priv, const struct zone *z, struct record *r, size_t n, int ttl);
 	/* Delete exactly these values (by id where r->id is set). */
 	int	(*del)(void *priv, const struct zone *z, struct record *r, size_t n);
+	/*
+	 * Optional (NULL: the provider cannot tell without a change; `doctor`
+	 * then relies on its round trip).  Check, changing nothing, that the API
+	 * or server accepts the credentials and knows zone z.  On ST_OK writes
+	 * what was checked to what (whatlen bytes; no secrets).  Otherwise
+	 * returns the status add() would give for the same problem — ST_CONFIG
+	 * when the credentials are rejected — after saying why, as add() does.
+	 */
+	int	(*verify)(void *priv, const struct zone *z, char *what, size_t whatlen);
 	void	(*destroy)(void *priv);
 };
 

@@ -139,6 +139,16 @@ update_rr(const struct record *r, int del, int ttl)
 	return rr;
 }
 
+/* What a TSIG error in a server's answer means, for messages. */
+static const char *
+tsig_problem(unsigned terr)
+{
+	return terr == TSIG_BADSIG ? "BADSIG, the secret or algorithm is wrong" :
+	    terr == TSIG_BADKEY ? "BADKEY, the server does not know this key name "
+	    "and algorithm" : terr == TSIG_BADTIME ? "BADTIME, the clocks differ by "
+	    "more than 300 s" : tsig_error_name(terr);
+}
+
 /* Judge an UPDATE answer.  Returns a status after saying what went wrong. */
 static int
 judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
@@ -160,10 +170,7 @@ judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
 		verified = 0;
 	if (terr != 0) {
 		log_err("%s rejected TSIG key '%s' (%s): %s", a->text, p->key.name, p->key.alg,
-		    terr == TSIG_BADSIG ? "BADSIG, the secret or algorithm is wrong" :
-		    terr == TSIG_BADKEY ? "BADKEY, the server does not know this key name "
-		    "and algorithm" : terr == TSIG_BADTIME ? "BADTIME, the clocks differ by "
-		    "more than 300 s" : tsig_error_name(terr));
+		    tsig_problem(terr));
 		return ST_CONFIG;
 	}
 	switch (rcode) {
@@ -291,6 +298,141 @@ rfc2136_del(void *priv, const struct zone *z, struct record *r, size_t n)
 	return update(priv, z, r, n, 1, 0);
 }
 
+/*
+ * Judge the answer to the SOA query of verify(): signed by our key (when
+ * there is one), NOERROR, authoritative, with the zone's SOA.  Status.
+ */
+static int
+judge_soa(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
+    const uint8_t *resp, size_t rlen, const uint8_t *mac, size_t maclen)
+{
+	unsigned terr = 0;
+	const char *why = NULL;
+	char owner[NAME_BUF];
+	ldns_pkt *r = NULL;
+	ldns_rr_list *ans;
+	size_t i;
+	int rcode, rc = ST_PROVIDER, soa = 0;
+
+	if (ldns_wire2pkt(&r, resp, rlen) != LDNS_STATUS_OK) {
+		log_err("SOA query for zone %s: malformed answer from %s", z->apex, a->text);
+		return ST_PROVIDER;
+	}
+	rcode = ldns_pkt_get_rcode(r);
+	if (p->has_key && tsig_verify(&p->key, resp, rlen, mac, maclen, (uint64_t)time(NULL),
+	    &terr, &why) == -1) {
+		if (terr != 0) {
+			log_err("%s rejected TSIG key '%s' (%s): %s", a->text, p->key.name,
+			    p->key.alg, tsig_problem(terr));
+			rc = ST_CONFIG;
+		} else if (rcode == LDNS_RCODE_NOTAUTH) {
+			log_err("%s answered NOTAUTH to the SOA query for zone %s signed with key "
+			    "'%s': the key is not accepted", a->text, z->apex, p->key.name);
+			rc = ST_CONFIG;
+		} else
+			log_err("SOA query for zone %s: %s: %s", z->apex, a->text, why);
+		goto out;
+	}
+	ans = ldns_pkt_answer(r);
+	for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
+		if (ldns_rr_get_type(ldns_rr_list_rr(ans, i)) != LDNS_RR_TYPE_SOA)
+			continue;
+		dnsio_dname_text(ldns_rr_owner(ldns_rr_list_rr(ans, i)), owner, sizeof(owner));
+		soa |= strcmp(owner, z->apex) == 0;
+	}
+	if (rcode != LDNS_RCODE_NOERROR) {
+		log_err("%s answered %s to the SOA query for zone %s%s", a->text,
+		    dnsio_rcode_name(rcode), z->apex, rcode == LDNS_RCODE_REFUSED ?
+		    ": it does not serve the zone to us (is it the zone's primary?)" : "");
+		goto out;
+	}
+	if (!ldns_pkt_aa(r) || !soa) {
+		log_err("%s is not authoritative for zone %s, so it would refuse the UPDATE "
+		    "(NOTAUTH): set 'server =' in [provider %s] to the zone's primary", a->text,
+		    z->apex, p->name);
+		rc = ST_CONFIG;
+		goto out;
+	}
+	rc = ST_OK;
+out:
+	ldns_pkt_free(r);
+	return rc;
+}
+
+/*
+ * Verify: a SOA query for the zone, TSIG-signed when a key is configured,
+ * over TCP to the server the UPDATEs go to; the answer's TSIG is verified.
+ * Whether the key may change the records only an UPDATE shows (doctor's
+ * round trip).
+ */
+static int
+rfc2136_verify(void *priv, const struct zone *z, char *what, size_t whatlen)
+{
+	struct rfc2136 *p = priv;
+	const struct dns_addr *targets = p->has_server ? &p->server : z->mname_addrs;
+	size_t ntargets = p->has_server ? 1 : z->nmname, i, len = 0, slen = 0, rlen = 0;
+	size_t maclen = 0;
+	uint8_t *wire = NULL, *signed_wire = NULL, *resp = NULL, mac[TSIG_MAC_MAX];
+	ldns_pkt *q = NULL;
+	const char *err = "no address";
+	int rc = ST_FAIL;
+
+	if (ntargets == 0) {
+		log_err("zone %s: its primary %s has no address; set 'server =' in "
+		    "[provider %s]", z->apex, z->mname, p->name);
+		return ST_CONFIG;
+	}
+	if ((q = dnsio_query_new(z->apex, LDNS_RR_TYPE_SOA, 0)) == NULL ||
+	    ldns_pkt2wire(&wire, q, &len) != LDNS_STATUS_OK)
+		goto out;
+	if (p->has_key) {
+		if (tsig_sign(&p->key, wire, len, (uint64_t)time(NULL), &signed_wire, &slen,
+		    mac, &maclen) == -1) {
+			log_err("zone %s: cannot sign the SOA query", z->apex);
+			goto out;
+		}
+	} else {
+		signed_wire = wire;
+		wire = NULL;
+		slen = len;
+	}
+	for (i = 0; i < ntargets; i++) {
+		log_debug("SOA query for zone %s at %s%s", z->apex, targets[i].text,
+		    p->has_key ? ", signed" : "");
+		if (dnsio_tcp_exchange(&targets[i], signed_wire, slen, &resp, &rlen,
+		    RFC2136_TIMEOUT_MS, &err) == 0)
+			break;
+		log_warn("SOA query for zone %s: %s: %s", z->apex, targets[i].text, err);
+	}
+	if (i == ntargets) {
+		log_err("zone %s: no server for UPDATEs answered (last: %s)", z->apex, err);
+		rc = ST_PROVIDER;
+		goto out;
+	}
+	if (rlen < 2 || memcmp(resp, signed_wire, 2) != 0) {
+		log_err("SOA query for zone %s: %s answered with another message id", z->apex,
+		    targets[i].text);
+		rc = ST_PROVIDER;
+		goto out;
+	}
+	if ((rc = judge_soa(p, z, &targets[i], resp, rlen, mac, maclen)) != ST_OK)
+		goto out;
+	if (p->has_key)
+		snprintf(what, whatlen, "%s answered a SOA query for %s signed with TSIG key "
+		    "'%s' (%s), and signed its answer with it", targets[i].text, z->apex,
+		    p->key.name, p->key.alg);
+	else
+		snprintf(what, whatlen, "%s answers for %s; no TSIG key is configured, so "
+		    "UPDATEs go unsigned (the server must allow them by address)",
+		    targets[i].text, z->apex);
+out:
+	ldns_pkt_free(q);
+	free(wire);
+	free(signed_wire);
+	free(resp);
+	return rc;
+}
+
 const struct provider_ops provider_rfc2136 = {
 	.type = "rfc2136",
 	.description = "any RFC 2136 server (BIND, Knot, PowerDNS, ...), TSIG signed",
@@ -303,5 +445,6 @@ const struct provider_ops provider_rfc2136 = {
 	.create = rfc2136_create,
 	.add = rfc2136_add,
 	.del = rfc2136_del,
+	.verify = rfc2136_verify,
 	.destroy = rfc2136_destroy,
 };

@@ -604,6 +604,26 @@ sakura_del(void *priv, const struct zone *z, struct record *r, size_t n)
 	return change(priv, z, r, n, 0, 1);
 }
 
+/* Verify: the zone lookup and the zone read that every change starts with. */
+static int
+sakura_verify(void *priv, const struct zone *z, char *what, size_t whatlen)
+{
+	struct sakura *sk = priv;
+	char hash[128];
+	const char *id = NULL;
+	json_t *set = NULL;
+	int rc;
+
+	if ((rc = zone_item(sk, z->apex, &id)) != ST_OK)
+		return rc;
+	if ((rc = read_set(sk, id, z->apex, &set, hash, sizeof(hash))) != ST_OK)
+		return rc;
+	snprintf(what, whatlen, "Sakura Cloud accepts the API key of [provider %s] and reads "
+	    "zone %s (item %s, %zu records)", sk->section, z->apex, id, json_array_size(set));
+	json_decref(set);
+	return ST_OK;
+}
+
 const struct provider_ops provider_sakuracloud = {
 	.type = "sakuracloud",
 	.description = "Sakura Cloud DNS appliance (API 1.1, access token + secret)",
@@ -616,5 +636,6 @@ const struct provider_ops provider_sakuracloud = {
 	.create = sakura_create,
 	.add = sakura_add,
 	.del = sakura_del,
+	.verify = sakura_verify,
 	.destroy = sakura_destroy,
 };

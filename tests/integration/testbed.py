@@ -53,8 +53,11 @@ TSIG_KEYS = {
     'key-sha256': 'hmac-sha256',
     'key-sha512': 'hmac-sha512',
     'key-nogrant': 'hmac-sha256',   # known to ns1, but allowed to update nothing
+    'key-admin': 'hmac-sha256',     # tests only: may update any type (CAA, SOA)
 }
 NO_GRANT = ('key-nogrant',)
+# The record types a key may update (default TXT).
+GRANT_TYPES = {'key-admin': 'ANY'}
 # Secret length = digest length, as tsig-keygen does.
 _KEY_BYTES = {'hmac-md5': 16, 'hmac-sha1': 20, 'hmac-sha224': 28,
               'hmac-sha256': 32, 'hmac-sha512': 64}
@@ -629,8 +632,8 @@ class Testbed:
         self.rndc_conf[addr] = d / 'rndc.conf'
         if primary:
             keys = ''.join(_key_clause(n, a, s) for n, (a, s) in self.keys.items())
-            grants = ''.join(f'        grant {n} zonesub TXT;\n' for n in self.keys
-                             if n not in NO_GRANT)
+            grants = ''.join(f'        grant {n} zonesub {GRANT_TYPES.get(n, "TXT")};\n'
+                             for n in self.keys if n not in NO_GRANT)
             body = ''
             for z in ZONES:
                 (d / f'{z}.db').write_text(

@@ -59,8 +59,12 @@ tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ) $(HEADERS) .flags
 unit: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || failed=1; done; exit $$failed
 
+# Most of a test's time is waiting (a lagging secondary, a TTL, the CA), so
+# the tests run in parallel runners, each with its own servers and namespaces.
+INTEGRATION_JOBS ?= 3
+MEMCHECK_JOBS    ?= 2
 integration: dns01
-	/usr/bin/python3 tests/integration/run.py
+	/usr/bin/python3 tests/integration/run.py --jobs=$(INTEGRATION_JOBS)
 
 # The integration suite again with every dns01 call under valgrind (not with
 # SANITIZE=1: ASan and valgrind do not mix).  Left out, to keep `make check`
@@ -71,7 +75,7 @@ MEMCHECK_EXCLUDE = --exclude=_emulator_ --exclude=pebble --exclude=concurrent \
                    --exclude=two_hosts --exclude=test_testbed.
 memcheck: dns01
 	DNS01=$(CURDIR)/tests/valgrind-dns01 MEMCHECK_TARGET=$(CURDIR)/dns01 \
-	    /usr/bin/python3 tests/integration/run.py $(MEMCHECK_EXCLUDE)
+	    /usr/bin/python3 tests/integration/run.py --jobs=$(MEMCHECK_JOBS) $(MEMCHECK_EXCLUDE)
 
 ifeq ($(SANITIZE),1)
 check: unit integration

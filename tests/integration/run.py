@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Run the dns01 integration tests against real servers.
 
-    /usr/bin/python3 tests/integration/run.py [-v] [--exclude=PART ...] [FILTER ...]
+    /usr/bin/python3 tests/integration/run.py [-v] [--jobs=N] [--exclude=PART ...] [FILTER ...]
 
 Re-executes itself in private namespaces (see testbed.enter_namespace),
 starts named x2 and unbound x2 once (pebble when a test asks for it), runs
@@ -11,13 +11,20 @@ the Testbed; it fails by raising (AssertionError or anything else) and is
 skipped by raising testbed.Skip. Binary under test: $DNS01 or <repo>/dns01.
 -v prints every dns01 call (argv, exit code, stdout, stderr) also for passing
 tests; KEEP_TESTBED=1 keeps the temp dir (configs, logs) after a clean run.
+--jobs=N splits the tests over N runners that run at once, each in its own
+namespaces with its own servers (most of a test's time is spent waiting for
+a lagging secondary, a TTL or the CA), prints each runner's output when it
+ends, then the total.
 """
 
 import importlib
 import os
+import re
 import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -40,6 +47,57 @@ def collect(patterns=('',), exclude=()):
                     and not any(x in full for x in exclude):
                 tests.append((full, fn))
     return tests
+
+
+# Tests that take tens of seconds (an ACME client run, 20-process runs):
+# spread over the runners first, so that each gets its share.
+HEAVY = ('pebble', 'concurrent', 'two_hosts', 'cache_clients')
+
+
+def shard(tests, k, jobs):
+    """The tests of runner k of jobs: the heavy ones dealt out first, then
+    the rest, round robin, in their usual order within a runner."""
+    heavy = [t for t in tests if any(h in t[0] for h in HEAVY)]
+    order = heavy + [t for t in tests if t not in heavy]
+    mine = {order[i][0] for i in range(k, len(order), jobs)}
+    return [t for t in tests if t[0] in mine]
+
+
+def run_jobs(args, jobs):
+    """Run this script `jobs` times at once, runner k with --shard=k/jobs;
+    print their outputs in order and the summed counts.  Exit status 1 when
+    any runner failed."""
+    procs = []
+    try:
+        for k in range(jobs):
+            out = tempfile.TemporaryFile(mode='w+')
+            procs.append((subprocess.Popen(
+                [sys.executable, str(Path(__file__).resolve()), f'--shard={k}/{jobs}', *args],
+                stdout=out, stderr=subprocess.STDOUT), out))
+        totals, rc = [0, 0, 0], 0
+        for k, (p, out) in enumerate(procs):
+            rc |= p.wait() != 0
+            out.seek(0)
+            text = out.read()
+            print(f'=== runner {k + 1} of {jobs}')
+            print(text, end='', flush=True)
+            m = re.search(r'^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$', text, re.M)
+            if m is None:
+                rc = 1
+                continue
+            for i in range(3):
+                totals[i] += int(m.group(i + 1) or 0)
+    finally:
+        for p, _ in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait()
+    print(f'=== all {jobs} runners')
+    summary = f'{totals[0]} passed, {totals[1]} failed'
+    if totals[2]:
+        summary += f', {totals[2]} skipped'
+    print(summary)
+    return 1 if rc or totals[1] else 0
 
 
 def indent(text, prefix='    '):
@@ -93,6 +151,10 @@ def main():
     if any(a in ('-h', '--help') for a in args):
         print(__doc__)
         return 0
+    jobs = [a.split('=', 1)[1] for a in args if a.startswith('--jobs=')]
+    args = [a for a in args if not a.startswith('--jobs=')]
+    if jobs and int(jobs[-1]) > 1:
+        return run_jobs(args, int(jobs[-1]))
     testbed.enter_namespace(Path(__file__).resolve(), args)
     sys.stdout.reconfigure(line_buffering=True)
 
@@ -104,8 +166,12 @@ def main():
 
     verbose = '-v' in args
     exclude = [a.split('=', 1)[1] for a in args if a.startswith('--exclude=')]
-    args = [a for a in args if a != '-v' and not a.startswith('--exclude=')]
+    shards = [a.split('=', 1)[1] for a in args if a.startswith('--shard=')]
+    args = [a for a in args if a != '-v' and not a.startswith(('--exclude=', '--shard='))]
     tests = collect(args or [''], exclude)
+    if shards:
+        k, n = (int(x) for x in shards[-1].split('/'))
+        tests = shard(tests, k, n)
     if not tests:
         print(f'no test matches {args!r}')
         return 1

@@ -54,8 +54,10 @@
 #include "cli.h"
 #include "config.h"
 #include "dnsio.h"
+#include "ledger.h"
 #include "log.h"
 #include "name.h"
+#include "propagation.h"
 #include "run.h"
 #include "status.h"
 #include "zone.h"
@@ -65,6 +67,7 @@
 #define DOCTOR_DEFAULT_WARN_DAYS 21
 #define DOCTOR_MAX_WARN_DAYS	3650
 #define DOCTOR_NEG_TTL_WARN_S	300	/* negative-caching TTL above this: WARN */
+#define DOCTOR_CACHE_TTL_WARN_S	300	/* challenge record TTL above this: WARN */
 #define DOCTOR_TLS_TIMEOUT_S	10	/* connect, and each read/write of the handshake */
 #define DOCTOR_DEFAULT_PORT	443
 #define DOCTOR_PORT_MAX		65535
@@ -764,6 +767,43 @@ check_negative_ttl(struct doctor *dr, const char *domain, const struct challenge
 /* ---- round trip --------------------------------------------------------- */
 
 /* A random ACME-like value: 43 base64url characters.  0 or -1. */
+/*
+ * The TTL dns01 gives the records, and whether an older answer it replaced
+ * may still be in resolver caches (core/ledger.h): the next write there
+ * would wait for it.  WARN when the TTL makes such waits long.
+ */
+static void
+check_cache(struct doctor *dr, const char *domain, const struct config *cfg,
+    const struct challenge *c, const struct provider_conf *pc)
+{
+	const struct provider_ops *ops = provider_find(pc->type);
+	struct ledger_entry e;
+	char pending[DOCTOR_TEXT_MAX], fix[DOCTOR_TEXT_MAX];
+	double now = prop_wall_now();
+	int ttl;
+
+	if (ops == NULL)
+		return;
+	ttl = run_ttl(cfg, ops);
+	ledger_get(cfg->state_dir, c->target, &e);
+	if (e.until > now)
+		snprintf(pending, sizeof(pending), "dns01 changed %s %.0f s ago; a write there "
+		    "now waits %.0f s more for the older answer to leave resolver caches",
+		    c->target, now - e.changed, e.until - now);
+	else
+		snprintf(pending, sizeof(pending), "no older answer of %s can still be cached",
+		    c->target);
+	if (ttl > DOCTOR_CACHE_TTL_WARN_S) {
+		snprintf(fix, sizeof(fix), "remove 'ttl = %d' from [dns01]: the default is %d s",
+		    cfg->ttl, ops->default_ttl);
+		emit(dr, V_WARN, ST_OK, "cache", domain, fix, "TXT records get TTL %d s: lego "
+		    "and uacme, and a renewal right after a failed attempt, wait that long for "
+		    "cached answers before the second validation; %s", ttl, pending);
+	} else
+		emit(dr, V_OK, ST_OK, "cache", domain, NULL, "TXT records get TTL %d s (%s); %s",
+		    ttl, cfg->ttl < 0 ? "the provider's default" : "ttl =", pending);
+}
+
 static int
 random_value(char *out, size_t len)
 {
@@ -882,6 +922,8 @@ check_name(struct doctor *dr, const struct config *cfg, struct run *r, size_t fi
 	if (rc != ST_OK || sv.answered == 0)
 		return;
 	check_negative_ttl(dr, domain, &c, &sv);
+	if (pc != NULL)
+		check_cache(dr, domain, cfg, &c, pc);
 	if (pc != NULL && cred == ST_OK)
 		check_round_trip(dr, domain, r, cfg, &c, pc);
 }

@@ -114,13 +114,18 @@ route(struct run *r, struct challenge *c, size_t n)
 	return ST_OK;
 }
 
-/* The TTL for a provider: `ttl =` raised to its minimum, or its default. */
+int
+run_ttl(const struct config *cfg, const struct provider_ops *ops)
+{
+	if (cfg->ttl < 0)
+		return ops->default_ttl;
+	return cfg->ttl < ops->min_ttl ? ops->min_ttl : cfg->ttl;
+}
+
 static int
 ttl_for(const struct run *r, const struct provider_ops *ops)
 {
-	if (r->cfg->ttl < 0)
-		return ops->default_ttl;
-	return r->cfg->ttl < ops->min_ttl ? ops->min_ttl : r->cfg->ttl;
+	return run_ttl(r->cfg, ops);
 }
 
 /* ttl_for(), saying so on stderr when `ttl =` is raised to the minimum. */

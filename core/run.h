@@ -57,6 +57,9 @@ int	run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode 
 /* Instead of run_wait (--no-wait): note the change in the ledger as of now. */
 void	run_unwaited(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode);
 
+/* The TTL records get from ops: `ttl =` raised to its minimum, or its default. */
+int	run_ttl(const struct config *cfg, const struct provider_ops *ops);
+
 /* The discovery context, for `list`. */
 struct discovery *run_discovery(struct run *r);
 

@@ -16,7 +16,8 @@ import threading
 from pathlib import Path
 
 import cf_emulator
-from testbed import (NS1, NS2, RES_CLIENT, SECRETS, dig_txt, run_dns01, secret, soa_serial)
+from testbed import (NS1, NS2, RES_CLIENT, SECRETS, acme_value, dig_txt, run_dns01, secret,
+                     soa_serial)
 from test_cloudflare import _global_key, _need_cloudflare, _token, cf_config
 from test_sakuracloud import _key, _need_sakura, sk_config
 
@@ -68,7 +69,8 @@ def test_doctor_healthy_rfc2136(tb):
     got = lines(out)
     assert_all_ok(got)
     assert [g[1] for g in got] == ['config', 'zone', 'cname', 'credentials', 'caa', 'caa',
-                                   'negative-ttl', 'round-trip'], got
+                                   'negative-ttl', 'cache', 'round-trip'], got
+    assert 'TTL 10 s' in only(got, 'cache')[3], got
     assert 'mode 600' in only(got, 'config')[3], got
     zone = only(got, 'zone', 'example.test')[3]
     assert 'serial' in zone and '127.53.0.99' in zone, zone      # the dead address is named
@@ -87,6 +89,25 @@ def test_doctor_healthy_rfc2136(tb):
     assert '_acme-challenge' not in new, 'the resolver was asked for a challenge name'
 
 
+def test_doctor_cache(tb):
+    """The cache line: the TTL records get, and a pending cache wait after
+    dns01 removed a value at the name (the next write would wait for it);
+    a long configured TTL is a warning."""
+    conf = tb.write_config()
+    name, v = '_acme-challenge.cache.example.test', acme_value()
+    assert run_dns01(['-c', conf, 'set', name, v])[0] == 0
+    assert run_dns01(['-c', conf, 'unset', name, v])[0] == 0
+    rc, out, err, _ = doctor(conf, 'cache.example.test')
+    assert rc == 0, f'exit {rc}: {err[-600:]}'
+    cache = only(lines(out), 'cache')
+    assert cache[0] == 'OK' and 'changed' in cache[3] and 'waits' in cache[3], cache
+    conf = tb.write_config(ttl=600)
+    rc, out, err, _ = doctor(conf, 'cache2.example.test')
+    assert rc == 0, f'exit {rc}: {err[-600:]}'
+    cache = only(lines(out), 'cache')
+    assert cache[0] == 'WARN' and 'TTL 600 s' in cache[3] and 'ttl = 600' in cache[3], cache
+
+
 def test_doctor_json_cname(tb):
     """--json: one object on stdout; a CNAME into acme.test is followed and
     named."""
@@ -98,7 +119,7 @@ def test_doctor_json_cname(tb):
     assert doc['ok'] is True, doc
     checks = doc['checks']
     assert [c['check'] for c in checks] == ['config', 'zone', 'cname', 'credentials', 'caa',
-                                            'negative-ttl', 'round-trip'], checks
+                                            'negative-ttl', 'cache', 'round-trip'], checks
     for c in checks:
         assert set(c) == {'check', 'domain', 'status', 'reason', 'fix'}, c
         assert c['status'] == 'ok' and c['fix'] is None, c

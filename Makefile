@@ -77,10 +77,15 @@ memcheck: dns01
 	DNS01=$(CURDIR)/tests/valgrind-dns01 MEMCHECK_TARGET=$(CURDIR)/dns01 \
 	    /usr/bin/python3 tests/integration/run.py --jobs=$(MEMCHECK_JOBS) $(MEMCHECK_EXCLUDE)
 
+# The man page must render without a single groff warning.
+mancheck:
+	@out=$$(groff -man -Tutf8 -ww -z doc/dns01.1 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "doc/dns01.1: no groff warnings"
+
 ifeq ($(SANITIZE),1)
-check: unit integration
+check: mancheck unit integration
 else
-check: unit integration memcheck
+check: mancheck unit integration memcheck
 endif
 
 # The examples (examples/README lists them) keep their systemd/ subdirectory.
@@ -105,4 +110,4 @@ demo:
 clean:
 	rm -f dns01 .flags bin/*.o core/*.o core/hooks/*.o providers/*.o $(UNIT_TESTS)
 
-.PHONY: all unit integration memcheck check install deps demo clean FORCE
+.PHONY: all unit integration memcheck mancheck check install deps demo clean FORCE

@@ -204,25 +204,83 @@ judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
 	return rc;
 }
 
+/*
+ * Sign wire (when a key is configured) and send it over TCP to the first
+ * server of the zone's UPDATE targets that answers (`server =`, else the
+ * SOA MNAME's addresses).  what names the message in errors.  On ST_OK:
+ * *resp (malloc'd, *rlen octets) with the request's id, *a the server that
+ * answered, and the request's MAC in mac/maclen for verifying the answer.
+ */
+static int
+exchange(struct rfc2136 *p, const struct zone *z, const char *what, const uint8_t *wire,
+    size_t len, uint8_t **resp, size_t *rlen, const struct dns_addr **a, uint8_t *mac,
+    size_t *maclen)
+{
+	const struct dns_addr *targets = p->has_server ? &p->server : z->mname_addrs;
+	size_t ntargets = p->has_server ? 1 : z->nmname, i, slen = len;
+	uint8_t *signed_wire = NULL;
+	const uint8_t *send = wire;
+	const char *err = "no address";
+	int rc = ST_FAIL;
+
+	*resp = NULL;
+	*maclen = 0;
+	if (ntargets == 0) {
+		log_err("zone %s: its primary %s has no address; set 'server =' in "
+		    "[provider %s]", z->apex, z->mname, p->name);
+		return ST_CONFIG;
+	}
+	if (p->has_key) {
+		if (tsig_sign(&p->key, wire, len, (uint64_t)time(NULL), &signed_wire, &slen,
+		    mac, maclen) == -1) {
+			log_err("zone %s: cannot sign the %s", z->apex, what);
+			goto out;
+		}
+		send = signed_wire;
+	}
+	for (i = 0; i < ntargets; i++) {
+		log_debug("%s for zone %s to %s%s", what, z->apex, targets[i].text,
+		    p->has_key ? ", signed" : "");
+		if (dnsio_tcp_exchange(&targets[i], send, slen, resp, rlen, RFC2136_TIMEOUT_MS,
+		    &err) == 0)
+			break;
+		log_warn("%s for zone %s: %s: %s", what, z->apex, targets[i].text, err);
+	}
+	if (i == ntargets) {
+		log_err("%s for zone %s failed: no server answered (last: %s)", what, z->apex,
+		    err);
+		rc = ST_PROVIDER;
+		goto out;
+	}
+	*a = &targets[i];
+	if (*rlen < 2 || memcmp(*resp, send, 2) != 0) {
+		log_err("%s for zone %s: %s answered with another message id", what, z->apex,
+		    targets[i].text);
+		rc = ST_PROVIDER;
+		goto out;
+	}
+	rc = ST_OK;
+out:
+	if (rc != ST_OK) {
+		free(*resp);
+		*resp = NULL;
+	}
+	free(signed_wire);
+	return rc;
+}
+
 /* Build, sign and send one UPDATE carrying every record for zone z. */
 static int
 update(struct rfc2136 *p, const struct zone *z, struct record *recs, size_t n, int del, int ttl)
 {
-	const struct dns_addr *targets = p->has_server ? &p->server : z->mname_addrs;
-	size_t ntargets = p->has_server ? 1 : z->nmname, i, len = 0, slen = 0, rlen = 0, maclen = 0;
-	uint8_t *wire = NULL, *signed_wire = NULL, *resp = NULL, mac[TSIG_MAC_MAX];
+	const struct dns_addr *server = NULL;
+	size_t i, len = 0, rlen = 0, maclen = 0;
+	uint8_t *wire = NULL, *resp = NULL, mac[TSIG_MAC_MAX];
 	ldns_rr_list *up = ldns_rr_list_new();
 	ldns_rdf *zname = ldns_dname_new_frm_str(z->apex);
 	ldns_pkt *pkt = NULL;
-	const char *err = "no address";
 	int rc = ST_FAIL;
 
-	if (ntargets == 0) {
-		log_err("zone %s: its primary %s has no address; set 'server =' in "
-		    "[provider %s]", z->apex, z->mname, p->name);
-		rc = ST_CONFIG;
-		goto out;
-	}
 	if (up == NULL || zname == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -242,46 +300,18 @@ update(struct rfc2136 *p, const struct zone *z, struct record *recs, size_t n, i
 	ldns_pkt_set_random_id(pkt);
 	if (ldns_pkt2wire(&wire, pkt, &len) != LDNS_STATUS_OK)
 		goto out;
-	if (p->has_key) {
-		if (tsig_sign(&p->key, wire, len, (uint64_t)time(NULL), &signed_wire, &slen,
-		    mac, &maclen) == -1) {
-			log_err("zone %s: cannot sign the UPDATE", z->apex);
-			goto out;
-		}
-	} else {
-		signed_wire = wire;
-		wire = NULL;
-		slen = len;
-	}
-	for (i = 0; i < ntargets; i++) {
-		log_debug("UPDATE zone %s at %s: %s %zu record(s)", z->apex, targets[i].text,
-		    del ? "delete" : "add", n);
-		if (dnsio_tcp_exchange(&targets[i], signed_wire, slen, &resp, &rlen,
-		    RFC2136_TIMEOUT_MS, &err) == 0)
-			break;
-		log_warn("UPDATE zone %s: %s: %s", z->apex, targets[i].text, err);
-	}
-	if (i == ntargets) {
-		log_err("UPDATE of zone %s failed: no server answered (last: %s)", z->apex, err);
-		rc = ST_PROVIDER;
+	if ((rc = exchange(p, z, "UPDATE", wire, len, &resp, &rlen, &server, mac,
+	    &maclen)) != ST_OK)
 		goto out;
-	}
-	if (rlen < 2 || memcmp(resp, signed_wire, 2) != 0) {
-		log_err("UPDATE of zone %s: %s answered with another message id", z->apex,
-		    targets[i].text);
-		rc = ST_PROVIDER;
-		goto out;
-	}
-	rc = judge(p, z, &targets[i], resp, rlen, mac, maclen);
+	rc = judge(p, z, server, resp, rlen, mac, maclen);
 	if (rc == ST_OK)
 		log_info("%s %zu TXT record(s) %s zone %s at %s", del ? "deleted" : "added", n,
-		    del ? "from" : "in", z->apex, targets[i].text);
+		    del ? "from" : "in", z->apex, server->text);
 out:
 	ldns_rdf_deep_free(zname);
 	ldns_rr_list_deep_free(up);
 	ldns_pkt_free(pkt);
 	free(wire);
-	free(signed_wire);
 	free(resp);
 	return rc;
 }
@@ -369,66 +399,31 @@ static int
 rfc2136_verify(void *priv, const struct zone *z, char *what, size_t whatlen)
 {
 	struct rfc2136 *p = priv;
-	const struct dns_addr *targets = p->has_server ? &p->server : z->mname_addrs;
-	size_t ntargets = p->has_server ? 1 : z->nmname, i, len = 0, slen = 0, rlen = 0;
-	size_t maclen = 0;
-	uint8_t *wire = NULL, *signed_wire = NULL, *resp = NULL, mac[TSIG_MAC_MAX];
+	const struct dns_addr *server = NULL;
+	size_t len = 0, rlen = 0, maclen = 0;
+	uint8_t *wire = NULL, *resp = NULL, mac[TSIG_MAC_MAX];
 	ldns_pkt *q = NULL;
-	const char *err = "no address";
 	int rc = ST_FAIL;
 
-	if (ntargets == 0) {
-		log_err("zone %s: its primary %s has no address; set 'server =' in "
-		    "[provider %s]", z->apex, z->mname, p->name);
-		return ST_CONFIG;
-	}
 	if ((q = dnsio_query_new(z->apex, LDNS_RR_TYPE_SOA, 0)) == NULL ||
 	    ldns_pkt2wire(&wire, q, &len) != LDNS_STATUS_OK)
 		goto out;
-	if (p->has_key) {
-		if (tsig_sign(&p->key, wire, len, (uint64_t)time(NULL), &signed_wire, &slen,
-		    mac, &maclen) == -1) {
-			log_err("zone %s: cannot sign the SOA query", z->apex);
-			goto out;
-		}
-	} else {
-		signed_wire = wire;
-		wire = NULL;
-		slen = len;
-	}
-	for (i = 0; i < ntargets; i++) {
-		log_debug("SOA query for zone %s at %s%s", z->apex, targets[i].text,
-		    p->has_key ? ", signed" : "");
-		if (dnsio_tcp_exchange(&targets[i], signed_wire, slen, &resp, &rlen,
-		    RFC2136_TIMEOUT_MS, &err) == 0)
-			break;
-		log_warn("SOA query for zone %s: %s: %s", z->apex, targets[i].text, err);
-	}
-	if (i == ntargets) {
-		log_err("zone %s: no server for UPDATEs answered (last: %s)", z->apex, err);
-		rc = ST_PROVIDER;
+	if ((rc = exchange(p, z, "SOA query", wire, len, &resp, &rlen, &server, mac,
+	    &maclen)) != ST_OK)
 		goto out;
-	}
-	if (rlen < 2 || memcmp(resp, signed_wire, 2) != 0) {
-		log_err("SOA query for zone %s: %s answered with another message id", z->apex,
-		    targets[i].text);
-		rc = ST_PROVIDER;
-		goto out;
-	}
-	if ((rc = judge_soa(p, z, &targets[i], resp, rlen, mac, maclen)) != ST_OK)
+	if ((rc = judge_soa(p, z, server, resp, rlen, mac, maclen)) != ST_OK)
 		goto out;
 	if (p->has_key)
 		snprintf(what, whatlen, "%s answered a SOA query for %s signed with TSIG key "
-		    "'%s' (%s), and signed its answer with it", targets[i].text, z->apex,
+		    "'%s' (%s), and signed its answer with it", server->text, z->apex,
 		    p->key.name, p->key.alg);
 	else
 		snprintf(what, whatlen, "%s answers for %s; no TSIG key is configured, so "
 		    "UPDATEs go unsigned (the server must allow them by address)",
-		    targets[i].text, z->apex);
+		    server->text, z->apex);
 out:
 	ldns_pkt_free(q);
 	free(wire);
-	free(signed_wire);
 	free(resp);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hook.h"
 #include "../cli.h"
 #include "../config.h"
 #include "../log.h"
@@ -180,7 +181,6 @@ hook_certbot_cleanup(const struct opts *o)
 	struct state_entry *se = NULL;
 	struct run *r = NULL;
 	size_t i, n = 0;
-	double confirm;
 	int rc;
 
 	if ((rc = read_env(&e)) != ST_OK)
@@ -230,11 +230,7 @@ hook_certbot_cleanup(const struct opts *o)
 	for (i = st ? st->n : 0; i-- > 0;)
 		if (&st->e[i] == se || st->e[i].written == STATE_CLEANUP)
 			state_remove(st, &st->e[i]);
-	confirm = cfg->timeout < CLEANUP_CONFIRM_MAX_S ? cfg->timeout : CLEANUP_CONFIRM_MAX_S;
-	if (run_wait(r, c, n, PROP_ABSENT, confirm) != ST_OK)
-		log_warn("the values are deleted at the provider but some servers still served "
-		    "them after %.0f s (see above); they will go when the servers catch up",
-		    confirm);
+	hook_confirm_removed(r, c, n, cfg);
 out:
 	if (st != NULL) {
 		if (st->n == 0)

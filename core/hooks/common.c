@@ -57,23 +57,31 @@ out:
 	return rc;
 }
 
+void
+hook_confirm_removed(struct run *r, const struct challenge *c, size_t n,
+    const struct config *cfg)
+{
+	double confirm = cfg->timeout < CLEANUP_CONFIRM_MAX_S ? cfg->timeout :
+	    CLEANUP_CONFIRM_MAX_S;
+
+	if (run_wait(r, c, n, PROP_ABSENT, confirm) != ST_OK)
+		log_warn("the values are deleted at the provider but some servers still served "
+		    "them after %.0f s (see above); they will go when the servers catch up",
+		    confirm);
+}
+
 int
 hook_remove(const struct opts *o, struct challenge *c, size_t n)
 {
 	struct config *cfg = NULL;
 	struct run *r = NULL;
-	double confirm;
 	int rc;
 
 	if ((rc = prepare(o, c, n, &cfg, &r)) != ST_OK)
 		goto out;
 	if ((rc = run_del(r, c, n)) != ST_OK)
 		goto out;
-	confirm = cfg->timeout < CLEANUP_CONFIRM_MAX_S ? cfg->timeout : CLEANUP_CONFIRM_MAX_S;
-	if (run_wait(r, c, n, PROP_ABSENT, confirm) != ST_OK)
-		log_warn("the values are deleted at the provider but some servers still served "
-		    "them after %.0f s (see above); they will go when the servers catch up",
-		    confirm);
+	hook_confirm_removed(r, c, n, cfg);
 out:
 	run_free(r);
 	config_free(cfg);

@@ -27,6 +27,14 @@ int	hook_present(const struct opts *o, struct challenge *c, size_t n);
 int	hook_remove(const struct opts *o, struct challenge *c, size_t n);
 
 /*
+ * After run_del: wait at most CLEANUP_CONFIRM_MAX_S (or the timeout, if
+ * lower) until no authoritative server serves the values; one that still
+ * does is a warning, never a failure.
+ */
+void	hook_confirm_removed(struct run *r, const struct challenge *c, size_t n,
+    const struct config *cfg);
+
+/*
  * Fill c with _acme-challenge.<domain> and an ACME value, both checked.
  * what names the source in messages ("deploy_challenge #2").  ST_OK or
  * ST_USAGE after saying why.

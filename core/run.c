@@ -8,6 +8,12 @@
 #include "run.h"
 #include "status.h"
 
+/*
+ * Resolvers keep time in whole seconds: an answer fetched at f with TTL T
+ * can be served until just before floor(f) + T + 1.  Cache waits add this.
+ */
+#define CACHE_CLOCK_SLACK_S	1
+
 struct instance {
 	const struct provider_conf *pc;
 	const struct provider_ops *ops;
@@ -231,7 +237,7 @@ cache_waits(const struct run *r, struct prop_target *t, size_t nt)
 	for (i = 0; i < nt; i++) {
 		ledger_get(r->cfg->state_dir, t[i].name, &e);
 		t[i].not_before = e.until;
-		t[i].hold = e.live && e.changed + e.ttl > now ? e.ttl : 0;
+		t[i].hold = e.live && e.changed + e.ttl > now ? e.ttl + CACHE_CLOCK_SLACK_S : 0;
 		if (e.until > now)
 			log_info("%s: dns01 changed it %.0f s ago; resolvers may cache the older "
 			    "answer until %.0f s from now", t[i].name, now - e.changed,
@@ -263,7 +269,8 @@ note_changes(const struct run *r, const struct challenge *c, size_t n,
 		} else {
 			/* The answer with the deleted values may be cached for their TTL. */
 			ledger_get(r->cfg->state_dir, t[i].name, &old);
-			e.until = e.changed + (old.live && old.ttl > e.ttl ? old.ttl : e.ttl);
+			e.until = e.changed + (old.live && old.ttl > e.ttl ? old.ttl : e.ttl) +
+			    CACHE_CLOCK_SLACK_S;
 			e.live = t[i].others;
 		}
 		ledger_put(r->cfg->state_dir, &e);

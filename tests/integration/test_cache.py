@@ -9,7 +9,14 @@ import time
 from flows import expect_txt
 from testbed import NS1, RES_CA, acme_value, note, run_dns01
 
-NAME = '_acme-challenge.example.test'
+# One name per test, and values removed in `finally`: a failed test must not
+# leave values where the next test (or client run) expects none.
+def _name(tag):
+    return f'_acme-challenge.cache-{tag}.example.test'
+
+
+def _cleanup(conf, name, *values):
+    run_dns01(['-c', conf, '--timeout', '10', 'unset', name, *values])
 
 
 def resolver_txt(name):
@@ -19,9 +26,9 @@ def resolver_txt(name):
                           '+answer', f'@{RES_CA}', name, 'TXT'],
                          capture_output=True, text=True).stdout
     m = re.search(r'status: (\w+)', out)
-    values = [''.join(re.findall(r'"([^"]*)"', line.split('TXT', 1)[1]))
-              for line in out.splitlines()
-              if not line.startswith(';') and '\tTXT\t' in line]
+    rows = [line.split(None, 4) for line in out.splitlines() if not line.startswith(';')]
+    values = [''.join(re.findall(r'"([^"]*)"', r[4])) for r in rows
+              if len(r) == 5 and r[3] == 'TXT']
     return (m.group(1) if m else 'TIMEOUT'), values
 
 
@@ -32,26 +39,34 @@ def test_cache_wait_after_removal(tb):
     ttl = 4
     conf = tb.write_config(ttl=ttl)
     tb.restart_ca_resolver()
+    name = _name('removal')
     v1, v2 = acme_value(), acme_value()
-    rc, _, err, _ = run_dns01(['-c', conf, 'set', NAME, v1])
+    try:
+        _removal_then_set(conf, name, ttl, v1, v2)
+    finally:
+        _cleanup(conf, name, v1, v2)
+
+
+def _removal_then_set(conf, name, ttl, v1, v2):
+    rc, _, err, _ = run_dns01(['-c', conf, 'set', name, v1])
     assert rc == 0, f'set v1 exited {rc}: {err[-600:]}'
-    assert resolver_txt(NAME) == ('NOERROR', [v1]), 'the resolver did not see v1'
-    rc, _, err, _ = run_dns01(['-c', conf, 'unset', NAME, v1])
+    seen = resolver_txt(name)
+    assert seen == ('NOERROR', [v1]), f'the resolver did not see v1: {seen}'
+    rc, _, err, _ = run_dns01(['-c', conf, 'unset', name, v1])
     assert rc == 0, f'unset v1 exited {rc}: {err[-600:]}'
     removed = time.monotonic()
-    assert resolver_txt(NAME) == ('NOERROR', [v1]), \
+    assert resolver_txt(name) == ('NOERROR', [v1]), \
         'the resolver should still serve its cached {v1} (test premise)'
 
-    rc, _, err, elapsed = run_dns01(['-c', conf, 'set', NAME, v2])
+    rc, _, err, elapsed = run_dns01(['-c', conf, 'set', name, v2])
     assert rc == 0, f'set v2 exited {rc}: {err[-600:]}'
-    rcode, values = resolver_txt(NAME)
+    rcode, values = resolver_txt(name)
     assert values == [v2], \
         f'set v2 returned while the resolver still answered {rcode} {values}:\n{err}'
     assert 'older answer may still be cached' in err, f'no cache-wait message:\n{err}'
     since = time.monotonic() - removed
     assert since >= ttl, f'returned {since:.2f}s after the removal, TTL is {ttl}s'
     note(f'set v2 took {elapsed:.2f}s; returned {since:.2f}s after v1 was gone (TTL {ttl}s)')
-    run_dns01(['-c', conf, 'unset', NAME, v2])
 
 
 def test_cache_wait_replaced_rrset(tb):
@@ -60,43 +75,56 @@ def test_cache_wait_replaced_rrset(tb):
     RRset is on every server (dehydrated without HOOK_CHAIN)."""
     ttl = 3
     conf = tb.write_config(ttl=ttl)
+    name = _name('replaced')
     v1, v2 = acme_value(), acme_value()
-    rc, _, err, first = run_dns01(['-c', conf, 'set', NAME, v1])
+    try:
+        _set_twice(conf, name, ttl, v1, v2)
+    finally:
+        _cleanup(conf, name, v1, v2)
+
+
+def _set_twice(conf, name, ttl, v1, v2):
+    rc, _, err, first = run_dns01(['-c', conf, 'set', name, v1])
     assert rc == 0, f'set v1 exited {rc}: {err[-600:]}'
-    rc, _, err, second = run_dns01(['-c', conf, 'set', NAME, v2])
+    rc, _, err, second = run_dns01(['-c', conf, 'set', name, v2])
     assert rc == 0, f'set v2 exited {rc}: {err[-600:]}'
     assert second >= ttl, f'set v2 returned after {second:.2f}s, before the TTL ({ttl}s)'
     assert 'older answer may still be cached' in err, f'no cache-wait message:\n{err}'
-    expect_txt(NS1, NAME, [v1, v2])
+    expect_txt(NS1, name, [v1, v2])
     note(f'first set {first:.2f}s, second set {second:.2f}s (TTL {ttl}s)')
-    run_dns01(['-c', conf, 'unset', NAME, v1, v2])
 
 
 def test_no_cache_wait_without_recent_change(tb):
     """Nothing changed recently at the name: no wait beyond propagation, and
     a removal never waits for caches. Other names are not affected."""
     conf = tb.write_config(ttl=30)
+    name = _name('none')
     v1 = acme_value()
-    rc, _, err, elapsed = run_dns01(['-c', conf, 'set', NAME, v1])
+    rc, _, err, elapsed = run_dns01(['-c', conf, 'set', name, v1])
     assert rc == 0 and elapsed < 3, f'set took {elapsed:.2f}s (rc {rc}): {err[-600:]}'
     assert 'cached' not in err, f'unexpected cache wait:\n{err}'
-    rc, _, err, elapsed = run_dns01(['-c', conf, 'unset', NAME, v1])
+    rc, _, err, elapsed = run_dns01(['-c', conf, 'unset', name, v1])
     assert rc == 0 and elapsed < 3, f'unset took {elapsed:.2f}s (rc {rc}): {err[-600:]}'
-    other = '_acme-challenge.www.example.test'
-    rc, _, err, elapsed = run_dns01(['-c', conf, 'set', other, v1])
-    assert rc == 0 and elapsed < 3, f'set at another name took {elapsed:.2f}s: {err[-600:]}'
-    run_dns01(['-c', conf, 'unset', other, v1])
+    other = _name('other')
+    try:
+        rc, _, err, elapsed = run_dns01(['-c', conf, 'set', other, v1])
+        assert rc == 0 and elapsed < 3, f'set at another name took {elapsed:.2f}s: {err[-600:]}'
+    finally:
+        _cleanup(conf, other, v1)
 
 
 def test_cache_wait_timeout(tb):
     """A cache wait that cannot end within --timeout is a timeout (exit 5)
     whose report names the cache wait."""
     conf = tb.write_config(ttl=60)
+    name = _name('timeout')
     v1, v2 = acme_value(), acme_value()
-    assert run_dns01(['-c', conf, 'set', NAME, v1])[0] == 0
-    assert run_dns01(['-c', conf, 'unset', NAME, v1])[0] == 0
-    rc, _, err, elapsed = run_dns01(['-c', conf, '--timeout', '2', 'set', NAME, v2])
-    assert rc == 5, f'expected exit 5, got {rc}: {err[-600:]}'
-    assert 'older answer may still be cached' in err and elapsed < 5, err
-    expect_txt(NS1, NAME, [v2])
-    run_dns01(['-c', conf, 'unset', NAME, v2])
+    try:
+        assert run_dns01(['-c', conf, 'set', name, v1])[0] == 0
+        assert run_dns01(['-c', conf, 'unset', name, v1])[0] == 0
+        rc, _, err, elapsed = run_dns01(['-c', conf, '--timeout', '2', 'set', name, v2])
+        assert rc == 5, f'expected exit 5, got {rc}: {err[-600:]}'
+        assert 'older answer may still be cached' in err and elapsed < 5, err
+        expect_txt(NS1, name, [v2])
+    finally:
+        _cleanup(conf, name, v1, v2)

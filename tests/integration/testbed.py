@@ -649,7 +649,7 @@ class Testbed:
         conf = d / 'named.conf'
         conf.write_text(named_conf(d, addr, rndc_key, rndc_secret, body, keys))
         _run(['named-checkconf', str(conf)])
-        srv = Server(name, ['named', '-g', '-4', '-c', str(conf)], d)
+        srv = Server(name, [self.server_binary('named'), '-g', '-4', '-c', str(conf)], d)
         self.servers[name] = srv
         srv.start()
 
@@ -659,9 +659,27 @@ class Testbed:
         conf = d / 'unbound.conf'
         conf.write_text(unbound_conf(d, addr))
         _run(['unbound-checkconf', str(conf)])
-        srv = Server(name, ['unbound', '-d', '-c', str(conf)], d, logs=[d / 'unbound.log'])
+        srv = Server(name, [self.server_binary('unbound'), '-d', '-c', str(conf)], d,
+                     logs=[d / 'unbound.log'])
         self.servers[name] = srv
         srv.start()
+
+    def server_binary(self, name):
+        """The program to run for named/unbound. Debian enables AppArmor, and
+        its profiles for /usr/sbin/named and /usr/sbin/unbound let them read
+        configs only under /etc/bind, /etc/unbound, ...: not the testbed's
+        temp dir. A profile is attached by path, so where AppArmor is on
+        (or DNS01_IT_COPY_SERVERS=1) the tests run a copy of the same Debian
+        binary from the temp dir."""
+        on = Path('/sys/module/apparmor/parameters/enabled')
+        if not (os.environ.get('DNS01_IT_COPY_SERVERS') == '1'
+                or (on.exists() and on.read_text().strip() == 'Y')):
+            return name
+        copy = self.tmp / 'bin' / name
+        if not copy.exists():
+            copy.parent.mkdir(exist_ok=True)
+            shutil.copy2(shutil.which(name, path='/usr/sbin:/usr/bin:/sbin:/bin'), copy)
+        return str(copy)
 
     def restart_ca_resolver(self):
         """A fresh CA-side resolver with an empty cache, so each ACME run in
@@ -670,7 +688,8 @@ class Testbed:
         from Cloudflare)."""
         self.servers['res-ca'].stop()
         d = self.tmp / 'res-ca'
-        srv = Server('res-ca', ['unbound', '-d', '-c', str(d / 'unbound.conf')], d,
+        srv = Server('res-ca', [self.server_binary('unbound'), '-d', '-c',
+                                str(d / 'unbound.conf')], d,
                      logs=[d / 'unbound.log'])
         self.servers['res-ca'] = srv
         srv.start()

@@ -266,12 +266,17 @@ EDGE_HTML = """<html>
 FAULT_KINDS = ('429', '500', '502', '503', '504', 'slow', 'malformed', 'reset', 'lost')
 
 
-class CloudflareEmulator:
-    def __init__(self, workdir, publisher=None, ca=None, san='DNS:localhost,IP:127.0.0.1',
-                 zones=DEFAULT_ZONES, name='cf'):
-        """workdir: where the certificates live. publisher: callable(zone,
-        ops) that applies TXT changes to DNS (BindPublisher), or None.
-        ca: (ca.pem, ca.key) to sign with; default a new CA of its own."""
+class EmulatorBase:
+    """What both API emulators share: the TLS server with its own test CA,
+    the queue that publishes record changes into DNS (a background thread,
+    in order, after publish_delay; consecutive changes of one zone in one
+    UPDATE), and one-shot fault injection. A subclass sets API_PREFIX and
+    HANDLER (its request handler class), and keeps self.faults and
+    self.publish_delay in its reset()."""
+    API_PREFIX = ''
+    HANDLER = None
+
+    def __init__(self, workdir, publisher, ca, san, name):
         self.name = name
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -282,12 +287,9 @@ class CloudflareEmulator:
             self.workdir, ca[0], ca[1], san))
         self.publisher = publisher
         self.lock = threading.RLock()
-        self._base_zones = tuple(zones)
-        self._zone_ids = {z: new_id() for z in zones}   # stable over reset()
         self._server = None
         self._thread = None
         self.port = None
-        # publishing
         self._pq = collections.deque()
         self._pcv = threading.Condition()
         self._pbusy = False
@@ -295,18 +297,17 @@ class CloudflareEmulator:
         self._pthread = None
         self.published = []           # (monotonic time, op, zone, name, strings)
         self.publish_errors = []
-        self.reset()
 
     # ---- lifecycle ---------------------------------------------------------
 
     @property
     def api_url(self):
-        return f'https://127.0.0.1:{self.port}{API_PREFIX}'
+        return f'https://127.0.0.1:{self.port}{self.API_PREFIX}'
 
     def start(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.cert_file, self.key_file)
-        self._server = _TLSServer(('127.0.0.1', 0), _Handler, ctx, self)
+        self._server = _TLSServer(('127.0.0.1', 0), self.HANDLER, ctx, self)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={'poll_interval': 0.1}, daemon=True,
@@ -327,6 +328,92 @@ class CloudflareEmulator:
             self._pcv.notify_all()
         if self._pthread:
             self._pthread.join(5)
+
+    # ---- publishing into DNS -------------------------------------------------
+
+    def _queue_publish(self, zone, ops, delay=None):
+        """Queue ops [(op, name, strings, ttl)] for zone, due after
+        publish_delay (or delay), never before a change queued earlier."""
+        due = time.monotonic() + (self.publish_delay if delay is None else delay)
+        with self._pcv:
+            if self._pq:                       # keep the order of changes
+                due = max(due, self._pq[-1][0])
+            self._pq.append((due, zone, list(ops)))
+            self._pcv.notify_all()
+
+    def _publish_loop(self):
+        while True:
+            with self._pcv:
+                while not self._pstop and (not self._pq or self._pq[0][0] > time.monotonic()):
+                    self._pcv.wait(None if not self._pq
+                                   else max(0.0, self._pq[0][0] - time.monotonic()))
+                if self._pstop:
+                    return
+                now = time.monotonic()
+                batch = []
+                while self._pq and self._pq[0][0] <= now:
+                    batch.append(self._pq.popleft())
+                self._pbusy = True
+            try:
+                groups = []            # consecutive changes of one zone: one UPDATE
+                for _, zone, ops in batch:
+                    if groups and groups[-1][0] == zone:
+                        groups[-1][1].extend(ops)
+                    else:
+                        groups.append((zone, list(ops)))
+                for zone, ops in groups:
+                    try:
+                        self.publisher(zone, ops)
+                        t = time.monotonic()
+                        with self.lock:
+                            self.published += [(t, o[0], zone, o[1], o[2]) for o in ops]
+                    except Exception as e:          # keep publishing; tests look here
+                        with self.lock:
+                            self.publish_errors.append(f'{zone}: {e}')
+            finally:
+                with self._pcv:
+                    self._pbusy = False
+                    self._pcv.notify_all()
+
+    def wait_published(self, timeout=20):
+        """Block until every queued DNS change has been sent; True if so."""
+        deadline = time.monotonic() + timeout
+        with self._pcv:
+            while self._pq or self._pbusy:
+                if self._pthread is None or not self._pthread.is_alive():
+                    return not self._pq
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._pcv.wait(min(left, 0.05))
+        return True
+
+    # ---- faults --------------------------------------------------------------
+
+    def _take_fault(self, method, route):
+        with self.lock:
+            for f in self.faults:
+                if f['count'] > 0 and (f['path'] is None or f['path'] in route) \
+                        and (f['method'] is None or f['method'] == method):
+                    f['count'] -= 1
+                    if f['count'] == 0:
+                        self.faults.remove(f)
+                    return dict(f)
+        return None
+
+
+class CloudflareEmulator(EmulatorBase):
+    API_PREFIX = API_PREFIX
+
+    def __init__(self, workdir, publisher=None, ca=None, san='DNS:localhost,IP:127.0.0.1',
+                 zones=DEFAULT_ZONES, name='cf'):
+        """workdir: where the certificates live. publisher: callable(zone,
+        ops) that applies TXT changes to DNS (BindPublisher), or None.
+        ca: (ca.pem, ca.key) to sign with; default a new CA of its own."""
+        super().__init__(workdir, publisher, ca, san, name)
+        self._base_zones = tuple(zones)
+        self._zone_ids = {z: new_id() for z in zones}   # stable over reset()
+        self.reset()
 
     def reset(self):
         """Between tests: no records (and none left in DNS), no faults, no
@@ -498,73 +585,9 @@ class CloudflareEmulator:
             if o['type'] == 'TXT' and o['name'] == r['name'] and txt_strings(o['content']) == strings:
                 return
         ttl = 300 if r['ttl'] == 1 else r['ttl']
-        due = time.monotonic() + (self.publish_delay if delay is None else delay)
-        with self._pcv:
-            if self._pq:                       # keep the order of changes
-                due = max(due, self._pq[-1][0])
-            self._pq.append((due, zone, (op, r['name'], strings, ttl)))
-            self._pcv.notify_all()
-
-    def _publish_loop(self):
-        while True:
-            with self._pcv:
-                while not self._pstop and (not self._pq or self._pq[0][0] > time.monotonic()):
-                    self._pcv.wait(None if not self._pq
-                                   else max(0.0, self._pq[0][0] - time.monotonic()))
-                if self._pstop:
-                    return
-                now = time.monotonic()
-                batch = []
-                while self._pq and self._pq[0][0] <= now:
-                    batch.append(self._pq.popleft())
-                self._pbusy = True
-            try:
-                # consecutive changes of one zone go in one UPDATE
-                groups = []
-                for _, zone, op in batch:
-                    if groups and groups[-1][0] == zone:
-                        groups[-1][1].append(op)
-                    else:
-                        groups.append((zone, [op]))
-                for zone, ops in groups:
-                    try:
-                        self.publisher(zone, ops)
-                        t = time.monotonic()
-                        with self.lock:
-                            self.published += [(t, o[0], zone, o[1], o[2]) for o in ops]
-                    except Exception as e:          # keep publishing; tests look here
-                        with self.lock:
-                            self.publish_errors.append(f'{zone}: {e}')
-            finally:
-                with self._pcv:
-                    self._pbusy = False
-                    self._pcv.notify_all()
-
-    def wait_published(self, timeout=20):
-        """Block until every queued DNS change has been sent; True if so."""
-        deadline = time.monotonic() + timeout
-        with self._pcv:
-            while self._pq or self._pbusy:
-                if self._pthread is None or not self._pthread.is_alive():
-                    return not self._pq
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._pcv.wait(min(left, 0.05))
-        return True
+        self._queue_publish(zone, [(op, r['name'], strings, ttl)], delay)
 
     # ---- request handling ------------------------------------------------------
-
-    def _take_fault(self, method, route):
-        with self.lock:
-            for f in self.faults:
-                if f['count'] > 0 and (f['path'] is None or f['path'] in route) \
-                        and (f['method'] is None or f['method'] == method):
-                    f['count'] -= 1
-                    if f['count'] == 0:
-                        self.faults.remove(f)
-                    return dict(f)
-        return None
 
     def _authenticate(self, h):
         """The actor for these headers, or HTTPError as Cloudflare answers."""
@@ -986,3 +1009,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 f'-> {status}' + (f' [fault {req.fault}]' if req.fault else ''))
         with emu.lock:
             emu.log.append(line)
+
+
+CloudflareEmulator.HANDLER = _Handler

@@ -68,7 +68,6 @@ called example.test).
 """
 
 import base64
-import collections
 import datetime
 import hashlib
 import hmac
@@ -80,14 +79,13 @@ import re
 import secrets
 import socket
 import struct
-import ssl
 import threading
 import time
 import urllib.parse
 import uuid
 from pathlib import Path
 
-from cf_emulator import BindPublisher, _TLSServer, make_ca, make_server_cert, txt_strings
+from cf_emulator import BindPublisher, EmulatorBase, txt_strings
 
 __all__ = ['SakuraEmulator', 'BindPublisher', 'new_token', 'new_secret', 'settings_hash',
            'API_PREFIX', 'NAME_SERVERS']
@@ -244,70 +242,22 @@ class _Key:
         self.token, self.secret, self.can_modify, self.label = token, secret, can_modify, label
 
 
-class SakuraEmulator:
+class SakuraEmulator(EmulatorBase):
+    API_PREFIX = API_PREFIX
+
     def __init__(self, workdir, publisher=None, ca=None, san='DNS:localhost,IP:127.0.0.1',
                  zones=DEFAULT_ZONES, name='sakura'):
         """workdir: where the certificates live. publisher: callable(zone,
         ops) that applies TXT changes to DNS (cf_emulator.BindPublisher, which
         serves only the zones BIND has), or None. ca: (ca.pem, ca.key) to
         sign with; default a new CA of its own."""
-        self.name = name
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if ca is None:
-            ca = make_ca(self.workdir / 'ca', f'dns01 test CA ({name})')
-        self.ca_file, self._ca_key = str(ca[0]), ca[1]
-        self.cert_file, self.key_file = (str(p) for p in make_server_cert(
-            self.workdir, ca[0], ca[1], san))
-        self.publisher = publisher
-        self.lock = threading.RLock()
+        super().__init__(workdir, publisher, ca, san, name)
         self._base_zones = tuple(zones)
         base = 112900000000 + random.randrange(10 ** 8) * 1000
         self._zone_ids = {z: str(base + 17 * i) for i, z in enumerate(zones)}  # stable
         self._next_id = base + 17 * len(zones)
-        self._server = None
-        self._thread = None
-        self.port = None
-        self._pq = collections.deque()
-        self._pcv = threading.Condition()
-        self._pbusy = False
-        self._pstop = False
-        self._pthread = None
-        self.published = []           # (monotonic time, op, zone, name, strings)
-        self.publish_errors = []
         self.zones = {}
         self.reset()
-
-    # ---- lifecycle ---------------------------------------------------------
-
-    @property
-    def api_url(self):
-        return f'https://127.0.0.1:{self.port}{API_PREFIX}'
-
-    def start(self):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert_file, self.key_file)
-        self._server = _TLSServer(('127.0.0.1', 0), _Handler, ctx, self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={'poll_interval': 0.1}, daemon=True,
-                                        name=f'{self.name}-http')
-        self._thread.start()
-        self._pthread = threading.Thread(target=self._publish_loop, daemon=True,
-                                         name=f'{self.name}-publish')
-        self._pthread.start()
-        return self
-
-    def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        with self._pcv:
-            self._pstop = True
-            self._pcv.notify_all()
-        if self._pthread:
-            self._pthread.join(5)
 
     def reset(self):
         """Between tests: the preloaded zones with only their apex NS records
@@ -498,72 +448,9 @@ class SakuraEmulator:
               [('add', k[0], k[1], n[k]) for k in n if k not in o]
         if not ops:
             return
-        due = time.monotonic() + (self.publish_delay if delay is None else delay)
-        with self._pcv:
-            if self._pq:                       # keep the order of changes
-                due = max(due, self._pq[-1][0])
-            self._pq.append((due, zone, ops))
-            self._pcv.notify_all()
-
-    def _publish_loop(self):
-        while True:
-            with self._pcv:
-                while not self._pstop and (not self._pq or self._pq[0][0] > time.monotonic()):
-                    self._pcv.wait(None if not self._pq
-                                   else max(0.0, self._pq[0][0] - time.monotonic()))
-                if self._pstop:
-                    return
-                now = time.monotonic()
-                batch = []
-                while self._pq and self._pq[0][0] <= now:
-                    batch.append(self._pq.popleft())
-                self._pbusy = True
-            try:
-                groups = []            # consecutive changes of one zone: one UPDATE
-                for _, zone, ops in batch:
-                    if groups and groups[-1][0] == zone:
-                        groups[-1][1].extend(ops)
-                    else:
-                        groups.append((zone, list(ops)))
-                for zone, ops in groups:
-                    try:
-                        self.publisher(zone, ops)
-                        t = time.monotonic()
-                        with self.lock:
-                            self.published += [(t, o[0], zone, o[1], o[2]) for o in ops]
-                    except Exception as e:          # keep publishing; tests look here
-                        with self.lock:
-                            self.publish_errors.append(f'{zone}: {e}')
-            finally:
-                with self._pcv:
-                    self._pbusy = False
-                    self._pcv.notify_all()
-
-    def wait_published(self, timeout=20):
-        """Block until every queued DNS change has been sent; True if so."""
-        deadline = time.monotonic() + timeout
-        with self._pcv:
-            while self._pq or self._pbusy:
-                if self._pthread is None or not self._pthread.is_alive():
-                    return not self._pq
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._pcv.wait(min(left, 0.05))
-        return True
+        self._queue_publish(zone, ops, delay)
 
     # ---- request handling ----------------------------------------------------
-
-    def _take_fault(self, method, route):
-        with self.lock:
-            for f in self.faults:
-                if f['count'] > 0 and (f['path'] is None or f['path'] in route) \
-                        and (f['method'] is None or f['method'] == method):
-                    f['count'] -= 1
-                    if f['count'] == 0:
-                        self.faults.remove(f)
-                    return dict(f)
-        return None
 
     def _authenticate(self, headers):
         """-> (key, None) or raises APIError(401); the label goes to the log."""
@@ -908,3 +795,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 f'-> {status}' + (f' [fault {req.fault}]' if req.fault else ''))
         with emu.lock:
             emu.log.append(line)
+
+
+SakuraEmulator.HANDLER = _Handler

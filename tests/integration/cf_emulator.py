@@ -879,18 +879,20 @@ class _TLSServer(http.server.ThreadingHTTPServer):
                 pass
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class HandlerBase(http.server.BaseHTTPRequestHandler):
+    """What both emulators' request handlers share: HTTP/1.1 keep-alive, the
+    connection number, every method to _serve(), request bodies with
+    Content-Length or chunked. A subclass sets SERVER (the Server header)."""
     protocol_version = 'HTTP/1.1'
-    server_version = 'cloudflare'
-    sys_version = ''
     timeout = 30
+    SERVER = ''
 
     def __init__(self, *args, conn_no=0, **kw):
         self.conn_no = conn_no
         super().__init__(*args, **kw)
 
     def version_string(self):
-        return 'cloudflare'
+        return self.SERVER
 
     def log_message(self, fmt, *args):     # no stderr noise; the emulator keeps its own log
         pass
@@ -913,6 +915,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.rfile.readline()
         n = int(self.headers.get('Content-Length') or 0)
         return self.rfile.read(n) if n > 0 else b''
+
+
+class _Handler(HandlerBase):
+    SERVER = 'cloudflare'
 
     def _serve(self):
         emu = self.server.emu

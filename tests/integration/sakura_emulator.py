@@ -71,7 +71,6 @@ import base64
 import datetime
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import random
@@ -85,7 +84,7 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
-from cf_emulator import BindPublisher, EmulatorBase, txt_strings
+from cf_emulator import BindPublisher, EmulatorBase, HandlerBase, txt_strings
 
 __all__ = ['SakuraEmulator', 'BindPublisher', 'new_token', 'new_secret', 'settings_hash',
            'API_PREFIX', 'NAME_SERVERS']
@@ -674,38 +673,8 @@ class SakuraEmulator(EmulatorBase):
 # HTTP(S) plumbing (the TLS server is cf_emulator's)
 # --------------------------------------------------------------------------
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-    timeout = 30
-
-    def __init__(self, *args, conn_no=0, **kw):
-        self.conn_no = conn_no
-        super().__init__(*args, **kw)
-
-    def version_string(self):
-        return 'nginx'
-
-    def log_message(self, fmt, *args):     # no stderr noise; the emulator keeps its own log
-        pass
-
-    def do_GET(self):
-        self._serve()
-
-    do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = do_GET
-
-    def _read_body(self):
-        if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
-            data = b''
-            while True:
-                size = int(self.rfile.readline().split(b';')[0].strip() or b'0', 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b'\r\n', b'\n', b''):
-                        pass
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get('Content-Length') or 0)
-        return self.rfile.read(n) if n > 0 else b''
+class _Handler(HandlerBase):
+    SERVER = 'nginx'
 
     def _serve(self):
         emu = self.server.emu

@@ -16,7 +16,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import ssl
 import subprocess
 import sys
@@ -24,7 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from flows import auth_pair, certbot_pebble, expect_txt
+from flows import auth_pair, certbot_pebble, expect_txt, real_account_round_trip
+from flows import dns01_set as _set, dns01_unset as _unset, wait_txt as _wait_txt
+from flows import have_outside_route as _have_outside_route, write_private as _write_private
 from testbed import (NS1, NS2, RES_CLIENT, SECRETS, Skip, acme_value,
                      certbot_env, clean_env, dig_txt, dns01_binary, note, run_dns01)
 
@@ -73,14 +74,6 @@ def _global_key(em, email='admin@example.test'):
     return email, key
 
 
-def _write_private(path, text, mode=0o600):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, mode)
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-    return str(path)
-
-
 def cf_config(tb, em, token=None, email=None, api_key=None, credentials=None,
               zones='example.test acme.test', api_url=None, ca_file=None, mode=0o600,
               main=None):
@@ -124,14 +117,6 @@ def _summary(reqs):
         q = ('?' + '&'.join(f'{k}={v}' for k, v in r.query.items())) if r.query else ''
         out.append(f'{r.method} {route}{q} -> {r.status}' + (f' [{r.fault}]' if r.fault else ''))
     return ', '.join(out) or '(none)'
-
-
-def _set(conf, name, *values, extra=(), env=None, timeout=60):
-    return run_dns01(['-c', conf, *extra, 'set', name, *values], env=env, timeout=timeout)
-
-
-def _unset(conf, name, *values, extra=(), timeout=60):
-    return run_dns01(['-c', conf, *extra, 'unset', name, *values], timeout=timeout)
 
 
 def _by_content(em, name, zone=ZONE):
@@ -188,18 +173,6 @@ class Api:
 
 def _errs(doc):
     return [(e['code'], e['message']) for e in doc['errors']]
-
-
-def _wait_txt(server, name, expected, timeout=5):
-    deadline = time.monotonic() + timeout
-    while True:
-        rcode, aa, vals = dig_txt(server, name)
-        if sorted(vals) == sorted(expected):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f'{server} {name}: expected {sorted(expected)}, '
-                                 f'got {rcode} {sorted(vals)}')
-        time.sleep(0.05)
 
 
 # --------------------------------------------------------------------------
@@ -1057,15 +1030,6 @@ def test_cf_certbot_pebble(tb):
     expect_txt(NS1, name, [], 'after certbot: ')
 
 
-def _have_outside_route():
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(('192.0.2.1', 443))     # no packet is sent: a route lookup only
-        return True
-    except OSError:
-        return False
-
-
 def test_cf_real_account(tb):
     """set / list / unset against the real Cloudflare API, when asked for with
     DNS01_TEST_CLOUDFLARE_TOKEN and DNS01_TEST_CLOUDFLARE_ZONE. The runner's
@@ -1081,22 +1045,8 @@ def test_cf_real_account(tb):
                    '`/usr/bin/python3 tests/integration/test_cloudflare.py real` on the host')
     _need_cloudflare()
     SECRETS.add(token)
-    tmp = Path(tb.tmp if tb else tempfile.mkdtemp(prefix='dns01-cf-real-'))
-    m = {'state_dir': str(tmp / 'state-real'), 'timeout': '180'}
-    if os.environ.get('DNS01_TEST_RESOLVERS'):
-        m['resolvers'] = os.environ['DNS01_TEST_RESOLVERS']
-    text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in m.items()) + \
-        f'\n[provider cf]\ntype = cloudflare\nzones = {zone}\napi_token = {token}\n'
-    conf = _write_private(tmp / 'dns01-cf-real.conf', text)
-    name, v = f'_acme-challenge.dns01-test-{os.getpid()}.{zone}', acme_value()
-    rc, _, err, el = _set(conf, name, v, timeout=240)
-    assert rc == 0, f'set exited {rc}: {err[-800:]}'
-    note(f'real API: set took {el:.1f}s')
-    rc, out, err, _ = run_dns01(['-c', conf, 'list', name])
-    assert rc == 0 and v in out, f'list exited {rc}: {out}{err[-500:]}'
-    rc, _, err, el = _unset(conf, name, v, timeout=240)
-    assert rc == 0, f'unset exited {rc}: {err[-800:]}'
-    note(f'real API: unset took {el:.1f}s')
+    real_account_round_trip(tb, zone, f'[provider cf]\ntype = cloudflare\nzones = {zone}\n'
+                            f'api_token = {token}\n', 'cf', 180)
 
 
 if __name__ == '__main__':

@@ -22,7 +22,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import ssl
 import subprocess
 import sys
@@ -30,9 +29,10 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from pathlib import Path
 
-from flows import auth_pair, certbot_pebble, expect_txt
+from flows import auth_pair, certbot_pebble, expect_txt, real_account_round_trip
+from flows import dns01_set as _set, dns01_unset as _unset, wait_txt as _wait_txt
+from flows import have_outside_route as _have_outside_route, write_private as _write_private
 from testbed import (NS1, NS2, RES_CLIENT, SECRETS, TRANSCRIPT, Skip, acme_value,
                      certbot_env, clean_env, dig_txt, dns01_binary, note, run_dns01)
 
@@ -84,14 +84,6 @@ def _key(em, can_modify=True):
     return token, secret
 
 
-def _write_private(path, text, mode=0o600):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, mode)
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-    return str(path)
-
-
 def sk_config(tb, em, key=None, credentials=None, zones='example.test acme.test',
               api_url=None, ca_file=None, mode=0o600, main=None, path=None):
     """A dns01 config with one `type = sakuracloud` section pointing at the
@@ -139,14 +131,6 @@ def _summary(reqs, ids=None):
 
 def _ids(em):
     return {z: em.zone_id(z) for z in (ZONE, 'acme.test', DECOY) if em.zone_id(z)}
-
-
-def _set(conf, name, *values, extra=(), env=None, timeout=60):
-    return run_dns01(['-c', conf, *extra, 'set', name, *values], env=env, timeout=timeout)
-
-
-def _unset(conf, name, *values, extra=(), timeout=60):
-    return run_dns01(['-c', conf, *extra, 'unset', name, *values], timeout=timeout)
 
 
 def _rel(fqdn, zone=ZONE):
@@ -292,18 +276,6 @@ def _is_error(st, doc, status, code):
         and re.fullmatch(r'[0-9a-f]{32}', doc['serial']) \
         and doc['status'].startswith(f'{status} ') and doc['error_code'] == code \
         and doc['error_msg'], (st, doc)
-
-
-def _wait_txt(server, name, expected, timeout=5):
-    deadline = time.monotonic() + timeout
-    while True:
-        rcode, aa, vals = dig_txt(server, name)
-        if sorted(vals) == sorted(expected):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f'{server} {name}: expected {sorted(expected)}, '
-                                 f'got {rcode} {sorted(vals)}')
-        time.sleep(0.05)
 
 
 def _txt_rec(name, value, ttl=60):
@@ -1169,15 +1141,6 @@ def test_sk_certbot_pebble(tb):
     expect_txt(NS1, name, [], 'after certbot: ')
 
 
-def _have_outside_route():
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(('192.0.2.1', 443))     # no packet is sent: a route lookup only
-        return True
-    except OSError:
-        return False
-
-
 def test_sk_real_account(tb):
     """set / list / unset against the real Sakura Cloud API, when asked for
     with DNS01_TEST_SAKURA_TOKEN, DNS01_TEST_SAKURA_SECRET and
@@ -1195,23 +1158,9 @@ def test_sk_real_account(tb):
                    '`/usr/bin/python3 tests/integration/test_sakuracloud.py real` on the host')
     _need_sakura()
     _secrets_of(token, secret)
-    tmp = Path(tb.tmp if tb else tempfile.mkdtemp(prefix='dns01-sk-real-'))
-    m = {'state_dir': str(tmp / 'state-real'), 'timeout': '300'}
-    if os.environ.get('DNS01_TEST_RESOLVERS'):
-        m['resolvers'] = os.environ['DNS01_TEST_RESOLVERS']
-    text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in m.items()) + \
-        f'\n[provider sakura]\ntype = sakuracloud\nzones = {zone}\naccess_token = {token}\n' \
-        f'access_token_secret = {secret}\n'
-    conf = _write_private(tmp / 'dns01-sk-real.conf', text)
-    name, v = f'_acme-challenge.dns01-test-{os.getpid()}.{zone}', acme_value()
-    rc, _, err, el = _set(conf, name, v, timeout=360)
-    assert rc == 0, f'set exited {rc}: {err[-800:]}'
-    note(f'real API: set took {el:.1f}s')
-    rc, out, err, _ = run_dns01(['-c', conf, 'list', name])
-    assert rc == 0 and v in out, f'list exited {rc}: {out}{err[-500:]}'
-    rc, _, err, el = _unset(conf, name, v, timeout=360)
-    assert rc == 0, f'unset exited {rc}: {err[-800:]}'
-    note(f'real API: unset took {el:.1f}s')
+    real_account_round_trip(tb, zone, f'[provider sakura]\ntype = sakuracloud\nzones = {zone}\n'
+                            f'access_token = {token}\naccess_token_secret = {secret}\n',
+                            'sk', 300)
 
 
 if __name__ == '__main__':

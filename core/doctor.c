@@ -503,29 +503,23 @@ check_cname(struct doctor *dr, const char *domain, const struct config *cfg,
  * fresh instance, destroyed again).  Returns the status of the check.
  */
 static int
-check_credentials(struct doctor *dr, const char *domain, const struct config *cfg,
+check_credentials(struct doctor *dr, const char *domain, struct run *r,
     const struct provider_conf *pc, const struct zone *z)
 {
-	const struct provider_ops *ops = provider_find(pc->type);
 	char what[DOCTOR_WHAT_MAX] = "", fix[DOCTOR_TEXT_MAX];
-	void *priv = NULL;
-	int rc;
+	int rc, supported;
 
 	log_clear_last_error();
-	if (ops == NULL)
-		rc = ST_CONFIG;		/* config_load checked the type; not reached */
-	else if ((rc = ops->create(pc, cfg, &priv)) == ST_OK) {
-		if (ops->verify == NULL) {
-			emit(dr, V_WARN, ST_OK, "credentials", domain, NULL, "[provider %s] (%s) "
-			    "cannot check credentials without a change; the round trip below "
-			    "tests them", pc->name, pc->type);
-			goto out;
-		}
-		rc = ops->verify(priv, z, what, sizeof(what));
+	rc = run_verify(r, pc, z, &supported, what, sizeof(what));
+	if (rc == ST_OK && !supported) {
+		emit(dr, V_WARN, ST_OK, "credentials", domain, NULL, "[provider %s] (%s) "
+		    "cannot check credentials without a change; the round trip below "
+		    "tests them", pc->name, pc->type);
+		return rc;
 	}
 	if (rc == ST_OK) {
 		emit(dr, V_OK, ST_OK, "credentials", domain, NULL, "%s", what);
-		goto out;
+		return rc;
 	}
 	if (rc == ST_CONFIG)
 		snprintf(fix, sizeof(fix), "correct the credentials of [provider %s] (%s) as the "
@@ -536,9 +530,6 @@ check_credentials(struct doctor *dr, const char *domain, const struct config *cf
 		    pc->origin);
 	emit(dr, V_FAIL, rc, "credentials", domain, fix, "[provider %s] (%s): %s", pc->name,
 	    pc->type, last_error("the provider refused the credentials"));
-out:
-	if (priv != NULL)
-		ops->destroy(priv);
 	return rc;
 }
 
@@ -914,7 +905,7 @@ check_name(struct doctor *dr, const struct config *cfg, struct run *r, size_t fi
 		check_zone(dr, domain, c.zone, &sv);
 		pc = check_cname(dr, domain, cfg, &c);
 		if (pc != NULL && sv.answered > 0)
-			cred = check_credentials(dr, domain, cfg, pc, c.zone);
+			cred = check_credentials(dr, domain, r, pc, c.zone);
 	}
 	for (i = first; i < dr->ndomains; i++)
 		if (strcmp(dr->challenge[i], dr->challenge[first]) == 0)

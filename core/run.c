@@ -90,6 +90,20 @@ instance(struct run *r, const struct provider_conf *pc, struct instance **out)
 }
 
 int
+run_verify(struct run *r, const struct provider_conf *pc, const struct zone *z,
+    int *supported, char *what, size_t whatlen)
+{
+	struct instance *in;
+	int rc;
+
+	*supported = 0;
+	if ((rc = instance(r, pc, &in)) != ST_OK || in->ops->verify == NULL)
+		return rc;
+	*supported = 1;
+	return in->ops->verify(in->priv, z, what, whatlen);
+}
+
+int
 run_locate(struct run *r, struct challenge *c, size_t n)
 {
 	size_t i;
@@ -128,20 +142,14 @@ run_ttl(const struct config *cfg, const struct provider_ops *ops)
 	return cfg->ttl < ops->min_ttl ? ops->min_ttl : cfg->ttl;
 }
 
-static int
-ttl_for(const struct run *r, const struct provider_ops *ops)
-{
-	return run_ttl(r->cfg, ops);
-}
-
-/* ttl_for(), saying so on stderr when `ttl =` is raised to the minimum. */
+/* run_ttl(), saying so on stderr when `ttl =` is raised to the minimum. */
 static int
 ttl_for_write(const struct run *r, const struct provider_ops *ops)
 {
 	if (r->cfg->ttl >= 0 && r->cfg->ttl < ops->min_ttl)
 		log_info("ttl = %d is below what %s accepts: the records get TTL %d",
 		    r->cfg->ttl, ops->type, ops->min_ttl);
-	return ttl_for(r, ops);
+	return run_ttl(r->cfg, ops);
 }
 
 /* Add or delete, one provider call per (provider, zone). */
@@ -216,7 +224,7 @@ target_ttl(const struct run *r, const struct challenge *c, size_t n, const char 
 
 	for (i = 0; i < n; i++)
 		if (c[i].pc != NULL && strcmp(c[i].target, target) == 0 &&
-		    (v = ttl_for(r, provider_find(c[i].pc->type))) > ttl)
+		    (v = run_ttl(r->cfg, provider_find(c[i].pc->type))) > ttl)
 			ttl = v;
 	return ttl;
 }

@@ -57,6 +57,14 @@ int	run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode 
 /* Instead of run_wait (--no-wait): note the change in the ledger as of now. */
 void	run_unwaited(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode);
 
+/*
+ * Check pc's credentials for zone z with its provider's verify op, through
+ * the run's provider instance (so a later change reuses it).  *supported
+ * is 0 when the provider has no verify op.  Status; what describes success.
+ */
+int	run_verify(struct run *r, const struct provider_conf *pc, const struct zone *z,
+    int *supported, char *what, size_t whatlen);
+
 /* The TTL records get from ops: `ttl =` raised to its minimum, or its default. */
 int	run_ttl(const struct config *cfg, const struct provider_ops *ops);
 

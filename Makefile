@@ -28,7 +28,7 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDFLAGS    += -fsanitize=address,undefined
 endif
 
-CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/zone.c \
+CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/zone.c \
            core/propagation.c core/tsig.c core/state.c core/ledger.c core/run.c core/cli.c \
            core/hooks/common.c core/hooks/certbot.c \
            core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/doctor.c
@@ -38,7 +38,7 @@ LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
 HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
 UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_state \
-             tests/unit/test_tsig
+             tests/unit/test_tsig tests/unit/test_answer
 
 all: dns01
 

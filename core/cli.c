@@ -194,7 +194,7 @@ cmd_list(const struct opts *o, int argc, char **argv)
 		goto out;
 	if ((rc = run_new(cfg, &r)) != ST_OK)
 		goto out;
-	if ((rc = discovery_locate(run_discovery(r), c.name, c.target, &c.zone)) != ST_OK)
+	if ((rc = discovery_locate(run_discovery(r), c.name, c.target, &c.zone, NULL, 0)) != ST_OK)
 		goto out;
 	if ((a = propagation_list(c.zone, c.target, &na)) == NULL) {
 		rc = ST_FAIL;

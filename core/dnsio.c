@@ -434,6 +434,7 @@ dnsio_matches(const ldns_pkt *q, const ldns_pkt *resp)
 	qq = ldns_rr_list_rr(ldns_pkt_question(q), 0);
 	rq = ldns_rr_list_rr(ldns_pkt_question(resp), 0);
 	return ldns_rr_get_type(qq) == ldns_rr_get_type(rq) &&
+	    ldns_rr_get_class(qq) == ldns_rr_get_class(rq) &&
 	    ldns_dname_compare(ldns_rr_owner(qq), ldns_rr_owner(rq)) == 0;
 }
 

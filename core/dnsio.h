@@ -58,7 +58,7 @@ ldns_pkt *dnsio_ask_tcp(const struct dns_addr *a, const ldns_pkt *q, int timeout
 int	dnsio_tcp_exchange(const struct dns_addr *a, const uint8_t *msg, size_t len,
     uint8_t **resp, size_t *resplen, int timeout_ms, const char **err);
 
-/* 1 when resp answers q: same id, same question. */
+/* 1 when resp answers q: same id, QR set, same question (name, type, class). */
 int	dnsio_matches(const ldns_pkt *q, const ldns_pkt *resp);
 
 /* Canonical text (lower case, no trailing dot) of a dname into out (NAME_BUF). */

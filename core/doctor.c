@@ -374,14 +374,19 @@ answer_soa(const ldns_pkt *r, const char *apex)
 
 /*
  * Ask every address of the zone for its SOA (RD=0) and report: FAIL when
- * none answers, WARN when serials differ or a nameserver answers at none of
- * its addresses, else OK (addresses that did not answer are named: as in the
- * wait, another address of the same nameserver stands in for them).
+ * none answers, WARN when serials differ, a nameserver is lame (answers,
+ * but not authoritatively for the zone) or answers at none of its
+ * addresses, else OK (addresses that did not answer are named: as in the
+ * wait, another address of the same nameserver stands in for them).  Each
+ * line says which zone the record goes to and how discovery found it.
  */
 static void
-check_zone(struct doctor *dr, const char *domain, const struct zone *z, struct soa_view *sv)
+check_zone(struct doctor *dr, const char *domain, const struct challenge *c,
+    struct soa_view *sv)
 {
+	const struct zone *z = c->zone;
 	char silent[DOCTOR_LIST_MAX] = "", quiet[DOCTOR_LIST_MAX] = "";
+	char lame[DOCTOR_LIST_MAX] = "";
 	char serials[DOCTOR_LIST_MAX] = "", one[NAME_BUF + DNS_ADDR_TEXT + 64];
 	ldns_pkt *q = dnsio_query_new(z->apex, LDNS_RR_TYPE_SOA, 0), *r;
 	uint32_t first = 0, serial, ttl, min;
@@ -395,7 +400,7 @@ check_zone(struct doctor *dr, const char *domain, const struct zone *z, struct s
 		return;
 	}
 	for (i = 0; i < z->nns; i++) {
-		size_t good = 0;
+		size_t good = 0, lamed = 0;
 
 		for (j = 0; j < z->ns[i].naddrs; j++) {
 			const struct dns_addr *a = &z->ns[i].addrs[j];
@@ -415,6 +420,7 @@ check_zone(struct doctor *dr, const char *domain, const struct zone *z, struct s
 				    ldns_pkt_aa(r) ? ", no SOA" : ", not authoritative");
 				append(quiet, sizeof(quiet), ", ", one);
 				ldns_pkt_free(r);
+				lamed++;
 				continue;
 			}
 			serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
@@ -436,6 +442,8 @@ check_zone(struct doctor *dr, const char *domain, const struct zone *z, struct s
 		}
 		if (good > 0)
 			nsok++;
+		else if (lamed > 0)
+			append(lame, sizeof(lame), ", ", z->ns[i].name);
 		else
 			append(silent, sizeof(silent), ", ", z->ns[i].name);
 	}
@@ -443,23 +451,31 @@ check_zone(struct doctor *dr, const char *domain, const struct zone *z, struct s
 	if (sv->answered == 0)
 		emit(dr, V_FAIL, ST_DISCOVERY, "zone", domain, "make the zone's nameservers (its NS "
 		    "set) serve it, and let them answer queries from this host",
-		    "no nameserver of zone %s answered the SOA query: %s", z->apex, quiet);
+		    "the record goes to zone %s (%s), but no nameserver of it answered the SOA "
+		    "query: %s", z->apex, c->how, quiet);
 	else if (differ)
 		emit(dr, V_WARN, ST_OK, "zone", domain, "check the zone transfers to the secondary "
 		    "(NOTIFY, allow-transfer, its refresh); a CA may ask any nameserver, and dns01 "
-		    "waits for the slowest", "zone %s: the nameservers disagree on the SOA serial "
-		    "(%s): a secondary is behind", z->apex, serials);
+		    "waits for the slowest", "the record goes to zone %s (%s); the nameservers "
+		    "disagree on its SOA serial (%s): a secondary is behind", z->apex, c->how,
+		    serials);
+	else if (lame[0] != '\0')
+		emit(dr, V_WARN, ST_OK, "zone", domain, "let the lame nameservers serve the zone, "
+		    "or remove them from its NS set and from the delegation: a CA's resolver "
+		    "loses time on them", "the record goes to zone %s (%s); lame nameserver: %s "
+		    "(listed for the zone, but it does not serve it: %s), not waited for; the "
+		    "others have serial %u", z->apex, c->how, lame, quiet, first);
 	else if (nsok < z->nns)
 		emit(dr, V_WARN, ST_OK, "zone", domain, "make every nameserver of the NS set answer "
 		    "(or remove it from the NS set): a CA may ask it, and dns01's wait ends only "
-		    "when every nameserver has the record", "zone %s: no answer at any address "
-		    "of %s (%s); the others have serial %u", z->apex, silent,
-		    quiet[0] ? quiet : "no address", first);
+		    "when every nameserver has the record", "the record goes to zone %s (%s); no "
+		    "answer at any address of %s (%s); the others have serial %u", z->apex,
+		    c->how, silent, quiet[0] ? quiet : "no address", first);
 	else
-		emit(dr, V_OK, ST_OK, "zone", domain, NULL, "zone %s has %zu nameserver%s, serial %u "
-		    "at every address that answered (%zu of %zu)%s%s", z->apex, z->nns,
-		    z->nns == 1 ? "" : "s", first, sv->answered, naddrs,
-		    quiet[0] ? "; no answer from " : "", quiet);
+		emit(dr, V_OK, ST_OK, "zone", domain, NULL, "the record goes to zone %s (%s); it "
+		    "has %zu nameserver%s, serial %u at every address that answered (%zu of "
+		    "%zu)%s%s", z->apex, c->how, z->nns, z->nns == 1 ? "" : "s", first,
+		    sv->answered, naddrs, quiet[0] ? "; no answer from " : "", quiet);
 }
 
 /* ---- CNAME and routing -------------------------------------------------- */
@@ -824,7 +840,7 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
     const struct config *cfg, struct challenge *c, const struct provider_conf *pc)
 {
 	double t0, t_add = 0, t_del = 0, gone_max = cfg->timeout;
-	char fix[DOCTOR_TEXT_MAX];
+	char fix[DOCTOR_TEXT_MAX], where[DOCTOR_LIST_MAX];
 	int rc, drc = ST_OK, wrc = ST_OK;
 
 	if (gone_max > CLEANUP_CONFIRM_MAX_S)
@@ -854,7 +870,15 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
 	if ((drc = run_del(r, c, 1)) == ST_OK)
 		wrc = run_wait(r, c, 1, PROP_ABSENT, gone_max);
 	t_del = log_now() - t0;
-	if (rc != ST_OK)
+	if (rc != ST_OK && discovery_misplaced(c->zone, c->target, where, sizeof(where)) > 0)
+		emit(dr, V_FAIL, rc, "round-trip", domain, "make every nameserver serve the name "
+		    "from the same zone: remove a stale zone from the server that has it, or give "
+		    "every server the delegation", "a test value written to zone %s at %s was not "
+		    "on every authoritative server within %u s, because not every nameserver "
+		    "serves that name from zone %s: %s; %s", c->zone->apex, c->target,
+		    cfg->timeout, c->zone->apex, where,
+		    drc == ST_OK ? "it was removed again" : "removing it failed too");
+	else if (rc != ST_OK)
 		emit(dr, V_FAIL, rc, "round-trip", domain, "find out why the servers named on stderr "
 		    "lag behind the primary (zone transfers, NOTIFY), or raise 'timeout ='",
 		    "a test value at %s was not on every authoritative server within %u s (stderr "
@@ -902,7 +926,7 @@ check_name(struct doctor *dr, const struct config *cfg, struct run *r, size_t fi
 		    "%s", last_error("the zone was not found"));
 		pc = NULL;
 	} else {
-		check_zone(dr, domain, c.zone, &sv);
+		check_zone(dr, domain, &c, &sv);
 		pc = check_cname(dr, domain, cfg, &c);
 		if (pc != NULL && sv.answered > 0)
 			cred = check_credentials(dr, domain, r, pc, c.zone);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "log.h"
 #include "propagation.h"
 #include "status.h"
@@ -15,13 +16,6 @@
 #define PROP_MAX_ADDRS	256	/* distinct addresses polled at once */
 #define PROP_MAX_PROBES	1024	/* (name, address) pairs */
 #define PROP_DESC	256	/* text of what an address last answered */
-
-enum probe_state {
-	P_NONE,			/* not answered yet */
-	P_GOOD,			/* answered as wanted */
-	P_BAD,			/* answered, not as wanted */
-	P_ERR			/* no answer: timeout or ICMP error */
-};
 
 struct paddr {
 	const struct dns_addr *a;
@@ -32,19 +26,19 @@ struct paddr {
 	double	sent_at;
 	size_t	probe;			/* the probe in flight */
 	size_t	cursor;			/* round robin over this address's probes */
-	int	answered_ever;		/* it answered at least once */
-	int	failed;			/* a query to it timed out or got an ICMP error */
+	struct addr_health h;		/* whether it still counts (core/answer.h) */
 };
 
-/* An address that failed and never answered does not block its nameserver. */
-#define UNREACHABLE(p)	((p)->failed && !(p)->answered_ever)
+/* An address that cannot be reached does not block its nameserver. */
+#define UNREACHABLE(p)	addr_unreachable(&(p)->h)
 
 struct probe {
 	size_t	target;
 	size_t	ns;			/* index into the target zone's ns[] */
 	size_t	addr;			/* index into paddr[] */
-	enum probe_state state;
+	enum addr_state state;		/* AS_NONE until it answers */
 	int	others;			/* PROP_ABSENT: the good answer had other values */
+	int	lame_said;		/* its nameserver was reported lame */
 	char	desc[PROP_DESC];
 };
 
@@ -64,36 +58,7 @@ struct loop {
 size_t
 propagation_txt_values(const ldns_pkt *p, const char *name, char **out, size_t max)
 {
-	ldns_rr_list *ans = ldns_pkt_answer(p);
-	char owner[NAME_BUF];
-	size_t i, j, n = 0;
-
-	for (i = 0; i < ldns_rr_list_rr_count(ans) && n < max; i++) {
-		ldns_rr *rr = ldns_rr_list_rr(ans, i);
-		size_t len = 0, pos = 0;
-		char *v;
-
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
-			continue;
-		dnsio_dname_text(ldns_rr_owner(rr), owner, sizeof(owner));
-		if (strcmp(owner, name) != 0)
-			continue;
-		for (j = 0; j < ldns_rr_rd_count(rr); j++)
-			len += ldns_rdf_size(ldns_rr_rdf(rr, j));
-		if ((v = malloc(len + 1)) == NULL)
-			break;
-		for (j = 0; j < ldns_rr_rd_count(rr); j++) {
-			ldns_rdf *rd = ldns_rr_rdf(rr, j);
-
-			if (ldns_rdf_size(rd) < 1)
-				continue;
-			memcpy(v + pos, ldns_rdf_data(rd) + 1, ldns_rdf_size(rd) - 1);
-			pos += ldns_rdf_size(rd) - 1;
-		}
-		v[pos] = '\0';
-		out[n++] = v;
-	}
-	return n;
+	return answer_txt_values(p, name, out, max);
 }
 
 static void
@@ -105,98 +70,48 @@ free_values(char **v, size_t n)
 		free(v[i]);
 }
 
-/* Append s to buf (size PROP_DESC), quoted and with unprintables escaped. */
-static void
-desc_add_value(char *buf, const char *s)
-{
-	size_t o = strlen(buf);
-
-	if (o + 4 >= PROP_DESC)
-		return;
-	buf[o++] = ' ';
-	buf[o++] = '"';
-	for (; *s != '\0' && o + 6 < PROP_DESC; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
-			o += (size_t)snprintf(buf + o, PROP_DESC - o, "\\%03u", c);
-		else
-			buf[o++] = (char)c;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-}
-
-/* Judge an answer for probe pr; sets state and desc. */
+/* Judge answer r for probe pr (core/answer.c); sets its state and desc. */
 static void
 judge(struct loop *l, struct probe *pr, const ldns_pkt *r)
 {
 	const struct prop_target *t = &l->t[pr->target];
-	char *vals[PROP_MAX_VALUES];
-	size_t nv = 0, i, j, hits = 0;
-	int rcode = ldns_pkt_get_rcode(r);
+	struct txt_want w = { .name = t->name, .values = t->values, .nvalues = t->nvalues,
+	    .absent = l->mode == PROP_ABSENT };
 
-	if (!ldns_pkt_aa(r)) {
-		pr->state = P_BAD;
-		snprintf(pr->desc, PROP_DESC, "%s, not authoritative", dnsio_rcode_name(rcode));
-		return;
+	switch (answer_judge_txt(r, &w, &pr->others, pr->desc, sizeof(pr->desc))) {
+	case TXT_GOOD:
+		pr->state = AS_GOOD;
+		break;
+	case TXT_BAD:
+		pr->state = AS_BAD;
+		break;
+	case TXT_LAME:
+		pr->state = AS_LAME;
+		break;
 	}
-	if (rcode == LDNS_RCODE_NXDOMAIN) {
-		pr->state = l->mode == PROP_ABSENT ? P_GOOD : P_BAD;
-		snprintf(pr->desc, PROP_DESC, "NXDOMAIN");
-		return;
-	}
-	if (rcode != LDNS_RCODE_NOERROR) {
-		pr->state = P_BAD;
-		snprintf(pr->desc, PROP_DESC, "%s", dnsio_rcode_name(rcode));
-		return;
-	}
-	nv = propagation_txt_values(r, t->name, vals, PROP_MAX_VALUES);
-	for (i = 0; i < t->nvalues; i++)
-		for (j = 0; j < nv; j++)
-			if (strcmp(t->values[i], vals[j]) == 0) {
-				hits++;
-				break;
-			}
-	if (nv == 0)
-		snprintf(pr->desc, PROP_DESC, "no TXT (NODATA)");
-	else {
-		snprintf(pr->desc, PROP_DESC, "TXT");
-		for (j = 0; j < nv; j++)
-			desc_add_value(pr->desc, vals[j]);
-	}
-	if (l->mode == PROP_PRESENT)
-		pr->state = hits == t->nvalues ? P_GOOD : P_BAD;
-	else {
-		pr->state = hits == 0 ? P_GOOD : P_BAD;
-		pr->others = nv > 0;
-	}
-	if (pr->state == P_BAD && l->mode == PROP_PRESENT && nv > 0) {
-		size_t o = strlen(pr->desc);
-
-		snprintf(pr->desc + o, PROP_DESC - o, " (%zu of %zu values)", hits, t->nvalues);
-	}
-	free_values(vals, nv);
 }
 
-/* 1 when nameserver ns of target t is done. */
-static int
-group_done(const struct loop *l, size_t t, size_t ns)
+/*
+ * The state of nameserver ns for target t (core/answer.c: answer_ns_state):
+ * done, still waited for, or lame (every address that counts answered as
+ * a server that does not serve the zone; a CA's resolver moves on).
+ */
+static enum ns_state
+group_state(const struct loop *l, size_t t, size_t ns)
 {
-	size_t i;
-	int good = 0;
+	enum addr_state st[ZONE_MAX_ADDRS];
+	int unreachable[ZONE_MAX_ADDRS];
+	size_t i, n = 0;
 
-	for (i = 0; i < l->nprobes; i++) {
+	for (i = 0; i < l->nprobes && n < ZONE_MAX_ADDRS; i++) {
 		const struct probe *pr = &l->probes[i];
 
 		if (pr->target != t || pr->ns != ns)
 			continue;
-		if (pr->state == P_GOOD)
-			good = 1;
-		else if (!UNREACHABLE(&l->addrs[pr->addr]))
-			return 0;
+		st[n] = pr->state;
+		unreachable[n++] = UNREACHABLE(&l->addrs[pr->addr]);
 	}
-	return good;
+	return answer_ns_state(st, unreachable, n);
 }
 
 static size_t
@@ -240,7 +155,7 @@ setup(struct loop *l)
 					return -1;
 				}
 				l->probes[l->nprobes++] = (struct probe){ .target = t, .ns = n,
-				    .addr = ai, .state = P_NONE, .desc = "no answer yet" };
+				    .addr = ai, .state = AS_NONE, .desc = "no answer yet" };
 			}
 	}
 	for (ai = 0; ai < l->naddrs; ai++) {
@@ -254,10 +169,10 @@ setup(struct loop *l)
 			if (p->fd != -1)
 				close(p->fd);
 			p->fd = -1;
-			p->failed = 1;
+			addr_note_error(&p->h);
 			for (k = 0; k < l->nprobes; k++)
 				if (l->probes[k].addr == ai) {
-					l->probes[k].state = P_ERR;
+					l->probes[k].state = AS_ERR;
 					snprintf(l->probes[k].desc, PROP_DESC, "cannot send: %s",
 					    strerror(errno));
 				}
@@ -278,19 +193,26 @@ next_probe(const struct loop *l, size_t ai)
 
 	for (i = 0; i < l->nprobes; i++) {
 		k = (p->cursor + i) % l->nprobes;
-		if (l->probes[k].addr == ai && l->probes[k].state != P_GOOD)
+		if (l->probes[k].addr == ai && l->probes[k].state != AS_GOOD)
 			return k;
 	}
 	return (size_t)-1;
 }
 
-/* Mark the probe in flight at p as failed (timeout or ICMP error). */
+/*
+ * Mark the probe in flight at p as failed: a timeout (timeout = 1) counts
+ * towards giving up on the address, an ICMP error or failed send gives up
+ * on it at once unless it answered before (core/answer.h: addr_health).
+ */
 static void
-probe_failed(struct loop *l, struct paddr *p, size_t k, const char *why)
+probe_failed(struct loop *l, struct paddr *p, size_t k, const char *why, int timeout)
 {
-	l->probes[k].state = P_ERR;
+	l->probes[k].state = AS_ERR;
 	snprintf(l->probes[k].desc, PROP_DESC, "%s", why);
-	p->failed = 1;
+	if (timeout)
+		addr_note_timeout(&p->h);
+	else
+		addr_note_error(&p->h);
 	p->inflight = 0;
 }
 
@@ -312,12 +234,30 @@ send_query(struct loop *l, size_t ai, double now)
 	p->sent_at = now;
 	p->next_send = now + PROP_INTERVAL_MS / 1000.0;
 	if (send(p->fd, w, l->wirelen[l->probes[k].target], 0) == -1) {
-		probe_failed(l, p, k, strerror(errno));
+		probe_failed(l, p, k, strerror(errno), 0);
 		p->next_send = now + PROP_ERROR_RETRY_MS / 1000.0;
 		return;
 	}
 	p->inflight = 1;
 	p->probe = k;
+}
+
+/* Say once per name and nameserver that the nameserver turned out lame. */
+static void
+say_lame(struct loop *l, const struct probe *pr)
+{
+	const struct zone *z = l->t[pr->target].zone;
+	size_t i;
+
+	if (pr->state != AS_LAME || pr->lame_said ||
+	    group_state(l, pr->target, pr->ns) != NS_LAME)
+		return;
+	for (i = 0; i < l->nprobes; i++)
+		if (l->probes[i].target == pr->target && l->probes[i].ns == pr->ns)
+			l->probes[i].lame_said = 1;
+	log_info("%s: nameserver %s of zone %s is lame (%s): not waiting for it; a CA's "
+	    "resolver moves on from it too", l->t[pr->target].name, z->ns[pr->ns].name, z->apex,
+	    pr->desc);
 }
 
 /* Ask again over TCP after a truncated UDP answer.  The answer or NULL. */
@@ -331,12 +271,17 @@ ask_tcp(struct loop *l, struct paddr *p, struct probe *pr)
 	log_debug("%s: truncated answer, asking again over TCP", p->a->text);
 	r = dnsio_ask_tcp(p->a, q, PROP_QUERY_TIMEOUT_MS, &err);
 	if (r == NULL) {
-		pr->state = P_ERR;
+		pr->state = AS_ERR;
 		snprintf(pr->desc, PROP_DESC, "TCP: %s", err);
 	}
 	return r;
 }
 
+/*
+ * Read what arrived at address ai: anything that is not the answer to the
+ * query in flight (late, stray, malformed, another question) is dropped; a
+ * truncated answer is asked again over TCP; the answer is judged.
+ */
 static void
 receive(struct loop *l, size_t ai, double now)
 {
@@ -344,6 +289,7 @@ receive(struct loop *l, size_t ai, double now)
 	uint8_t buf[DNS_TCP_MAX];
 	ldns_pkt *r = NULL;
 	struct probe *pr;
+	enum reply_check rc;
 	ssize_t n;
 
 	for (;;) {
@@ -353,30 +299,25 @@ receive(struct loop *l, size_t ai, double now)
 				continue;
 			if (errno == EAGAIN || !p->inflight)
 				return;
-			probe_failed(l, p, p->probe, strerror(errno));
+			probe_failed(l, p, p->probe, strerror(errno), 0);
 			p->next_send = now + PROP_ERROR_RETRY_MS / 1000.0;
 			return;
 		}
-		if (!p->inflight || n < 2 || ((buf[0] << 8) | buf[1]) != p->qid)
-			continue;	/* late or stray answer */
-		if (ldns_wire2pkt(&r, buf, (size_t)n) != LDNS_STATUS_OK)
-			continue;
+		if (!p->inflight)
+			continue;	/* late answer */
 		pr = &l->probes[p->probe];
 		ldns_pkt_set_id(l->query[pr->target], p->qid);
-		if (!dnsio_matches(l->query[pr->target], r)) {
-			ldns_pkt_free(r);
-			r = NULL;
+		if ((rc = answer_reply_check(l->query[pr->target], buf, (size_t)n, &r)) ==
+		    REPLY_IGNORE)
 			continue;
-		}
-		if (ldns_pkt_tc(r)) {
-			ldns_pkt_free(r);
+		if (rc == REPLY_TRUNCATED)
 			r = ask_tcp(l, p, pr);
-		}
 		p->inflight = 0;
 		if (r != NULL) {
-			p->answered_ever = 1;
+			addr_note_reply(&p->h);
 			judge(l, pr, r);
 			ldns_pkt_free(r);
+			say_lame(l, pr);
 		}
 		return;
 	}
@@ -399,13 +340,13 @@ progress(const struct loop *l, double elapsed)
 			if (l->t[t].zone->ns[n].naddrs == 0)
 				continue;
 			total++;
-			if (group_done(l, t, n))
+			if (group_state(l, t, n) != NS_WAITING)
 				continue;
 			waiting++;
 			for (i = 0; i < l->nprobes; i++) {
 				const struct probe *pr = &l->probes[i];
 
-				if (pr->target != t || pr->ns != n || pr->state == P_GOOD ||
+				if (pr->target != t || pr->ns != n || pr->state == AS_GOOD ||
 				    UNREACHABLE(&l->addrs[pr->addr]) || o >= sizeof(line))
 					continue;
 				o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %s (%s): %s",
@@ -445,7 +386,7 @@ report(const struct loop *l, double timeout_s)
 			if (pr->target != t)
 				continue;
 			fprintf(stderr, "    %-4s %s %s: %s%s\n",
-			    pr->state == P_GOOD ? "ok" : "FAIL",
+			    pr->state == AS_GOOD ? "ok" : pr->state == AS_LAME ? "lame" : "FAIL",
 			    l->t[t].zone->ns[pr->ns].name, l->addrs[pr->addr].a->text,
 			    UNREACHABLE(&l->addrs[pr->addr]) ? "never answered: " : "", pr->desc);
 		}
@@ -460,16 +401,30 @@ report(const struct loop *l, double timeout_s)
 	}
 }
 
-/* 1 when every nameserver of target t is done. */
+/*
+ * 1 when target t is done: every nameserver is done or lame, and at least
+ * one is done.
+ */
 static int
 target_done(const struct loop *l, size_t t)
 {
 	size_t n;
+	int done = 0;
 
-	for (n = 0; n < l->t[t].zone->nns; n++)
-		if (l->t[t].zone->ns[n].naddrs > 0 && !group_done(l, t, n))
+	for (n = 0; n < l->t[t].zone->nns; n++) {
+		if (l->t[t].zone->ns[n].naddrs == 0)
+			continue;
+		switch (group_state(l, t, n)) {
+		case NS_DONE:
+			done = 1;
+			break;
+		case NS_LAME:
+			break;
+		case NS_WAITING:
 			return 0;
-	return 1;
+		}
+	}
+	return done;
 }
 
 /*
@@ -494,7 +449,7 @@ all_done(struct loop *l, int say)
 			}
 			pt->done_at = wall;
 			for (i = 0; i < l->nprobes; i++)
-				if (l->probes[i].target == t && l->probes[i].state == P_GOOD &&
+				if (l->probes[i].target == t && l->probes[i].state == AS_GOOD &&
 				    l->probes[i].others)
 					pt->others = 1;
 			if (l->mode == PROP_PRESENT && pt->hold > 0 &&
@@ -611,7 +566,7 @@ propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double t
 			if (p->fd == -1)
 				continue;
 			if (p->inflight && now - p->sent_at >= PROP_QUERY_TIMEOUT_MS / 1000.0)
-				probe_failed(l, p, p->probe, "timeout");
+				probe_failed(l, p, p->probe, "timeout", 1);
 			if (!p->inflight && now >= p->next_send)
 				send_query(l, i, now);
 			if (p->inflight && p->sent_at + PROP_QUERY_TIMEOUT_MS / 1000.0 < wake)

@@ -110,9 +110,10 @@ run_locate(struct run *r, struct challenge *c, size_t n)
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		if ((rc = discovery_locate(r->d, c[i].name, c[i].target, &c[i].zone)) != ST_OK)
+		if ((rc = discovery_locate(r->d, c[i].name, c[i].target, &c[i].zone, c[i].how,
+		    sizeof(c[i].how))) != ST_OK)
 			return rc;
-		log_debug("%s: zone %s", c[i].target, c[i].zone->apex);
+		log_debug("%s: zone %s (%s)", c[i].target, c[i].zone->apex, c[i].how);
 	}
 	return ST_OK;
 }

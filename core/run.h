@@ -25,6 +25,7 @@ struct challenge {
 	char	id[RECORD_ID_MAX];	/* provider record id, "" if none */
 	char	target[NAME_BUF];	/* owner after CNAMEs (run_locate) */
 	const struct zone *zone;	/* zone holding target (run_locate) */
+	char	how[LOCATE_HOW_MAX];	/* how that zone was found (run_locate) */
 	const struct provider_conf *pc;	/* its provider (run_add, run_del) */
 };
 

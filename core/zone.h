@@ -1,13 +1,15 @@
 /*
  * Discovery: where a TXT record for a name is written, and who serves it.
  *
- * The zone apex is found by an SOA walk through the recursive resolvers
- * (`resolvers =` or /etc/resolv.conf), starting at the *parent* of the name;
- * the NS set and every A/AAAA of every nameserver come from the resolvers
- * too.  The name itself — the challenge name, and each CNAME target — is only
- * ever asked of the zone's authoritative servers, so no resolver caches a
- * negative answer for it (RFC 2308 negative caching is what makes a CA's
- * validation fail for minutes).
+ * A first zone is found by an SOA walk through the recursive resolvers
+ * (`resolvers =` or /etc/resolv.conf), starting at the *parent* of the name,
+ * then the zone that really holds the name by asking authoritative servers
+ * (see discovery_locate); what each of their answers means is decided in
+ * core/answer.c.  NS sets and the addresses of nameservers come from the
+ * resolvers.  The name itself — the challenge name, each CNAME target and
+ * anything under a challenge label — is only ever asked of authoritative
+ * servers, so no resolver caches a negative answer for it (RFC 2308
+ * negative caching is what makes a CA's validation fail for minutes).
  */
 #ifndef DNS01_ZONE_H
 #define DNS01_ZONE_H
@@ -52,14 +54,34 @@ int	discovery_new(const struct config *cfg, struct discovery **out);
 void	discovery_free(struct discovery *d);
 
 /*
- * Where a TXT record at name is written: follow CNAMEs at name (asking only
- * authoritative servers, at most ZONE_MAX_CNAME_HOPS, loops refused), then
- * the zone holding the final owner.  Writes the owner to target (NAME_BUF)
- * and sets *zone (owned by d, valid until discovery_free).  Returns ST_OK or
- * ST_DISCOVERY after saying why.
+ * Where a TXT record at name is written.  The SOA walk through the
+ * resolvers starts at the parent of name (above any challenge label: no
+ * resolver is asked about a challenge name or a name under one) and finds
+ * a zone; from there, its nameservers are asked "name SOA" (RD=0) and
+ * discovery goes where they agree: into a child zone they serve too (they
+ * answer with its SOA), along a referral, along a CNAME (not one a wildcard
+ * synthesizes; at most ZONE_MAX_CNAME_HOPS, loops refused) or a DNAME (the
+ * name it rewrites to, as a CA's resolver follows it), until they answer
+ * from the zone they were asked for.  Lame nameservers (listed, but not
+ * serving the zone) are named and skipped; when no nameserver answers
+ * authoritatively, or two disagree, it fails.
+ *
+ * Writes the final owner to target (NAME_BUF) and sets *zone (owned by d,
+ * valid until discovery_free).  how (howlen bytes, may be NULL) receives
+ * how the zone was found, for doctor.  Returns ST_OK, or ST_DISCOVERY after
+ * saying why.
  */
+#define LOCATE_HOW_MAX	1024	/* text of how a zone was found */
 int	discovery_locate(struct discovery *d, const char *name, char *target,
-    const struct zone **zone);
+    const struct zone **zone, char *how, size_t howlen);
+
+/*
+ * Ask every nameserver of z "name SOA" (RD=0) and name, in text (len
+ * bytes), those that do not answer for name from zone z: from another zone,
+ * lame, a CNAME.  Returns how many (0: each that answered agrees).  For
+ * doctor, after a value written to z did not show up everywhere.
+ */
+size_t	discovery_misplaced(const struct zone *z, const char *name, char *text, size_t len);
 
 /* Every A and AAAA of host, through the resolvers.  Returns the count (0 = none). */
 size_t	discovery_addrs(struct discovery *d, const char *host, struct dns_addr *out,

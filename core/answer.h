@@ -1,0 +1,177 @@
+/*
+ * What a DNS answer means: the decisions of discovery (core/zone.c) and of
+ * the propagation wait (core/propagation.c), kept apart from all I/O so
+ * that each is a function of packets.  tests/unit/test_answer.c drives them
+ * with canned packets built with ldns.
+ *
+ * Discovery asks the servers of a zone it knows about a name, always as
+ * "qname SOA" with RD=0: an authoritative server then says which of its
+ * zones holds the name — the SOA owner in the answer (the name is an apex)
+ * or in the authority section (NXDOMAIN or NODATA) — or that the name is a
+ * CNAME, or that a DNAME above it rewrites it; a server that does not hold
+ * the name refers to the zone below (NS in the authority section, AA=0).
+ * Anything else is lame: the server does not serve the zone it is listed
+ * for.
+ *
+ * Names are canonical text (core/name.h): lower case, no trailing dot.
+ */
+#ifndef DNS01_ANSWER_H
+#define DNS01_ANSWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ldns/ldns.h>
+
+#include "name.h"
+
+#define ANSWER_WHY	(2 * NAME_BUF + 128)	/* text of what a server answered */
+
+enum answer_kind {
+	ANSWER_NONE,		/* no reply at all; why says what happened */
+	ANSWER_LAME,		/* a reply, but no authoritative one for the zone asked */
+	ANSWER_ZONE,		/* authoritative: qname lies in zone `zone` (SOA owner) */
+	ANSWER_CNAME,		/* authoritative: qname is a CNAME to `target` */
+	ANSWER_DNAME,		/* a DNAME at `owner` rewrites qname to `target` */
+	ANSWER_REFERRAL		/* not authoritative: the zone `zone` below is delegated */
+};
+
+struct answer {
+	enum answer_kind kind;
+	char	zone[NAME_BUF];		/* ZONE: the apex; REFERRAL: the zone cut */
+	char	target[NAME_BUF];	/* CNAME, DNAME: where qname leads */
+	char	owner[NAME_BUF];	/* DNAME: the owner of the DNAME record */
+	char	why[ANSWER_WHY];	/* NONE, LAME: what came (or did not) */
+};
+
+/*
+ * What reply r of a server listed for zone apex means for qname (r answers
+ * "qname SOA", RD=0).  Always fills *out:
+ *   ZONE      AA, NOERROR or NXDOMAIN, and an SOA whose owner is qname (in
+ *             the answer) or an ancestor of qname at or below apex (in the
+ *             authority section).  The zone may lie below apex: a child
+ *             zone on the same servers.
+ *   CNAME     AA and a CNAME owned by qname in the answer.
+ *   DNAME     AA and a DNAME owned by a proper ancestor of qname, at or
+ *             below apex, in the answer; target is qname rewritten (RFC
+ *             6672).  LAME when the rewritten name would be too long.
+ *   REFERRAL  AA=0, NOERROR, no answer, and NS records in the authority
+ *             section owned by an ancestor of qname strictly below apex.
+ *   LAME      everything else: another rcode (REFUSED, SERVFAIL, ...), AA=0
+ *             without a referral below apex (an upward or sideways
+ *             referral, a cached answer), an SOA of an unrelated zone.
+ */
+void	answer_classify(const ldns_pkt *r, const char *qname, const char *apex,
+    struct answer *out);
+
+/* The first RR of type in list whose owner is name (any owner when NULL). */
+const ldns_rr *answer_find_rr(const ldns_rr_list *list, ldns_rr_type type, const char *name);
+
+/* A query that got no reply: kind ANSWER_NONE with why (e.g. "timeout"). */
+void	answer_none(struct answer *out, const char *why);
+
+/* What a means, as text for messages ("zone X", "lame: REFUSED", ...). */
+void	answer_describe(const struct answer *a, char *out, size_t len);
+
+/* 1 when a and b mean the same (kind, zone and target), else 0. */
+int	answer_same(const struct answer *a, const struct answer *b);
+
+/*
+ * What the servers of one zone agree on, from one answer per nameserver:
+ * the index of the first answer that is neither NONE nor LAME when every
+ * other such answer means the same; ANSWER_NO_AUTHORITY when every answer
+ * is NONE or LAME; ANSWER_DISAGREE when two such answers differ (a stale
+ * zone on one server, or a delegation only some servers know).
+ */
+#define ANSWER_NO_AUTHORITY	(-1)
+#define ANSWER_DISAGREE		(-2)
+int	answer_agree(const struct answer *a, size_t n);
+
+/*
+ * 1 when reply r for the random name probe (a sibling of a name that is a
+ * CNAME to target) is an authoritative CNAME from probe to target: the
+ * CNAME comes from a wildcard, not from a record at the name.
+ */
+int	answer_is_wildcard_cname(const ldns_pkt *r, const char *probe, const char *target);
+
+/* ---- the propagation wait ------------------------------------------------ */
+
+enum reply_check {
+	REPLY_IGNORE,		/* not an answer to q: unparsable, other id, QR=0, other question */
+	REPLY_TRUNCATED,	/* the answer to q, truncated: ask again over TCP */
+	REPLY_USE		/* the answer to q */
+};
+
+/*
+ * Whether the wire message (len octets) that arrived where q was sent is
+ * q's answer.  For REPLY_USE *out is the parsed answer (the caller frees it
+ * with ldns_pkt_free); otherwise *out is NULL.
+ */
+enum reply_check answer_reply_check(const ldns_pkt *q, const uint8_t *wire, size_t len,
+    ldns_pkt **out);
+
+enum txt_verdict {
+	TXT_GOOD,		/* serves the values (present), or none of them (absent) */
+	TXT_BAD,		/* authoritative, but not yet as wanted; or SERVFAIL, ... */
+	TXT_LAME		/* not authoritative (AA=0), REFUSED or NOTAUTH */
+};
+
+/* What the wait wants at one name. */
+struct txt_want {
+	const char *name;		/* canonical owner */
+	const char *const *values;
+	size_t	nvalues;
+	int	absent;			/* 1: none of the values may be served */
+};
+
+#define ANSWER_MAX_TXT	64	/* TXT values compared per answer */
+
+/*
+ * Judge answer r to "name TXT" against w.  desc (desclen bytes) says what
+ * the server answered, with values quoted and escaped; *others is set to 1
+ * when an absent-wait's good answer still holds other TXT values.
+ */
+enum txt_verdict answer_judge_txt(const ldns_pkt *r, const struct txt_want *w, int *others,
+    char *desc, size_t desclen);
+
+/*
+ * The TXT values at name in r's answer section, each RR's strings
+ * concatenated into one malloc'd string.  Returns how many (at most max).
+ */
+size_t	answer_txt_values(const ldns_pkt *r, const char *name, char **out, size_t max);
+
+/*
+ * Whether a polled address still counts.  One lost reply is not enough to
+ * give up on an address: it is unreachable only when it never answered and
+ * either ADDR_TIMEOUTS_UNREACHABLE queries in a row timed out, or an ICMP
+ * error or a failed send said that nothing can reach it.  An address that
+ * answered once always counts.
+ */
+#define ADDR_TIMEOUTS_UNREACHABLE	3
+
+struct addr_health {
+	int	answered;		/* it answered at least once */
+	unsigned timeouts;		/* queries in a row that timed out */
+	int	refused;		/* an ICMP error or send failure */
+};
+
+void	addr_note_reply(struct addr_health *h);
+void	addr_note_timeout(struct addr_health *h);
+void	addr_note_error(struct addr_health *h);
+int	addr_unreachable(const struct addr_health *h);
+
+/*
+ * The state of one nameserver for one name, from the state of each of its
+ * addresses: DONE when every address that counts is good and one is;
+ * LAME when none is good and every address that counts answered lame
+ * (a CA's resolver moves on from such a server, and so does the wait);
+ * WAITING otherwise — also when no address counts at all (a server that
+ * cannot be reached from here may still be asked by the CA).
+ */
+enum addr_state { AS_NONE, AS_GOOD, AS_BAD, AS_LAME, AS_ERR };
+enum ns_state { NS_WAITING, NS_DONE, NS_LAME };
+
+/* unreachable[i] is addr_unreachable() of address i. */
+enum ns_state answer_ns_state(const enum addr_state *st, const int *unreachable, size_t n);
+
+#endif

@@ -325,8 +325,7 @@ answer_judge_txt(const ldns_pkt *r, const struct txt_want *w, int *others, char 
 
 	*others = 0;
 	if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH) {
-		snprintf(desc, desclen, "%s (lame: it does not serve the zone)",
-		    dnsio_rcode_name(rcode));
+		snprintf(desc, desclen, "%s", dnsio_rcode_name(rcode));
 		return TXT_LAME;
 	}
 	/* SERVFAIL and the like come without AA: a failure, not lameness. */
@@ -335,8 +334,7 @@ answer_judge_txt(const ldns_pkt *r, const struct txt_want *w, int *others, char 
 		return TXT_BAD;
 	}
 	if (!ldns_pkt_aa(r)) {
-		snprintf(desc, desclen, "%s, not authoritative (lame: it does not serve the zone)",
-		    dnsio_rcode_name(rcode));
+		snprintf(desc, desclen, "%s, not authoritative", dnsio_rcode_name(rcode));
 		return TXT_LAME;
 	}
 	if (rcode == LDNS_RCODE_NXDOMAIN) {

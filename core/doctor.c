@@ -457,12 +457,14 @@ check_zone(struct doctor *dr, const char *domain, const struct challenge *c,
 		emit(dr, V_WARN, ST_OK, "zone", domain, "check the zone transfers to the secondary "
 		    "(NOTIFY, allow-transfer, its refresh); a CA may ask any nameserver, and dns01 "
 		    "waits for the slowest", "the record goes to zone %s (%s); the nameservers "
-		    "disagree on its SOA serial (%s): a secondary is behind", z->apex, c->how,
+		    "disagree on the SOA serial (%s): a secondary is behind", z->apex, c->how,
 		    serials);
 	else if (lame[0] != '\0')
 		emit(dr, V_WARN, ST_OK, "zone", domain, "let the lame nameservers serve the zone, "
 		    "or remove them from its NS set and from the delegation: a CA's resolver "
-		    "loses time on them", "the record goes to zone %s (%s); lame nameserver: %s "
+		    "loses time on them, and may even take a lame answer for \"no such record\" "
+		    "(unbound does, now and then)", "the record goes to zone %s (%s); lame "
+		    "nameserver: %s "
 		    "(listed for the zone, but it does not serve it: %s), not waited for; the "
 		    "others have serial %u", z->apex, c->how, lame, quiet, first);
 	else if (nsok < z->nns)
@@ -922,7 +924,8 @@ check_name(struct doctor *dr, const struct config *cfg, struct run *r, size_t fi
 	log_clear_last_error();
 	if ((rc = run_locate(r, &c, 1)) != ST_OK) {
 		emit(dr, V_FAIL, rc, "zone", domain, "check that the domain is in public DNS "
-		    "(its zone delegated, the nameservers answering) and that 'resolvers =' work",
+		    "(its zone delegated, the nameservers answering and agreeing on the zone, as "
+		    "the reason says) and that 'resolvers =' work",
 		    "%s", last_error("the zone was not found"));
 		pc = NULL;
 	} else {

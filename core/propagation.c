@@ -255,9 +255,9 @@ say_lame(struct loop *l, const struct probe *pr)
 	for (i = 0; i < l->nprobes; i++)
 		if (l->probes[i].target == pr->target && l->probes[i].ns == pr->ns)
 			l->probes[i].lame_said = 1;
-	log_info("%s: nameserver %s of zone %s is lame (%s): not waiting for it; a CA's "
-	    "resolver moves on from it too", l->t[pr->target].name, z->ns[pr->ns].name, z->apex,
-	    pr->desc);
+	log_info("%s: nameserver %s of zone %s is lame (it answers %s: it does not serve the "
+	    "zone): not waiting for it; a CA's resolver moves on from it too",
+	    l->t[pr->target].name, z->ns[pr->ns].name, z->apex, pr->desc);
 }
 
 /* Ask again over TCP after a truncated UDP answer.  The answer or NULL. */

@@ -606,9 +606,11 @@ descend(struct discovery *d, struct zone **zp, const char *name, struct answer *
 		switch (res->kind) {
 		case ANSWER_ZONE:
 			if (strcmp(res->zone, (*zp)->apex) == 0) {
-				snprintf(text, sizeof(text), "zone %s: its nameservers answer for %s "
-				    "with its SOA", res->zone, name);
-				how_add(how, howlen, text);
+				/* after a zone cut, the step into this zone said it all */
+				snprintf(text, sizeof(text), "the SOA owner: its nameservers answer "
+				    "for %s from zone %s", name, res->zone);
+				if (depth == 0)
+					how_add(how, howlen, text);
 				goto out;
 			}
 			if ((rc = child_zone(d, *zp, res->zone, NULL, &child)) != ST_OK)

@@ -93,54 +93,94 @@ def certbot_pebble(tb, conf, prefix='certbot-'):
     Checks that certbot succeeded, that the certificate names both, and that
     the last auth hook returned only after ns2 served both values; returns
     the certificate path."""
+    return certbot_pebble_run(tb, conf, ('example.test', '*.example.test'),
+                              [(NS2, '_acme-challenge.example.test', 2)], prefix=prefix)
+
+
+def certbot_pebble_run(tb, conf, domains, watch, prefix='certbot-', lag=3):
+    """certbot certonly for `domains` against pebble with dns01 (config conf)
+    as the manual hooks, while ns2 lags `lag` s behind.
+
+    watch: [(server, name, count)]: `server` must serve (authoritatively) at
+    least `count` TXT values at `name` - the values of this run, as nothing
+    may be there before - by the time the last auth hook returns; each is
+    polled every 10 ms.  Checks that certbot succeeded, that every auth and
+    cleanup hook exited 0, that the certificate names every domain and that
+    the last auth hook returned only after every watched server served its
+    values; returns the certificate path."""
     dir_url, ca = tb.pebble()
     tb.restart_ca_resolver()
     work = Path(tempfile.mkdtemp(prefix=prefix, dir=tb.tmp))
     dns01 = f'{shlex.quote(dns01_binary())} -c {shlex.quote(conf)}'
     # certbot runs hooks through a shell: note (wall clock) when each auth
-    # hook returned, to compare with when ns2 served the values.
-    stamps = work / 'auth-returned'
-    auth_hook = f'{dns01} auth; r=$?; date +%s.%N >> {shlex.quote(str(stamps))}; exit $r'
-    tb.set_lag(3)
-    name = '_acme-challenge.example.test'
-    expect_txt(NS2, name, [], 'before certbot: ')
-    watcher = TxtWatcher(NS2, name, min_count=2, clock=time.time)
-    watcher.start()
+    # hook returned, to compare with when the servers served the values,
+    # and every hook's exit status (certbot ignores the cleanup hook's).
+    stamps, cleanups = work / 'auth-returned', work / 'cleanup-returned'
+    auth_hook = (f'{dns01} auth; r=$?; echo "$(date +%s.%N) $r" >> '
+                 f'{shlex.quote(str(stamps))}; exit $r')
+    cleanup_hook = (f'{dns01} cleanup; r=$?; echo "$(date +%s.%N) $r" >> '
+                    f'{shlex.quote(str(cleanups))}; exit $r')
+    tb.set_lag(lag)
+    for server, name, _ in watch:
+        expect_txt(server, name, [], 'before certbot: ')
+    watchers = [TxtWatcher(server, name, min_count=count, clock=time.time)
+                for server, name, count in watch]
+    for w in watchers:
+        w.start()
     argv = ['certbot', 'certonly', '--manual', '--preferred-challenges', 'dns',
-            '--manual-auth-hook', auth_hook, '--manual-cleanup-hook', f'{dns01} cleanup',
-            '-d', 'example.test', '-d', '*.example.test',
-            '--server', dir_url, '--non-interactive', '--agree-tos',
-            '--register-unsafely-without-email',
-            '--config-dir', str(work / 'config'), '--work-dir', str(work / 'work'),
-            '--logs-dir', str(work / 'logs')]
+            '--manual-auth-hook', auth_hook, '--manual-cleanup-hook', cleanup_hook]
+    for d in domains:
+        argv += ['-d', d]
+    argv += ['--server', dir_url, '--non-interactive', '--agree-tos',
+             '--register-unsafely-without-email',
+             '--config-dir', str(work / 'config'), '--work-dir', str(work / 'work'),
+             '--logs-dir', str(work / 'logs')]
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=300,
                            env=clean_env({'REQUESTS_CA_BUNDLE': ca}))
     finally:
-        watcher.stop()
-    returned = [float(x) for x in stamps.read_text().split()] if stamps.exists() else []
-    early = returned and watcher.last_negative and returned[-1] <= watcher.last_negative
+        for w in watchers:
+            w.stop()
+
+    def read(path):
+        return [line.split() for line in path.read_text().splitlines()] \
+            if path.exists() else []
+    auths, cleans = read(stamps), read(cleanups)
+    returned = [float(t) for t, _ in auths]
+    late = [w for w in watchers if returned and w.last_negative
+            and returned[-1] <= w.last_negative]
     certs = sorted((work / 'config' / 'live').glob('*/cert.pem'))
     if p.returncode != 0 or not certs:
         log = work / 'logs' / 'letsencrypt.log'
         tail = '\n'.join(log.read_text().splitlines()[-80:]) if log.exists() else ''
-        why = (f' - probably because the last auth hook returned '
-               f'{watcher.last_negative - returned[-1]:.3f}s before ns2 served both values'
-               if early else '')
+        failed = [r for _, r in auths if r != '0']
+        why = f' - an auth hook failed (exit codes {[r for _, r in auths]})' if failed else \
+            ''.join(f' - probably because the last auth hook returned '
+                    f'{w.last_negative - returned[-1]:.3f}s before {w.server} served '
+                    f'{w.min_count} value(s) at {w.name}' for w in late)
         raise AssertionError(f'certbot exited {p.returncode}, certificates: {certs}{why}\n'
                              f'stdout:\n{p.stdout}\nstderr:\n{p.stderr}\n'
                              f'--- certbot log (tail):\n{tail}')
     text = subprocess.run(['openssl', 'x509', '-noout', '-text', '-in', str(certs[0])],
                           capture_output=True, text=True, check=True).stdout
-    for san in ('DNS:example.test', 'DNS:*.example.test'):
+    for san in (f'DNS:{d}' for d in domains):
         assert san in text, f'{san} missing from {certs[0]}:\n{text}'
-    assert len(returned) == 2, f'expected 2 auth hook calls, saw {len(returned)}'
-    assert not early, \
-        f'the last auth hook returned {watcher.last_negative - returned[-1]:.3f}s ' \
-        'before ns2 was last seen without both values'
-    assert watcher.first_positive, 'ns2 was never seen serving both values'
-    note(f'last auth hook returned {(returned[-1] - watcher.first_positive) * 1000:.0f} ms '
-         'after ns2 served both values')
+    assert len(returned) == len(domains), \
+        f'expected {len(domains)} auth hook calls, saw {len(returned)}'
+    assert all(r == '0' for _, r in auths), \
+        f'an auth hook failed, exit codes {[r for _, r in auths]} (see the certbot log in {work})'
+    assert len(cleans) == len(domains) and all(r == '0' for _, r in cleans), \
+        f'expected {len(domains)} cleanup hook calls exiting 0, saw exit codes ' \
+        f'{[r for _, r in cleans]} (see the certbot log in {work})'
+    for w in late:
+        raise AssertionError(f'the last auth hook returned {w.last_negative - returned[-1]:.3f}s '
+                             f'before {w.server} was last seen without {w.min_count} '
+                             f'value(s) at {w.name}')
+    for w in watchers:
+        assert w.first_positive, f'{w.server} was never seen serving {w.min_count} ' \
+                                 f'value(s) at {w.name}'
+        note(f'last auth hook returned {(returned[-1] - w.first_positive) * 1000:.0f} ms '
+             f'after {w.server} served {w.min_count} value(s) at {w.name}')
     return certs[0]
 
 

@@ -5,11 +5,33 @@ enter_namespace() sets up, so the servers bind 127.53.0.x:53 without touching
 host services, no packet can leave the private loopback, and every server dies
 with the runner even if it is killed hard.
 
-    127.53.0.1  ns1    named, primary for example.test and acme.test (UPDATE, TSIG)
-    127.53.0.2  ns2    named, secondary; transfers only when the testbed says so
+    127.53.0.1  ns1    named, primary for the ZONES (UPDATE, TSIG)
+    127.53.0.2  ns2    named, secondary for the ZONES; transfers only when the
+                       testbed says so; also primary of SPLIT_ZONE, a stale zone
+                       of its own that nobody delegates to
     127.53.0.3         unbound, the client-side resolver (dns01's `resolvers =`)
-    127.53.0.4         unbound, the CA-side resolver (pebble's -dnsserver)
+    127.53.0.4         unbound, the CA-side resolver (pebble's -dnsserver);
+                       goes to ns3 directly for FAR_ZONE (see unbound_conf)
+    127.53.0.5  ns3    named, primary for FAR_ZONE only (UPDATE, TSIG), no secondary
     127.0.0.1:14000    pebble (started lazily by Testbed.pebble())
+
+Zone cuts (test_zonecuts.py): the resolvers have stubs for example.test and
+acme.test only (and the CA side one for FAR_ZONE); every other zone below
+example.test is found through its NS records in example.test, as on the
+Internet:
+
+    _acme-challenge.www.example.test  own zone on ns1 + ns2 (WWW_ZONE); the
+                                      key key-www may update only this zone
+    apex.example.test                 own zone on ns1 + ns2 (APEX_ZONE)
+    _acme-challenge.far.example.test  own zone on ns3 (FAR_ZONE); delegated to
+                                      ns3 and ns2, but ns2 does not serve it
+                                      (a lame delegation)
+    _acme-challenge.alias.example.test  CNAME to alias._acme-challenge.far.example.test
+                                      (not "a": test_runs.py uses a.example.test)
+    _acme-challenge.split.example.test  ns1 answers from example.test (no such
+                                      name), ns2 from its own SPLIT_ZONE
+    renamed.example.test              DNAME to apex.example.test: every name
+                                      below it is rewritten into APEX_ZONE
 
 Python 3 standard library only.
 """
@@ -37,10 +59,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
-NS1, NS2 = '127.53.0.1', '127.53.0.2'
+NS1, NS2, NS3 = '127.53.0.1', '127.53.0.2', '127.53.0.5'
 RES_CLIENT, RES_CA = '127.53.0.3', '127.53.0.4'
-ADDRESSES = (NS1, NS2, RES_CLIENT, RES_CA)
-ZONES = ('example.test', 'acme.test')
+ADDRESSES = (NS1, NS2, RES_CLIENT, RES_CA, NS3)
+WWW_ZONE = '_acme-challenge.www.example.test'
+APEX_ZONE = 'apex.example.test'
+FAR_ZONE = '_acme-challenge.far.example.test'
+SPLIT_ZONE = '_acme-challenge.split.example.test'
+# Served by ns1 (primary) and ns2 (its lagging secondary): the zone files,
+# the secondaries, the LagController, sync() and reset() cover these.
+ZONES = ('example.test', 'acme.test', WWW_ZONE, APEX_ZONE)
+# The zones the resolvers have stubs (and transparent local-zones) for; the
+# zones below example.test are reached through real delegations.
+STUB_ZONES = ('example.test', 'acme.test')
+# ns3's zones (primary, no secondary) and ns2's own primary zones.
+NS3_ZONES = (FAR_ZONE,)
+NS2_OWN_ZONES = (SPLIT_ZONE,)
 RNDC_PORT = 953
 PEBBLE_DIR_URL = 'https://127.0.0.1:14000/dir'
 
@@ -54,8 +88,12 @@ TSIG_KEYS = {
     'key-sha512': 'hmac-sha512',
     'key-nogrant': 'hmac-sha256',   # known to ns1, but allowed to update nothing
     'key-admin': 'hmac-sha256',     # tests only: may update any type (CAA, SOA)
+    'key-www': 'hmac-sha256',       # may update TXT in WWW_ZONE only
 }
-NO_GRANT = ('key-nogrant',)
+# The zones a key may update (on ns1 and ns3); a key not listed: every zone.
+KEY_ZONES = {'key-nogrant': (), 'key-www': (WWW_ZONE,)}
+# Keys ns1 knows that may not update example.test.
+NO_GRANT = tuple(k for k, zs in KEY_ZONES.items() if 'example.test' not in zs)
 # The record types a key may update (default TXT).
 GRANT_TYPES = {'key-admin': 'ANY'}
 # Secret length = digest length, as tsig-keygen does.
@@ -493,10 +531,48 @@ ns1 IN A 127.53.0.1
 ns1 IN AAAA fd00:53::1
 ns2 IN A 127.53.0.2
 ns2 IN A 127.53.0.99
+ns3 IN A 127.53.0.5
 www IN A 127.0.0.1
+far IN A 127.0.0.1
+alias IN A 127.0.0.1
 _acme-challenge.delegated IN CNAME delegated.acme.test.
 *.wild IN CNAME elsewhere.acme.test.
+_acme-challenge.www IN NS ns1.example.test.
+_acme-challenge.www IN NS ns2.example.test.
+apex IN NS ns1.example.test.
+apex IN NS ns2.example.test.
+_acme-challenge.far IN NS ns3.example.test.
+_acme-challenge.far IN NS ns2.example.test.
+_acme-challenge.alias IN CNAME alias._acme-challenge.far.example.test.
+renamed IN DNAME apex.example.test.
 """
+
+# ns3's zone: ns2 is in its NS set (and in the delegation) but does not
+# serve it: a lame nameserver, which answers with the referral of example.test.
+NS3_ZONE_TEMPLATE = """\
+$TTL 60
+@   IN SOA ns3.example.test. hostmaster.example.test. (
+        1        ; serial
+        86400    ; refresh
+        86400    ; retry
+        1209600  ; expire
+        60 )     ; negative TTL
+    IN NS ns3.example.test.
+    IN NS ns2.example.test.
+"""
+
+
+def zone_text(zone):
+    """The zone file a primary starts `zone` with."""
+    if zone in NS3_ZONES:
+        return NS3_ZONE_TEMPLATE
+    return ZONE_TEMPLATE + (EXAMPLE_EXTRA if zone == 'example.test' else '')
+
+
+def zone_grants(zone, keys):
+    """The update-policy grants of `zone` (on ns1 or ns3) for `keys`."""
+    return ''.join(f'        grant {n} zonesub {GRANT_TYPES.get(n, "TXT")};\n'
+                   for n in keys if zone in KEY_ZONES.get(n, (zone,)))
 
 
 def _key_clause(name, alg, sec):
@@ -532,9 +608,21 @@ stub-zone:
     name: "{z}."
     stub-addr: {NS1}
     stub-addr: {NS2}
-""" for z in ZONES)
+""" for z in STUB_ZONES)
+    if addr == RES_CA:
+        # The CA side only: FAR_ZONE straight at ns3.  Its lame nameserver
+        # ns2 answers with example.test's referral to FAR_ZONE itself;
+        # unbound scrubs that NS set and keeps a NODATA, so when it happens
+        # to ask ns2 first (about every other time) pebble sees no TXT and
+        # the validation fails at random.  dns01 and the client resolver
+        # still see the real delegation with the lame ns2.
+        stubs += ''.join(f"""
+stub-zone:
+    name: "{z}."
+    stub-addr: {NS3}
+""" for z in NS3_ZONES)
     # unbound answers NXDOMAIN for .test by default (RFC 6761 local zone).
-    transparent = ''.join(f'    local-zone: "{z}." transparent\n' for z in ZONES)
+    transparent = ''.join(f'    local-zone: "{z}." transparent\n' for z in STUB_ZONES)
     return f"""\
 server:
     interface: {addr}
@@ -582,14 +670,19 @@ class Testbed:
     def start(self):
         atexit.register(self.stop)
         (self.tmp / 'state').mkdir(exist_ok=True)
-        self._start_named('ns1', NS1, primary=True)
+        self._start_named('ns1', NS1, primary=ZONES)
         for z in ZONES:
             self._wait(lambda z=z: dig_ok(NS1, z, 'SOA'), f'ns1 serving {z}', 'ns1')
-        self._start_named('ns2', NS2, primary=False)
+        self._start_named('ns2', NS2, primary=NS2_OWN_ZONES, secondary=ZONES)
+        self._start_named('ns3', NS3, primary=NS3_ZONES)
         for z in ZONES:
             self._wait(lambda z=z: dig_ok(NS2, z, 'SOA')
                        and soa_serial(NS2, z) == soa_serial(NS1, z),
                        f'ns2 transferred {z}', 'ns2')
+        for z in NS2_OWN_ZONES:
+            self._wait(lambda z=z: dig_ok(NS2, z, 'SOA'), f'ns2 serving {z}', 'ns2')
+        for z in NS3_ZONES:
+            self._wait(lambda z=z: dig_ok(NS3, z, 'SOA'), f'ns3 serving {z}', 'ns3')
         for name, addr in (('res-client', RES_CLIENT), ('res-ca', RES_CA)):
             self._start_unbound(name, addr)
         for name, addr in (('res-client', RES_CLIENT), ('res-ca', RES_CA)):
@@ -620,7 +713,10 @@ class Testbed:
             time.sleep(0.1)
         raise RuntimeError(f'timed out waiting for {what}:\n' + self.servers[server].log_text())
 
-    def _start_named(self, name, addr, primary):
+    def _start_named(self, name, addr, primary=(), secondary=()):
+        """named at addr: primary for the zones `primary` (from zone_text;
+        UPDATE with the TSIG keys when it is ns1 or ns3, by KEY_ZONES),
+        secondary of ns1 for the zones `secondary`."""
         d = self.tmp / name
         d.mkdir()
         rndc_key, rndc_secret = f'rndc-{name}', secret()
@@ -630,22 +726,20 @@ class Testbed:
             + f'options {{ default-key "{rndc_key}"; default-server {addr}; '
               f'default-port {RNDC_PORT}; }};\n')
         self.rndc_conf[addr] = d / 'rndc.conf'
-        if primary:
-            keys = ''.join(_key_clause(n, a, s) for n, (a, s) in self.keys.items())
-            grants = ''.join(f'        grant {n} zonesub {GRANT_TYPES.get(n, "TXT")};\n'
-                             for n in self.keys if n not in NO_GRANT)
-            body = ''
-            for z in ZONES:
-                (d / f'{z}.db').write_text(
-                    ZONE_TEMPLATE + (EXAMPLE_EXTRA if z == 'example.test' else ''))
-                body += (f'zone "{z}" {{\n    type primary;\n    file "{z}.db";\n'
-                         f'    allow-transfer {{ any; }};\n'
-                         f'    update-policy {{\n{grants}    }};\n}};\n')
-        else:
-            keys = ''
-            body = ''.join(
-                f'zone "{z}" {{\n    type secondary;\n    primaries {{ {NS1}; }};\n'
-                f'    file "{z}.sec";\n    allow-notify {{ none; }};\n}};\n' for z in ZONES)
+        updates = name in ('ns1', 'ns3')
+        keys = ''.join(_key_clause(n, a, s) for n, (a, s) in self.keys.items()) \
+            if updates else ''
+        body = ''
+        for z in primary:
+            (d / f'{z}.db').write_text(zone_text(z))
+            policy = f'    update-policy {{\n{zone_grants(z, self.keys)}    }};\n' \
+                if updates else ''
+            body += (f'zone "{z}" {{\n    type primary;\n    file "{z}.db";\n'
+                     f'    allow-transfer {{ any; }};\n{policy}}};\n')
+        body += ''.join(
+            f'zone "{z}" {{\n    type secondary;\n    primaries {{ {NS1}; }};\n'
+            f'    file "{z}.sec";\n    allow-notify {{ none; }};\n'
+            f'    allow-transfer {{ any; }};\n}};\n' for z in secondary)
         conf = d / 'named.conf'
         conf.write_text(named_conf(d, addr, rndc_key, rndc_secret, body, keys))
         _run(['named-checkconf', str(conf)])
@@ -810,15 +904,37 @@ class Testbed:
         self.sync()
         (self.tmp / 'state' / 'cache.ledger').unlink(missing_ok=True)
 
-    def nsupdate(self, *lines, zone='example.test', key='dns01-key'):
-        """Send one signed UPDATE to ns1 (zone given explicitly, so nsupdate
-        never asks the resolver anything)."""
+    def nsupdate(self, *lines, zone='example.test', key='dns01-key', server=None):
+        """Send one signed UPDATE to the zone's primary (ns3 for its zones,
+        else ns1) or to `server` (zone given explicitly, so nsupdate never
+        asks the resolver anything)."""
         alg, sec = self.keys[key]
-        script = f'server {NS1} 53\nzone {zone}\n' + '\n'.join(lines) + '\nsend\n'
+        server = server or primary_of(zone)
+        script = f'server {server} 53\nzone {zone}\n' + '\n'.join(lines) + '\nsend\n'
         p = subprocess.run(['nsupdate', '-y', f'{alg}:{key}:{sec}'], input=script,
                            capture_output=True, text=True, timeout=20)
         if p.returncode != 0:
             raise AssertionError(f'nsupdate failed ({p.returncode}): {p.stderr.strip()}\n{script}')
+
+    def axfr(self, zone, server=None):
+        """The zone as `server` (default: the zone's primary) transfers it
+        (dig AXFR): one record a line, fields separated by one space, rdata
+        as dig prints it, sorted, the SOA once. Fails the test when the
+        transfer fails."""
+        server = server or primary_of(zone)
+        p = subprocess.run(['dig', '+time=2', '+tries=1', '+noall', '+answer', '+onesoa',
+                            f'@{server}', zone, 'AXFR'], capture_output=True, text=True,
+                           timeout=20)
+        recs = []
+        for line in p.stdout.splitlines():
+            if not line.strip() or line.startswith(';'):
+                continue
+            parts = line.split(None, 4)
+            recs.append(' '.join(parts))
+        if p.returncode != 0 or not any(r.split(None, 4)[3:4] == ['SOA'] for r in recs):
+            raise AssertionError(f'AXFR of {zone} from {server} failed (dig exit '
+                                 f'{p.returncode}): {(p.stdout + p.stderr).strip()[-500:]}')
+        return '\n'.join(sorted(recs)) + '\n'
 
     def write_config(self, path=None, mode=0o600, key=None, **overrides):
         """Write a dns01 config file (mode 600) and return its path.
@@ -865,6 +981,16 @@ class Testbed:
 
     def dead_servers(self):
         return [n for n, s in self.servers.items() if not s.alive()]
+
+
+def primary_of(zone):
+    """The address of the server that takes UPDATEs (and is the source of
+    transfers) for `zone`."""
+    if zone in NS3_ZONES:
+        return NS3
+    if zone in NS2_OWN_ZONES:
+        return NS2
+    return NS1
 
 
 class LagController:

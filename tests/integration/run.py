@@ -49,14 +49,27 @@ def collect(patterns=('',), exclude=()):
     return tests
 
 
-# Rough seconds a test takes, by a part of its name (first match wins;
-# default 3): for dealing tests out to runners so that they end together.
-WEIGHTS = (('five_times', 200), ('ttl_120', 150), ('pebble', 30), ('concurrent', 20),
-           ('two_hosts', 5))
+# Rough seconds a test takes, by a part of its name (first match wins),
+# as measured in a CI run: for dealing tests out to runners so that they
+# end together.  Under valgrind (make memcheck sets MEMCHECK_TARGET) other
+# tests are the slow ones, and every dns01 call costs more.
+WEIGHTS = (('lego_five_times', 230), ('ttl_120', 150), ('uacme_five_times', 140),
+           ('dehydrated_hook_chain', 22), ('pebble_dehydrated', 43), ('lego_raw', 14),
+           ('pebble_lego', 40), ('pebble', 15), ('concurrent', 25), ('two_hosts', 5))
+DEFAULT_WEIGHT = 3
+MEMCHECK_WEIGHTS = (('transient_errors', 62), ('bad_input', 53), ('credentials_file', 31),
+                    ('duplicate_is_success', 27), ('apex_wildcard', 22), ('redacts', 20),
+                    ('doctor_cloudflare', 20), ('wrong_credentials', 19), ('exit_4', 19),
+                    ('other_zone_and_cname', 17), ('doctor_cache', 17), ('edge', 17),
+                    ('check_cert', 16))
+MEMCHECK_DEFAULT_WEIGHT = 6
 
 
 def weight(name):
-    return next((w for part, w in WEIGHTS if part in name), 3)
+    if os.environ.get('MEMCHECK_TARGET'):
+        return next((w for part, w in MEMCHECK_WEIGHTS if part in name),
+                    MEMCHECK_DEFAULT_WEIGHT)
+    return next((w for part, w in WEIGHTS if part in name), DEFAULT_WEIGHT)
 
 
 def shard(tests, k, jobs):

@@ -852,13 +852,15 @@ def test_cf_cleanup_when_already_gone(tb):
 
 @cf_test
 def test_cf_rate_limit_window(tb):
-    """The emulator's own rate limit (shrunk to 2 requests per 2 s): the
-    third request is 429 with Retry-After 2 and the credential is blocked
-    for the window; dns01 waits it out and succeeds."""
+    """The emulator's own rate limit (shrunk to 2 requests per 5 s): the
+    third request is 429 with Retry-After 5 and the credential is blocked
+    for the window; dns01 waits it out and succeeds.  (The window must hold
+    the GET and all three POSTs even under valgrind on a busy machine: with
+    2 s, the third request came 2.3 s after the first once, and no 429.)"""
     _need_cloudflare()
     em = _emulator(tb)
     conf = cf_config(tb, em, token=_token(em))
-    em.rate_limit, em.rate_window = 2, 2.0
+    em.rate_limit, em.rate_window = 2, 5.0
     name, values = '_acme-challenge.rl.example.test', [acme_value() for _ in range(3)]
     rc, _, err, el = _set(conf, name, *values)
     note(f'exit {rc} after {el:.2f}s: {_summary(em.requests)}')

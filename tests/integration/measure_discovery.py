@@ -28,6 +28,7 @@ NAMES = (
     ('L2 own zone, referral, lame ns2', '_acme-challenge.far.example.test'),
     ('L3 apex of a child zone', 'apex.example.test'),
     ('L4 CNAME into L2', '_acme-challenge.alias.example.test'),
+    ('DNAME into L3', '_acme-challenge.host.renamed.example.test'),
     ('split (servers disagree)', '_acme-challenge.split.example.test'),
 )
 

@@ -3,6 +3,7 @@
  * picks the front end and exits with its status (README "Exit codes").
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #endif
 
 #define MAX_TIMEOUT_S	86400
+#define SHOWN_MAX	256	/* an argv word as shown in a message */
 
 struct command {
 	const char *name;
@@ -84,6 +86,8 @@ usage(FILE *f)
 	    "  --no-wait      set/unset: return after the provider accepted the change\n"
 	    "  --json         set/unset/wait/list/doctor: machine-readable result on stdout\n"
 	    "  --ca NAME, --check-cert HOST[:PORT], --warn-days N   doctor (see its --help)\n"
+	    "  --             end of options (set/unset/wait/list/doctor: a value that\n"
+	    "                 starts with '-' goes after it)\n"
 	    "  --help         this text; dns01 COMMAND --help for one command\n"
 	    "  --version      the version\n\n"
 	    "exit codes: 0 done, 1 other failure, 2 bad input, 3 configuration or credentials,\n"
@@ -112,21 +116,61 @@ providers(void)
 	return ST_OK;
 }
 
+/*
+ * --timeout: decimal seconds (digits, optionally a point and more digits;
+ * no sign, hex or exponent), rounded up to whole seconds, 1..MAX_TIMEOUT_S.
+ */
 static int
 parse_timeout(const char *s, double *out)
 {
+	size_t digits = strspn(s, "0123456789"), frac = 0;
 	char *end;
 	double v;
 
+	if (s[digits] == '.')
+		frac = strspn(s + digits + 1, "0123456789");
 	errno = 0;
 	v = strtod(s, &end);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v <= 0 ||
-	    v > MAX_TIMEOUT_S) {
-		log_err("--timeout: give seconds, more than 0 and at most %d", MAX_TIMEOUT_S);
+	if (digits == 0 || (s[digits] != '\0' && (s[digits] != '.' ||
+	    s[digits + 1 + frac] != '\0')) || *end != '\0' || errno != 0 ||
+	    ceil(v) < 1 || ceil(v) > MAX_TIMEOUT_S) {
+		log_err("--timeout: give whole or decimal seconds, 1 to %d (fractions are rounded "
+		    "up)", MAX_TIMEOUT_S);
 		return -1;
 	}
-	*out = v;
+	*out = ceil(v);
 	return 0;
+}
+
+/* 1 for the commands a person types, whose options may come after the command. */
+static int
+by_hand(const struct command *cmd)
+{
+	static const char *const names[] = { "set", "unset", "wait", "list", "doctor" };
+	size_t i;
+
+	for (i = 0; cmd != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(cmd->name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* s for a message: printable ASCII as is, every other octet as \xHH. */
+static const char *
+shown(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f)
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
 /* Run the command with its arguments.  Status. */
@@ -164,7 +208,7 @@ main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	const struct command *cmd = NULL;
-	char **args;
+	char **args, word[SHOWN_MAX];
 	int i, nargs = 0, help = 0, rc, dashdash = 0;
 
 	if ((args = calloc((size_t)argc + 1, sizeof(*args))) == NULL)
@@ -219,10 +263,17 @@ main(int argc, char **argv)
 			o.no_wait = 1;
 		else if (strcmp(a, "--json") == 0)
 			o.json = 1;
-		else if (cmd != NULL)
-			args[nargs++] = argv[i];	/* e.g. a value that starts with '-' */
+		else if (cmd != NULL && by_hand(cmd) && a[0] == '-' && a[1] != '\0') {
+			/* A typo such as --no-wiat must not become a TXT value. */
+			log_err("%s: unknown option %s; a value that starts with '-' goes after "
+			    "'--' (dns01 %s NAME -- VALUE)", cmd->name, shown(a, word, sizeof(word)),
+			    cmd->name);
+			rc = ST_USAGE;
+			goto out;
+		} else if (cmd != NULL)
+			args[nargs++] = argv[i];	/* a hook's value that starts with '-' */
 		else if (a[0] == '-') {
-			log_err("unknown option %s (see dns01 --help)", a);
+			log_err("unknown option %s (see dns01 --help)", shown(a, word, sizeof(word)));
 			rc = ST_USAGE;
 			goto out;
 		} else if ((cmd = find_command(a)) == NULL) {
@@ -231,7 +282,7 @@ main(int argc, char **argv)
 				rc = ST_OK;
 				goto out;
 			}
-			log_err("unknown command '%s' (see dns01 --help)", a);
+			log_err("unknown command '%s' (see dns01 --help)", shown(a, word, sizeof(word)));
 			rc = ST_USAGE;
 			goto out;
 		}

@@ -56,6 +56,27 @@ def bad_cases(pwned):
         ('usage: unknown command', ['frobnicate', ok_name, V], None),
         ('usage: --timeout abc', ['set', ok_name, V, '--timeout', 'abc'], None),
         ('usage: --timeout without a number', ['set', ok_name, V, '--timeout'], None),
+        # a misspelled option after the command must not become a TXT value
+        ('usage: set ... --no-wiat', ['set', ok_name, V, '--no-wiat'], None),
+        ('usage: set ... --timout 5', ['set', ok_name, V, '--timout', '5'], None),
+        ('usage: set ... -x', ['set', ok_name, V, '-x'], None),
+        ('usage: unset ... --no-wiat', ['unset', ok_name, V, '--no-wiat'], None),
+        ('usage: wait ... --jsno', ['wait', ok_name, V, '--jsno'], None),
+        ('usage: list NAME --jsno', ['list', ok_name, '--jsno'], None),
+        ('usage: doctor DOMAIN --check-certs', ['doctor', 'input' + SUFFIX, '--check-certs'],
+         None),
+        ('usage: set ... -VALUE without --', ['set', ok_name, acme_value(dash=True)], None),
+        # --timeout: decimal seconds only, at least 1 after rounding up
+        ('usage: --timeout 0x10', ['set', ok_name, V, '--timeout', '0x10'], None),
+        ('usage: --timeout 1e0', ['set', ok_name, V, '--timeout', '1e0'], None),
+        ('usage: --timeout 0', ['set', ok_name, V, '--timeout', '0'], None),
+        ('usage: --timeout 0.0', ['set', ok_name, V, '--timeout', '0.0'], None),
+        ('usage: --timeout -1', ['set', ok_name, V, '--timeout', '-1'], None),
+        ('usage: --timeout .5', ['set', ok_name, V, '--timeout', '.5'], None),
+        ('usage: --timeout 86401', ['set', ok_name, V, '--timeout', '86401'], None),
+        ('usage: --timeout inf', ['set', ok_name, V, '--timeout', 'inf'], None),
+        ('usage: --timeout " 5"', ['set', ok_name, V, '--timeout', ' 5'], None),
+        ('usage: unknown command with an escape', ['\x1b[31mred'], None),
     ]
 
     domains = {k: names[k] for k in (
@@ -110,6 +131,52 @@ def test_bad_input(tb):
     assert soa_serial(NS1, 'example.test') == serial, 'example.test changed on ns1'
     new = tb.resolver_log()[log_before:]
     assert ' IN' not in new, f'invalid input, yet dns01 asked the resolver:\n{new}'
+
+
+def test_bad_input_is_shown_escaped(tb):
+    """A terminal escape in an unknown word is shown escaped, never raw."""
+    conf = tb.write_config()
+    for args in (['\x1b[31mred'], ['set', 'input' + SUFFIX, V, '-\x1b[2J']):
+        rc, _, err, _ = run_dns01(['-c', conf] + args)
+        assert rc == 2 and '\x1b' not in err and '\\x1b' in err, \
+            f'{args!r}: expected exit 2 and the escape shown as \\x1b; exit {rc}, {err!r}'
+
+
+def test_values_starting_with_dash(tb):
+    """A value that starts with '-' (one ACME value in 64): set/unset take it
+    after '--'; the hook dialects (lego present/cleanup) take it as it is,
+    since their clients never pass '--'."""
+    conf = tb.write_config()
+    name, v = 'dash' + SUFFIX, acme_value(dash=True)
+    rc, _, err, _ = run_dns01(['-c', conf, 'set', name, '--', v])
+    assert rc == 0, f'set NAME -- {v}: exit {rc}: {err.strip()[-400:]}'
+    expect_txt(NS1, name, [v])
+    rc, _, err, _ = run_dns01(['-c', conf, 'unset', name, '--', v])
+    assert rc == 0, f'unset NAME -- {v}: exit {rc}: {err.strip()[-400:]}'
+    expect_txt(NS1, name, [])
+    fqdn, v = '_acme-challenge.dashlego' + SUFFIX + '.', acme_value(dash=True)
+    rc, _, err, _ = run_dns01(['-c', conf, 'present', fqdn, v])
+    assert rc == 0, f'lego present FQDN {v}: exit {rc}: {err.strip()[-400:]}'
+    expect_txt(NS1, fqdn.rstrip('.'), [v])
+    rc, _, err, _ = run_dns01(['-c', conf, 'cleanup', fqdn, v])
+    assert rc == 0, f'lego cleanup FQDN {v}: exit {rc}: {err.strip()[-400:]}'
+    expect_txt(NS1, fqdn.rstrip('.'), [])
+
+
+def test_timeout_fraction_rounded_up(tb):
+    """--timeout 0.0001 is 1 s, not 0 s: with ns2 never updated, the wait
+    gives up and says 'within 1 s'."""
+    conf = tb.write_config()
+    tb.set_lag(None)
+    name = 'frac' + SUFFIX
+    v = acme_value()
+    rc, _, err, el = run_dns01(['-c', conf, 'set', name, v, '--timeout', '0.0001'])
+    tb.set_lag(0)
+    tb.sync()
+    assert rc == 5 and 'within 1 s' in err, f'exit {rc}: {err.strip()[-400:]}'
+    assert el >= 1, f'--timeout 0.0001 gave up after {el:.2f}s, before 1 s'
+    rc, _, err, _ = run_dns01(['-c', conf, 'unset', name, v])
+    assert rc == 0, f'unset: exit {rc}: {err.strip()[-400:]}'
 
 
 def test_name_limits_accepted(tb):

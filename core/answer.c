@@ -314,32 +314,32 @@ desc_add_value(char *desc, size_t len, const char *s)
 	desc[o] = '\0';
 }
 
-enum txt_verdict
+enum addr_state
 answer_judge_txt(const ldns_pkt *r, const struct txt_want *w, int *others, char *desc,
     size_t desclen)
 {
 	char *vals[ANSWER_MAX_TXT];
 	size_t nv, i, j, hits = 0, o;
 	int rcode = ldns_pkt_get_rcode(r);
-	enum txt_verdict v;
+	enum addr_state v;
 
 	*others = 0;
 	if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH) {
 		snprintf(desc, desclen, "%s", dnsio_rcode_name(rcode));
-		return TXT_LAME;
+		return AS_LAME;
 	}
 	/* SERVFAIL and the like come without AA: a failure, not lameness. */
 	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
 		snprintf(desc, desclen, "%s", dnsio_rcode_name(rcode));
-		return TXT_BAD;
+		return AS_BAD;
 	}
 	if (!ldns_pkt_aa(r)) {
 		snprintf(desc, desclen, "%s, not authoritative", dnsio_rcode_name(rcode));
-		return TXT_LAME;
+		return AS_LAME;
 	}
 	if (rcode == LDNS_RCODE_NXDOMAIN) {
 		snprintf(desc, desclen, "NXDOMAIN");
-		return w->absent ? TXT_GOOD : TXT_BAD;
+		return w->absent ? AS_GOOD : AS_BAD;
 	}
 	nv = answer_txt_values(r, w->name, vals, ANSWER_MAX_TXT);
 	for (i = 0; i < w->nvalues; i++)
@@ -356,11 +356,11 @@ answer_judge_txt(const ldns_pkt *r, const struct txt_want *w, int *others, char 
 			desc_add_value(desc, desclen, vals[j]);
 	}
 	if (w->absent) {
-		v = hits == 0 ? TXT_GOOD : TXT_BAD;
+		v = hits == 0 ? AS_GOOD : AS_BAD;
 		*others = nv > hits;
 	} else
-		v = hits == w->nvalues ? TXT_GOOD : TXT_BAD;
-	if (v == TXT_BAD && !w->absent && nv > 0) {
+		v = hits == w->nvalues ? AS_GOOD : AS_BAD;
+	if (v == AS_BAD && !w->absent && nv > 0) {
 		o = strlen(desc);
 		snprintf(desc + o, desclen - o, " (%zu of %zu values)", hits, w->nvalues);
 	}

@@ -110,11 +110,8 @@ enum reply_check {
 enum reply_check answer_reply_check(const ldns_pkt *q, const uint8_t *wire, size_t len,
     ldns_pkt **out);
 
-enum txt_verdict {
-	TXT_GOOD,		/* serves the values (present), or none of them (absent) */
-	TXT_BAD,		/* authoritative, but not yet as wanted; or SERVFAIL, ... */
-	TXT_LAME		/* not authoritative (AA=0), REFUSED or NOTAUTH */
-};
+/* What one polled address last did: nothing yet, answered (good, bad, lame), failed. */
+enum addr_state { AS_NONE, AS_GOOD, AS_BAD, AS_LAME, AS_ERR };
 
 /* What the wait wants at one name. */
 struct txt_want {
@@ -127,11 +124,15 @@ struct txt_want {
 #define ANSWER_MAX_TXT	64	/* TXT values compared per answer */
 
 /*
- * Judge answer r to "name TXT" against w.  desc (desclen bytes) says what
- * the server answered, with values quoted and escaped; *others is set to 1
- * when an absent-wait's good answer still holds other TXT values.
+ * What one address's state is after answer r to "name TXT", judged against
+ * w (enum addr_state below): AS_GOOD when it serves the values (present) or
+ * none of them (absent); AS_LAME when it is not authoritative (AA=0), or
+ * answers REFUSED or NOTAUTH; AS_BAD otherwise (not yet as wanted, SERVFAIL,
+ * ...).  desc (desclen bytes) says what the server answered, with values
+ * quoted and escaped; *others is set to 1 when an absent-wait's good answer
+ * still holds other TXT values.
  */
-enum txt_verdict answer_judge_txt(const ldns_pkt *r, const struct txt_want *w, int *others,
+enum addr_state answer_judge_txt(const ldns_pkt *r, const struct txt_want *w, int *others,
     char *desc, size_t desclen);
 
 /*
@@ -168,7 +169,6 @@ int	addr_unreachable(const struct addr_health *h);
  * WAITING otherwise — also when no address counts at all (a server that
  * cannot be reached from here may still be asked by the CA).
  */
-enum addr_state { AS_NONE, AS_GOOD, AS_BAD, AS_LAME, AS_ERR };
 enum ns_state { NS_WAITING, NS_DONE, NS_LAME };
 
 /* unreachable[i] is addr_unreachable() of address i. */

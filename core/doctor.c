@@ -51,6 +51,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "answer.h"
 #include "cli.h"
 #include "config.h"
 #include "dnsio.h"
@@ -354,22 +355,12 @@ check_config(struct doctor *dr, int rc, const struct config *cfg)
 static const ldns_rr *
 answer_soa(const ldns_pkt *r, const char *apex)
 {
-	ldns_rr_list *ans = ldns_pkt_answer(r);
-	char owner[NAME_BUF];
-	size_t i;
+	const ldns_rr *soa;
 
 	if (ldns_pkt_get_rcode(r) != LDNS_RCODE_NOERROR || !ldns_pkt_aa(r))
 		return NULL;
-	for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(ans, i);
-
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(rr) != 7)
-			continue;
-		dnsio_dname_text(ldns_rr_owner(rr), owner, sizeof(owner));
-		if (strcmp(owner, apex) == 0)
-			return rr;
-	}
-	return NULL;
+	soa = answer_find_rr(ldns_pkt_answer(r), LDNS_RR_TYPE_SOA, apex);
+	return soa != NULL && ldns_rr_rd_count(soa) == 7 ? soa : NULL;
 }
 
 /*

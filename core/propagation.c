@@ -55,12 +55,6 @@ struct loop {
 	ldns_pkt *query[PROP_MAX_PROBES];
 };
 
-size_t
-propagation_txt_values(const ldns_pkt *p, const char *name, char **out, size_t max)
-{
-	return answer_txt_values(p, name, out, max);
-}
-
 static void
 free_values(char **v, size_t n)
 {
@@ -78,17 +72,7 @@ judge(struct loop *l, struct probe *pr, const ldns_pkt *r)
 	struct txt_want w = { .name = t->name, .values = t->values, .nvalues = t->nvalues,
 	    .absent = l->mode == PROP_ABSENT };
 
-	switch (answer_judge_txt(r, &w, &pr->others, pr->desc, sizeof(pr->desc))) {
-	case TXT_GOOD:
-		pr->state = AS_GOOD;
-		break;
-	case TXT_BAD:
-		pr->state = AS_BAD;
-		break;
-	case TXT_LAME:
-		pr->state = AS_LAME;
-		break;
-	}
+	pr->state = answer_judge_txt(r, &w, &pr->others, pr->desc, sizeof(pr->desc));
 }
 
 /*
@@ -632,7 +616,7 @@ propagation_list(const struct zone *z, const char *name, size_t *n)
 			a->answered = 1;
 			a->rcode = ldns_pkt_get_rcode(r);
 			a->aa = ldns_pkt_aa(r);
-			a->nvalues = propagation_txt_values(r, name, a->values, PROP_MAX_VALUES);
+			a->nvalues = answer_txt_values(r, name, a->values, PROP_MAX_VALUES);
 			ldns_pkt_free(r);
 		}
 	ldns_pkt_free(q);

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "answer.h"
 #include "zone.h"
 
 #define PROP_INTERVAL_MS	100	/* per address: at most 10 queries/s */
@@ -23,7 +24,7 @@
 #define PROP_ERROR_RETRY_MS	1000	/* after an ICMP error (refused, unreachable) */
 #define PROP_PROGRESS_FIRST_S	1	/* the first progress line after this long */
 #define PROP_PROGRESS_S		5	/* then one this often */
-#define PROP_MAX_VALUES		64	/* TXT values compared per name */
+#define PROP_MAX_VALUES		ANSWER_MAX_TXT	/* TXT values compared per name */
 #define PROP_LIST_TRIES		2	/* queries per address for `list` */
 
 /*
@@ -80,8 +81,5 @@ struct prop_answer {
  */
 struct prop_answer *propagation_list(const struct zone *z, const char *name, size_t *n);
 void	propagation_answers_free(struct prop_answer *a, size_t n);
-
-/* The TXT values (strings of one RR concatenated) at name in a packet's answer. */
-size_t	propagation_txt_values(const ldns_pkt *p, const char *name, char **out, size_t max);
 
 #endif

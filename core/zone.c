@@ -144,17 +144,20 @@ discovery_addrs(struct discovery *d, const char *host, struct dns_addr *out, siz
 	return n;
 }
 
-/* 1 when name, or a name above it, has the challenge label as its first label. */
-static int
-has_challenge_label(const char *name)
+/*
+ * The highest label of name that is the challenge label (name itself or one
+ * of its parents starting there), or NULL when it has none.
+ */
+static const char *
+highest_challenge_label(const char *name)
 {
 	size_t n = strlen(CHALLENGE_LABEL);
-	const char *l;
+	const char *l, *found = NULL;
 
 	for (l = name; l != NULL; l = name_parent(l))
 		if (strncasecmp(l, CHALLENGE_LABEL, n) == 0 && (l[n] == '.' || l[n] == '\0'))
-			return 1;
-	return 0;
+			found = l;
+	return found;
 }
 
 ldns_pkt *
@@ -162,7 +165,7 @@ discovery_resolve(struct discovery *d, const char *qname, ldns_rr_type qtype, ch
     size_t whylen)
 {
 	/* A challenge name, or a name below one, goes only to authoritative servers. */
-	if (has_challenge_label(qname)) {
+	if (highest_challenge_label(qname) != NULL) {
 		snprintf(why, whylen, "%s: a challenge name is never asked of a resolver", qname);
 		return NULL;
 	}
@@ -237,23 +240,26 @@ zone_resolve_ns(struct discovery *d, struct zone *z)
 	return ST_OK;
 }
 
-/* Add the NS names found in list (owner apex) to z. */
+/* Add NS names at apex from list (owner apex) to z, skipping ones it has. */
 static void
-zone_add_ns(struct zone *z, const ldns_rr_list *list)
+zone_merge_ns(struct zone *z, const ldns_rr_list *list)
 {
-	char owner[NAME_BUF];
-	size_t i;
+	char owner[NAME_BUF], name[NAME_BUF];
+	size_t i, k;
 
 	for (i = 0; i < ldns_rr_list_rr_count(list) && z->nns < ZONE_MAX_NS; i++) {
-		ldns_rr *rr = ldns_rr_list_rr(list, i);
+		const ldns_rr *rr = ldns_rr_list_rr(list, i);
 
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS)
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS || ldns_rr_rd_count(rr) < 1)
 			continue;
 		dnsio_dname_text(ldns_rr_owner(rr), owner, sizeof(owner));
 		if (strcmp(owner, z->apex) != 0)
 			continue;
-		dnsio_dname_text(ldns_rr_rdf(rr, 0), z->ns[z->nns].name, NAME_BUF);
-		z->nns++;
+		dnsio_dname_text(ldns_rr_rdf(rr, 0), name, sizeof(name));
+		for (k = 0; k < z->nns && strcmp(z->ns[k].name, name) != 0; k++)
+			;
+		if (k == z->nns)
+			memcpy(z->ns[z->nns++].name, name, NAME_BUF);
 	}
 }
 
@@ -311,7 +317,7 @@ find_zone(struct discovery *d, const char *start, struct zone **out)
 		log_err("zone %s: cannot read its NS set: %s", apex, why);
 		goto out;
 	}
-	zone_add_ns(z, ldns_pkt_answer(r));
+	zone_merge_ns(z, ldns_pkt_answer(r));
 	if (z->nns == 0) {
 		log_err("zone %s: the resolvers return no NS records", apex);
 		goto out;
@@ -348,13 +354,9 @@ how_add(char *how, size_t howlen, const char *text)
 static const char *
 walk_start(const char *name)
 {
-	size_t n = strlen(CHALLENGE_LABEL);
-	const char *l, *start = name_parent(name);
+	const char *label = highest_challenge_label(name);
 
-	for (l = name; l != NULL; l = name_parent(l))
-		if (strncasecmp(l, CHALLENGE_LABEL, n) == 0 && (l[n] == '.' || l[n] == '\0'))
-			start = name_parent(l);
-	return start;
+	return name_parent(label != NULL ? label : name);
 }
 
 /* What the nameservers of a zone answered to one question: one per nameserver. */
@@ -455,29 +457,6 @@ poll_agree(const struct zone *z, const char *qname, const struct poll *p, int qu
 			    "not waited for while it stays so): %s", z->apex, text);
 	}
 	return ST_OK;
-}
-
-/* Add NS names at apex from list (owner apex) to z, skipping ones it has. */
-static void
-zone_merge_ns(struct zone *z, const ldns_rr_list *list)
-{
-	char owner[NAME_BUF], name[NAME_BUF];
-	size_t i, k;
-
-	for (i = 0; i < ldns_rr_list_rr_count(list) && z->nns < ZONE_MAX_NS; i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(list, i);
-
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS || ldns_rr_rd_count(rr) < 1)
-			continue;
-		dnsio_dname_text(ldns_rr_owner(rr), owner, sizeof(owner));
-		if (strcmp(owner, z->apex) != 0)
-			continue;
-		dnsio_dname_text(ldns_rr_rdf(rr, 0), name, sizeof(name));
-		for (k = 0; k < z->nns && strcmp(z->ns[k].name, name) != 0; k++)
-			;
-		if (k == z->nns)
-			memcpy(z->ns[z->nns++].name, name, NAME_BUF);
-	}
 }
 
 /* Glue for z's nameservers from a referral's additional section. */

@@ -781,7 +781,7 @@ struct judge_case {
 	const char *values[3];
 	size_t	nvalues;
 	struct pkt_spec pkt;
-	enum txt_verdict want;
+	enum addr_state want;
 	int	others;			/* -1: not checked, else the wanted *others */
 	const char *has;		/* a substring of desc, or NULL */
 	const char *has2;		/* another, or NULL */
@@ -794,102 +794,102 @@ static const struct judge_case judge_cases[] = {
 	/* present */
 	{ "present: all values", 0, { V1, V2 }, 2,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TXT(TNAME ".", V2), TXT(TNAME ".", V1) } },
-	  TXT_GOOD, -1, NULL, NULL },
+	  AS_GOOD, -1, NULL, NULL },
 	{ "present: all values and another", 0, { V1, V2 }, 2,
 	  { QTXT, .aa = 1, .rcode = NOERR,
 	    .an = { TXT(TNAME ".", V1), TXT(TNAME ".", VOTHER), TXT(TNAME ".", V2) } },
-	  TXT_GOOD, -1, NULL, NULL },
+	  AS_GOOD, -1, NULL, NULL },
 	{ "present: one value", 0, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TXT(TNAME ".", V1) } },
-	  TXT_GOOD, -1, NULL, NULL },
+	  AS_GOOD, -1, NULL, NULL },
 	{ "present: some values", 0, { V1, V2 }, 2,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TXT(TNAME ".", V1) } },
-	  TXT_BAD, -1, "(1 of 2 values)", "\"" V1 "\"" },
+	  AS_BAD, -1, "(1 of 2 values)", "\"" V1 "\"" },
 	{ "present: only other values", 0, { V1, V2 }, 2,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TXT(TNAME ".", VOTHER) } },
-	  TXT_BAD, -1, "(0 of 2 values)", "\"" VOTHER "\"" },
+	  AS_BAD, -1, "(0 of 2 values)", "\"" VOTHER "\"" },
 	{ "present: NODATA", 0, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = NOERR, APEXSOA },
-	  TXT_BAD, -1, "no TXT (NODATA)", NULL },
+	  AS_BAD, -1, "no TXT (NODATA)", NULL },
 	{ "present: NXDOMAIN", 0, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = NXD, APEXSOA },
-	  TXT_BAD, -1, "NXDOMAIN", NULL },
+	  AS_BAD, -1, "NXDOMAIN", NULL },
 	{ "present: AA=0", 0, { V1 }, 1,
 	  { QTXT, .aa = 0, .rcode = NOERR, .an = { TXT(TNAME ".", V1) } },
-	  TXT_LAME, -1, NULL, NULL },
+	  AS_LAME, -1, NULL, NULL },
 	{ "present: REFUSED", 0, { V1 }, 1,
 	  { QTXT, .aa = 0, .rcode = LDNS_RCODE_REFUSED },
-	  TXT_LAME, -1, "REFUSED", NULL },
+	  AS_LAME, -1, "REFUSED", NULL },
 	{ "present: REFUSED with AA", 0, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = LDNS_RCODE_REFUSED },
-	  TXT_LAME, -1, "REFUSED", NULL },
+	  AS_LAME, -1, "REFUSED", NULL },
 	{ "present: NOTAUTH", 0, { V1 }, 1,
 	  { QTXT, .aa = 0, .rcode = LDNS_RCODE_NOTAUTH },
-	  TXT_LAME, -1, "NOTAUTH", NULL },
+	  AS_LAME, -1, "NOTAUTH", NULL },
 	{ "present: NOTAUTH with AA", 0, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = LDNS_RCODE_NOTAUTH },
-	  TXT_LAME, -1, "NOTAUTH", NULL },
+	  AS_LAME, -1, "NOTAUTH", NULL },
 	{ "present: SERVFAIL with AA", 0, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = LDNS_RCODE_SERVFAIL },
-	  TXT_BAD, -1, "SERVFAIL", NULL },
+	  AS_BAD, -1, "SERVFAIL", NULL },
 	{ "present: SERVFAIL (AA=0, as servers send it)", 0, { V1 }, 1,
 	  { QTXT, .aa = 0, .rcode = LDNS_RCODE_SERVFAIL },
-	  TXT_BAD, -1, "SERVFAIL", NULL },
+	  AS_BAD, -1, "SERVFAIL", NULL },
 	{ "present: multi-string TXT equals the concatenation", 0, { "abcdef" }, 1,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TNAME ". 60 IN TXT \"abc\" \"def\"" } },
-	  TXT_GOOD, -1, NULL, NULL },
+	  AS_GOOD, -1, NULL, NULL },
 	{ "present: multi-string TXT does not match its first string", 0, { "abc" }, 1,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TNAME ". 60 IN TXT \"abc\" \"def\"" } },
-	  TXT_BAD, -1, NULL, NULL },
+	  AS_BAD, -1, NULL, NULL },
 	{ "present: TXT at another owner ignored", 0, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = NOERR,
 	    .an = { TXT("_acme-challenge.www.example.test.", V1) } },
-	  TXT_BAD, -1, NULL, NULL },
+	  AS_BAD, -1, NULL, NULL },
 	{ "present: owner in mixed case", 0, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TXT("_ACME-Challenge.Example.TEST.", V1) } },
-	  TXT_GOOD, -1, NULL, NULL },
+	  AS_GOOD, -1, NULL, NULL },
 	{ "present: values compared exactly (case)", 0, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TXT(TNAME ".", "VALUE-ONE") } },
-	  TXT_BAD, -1, NULL, NULL },
+	  AS_BAD, -1, NULL, NULL },
 	{ "present: unprintable octets escaped", 0, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TXT(TNAME ".", "a\\001b\\255c") } },
-	  TXT_BAD, -1, "\"a\\001b\\255c\"", NULL },
+	  AS_BAD, -1, "\"a\\001b\\255c\"", NULL },
 
 	/* absent */
 	{ "absent: NODATA", 1, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = NOERR, APEXSOA },
-	  TXT_GOOD, 0, NULL, NULL },
+	  AS_GOOD, 0, NULL, NULL },
 	{ "absent: NXDOMAIN", 1, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = NXD, APEXSOA },
-	  TXT_GOOD, 0, NULL, NULL },
+	  AS_GOOD, 0, NULL, NULL },
 	{ "absent: none of ours, others remain", 1, { V1, V2 }, 2,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TXT(TNAME ".", VOTHER) } },
-	  TXT_GOOD, 1, NULL, NULL },
+	  AS_GOOD, 1, NULL, NULL },
 	{ "absent: one of ours remains", 1, { V1, V2 }, 2,
 	  { QTXT, .aa = 1, .rcode = NOERR, .an = { TXT(TNAME ".", VOTHER), TXT(TNAME ".", V2) } },
-	  TXT_BAD, -1, "\"" V2 "\"", NULL },
+	  AS_BAD, -1, "\"" V2 "\"", NULL },
 	{ "absent: ours at another owner ignored", 1, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = NOERR,
 	    .an = { TXT("_acme-challenge.www.example.test.", V1) } },
-	  TXT_GOOD, 0, NULL, NULL },
+	  AS_GOOD, 0, NULL, NULL },
 	{ "absent: AA=0", 1, { V1 }, 1,
 	  { QTXT, .aa = 0, .rcode = NOERR, APEXSOA },
-	  TXT_LAME, -1, NULL, NULL },
+	  AS_LAME, -1, NULL, NULL },
 	{ "absent: REFUSED", 1, { V1 }, 1,
 	  { QTXT, .aa = 0, .rcode = LDNS_RCODE_REFUSED },
-	  TXT_LAME, -1, "REFUSED", NULL },
+	  AS_LAME, -1, "REFUSED", NULL },
 	{ "absent: SERVFAIL with AA", 1, { V1 }, 1,
 	  { QTXT, .aa = 1, .rcode = LDNS_RCODE_SERVFAIL },
-	  TXT_BAD, -1, "SERVFAIL", NULL },
+	  AS_BAD, -1, "SERVFAIL", NULL },
 	{ "absent: SERVFAIL (AA=0, as servers send it)", 1, { V1 }, 1,
 	  { QTXT, .aa = 0, .rcode = LDNS_RCODE_SERVFAIL },
-	  TXT_BAD, -1, "SERVFAIL", NULL },
+	  AS_BAD, -1, "SERVFAIL", NULL },
 };
 
 static const char *
-verdict_name(enum txt_verdict v)
+verdict_name(enum addr_state v)
 {
-	return v == TXT_GOOD ? "GOOD" : v == TXT_BAD ? "BAD" : v == TXT_LAME ? "LAME" : "?";
+	return v == AS_GOOD ? "GOOD" : v == AS_BAD ? "BAD" : v == AS_LAME ? "LAME" : "?";
 }
 
 static void
@@ -900,7 +900,7 @@ test_judge_case(void **state)
 	struct txt_want w = { TNAME, c->values, c->nvalues, c->absent };
 	char desc[DESCLEN];
 	int others = 0;
-	enum txt_verdict v;
+	enum addr_state v;
 
 	memset(desc, 'Z', sizeof(desc));
 	v = answer_judge_txt(p, &w, &others, desc, sizeof(desc));
@@ -936,10 +936,10 @@ judge_escape(const char *rrtext, const char *ddd, const char *bs, const char *ra
 	struct txt_want w = { TNAME, vals, 1, 0 };
 	char desc[DESCLEN];
 	int others = 0;
-	enum txt_verdict v = answer_judge_txt(p, &w, &others, desc, sizeof(desc));
+	enum addr_state v = answer_judge_txt(p, &w, &others, desc, sizeof(desc));
 
 	ldns_pkt_free(p);
-	assert_int_equal(v, TXT_BAD);
+	assert_int_equal(v, AS_BAD);
 	if (strstr(desc, ddd) == NULL && strstr(desc, bs) == NULL)
 		print_error("desc \"%s\": wanted \"%s\" or \"%s\"\n", desc, ddd, bs);
 	assert_true(strstr(desc, ddd) != NULL || strstr(desc, bs) != NULL);
@@ -977,14 +977,14 @@ test_judge_desc_truncated(void **state)
 		ldns_pkt *p = build_pkt(&s, TNAME ".");
 		char *desc = malloc(sizes[i]);	/* exact size: ASan sees an overrun */
 		int others = 0, terminated;
-		enum txt_verdict v;
+		enum addr_state v;
 
 		assert_non_null(desc);
 		v = answer_judge_txt(p, &w, &others, desc, sizes[i]);
 		terminated = memchr(desc, '\0', sizes[i]) != NULL;
 		free(desc);
 		ldns_pkt_free(p);
-		assert_int_equal(v, TXT_BAD);
+		assert_int_equal(v, AS_BAD);
 		assert_true(terminated);
 	}
 }
@@ -999,7 +999,7 @@ test_judge_many_values(void **state)
 	struct txt_want w = { TNAME, vals, 1, 0 };
 	char desc[DESCLEN], rrtext[128];
 	int others = 0, i;
-	enum txt_verdict v;
+	enum addr_state v;
 
 	(void)state;
 	for (i = 0; i < ANSWER_MAX_TXT + 10; i++) {
@@ -1011,7 +1011,7 @@ test_judge_many_values(void **state)
 	}
 	v = answer_judge_txt(p, &w, &others, desc, sizeof(desc));
 	ldns_pkt_free(p);
-	assert_int_equal(v, TXT_GOOD);
+	assert_int_equal(v, AS_GOOD);
 	assert_non_null(memchr(desc, '\0', sizeof(desc)));
 }
 

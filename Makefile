@@ -29,7 +29,7 @@ LDFLAGS    += -fsanitize=address,undefined
 endif
 
 CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/zone.c \
-           core/propagation.c core/tsig.c core/state.c core/ledger.c core/run.c core/cli.c \
+           core/propagation.c core/tsig.c core/state.c core/journal.c core/ledger.c core/run.c core/cli.c \
            core/hooks/common.c core/hooks/certbot.c \
            core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/doctor.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \

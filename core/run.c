@@ -1,8 +1,11 @@
 /* Locate, write, delete and wait for a set of challenges; see run.h. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "journal.h"
 #include "ledger.h"
 #include "log.h"
 #include "run.h"
@@ -26,7 +29,11 @@ struct run {
 	struct instance inst[CONFIG_MAX_PROVIDERS];
 	size_t	ninst;
 	int	wrote;			/* run_add or run_del changed something */
+	char	token[JOURNAL_TOKEN_BUF];	/* the journal run this call acts for */
+	int	tokfd;			/* holding its token lock; -1 if none */
 };
+
+static void release_token(struct run *r);
 
 int
 run_new(const struct config *cfg, struct run **out)
@@ -39,6 +46,7 @@ run_new(const struct config *cfg, struct run **out)
 		return ST_FAIL;
 	}
 	r->cfg = cfg;
+	r->tokfd = -1;
 	if ((rc = discovery_new(cfg, &r->d)) != ST_OK) {
 		free(r);
 		return rc;
@@ -54,6 +62,7 @@ run_free(struct run *r)
 
 	if (r == NULL)
 		return;
+	release_token(r);
 	for (i = 0; i < r->ninst; i++)
 		r->inst[i].ops->destroy(r->inst[i].priv);
 	discovery_free(r->d);
@@ -171,6 +180,8 @@ change(struct run *r, struct challenge *c, size_t n, int del)
 	}
 	if ((rc = route(r, c, n)) != ST_OK)
 		goto out;
+	for (i = 0; i < n && !del; i++)
+		c[i].sent = CH_UNSENT;
 	r->wrote = 1;
 	for (i = 0; i < n && rc == ST_OK; i++) {
 		if (done[i])
@@ -194,8 +205,11 @@ same:
 			break;
 		rc = del ? in->ops->del(in->priv, c[i].zone, recs, k) :
 		    in->ops->add(in->priv, c[i].zone, recs, k, ttl_for_write(r, in->ops));
-		for (j = 0; rc == ST_OK && !del && j < k; j++)
-			memcpy(c[idx[j]].id, recs[j].id, sizeof(c[idx[j]].id));
+		for (j = 0; !del && j < k; j++) {
+			if (rc == ST_OK)
+				memcpy(c[idx[j]].id, recs[j].id, sizeof(c[idx[j]].id));
+			c[idx[j]].sent = rc == ST_OK ? CH_ADDED : CH_FAILED;
+		}
 	}
 out:
 	free(recs);
@@ -342,4 +356,532 @@ run_unwaited(struct run *r, const struct challenge *c, size_t n, enum prop_mode 
 		return;
 	note_changes(r, c, n, t, nt, mode);
 	free(t);
+}
+
+/* ------------------------------------------------------------ the journal */
+
+/*
+ * Token locks this call took to act for other runs (recovery, cleanup of a
+ * value an earlier call wrote).  Each distinct token is tried once; the
+ * state says whether the call may act for it.
+ */
+struct held {
+	char	token[JOURNAL_TOKEN_BUF];
+	int	state;			/* TOKEN_* of journal.h, or HELD_MINE */
+	int	fd;
+};
+
+struct holds {
+	struct held *h;
+	size_t	n, cap;
+};
+
+#define HELD_MINE	(-1)
+
+/* The state of token for this call, taking its lock (without waiting) once. */
+static int
+hold(struct run *r, struct holds *hs, const char *token)
+{
+	struct held *grown;
+	size_t i;
+
+	if (r->token[0] != '\0' && strcmp(token, r->token) == 0)
+		return HELD_MINE;
+	for (i = 0; i < hs->n; i++)
+		if (strcmp(hs->h[i].token, token) == 0)
+			return hs->h[i].state;
+	if (hs->n == hs->cap) {
+		size_t cap = hs->cap ? 2 * hs->cap : 16;
+
+		if ((grown = realloc(hs->h, cap * sizeof(*grown))) == NULL)
+			return TOKEN_ERROR;
+		hs->h = grown;
+		hs->cap = cap;
+	}
+	grown = &hs->h[hs->n++];
+	snprintf(grown->token, sizeof(grown->token), "%s", token);
+	grown->state = journal_token_take(r->cfg->state_dir, token, 0, &grown->fd);
+	return grown->state;
+}
+
+/* 1 when this call may act on entries of token: its own, or taken. */
+static int
+acting_for(struct run *r, struct holds *hs, const char *token)
+{
+	int st = hold(r, hs, token);
+
+	return st == HELD_MINE || st == TOKEN_TAKEN;
+}
+
+/*
+ * Token files in the state directory that no entry names and no process
+ * holds: a run killed between creating its token and journaling.  Removed.
+ */
+static void
+remove_orphan_tokens(struct run *r, struct holds *hs, const struct journal *j)
+{
+	char token[JOURNAL_TOKEN_BUF];
+	struct dirent *de;
+	DIR *dir;
+	size_t len;
+
+	if ((dir = opendir(r->cfg->state_dir)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		len = strlen(de->d_name);
+		if (len != strlen("run-.lock") + JOURNAL_TOKEN_LEN ||
+		    strncmp(de->d_name, "run-", 4) != 0 ||
+		    strcmp(de->d_name + len - 5, ".lock") != 0)
+			continue;
+		memcpy(token, de->d_name + 4, JOURNAL_TOKEN_LEN);
+		token[JOURNAL_TOKEN_LEN] = '\0';
+		if (journal_count(j, token) == 0)
+			(void)hold(r, hs, token);
+	}
+	closedir(dir);
+}
+
+/*
+ * Release the token locks of hs; with j (the journal, open and current),
+ * remove the token files of runs that have no entries left.
+ */
+static void
+release_holds(struct run *r, struct holds *hs, const struct journal *j)
+{
+	size_t i;
+
+	for (i = 0; i < hs->n; i++)
+		if (hs->h[i].state == TOKEN_TAKEN)
+			journal_token_release(r->cfg->state_dir, hs->h[i].token, hs->h[i].fd,
+			    j != NULL && journal_count(j, hs->h[i].token) == 0);
+	free(hs->h);
+	memset(hs, 0, sizeof(*hs));
+}
+
+/* Release the holds of hs other than tokens tok[0..n), as release_holds. */
+static void
+let_go_but(struct run *r, struct holds *hs, const struct journal *j,
+    char (*tok)[JOURNAL_TOKEN_BUF], size_t n)
+{
+	size_t i, k, kept = 0;
+
+	for (i = 0; i < hs->n; i++) {
+		for (k = 0; k < n; k++)
+			if (strcmp(hs->h[i].token, tok[k]) == 0)
+				break;
+		if (k < n || hs->h[i].state != TOKEN_TAKEN)
+			hs->h[kept++] = hs->h[i];
+		else
+			journal_token_release(r->cfg->state_dir, hs->h[i].token, hs->h[i].fd,
+			    journal_count(j, hs->h[i].token) == 0);
+	}
+	hs->n = kept;
+}
+
+/* Give up this call's own token; its file goes when the run has no entries. */
+static void
+release_token(struct run *r)
+{
+	struct journal *j = NULL;
+
+	if (r->tokfd == -1)
+		return;
+	if (journal_open(r->cfg->state_dir, &j) == ST_OK) {
+		journal_token_release(r->cfg->state_dir, r->token, r->tokfd,
+		    journal_count(j, r->token) == 0);
+		journal_close(j);
+	} else
+		journal_token_release(r->cfg->state_dir, r->token, r->tokfd, 0);
+	r->tokfd = -1;
+}
+
+int
+run_token(struct run *r, const char *token)
+{
+	if (r->tokfd != -1)
+		return ST_OK;
+	if (token != NULL && *token != '\0' &&
+	    journal_token_take(r->cfg->state_dir, token, 1, &r->tokfd) == TOKEN_TAKEN) {
+		snprintf(r->token, sizeof(r->token), "%s", token);
+		return ST_OK;
+	}
+	if (journal_token_new(r->cfg->state_dir, r->token, &r->tokfd) != ST_OK) {
+		r->token[0] = '\0';
+		return ST_FAIL;
+	}
+	return ST_OK;
+}
+
+const char *
+run_token_of(const struct run *r)
+{
+	return r->token;
+}
+
+int
+run_key_token(struct run *r, const char *key, char token[JOURNAL_TOKEN_BUF])
+{
+	struct journal *j;
+	time_t newest = 0;
+	size_t i;
+	int rc;
+
+	token[0] = '\0';
+	if ((rc = journal_open(r->cfg->state_dir, &j)) != ST_OK)
+		return rc;
+	for (i = 0; i < j->n; i++)
+		if (strcmp(j->e[i].key, key) == 0 && j->e[i].status == JOURNAL_RECORDED &&
+		    j->e[i].created >= newest &&
+		    journal_token_exists(r->cfg->state_dir, j->e[i].token)) {
+			newest = j->e[i].created;
+			memcpy(token, j->e[i].token, JOURNAL_TOKEN_BUF);
+		}
+	journal_close(j);
+	return ST_OK;
+}
+
+/* This run's entry for c, or NULL. */
+static struct journal_entry *
+own_entry(struct run *r, struct journal *j, const struct challenge *c)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++)
+		if (strcmp(j->e[i].token, r->token) == 0 && strcmp(j->e[i].name, c->name) == 0 &&
+		    strcmp(j->e[i].value, c->value) == 0)
+			return &j->e[i];
+	return NULL;
+}
+
+/*
+ * Journal c[] for this run with status (ids included), adding entries
+ * that are not there.  With keep, an existing entry is left as it is.
+ * ST_OK or ST_FAIL (nothing may be written then).
+ */
+static int
+journal_put(struct run *r, const struct challenge *c, size_t n, const char *key,
+    enum journal_status status, int keep)
+{
+	struct journal_entry *e;
+	struct journal *j;
+	size_t i;
+	int rc;
+
+	if (r->tokfd == -1 && (rc = run_token(r, NULL)) != ST_OK)
+		return rc;
+	if ((rc = journal_open(r->cfg->state_dir, &j)) != ST_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if ((e = own_entry(r, j, &c[i])) != NULL && keep)
+			continue;
+		if (e == NULL &&
+		    (e = journal_add(j, status, r->token, key, c[i].name, c[i].value)) == NULL) {
+			log_err("%s: the journal holds %d entries already: clean up with the "
+			    "ACME client's cleanup, or see `dns01 list`", j->path,
+			    JOURNAL_MAX_ENTRIES);
+			rc = ST_FAIL;
+			goto out;
+		}
+		e->status = status;
+		if (c[i].id[0] != '\0')
+			memcpy(e->id, c[i].id, sizeof(e->id));
+	}
+	rc = journal_save(j);
+out:
+	journal_close(j);
+	return rc;
+}
+
+/*
+ * Drop from the journal the entries of c[] whose runs this call acts for
+ * (own[i] names each one's token).  Then the token files of runs left
+ * without entries go, and hs is released.
+ */
+static void
+journal_drop(struct run *r, const struct challenge *c, char (*tok)[JOURNAL_TOKEN_BUF],
+    size_t n, struct holds *hs)
+{
+	struct journal *j = NULL;
+	size_t i, k;
+
+	if (journal_open(r->cfg->state_dir, &j) == ST_OK) {
+		for (k = 0; k < n; k++)
+			for (i = j->n; i-- > 0;)
+				if (strcmp(j->e[i].token, tok[k]) == 0 &&
+				    strcmp(j->e[i].name, c[k].name) == 0 &&
+				    strcmp(j->e[i].value, c[k].value) == 0)
+					journal_remove(j, &j->e[i]);
+		(void)journal_save(j);
+	}
+	release_holds(r, hs, j);
+	journal_close(j);
+}
+
+int
+run_record(struct run *r, const struct challenge *c, size_t n, const char *key)
+{
+	return journal_put(r, c, n, key, JOURNAL_RECORDED, 1);
+}
+
+/* Why a later call deletes entry e (its run's token taken), or NULL. */
+static const char *
+leftover(const struct journal_entry *e, const char *stale_key, time_t now)
+{
+	if (e->status == JOURNAL_WRITING)
+		return "its dns01 run ended while writing or waiting (killed, or it could not "
+		    "delete it)";
+	if (stale_key != NULL && strcmp(e->key, stale_key) == 0)
+		return "an earlier run for the same certificate never cleaned it up";
+	if (now - e->created > JOURNAL_MAX_AGE)
+		return "its ACME client never called the cleanup hook";
+	return NULL;
+}
+
+void
+run_recover(struct run *r, const char *stale_key)
+{
+	struct challenge *c = NULL, *ok = NULL;
+	char (*tok)[JOURNAL_TOKEN_BUF] = NULL, (*oktok)[JOURNAL_TOKEN_BUF] = NULL;
+	struct holds hs = { 0 };
+	struct journal *j = NULL;
+	size_t i, n = 0, m = 0, foreign = 0;
+	time_t now = time(NULL);
+	const char *why;
+	int dirty = 0;
+
+	if (journal_open(r->cfg->state_dir, &j) != ST_OK) {
+		log_warn("the run journal cannot be read: what earlier runs left is not checked");
+		return;
+	}
+	if ((c = calloc(j->n + 1, sizeof(*c))) == NULL ||
+	    (ok = calloc(j->n + 1, sizeof(*ok))) == NULL ||
+	    (tok = calloc(j->n + 1, sizeof(*tok))) == NULL ||
+	    (oktok = calloc(j->n + 1, sizeof(*oktok))) == NULL)
+		goto out;
+	for (i = j->n; i-- > 0;) {
+		struct journal_entry *e = &j->e[i];
+		int st = hold(r, &hs, e->token);
+
+		if (st == TOKEN_ABSENT) {
+			journal_remove(j, e);
+			foreign++;
+			dirty = 1;
+			continue;
+		}
+		if (st != TOKEN_TAKEN || (why = leftover(e, stale_key, now)) == NULL)
+			continue;
+		if (e->status == JOURNAL_RECORDED) {	/* never written */
+			journal_remove(j, e);
+			dirty = 1;
+			continue;
+		}
+		memcpy(c[n].name, e->name, sizeof(c[n].name));
+		memcpy(c[n].value, e->value, sizeof(c[n].value));
+		memcpy(c[n].id, e->id, sizeof(c[n].id));
+		memcpy(tok[n], e->token, sizeof(tok[n]));
+		log_warn("%s: deleting the value %.*s... that an earlier dns01 call wrote %lld s "
+		    "ago: %s", e->name, 8, e->value, (long long)(now - e->created), why);
+		n++;
+	}
+	if (foreign > 0)
+		log_warn("%s: %zu entr%s not written by a dns01 run (no run-<token>.lock for it): "
+		    "dropped, and nothing is done at the provider for %s", j->path, foreign,
+		    foreign == 1 ? "y" : "ies", foreign == 1 ? "it" : "them");
+	remove_orphan_tokens(r, &hs, j);
+	if (dirty)
+		(void)journal_save(j);
+	/* Only the leftovers' token locks stay held while they are deleted. */
+	let_go_but(r, &hs, j, tok, n);
+	journal_close(j);
+	j = NULL;
+	for (i = 0; i < n; i++) {
+		if (run_locate(r, &c[i], 1) != ST_OK) {
+			log_warn("%s: not deleted now (see above); a later call tries again",
+			    c[i].name);
+			continue;
+		}
+		ok[m] = c[i];
+		memcpy(oktok[m++], tok[i], sizeof(oktok[0]));
+	}
+	if (m > 0 && run_del(r, ok, m) != ST_OK) {
+		log_warn("the values above could not be deleted; a later dns01 call tries again");
+		m = 0;
+	}
+	if (m > 0)
+		run_unwaited(r, ok, m, PROP_ABSENT);
+	journal_drop(r, ok, oktok, m, &hs);
+out:
+	if (hs.h != NULL)
+		release_holds(r, &hs, NULL);
+	journal_close(j);
+	free(c);
+	free(ok);
+	free(tok);
+	free(oktok);
+}
+
+/*
+ * Delete what a failed run_present wrote: the values the provider accepted
+ * (ST_OK only when they are gone), and, as far as it goes, those of a
+ * provider call that failed (it may have done part of its work; a provider
+ * that refused to write usually refuses to delete too, so its failure here
+ * is only reported).
+ */
+static int
+rollback(struct run *r, struct challenge *c, size_t n)
+{
+	struct challenge *one = calloc(n ? n : 1, sizeof(*one));
+	size_t i, m, added = 0;
+	int pass, rc = ST_OK;
+
+	if (one == NULL)
+		return ST_FAIL;
+	for (i = 0; i < n; i++)
+		added += c[i].sent == CH_ADDED;
+	log_info("deleting the %zu value(s) this call wrote, since it failed", added);
+	for (pass = CH_ADDED; pass >= CH_FAILED; pass--) {
+		for (i = m = 0; i < n; i++)
+			if (c[i].sent == pass)
+				one[m++] = c[i];
+		if (m == 0 || run_del(r, one, m) == ST_OK) {
+			if (m > 0)
+				run_unwaited(r, one, m, PROP_ABSENT);
+			continue;
+		}
+		if (pass == CH_ADDED) {
+			log_warn("they could not be deleted now: the next dns01 call at %s deletes "
+			    "them", r->cfg->state_dir);
+			rc = ST_FAIL;
+		} else
+			log_info("the values of the failed provider call could not be deleted "
+			    "either (see above)");
+	}
+	free(one);
+	return rc;
+}
+
+int
+run_present(struct run *r, struct challenge *c, size_t n, const char *key, double timeout_s)
+{
+	char (*tok)[JOURNAL_TOKEN_BUF] = NULL;
+	struct holds hs = { 0 };
+	size_t i;
+	int rc;
+
+	if ((rc = run_locate(r, c, n)) != ST_OK)
+		return rc;
+	/* Journaled before anything is sent: a kill from here on leaves a trace. */
+	if ((rc = journal_put(r, c, n, key, JOURNAL_WRITING, 0)) != ST_OK)
+		return rc;
+	rc = run_add(r, c, n);
+	if (journal_put(r, c, n, key, JOURNAL_WRITING, 0) != ST_OK)
+		log_warn("the record ids could not be journaled; cleanup finds the values "
+		    "by content");
+	if (rc == ST_OK)
+		rc = run_wait(r, c, n, PROP_PRESENT, timeout_s);
+	if (rc == ST_OK) {
+		if (journal_put(r, c, n, key, JOURNAL_WRITTEN, 0) != ST_OK)
+			log_warn("the journal could not be updated: the values count as being "
+			    "written until the cleanup call deletes them");
+		return ST_OK;
+	}
+	/*
+	 * Failed after writing (or while writing): delete what this call
+	 * wrote, since uacme and dehydrated never call their cleanup for a
+	 * failed deploy.  A client that does (certbot, lego) then finds
+	 * nothing left to delete.
+	 */
+	if ((tok = calloc(n ? n : 1, sizeof(*tok))) == NULL)
+		return rc;
+	if (rollback(r, c, n) == ST_OK)
+		for (i = 0; i < n; i++)
+			memcpy(tok[i], r->token, sizeof(tok[i]));
+	else	/* the values the provider accepted stay journaled */
+		for (i = 0; i < n; i++)
+			if (c[i].sent != CH_ADDED)
+				memcpy(tok[i], r->token, sizeof(tok[i]));
+	journal_drop(r, c, tok, n, &hs);
+	free(tok);
+	return rc;
+}
+
+size_t
+run_mark_cleanup(struct run *r, const struct challenge *c, size_t n)
+{
+	struct journal_entry *e;
+	struct journal *j;
+	size_t i, marked = 0;
+
+	if (r->token[0] == '\0' || journal_open(r->cfg->state_dir, &j) != ST_OK)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((e = own_entry(r, j, &c[i])) != NULL && e->status != JOURNAL_RECORDED) {
+			e->status = JOURNAL_CLEANUP;
+			marked++;
+		}
+	if (marked > 0 && journal_save(j) != ST_OK)
+		marked = 0;
+	journal_close(j);
+	return marked;
+}
+
+size_t
+run_entries(struct run *r, enum journal_status status, struct challenge *c, size_t max)
+{
+	struct journal *j;
+	size_t i, n = 0;
+
+	if (r->token[0] == '\0' || journal_open(r->cfg->state_dir, &j) != ST_OK)
+		return 0;
+	for (i = 0; i < j->n && n < max; i++) {
+		const struct journal_entry *e = &j->e[i];
+
+		if (strcmp(e->token, r->token) != 0 || e->status != status)
+			continue;
+		memset(&c[n], 0, sizeof(c[n]));
+		memcpy(c[n].name, e->name, sizeof(c[n].name));
+		memcpy(c[n].value, e->value, sizeof(c[n].value));
+		memcpy(c[n].id, e->id, sizeof(c[n].id));
+		n++;
+	}
+	journal_close(j);
+	return n;
+}
+
+int
+run_remove(struct run *r, struct challenge *c, size_t n)
+{
+	char (*tok)[JOURNAL_TOKEN_BUF] = NULL;
+	struct holds hs = { 0 };
+	struct journal *j = NULL;
+	size_t i, k, m = 0;
+	int rc;
+
+	/* Each value's journal entry, where there is one this call may act for. */
+	if ((tok = calloc(n ? n : 1, sizeof(*tok))) == NULL)
+		return ST_FAIL;
+	if (journal_open(r->cfg->state_dir, &j) == ST_OK) {
+		for (k = 0; k < n; k++)
+			for (i = 0; i < j->n; i++) {
+				const struct journal_entry *e = &j->e[i];
+
+				if (strcmp(e->name, c[k].name) != 0 ||
+				    strcmp(e->value, c[k].value) != 0 ||
+				    !acting_for(r, &hs, e->token))
+					continue;
+				memcpy(tok[k], e->token, sizeof(tok[k]));
+				if (c[k].id[0] == '\0')
+					memcpy(c[k].id, e->id, sizeof(c[k].id));
+				m++;
+				break;
+			}
+		journal_close(j);
+	}
+	if ((rc = run_locate(r, c, n)) == ST_OK && (rc = run_del(r, c, n)) == ST_OK)
+		journal_drop(r, c, tok, n, &hs);
+	else
+		release_holds(r, &hs, NULL);
+	log_debug("%zu of %zu value(s) were in the run journal", m, n);
+	free(tok);
+	return rc;
 }

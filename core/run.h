@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "journal.h"
 #include "propagation.h"
 #include "zone.h"
 #include "../providers/provider.h"
@@ -27,7 +28,12 @@ struct challenge {
 	const struct zone *zone;	/* zone holding target (run_locate) */
 	char	how[LOCATE_HOW_MAX];	/* how that zone was found (run_locate) */
 	const struct provider_conf *pc;	/* its provider (run_add, run_del) */
+	int	sent;			/* run_add: CH_* below */
 };
+
+#define CH_UNSENT	0	/* not sent (an earlier provider call failed) */
+#define CH_FAILED	1	/* its provider call failed: may or may not be there */
+#define CH_ADDED	2	/* the provider accepted it */
 
 struct run;
 
@@ -68,6 +74,78 @@ int	run_verify(struct run *r, const struct provider_conf *pc, const struct zone 
 
 /* The TTL records get from ops: `ttl =` raised to its minimum, or its default. */
 int	run_ttl(const struct config *cfg, const struct provider_ops *ops);
+
+/*
+ * The run journal (core/journal.h), for the hook dialects.  A hook call
+ * acts for one run, named by a token: run_token() makes the call that run
+ * (taking an existing token, as certbot's later calls do, or a new one).
+ * The token is released by run_free().
+ *
+ * Every value is journaled before it is written, with its record id once
+ * the provider gave one, so that whatever happens to the process, what it
+ * wrote is known to the next dns01 call at this state_dir.
+ */
+
+/*
+ * Act for run token (NULL or "": a new run).  A token that is not a
+ * dns01 run's any more gives a new run too.  ST_OK or ST_FAIL.
+ */
+int	run_token(struct run *r, const char *token);
+
+/* The run's token ("" before run_token). */
+const char *run_token_of(const struct run *r);
+
+/*
+ * The token of run key's current run (its newest entry not yet written)
+ * into token, "" if none.  ST_OK or an error status.
+ */
+int	run_key_token(struct run *r, const char *key, char token[JOURNAL_TOKEN_BUF]);
+
+/*
+ * Delete what earlier runs left at the provider, saying so: values whose
+ * run died while writing or waiting (SIGKILL, a crash, a failed
+ * rollback), values handed to an ACME client more than JOURNAL_MAX_AGE
+ * ago that it never cleaned up, and — with stale_key, when a new run of
+ * that key begins — everything an earlier run of the key left.  Entries of
+ * live processes are left alone; entries whose token is not a dns01 run's
+ * are dropped from the journal and never acted on.  Problems are warnings:
+ * the caller goes on.
+ */
+void	run_recover(struct run *r, const char *stale_key);
+
+/* Journal c[] as known but not written (certbot's earlier auth calls). */
+int	run_record(struct run *r, const struct challenge *c, size_t n, const char *key);
+
+/*
+ * Locate, journal, write, wait: on success the values are journaled as
+ * handed to the client (its cleanup call deletes them).  On any failure
+ * after writing, the values are deleted again before returning (a value
+ * that cannot be deleted stays journaled, and the next call deletes it).
+ * Status of the write or the wait.
+ */
+int	run_present(struct run *r, struct challenge *c, size_t n, const char *key,
+    double timeout_s);
+
+/*
+ * Mark c[] (journaled by this run) as cleaned up by their client; certbot's
+ * last cleanup call deletes them.  The number of entries marked.
+ */
+size_t	run_mark_cleanup(struct run *r, const struct challenge *c, size_t n);
+
+/*
+ * This run's journaled values with status (JOURNAL_RECORDED: certbot's
+ * earlier auth calls; JOURNAL_CLEANUP: marked by run_mark_cleanup) as
+ * challenges in c[] (room for max), ids included.  The number filled in.
+ */
+size_t	run_entries(struct run *r, enum journal_status status, struct challenge *c,
+    size_t max);
+
+/*
+ * Delete exactly these values (located here) and drop them from the
+ * journal; an id journaled for a value is used when c[] has none.  Status
+ * of the deletion; a value that cannot be deleted stays journaled.
+ */
+int	run_remove(struct run *r, struct challenge *c, size_t n);
 
 /* The discovery context, for `list`. */
 struct discovery *run_discovery(struct run *r);

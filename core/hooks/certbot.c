@@ -3,10 +3,13 @@
  *
  * certbot runs the auth hook once per challenge, all before the CA
  * validates, with CERTBOT_REMAINING_CHALLENGES counting down to 0.  Calls
- * above 0 only record their challenge in the run's state file and return;
- * the call with 0 writes every record of the run (one UPDATE per zone) and
- * waits once for all of them.  The auth hook's stdout comes back to the
- * cleanup hook as CERTBOT_AUTH_OUTPUT: "dns01 <run key> <record id|->".
+ * above 0 only journal their challenge under the run (core/journal.h) and
+ * return; the call with 0 writes every value of the run (one UPDATE per
+ * zone) and waits once for all of them.  The first call of a run (the
+ * count is one less than CERTBOT_ALL_DOMAINS has names) starts a new run
+ * and deletes what an earlier run of the same certificate left.  The auth
+ * hook's stdout comes back to the cleanup hook as CERTBOT_AUTH_OUTPUT:
+ * "dns01 <run key> <run token> <record id|->".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +22,6 @@
 #include "../log.h"
 #include "../name.h"
 #include "../run.h"
-#include "../state.h"
 #include "../status.h"
 
 #define AUTH_OUTPUT_TAG	"dns01"
@@ -30,7 +32,7 @@ struct certbot_env {
 	char	value[VALUE_BUF];	/* CERTBOT_VALIDATION, checked */
 	unsigned long remaining;	/* CERTBOT_REMAINING_CHALLENGES */
 	size_t	ndomains;		/* entries in CERTBOT_ALL_DOMAINS, 0 if unset */
-	char	key[STATE_KEY_MAX];	/* the run's state key */
+	char	key[JOURNAL_KEY_MAX];	/* the run key */
 };
 
 /* Read and check the CERTBOT_* variables.  ST_OK or ST_USAGE. */
@@ -74,7 +76,27 @@ read_env(struct certbot_env *e)
 			if (*p == ',')
 				e->ndomains++;
 	}
-	state_key("certbot", all && *all ? all : e->domain, e->key, sizeof(e->key));
+	journal_key("certbot", all && *all ? all : e->domain, e->key, sizeof(e->key));
+	return ST_OK;
+}
+
+/*
+ * Load the config, act for the run (token, else the key's current run;
+ * with first, a new one) and delete what dead runs left.
+ */
+static int
+begin(const struct opts *o, const struct certbot_env *e, char *token, int first,
+    struct config **cfg, struct run **r)
+{
+	int rc;
+
+	if ((rc = cli_load_config(o, cfg)) != ST_OK || (rc = run_new(*cfg, r)) != ST_OK)
+		return rc;
+	if (!first && token[0] == '\0' && (rc = run_key_token(*r, e->key, token)) != ST_OK)
+		return rc;
+	if ((rc = run_token(*r, first ? NULL : token)) != ST_OK)
+		return rc;
+	run_recover(*r, first ? e->key : NULL);
 	return ST_OK;
 }
 
@@ -84,90 +106,76 @@ hook_certbot_auth(const struct opts *o)
 	struct challenge *c = NULL;
 	struct certbot_env e;
 	struct config *cfg = NULL;
-	struct state *st = NULL;
-	struct state_entry *se;
 	struct run *r = NULL;
-	size_t i, n = 0;
-	int rc;
+	char token[JOURNAL_TOKEN_BUF] = "";
+	size_t i, n;
+	int rc, first;
 
 	if ((rc = read_env(&e)) != ST_OK)
 		return rc;
-	if ((rc = cli_load_config(o, &cfg)) != ST_OK)
-		return rc;
-	if ((rc = state_open(cfg->state_dir, e.key, &st)) != ST_OK)
-		goto out;
-	/* The first call of a run starts afresh: whatever is there is stale. */
-	if (e.ndomains > 0 && e.remaining + 1 == e.ndomains && st->n > 0) {
-		log_debug("dropping %zu stale entries from an earlier run", st->n);
-		st->n = 0;
-	}
-	if ((se = state_add(st, e.domain, e.value)) == NULL) {
-		log_err("more than %d challenges in one run", STATE_MAX_ENTRIES);
+	first = e.ndomains > 0 && e.remaining + 1 == e.ndomains;
+	if ((c = calloc(RUN_MAX_CHALLENGES + 1, sizeof(*c))) == NULL) {
 		rc = ST_FAIL;
 		goto out;
 	}
+	memcpy(c[0].name, e.name, sizeof(c[0].name));
+	memcpy(c[0].value, e.value, sizeof(c[0].value));
+	if ((rc = begin(o, &e, token, first, &cfg, &r)) != ST_OK)
+		goto out;
+	if ((rc = run_record(r, c, 1, e.key)) != ST_OK)
+		goto out;
 	if (e.remaining > 0) {
-		if ((rc = state_save(st)) != ST_OK)
-			goto out;
 		log_info("%s: recorded; %lu more challenge(s) to come, the last call writes "
 		    "and waits", e.name, e.remaining);
-		printf("%s %s -\n", AUTH_OUTPUT_TAG, e.key);
+		printf("%s %s %s -\n", AUTH_OUTPUT_TAG, e.key, run_token_of(r));
 		goto out;
 	}
-	if ((c = calloc(st->n, sizeof(*c))) == NULL) {
-		rc = ST_FAIL;
+	n = run_entries(r, JOURNAL_RECORDED, c, RUN_MAX_CHALLENGES + 1);
+	if (n > RUN_MAX_CHALLENGES) {
+		log_err("more than %d challenges in one run", RUN_MAX_CHALLENGES);
+		rc = ST_USAGE;
 		goto out;
 	}
-	for (n = 0; n < st->n; n++) {
-		const char *why;
-
-		/* Entries were checked when recorded and again when the file was read. */
-		if (name_challenge(st->e[n].domain, c[n].name, &why) == -1) {
-			log_err("state %s: %s: %s", st->path, st->e[n].domain, why);
-			rc = ST_FAIL;
-			goto out;
-		}
-		memcpy(c[n].value, st->e[n].value, sizeof(c[n].value));
-		memcpy(c[n].id, st->e[n].id, sizeof(c[n].id));
-	}
-	if ((rc = run_new(cfg, &r)) != ST_OK || (rc = run_locate(r, c, n)) != ST_OK)
-		goto out;
-	/* Adding is idempotent, so records of earlier calls are simply added again. */
-	if ((rc = run_add(r, c, n)) != ST_OK)
-		goto out;
-	for (i = 0; i < n; i++) {
-		st->e[i].written = STATE_WRITTEN;
-		memcpy(st->e[i].id, c[i].id, sizeof(st->e[i].id));
-	}
-	if ((rc = state_save(st)) != ST_OK)
-		goto out;
-	se = state_find(st, e.domain, e.value);
-	printf("%s %s %s\n", AUTH_OUTPUT_TAG, e.key, se && se->id[0] ? se->id : "-");
-	fflush(stdout);
-	rc = run_wait(r, c, n, PROP_PRESENT, cfg->timeout);
+	rc = run_present(r, c, n, e.key, cfg->timeout);
+	for (i = 0; i < n; i++)
+		if (strcmp(c[i].name, e.name) == 0 && strcmp(c[i].value, e.value) == 0)
+			break;
+	printf("%s %s %s %s\n", AUTH_OUTPUT_TAG, e.key, run_token_of(r),
+	    i < n && c[i].id[0] ? c[i].id : "-");
 out:
+	fflush(stdout);
 	run_free(r);
 	free(c);
-	state_close(st, 0);
 	config_free(cfg);
 	return rc;
 }
 
-/* The record id in CERTBOT_AUTH_OUTPUT ("dns01 KEY ID"), if any. */
+/*
+ * The run token and record id in CERTBOT_AUTH_OUTPUT ("dns01 KEY TOKEN
+ * ID"; dns01 before the journal wrote "dns01 KEY ID"), each "" if absent.
+ */
 static void
-auth_output_id(char *id, size_t idlen)
+auth_output(char *token, size_t toklen, char *id, size_t idlen)
 {
 	const char *out = getenv("CERTBOT_AUTH_OUTPUT");
-	char tag[16], key[STATE_KEY_MAX], rid[RECORD_ID_MAX];
+	char tag[16], key[JOURNAL_KEY_MAX], f3[RECORD_ID_MAX], f4[RECORD_ID_MAX];
+	int nf;
 
-	id[0] = '\0';
+	token[0] = id[0] = '\0';
 	if (out == NULL)
 		return;
-	_Static_assert(RECORD_ID_MAX == 96 && STATE_KEY_MAX == 64, "sscanf widths below");
-	if (sscanf(out, "%15s %63s %95s", tag, key, rid) == 3 &&
-	    strcmp(tag, AUTH_OUTPUT_TAG) == 0 && strcmp(rid, "-") != 0 &&
-	    strspn(rid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") ==
-	    strlen(rid))
+	_Static_assert(RECORD_ID_MAX == 96 && JOURNAL_KEY_MAX == 64, "sscanf widths below");
+	nf = sscanf(out, "%15s %63s %95s %95s", tag, key, f3, f4);
+	if (nf < 3 || strcmp(tag, AUTH_OUTPUT_TAG) != 0)
+		return;
+	if (nf == 4 && strlen(f3) == JOURNAL_TOKEN_LEN &&
+	    strspn(f3, "0123456789abcdef") == JOURNAL_TOKEN_LEN)
+		snprintf(token, toklen, "%s", f3);
+	else if (nf == 4)
+		return;
+	const char *rid = nf == 4 ? f4 : f3;
+	if (strcmp(rid, "-") != 0 && strspn(rid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+	    "OPQRSTUVWXYZ0123456789._:-") == strlen(rid))
 		snprintf(id, idlen, "%s", rid);
 }
 
@@ -177,71 +185,41 @@ hook_certbot_cleanup(const struct opts *o)
 	struct challenge *c = NULL;
 	struct certbot_env e;
 	struct config *cfg = NULL;
-	struct state *st = NULL;
-	struct state_entry *se = NULL;
 	struct run *r = NULL;
-	size_t i, n = 0;
+	char token[JOURNAL_TOKEN_BUF];
+	size_t n;
 	int rc;
 
 	if ((rc = read_env(&e)) != ST_OK)
 		return rc;
-	if ((rc = cli_load_config(o, &cfg)) != ST_OK)
-		return rc;
-	if (state_open(cfg->state_dir, e.key, &st) == ST_OK)
-		se = state_find(st, e.domain, e.value);
+	if ((c = calloc(RUN_MAX_CHALLENGES + 1, sizeof(*c))) == NULL)
+		return ST_FAIL;
+	memcpy(c[0].name, e.name, sizeof(c[0].name));
+	memcpy(c[0].value, e.value, sizeof(c[0].value));
+	auth_output(token, sizeof(token), c[0].id, sizeof(c[0].id));
+	if ((rc = begin(o, &e, token, 0, &cfg, &r)) != ST_OK)
+		goto out;
 	/*
-	 * Like auth, cleanup batches: calls above 0 only mark their entry, and
-	 * the call with 0 deletes every marked record of the run at once (one
-	 * UPDATE, one PUT per zone) and confirms once.  Entries the last auth
-	 * call never wrote (it failed) are marked too: the last call's delete
-	 * covers whatever part of them did reach the provider.
+	 * Like auth, cleanup batches: calls above 0 only mark their value in
+	 * the journal, and the call with 0 deletes every marked value of the
+	 * run at once (one UPDATE, one PUT per zone) and confirms once.  Only
+	 * values this run journaled are marked, so a line planted in the
+	 * journal never makes dns01 delete a value it did not write.
 	 */
-	if (e.remaining > 0 && se != NULL) {
-		se->written = STATE_CLEANUP;
-		rc = state_save(st);
+	if (e.remaining > 0 && run_mark_cleanup(r, c, 1) == 1) {
 		log_info("%s: cleanup recorded; the last cleanup call deletes the run's values",
 		    e.name);
 		goto out;
 	}
-	if ((c = calloc(st ? st->n + 1 : 1, sizeof(*c))) == NULL) {
-		rc = ST_FAIL;
-		goto out;
-	}
-	memcpy(c[0].name, e.name, sizeof(c[0].name));
-	memcpy(c[0].value, e.value, sizeof(c[0].value));
-	auth_output_id(c[0].id, sizeof(c[0].id));
-	if (se != NULL && c[0].id[0] == '\0')
-		memcpy(c[0].id, se->id, sizeof(c[0].id));
 	n = 1;
-	for (i = 0; st != NULL && i < st->n; i++) {
-		const char *why;
-
-		if (&st->e[i] == se || st->e[i].written != STATE_CLEANUP ||
-		    name_challenge(st->e[i].domain, c[n].name, &why) == -1)
-			continue;
-		memcpy(c[n].value, st->e[i].value, sizeof(c[n].value));
-		memcpy(c[n].id, st->e[i].id, sizeof(c[n].id));
-		n++;
-	}
-	if ((rc = run_new(cfg, &r)) != ST_OK || (rc = run_locate(r, c, n)) != ST_OK ||
-	    (rc = run_del(r, c, n)) != ST_OK)
+	if (e.remaining == 0)
+		n += run_entries(r, JOURNAL_CLEANUP, c + 1, RUN_MAX_CHALLENGES);
+	if ((rc = run_remove(r, c, n)) != ST_OK)
 		goto out;
-	/* Entries deleted now leave the state; the file goes when it is empty. */
-	for (i = st ? st->n : 0; i-- > 0;)
-		if (&st->e[i] == se || st->e[i].written == STATE_CLEANUP)
-			state_remove(st, &st->e[i]);
 	hook_confirm_removed(r, c, n, cfg);
 out:
-	if (st != NULL) {
-		if (st->n == 0)
-			state_close(st, 1);
-		else {
-			state_save(st);
-			state_close(st, 0);
-		}
-	}
-	free(c);
 	run_free(r);
+	free(c);
 	config_free(cfg);
 	return rc;
 }

@@ -25,18 +25,18 @@ hook_challenge(struct challenge *c, const char *what, const char *domain, const 
 	return ST_OK;
 }
 
-/* Load the config and locate every challenge: the first half of both. */
+/* Load the config, start a run and delete what dead runs left. */
 static int
-prepare(const struct opts *o, struct challenge *c, size_t n, struct config **cfg,
-    struct run **r)
+prepare(const struct opts *o, struct config **cfg, struct run **r)
 {
 	int rc;
 
-	if ((rc = cli_load_config(o, cfg)) != ST_OK)
+	if ((rc = cli_load_config(o, cfg)) != ST_OK || (rc = run_new(*cfg, r)) != ST_OK)
 		return rc;
-	if ((rc = run_new(*cfg, r)) != ST_OK)
+	if ((rc = run_token(*r, NULL)) != ST_OK)
 		return rc;
-	return run_locate(*r, c, n);
+	run_recover(*r, NULL);
+	return ST_OK;
 }
 
 int
@@ -46,12 +46,8 @@ hook_present(const struct opts *o, struct challenge *c, size_t n)
 	struct run *r = NULL;
 	int rc;
 
-	if ((rc = prepare(o, c, n, &cfg, &r)) != ST_OK)
-		goto out;
-	if ((rc = run_add(r, c, n)) != ST_OK)
-		goto out;
-	rc = run_wait(r, c, n, PROP_PRESENT, cfg->timeout);
-out:
+	if ((rc = prepare(o, &cfg, &r)) == ST_OK)
+		rc = run_present(r, c, n, NULL, cfg->timeout);
 	run_free(r);
 	config_free(cfg);
 	return rc;
@@ -77,12 +73,8 @@ hook_remove(const struct opts *o, struct challenge *c, size_t n)
 	struct run *r = NULL;
 	int rc;
 
-	if ((rc = prepare(o, c, n, &cfg, &r)) != ST_OK)
-		goto out;
-	if ((rc = run_del(r, c, n)) != ST_OK)
-		goto out;
-	hook_confirm_removed(r, c, n, cfg);
-out:
+	if ((rc = prepare(o, &cfg, &r)) == ST_OK && (rc = run_remove(r, c, n)) == ST_OK)
+		hook_confirm_removed(r, c, n, cfg);
 	run_free(r);
 	config_free(cfg);
 	return rc;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "../core/cli.h"
 #include "../core/log.h"
@@ -203,6 +205,20 @@ dispatch(const struct opts *o, const char *cmd, int nargs, char **args)
 	return providers();
 }
 
+/*
+ * dns01 holds TSIG secrets and API tokens in memory: it never leaves them
+ * in a core dump, and (not dumpable) other processes of the same user
+ * cannot ptrace it or read its memory through /proc.
+ */
+static void
+no_core_dumps(void)
+{
+	const struct rlimit none = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &none);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -211,6 +227,7 @@ main(int argc, char **argv)
 	char **args, word[SHOWN_MAX];
 	int i, nargs = 0, help = 0, rc, dashdash = 0;
 
+	no_core_dumps();
 	if ((args = calloc((size_t)argc + 1, sizeof(*args))) == NULL)
 		return ST_FAIL;
 	for (i = 1; i < argc; i++) {

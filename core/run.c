@@ -7,6 +7,7 @@
 
 #include "journal.h"
 #include "ledger.h"
+#include "state.h"
 #include "log.h"
 #include "run.h"
 #include "status.h"
@@ -498,8 +499,12 @@ release_token(struct run *r)
 int
 run_token(struct run *r, const char *token)
 {
+	int rc;
+
 	if (r->tokfd != -1)
 		return ST_OK;
+	if ((rc = state_dir_ready(r->cfg->state_dir)) != ST_OK)
+		return rc;
 	if (token != NULL && *token != '\0' &&
 	    journal_token_take(r->cfg->state_dir, token, 1, &r->tokfd) == TOKEN_TAKEN) {
 		snprintf(r->token, sizeof(r->token), "%s", token);

@@ -355,3 +355,32 @@ def test_fifo_and_hard_link_in_state_dir(tb):
     assert rc == 0, err
     os.unlink(state / f'{_fnv_key(domain)}.state')
     expect_clean_journal(tb, 'after the run')
+
+
+def test_no_core_dumps(tb):
+    """dns01 holds secrets: it turns core dumps of itself off (and is not
+    dumpable).  Seen in /proc while it waits."""
+    conf = tb.write_config(ttl=1)
+    value = acme_value()
+    name = '_acme-challenge.core.example.test'
+    present, cleanup, env = _calls('uacme', 'core', value)
+    tb.set_lag(None)
+    p = subprocess.Popen([dns01_binary(), '-c', conf] + present, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=clean_env(env))
+    try:
+        deadline = time.monotonic() + HANG_LIMIT
+        while value not in txt_values(NS1, name)[2]:
+            assert p.poll() is None and time.monotonic() < deadline, 'never wrote'
+            time.sleep(0.05)
+        limits = open(f'/proc/{p.pid}/limits').read()
+    finally:
+        p.kill()
+        p.wait()
+    line = next(l for l in limits.splitlines() if l.startswith('Max core file size'))
+    assert line.split()[4:6] == ['0', '0'], f'core dumps are on: {line}'
+    tb.set_lag(0)
+    tb.sync()
+    _full_run(tb, conf, 'uacme', 'core')        # recovers the killed value
+    expect_txt(NS1, name, [], 'after the next run: ')
+    expect_clean_journal(tb, 'after the next run')

@@ -510,6 +510,17 @@ test_parse_bad_fields(void **state)
 		{ 6, "id\x01", WHY_ID },
 		{ 6, "0123456789012345678901234567890123456789012345678901234567890123"
 		    "01234567890123456789012345678901", WHY_ID },	/* RECORD_ID_MAX octets */
+		/* '\x01', journal_open's stand-in for a NUL byte, in each field */
+		{ 0, "\x01" "1699999000", WHY_TIME },
+		{ 0, "1699999000\x01", WHY_TIME },
+		{ 1, "\x01" "2", WHY_STATUS },
+		{ 1, "2\x01", WHY_STATUS },
+		{ 2, "0123456789abcde\x01", WHY_TOKEN },
+		{ 3, "\x01", WHY_KEY },
+		{ 3, "certbot-\x01", WHY_KEY },
+		{ 4, "a\x01.example.com", WHY_NAME },
+		{ 5, "\x01", WHY_VALUE },
+		{ 6, "\x01", WHY_ID },
 	};
 	const char *f[7] = { "1699999000", "2", TOK1, "-", NAME1, V1, "-" };
 	struct journal *j = *state;
@@ -1085,6 +1096,49 @@ test_save_drops_damaged(void **state)
 	assert_non_null(strstr(p, line));		/* b's line, byte for byte */
 }
 
+/*
+ * A NUL byte in the journal (a damaged block) damages its own line only:
+ * the valid lines after it are still read, and the next save keeps them.
+ */
+static void
+test_open_nul_byte(void **state)
+{
+	const char *dir = new_dir("nul");
+	char path[PATH_BUF], text[2048], *p = text;
+	char line[JOURNAL_LINE_MAX], c_line[JOURNAL_LINE_MAX];
+	struct journal *j = NULL;
+	time_t t = time(NULL) - 10;
+	size_t len;
+
+	(void)state;
+	p = append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK1,
+	    "a.example.com", V1));
+	p = append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK1,
+	    "b.example.com", V1));
+	p[-20] = '\0';					/* inside b's value */
+	p = append(p, text + sizeof(text), "%s", good_line(c_line, sizeof(c_line), t, TOK2,
+	    "c.example.com", V2));
+	*p++ = '\0';					/* a line of its own */
+	*p++ = '\n';
+	p = append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK2,
+	    "d.example.com", V2));
+	len = (size_t)(p - text);
+	path_in(path, dir, JOURNAL_FILE);
+	write_bytes(path, text, len);
+
+	assert_int_equal(journal_open(dir, &j), ST_OK);
+	assert_int_equal(j->n, 3);
+	assert_string_equal(j->e[0].name, "a.example.com");
+	assert_string_equal(j->e[1].name, "c.example.com");
+	assert_string_equal(j->e[2].name, "d.example.com");
+	assert_int_equal(journal_save(j), ST_OK);
+	journal_close(j);
+	p = slurp(path);
+	assert_int_equal(count_lines(p), 3);
+	assert_non_null(strstr(p, c_line));
+	assert_non_null(strstr(p, line));		/* d's */
+}
+
 /* A state directory below a regular file: ST_CONFIG, no journal. */
 static void
 test_open_bad_dir(void **state)
@@ -1550,6 +1604,7 @@ main(void)
 		cmocka_unit_test(test_open_hard_link),
 		cmocka_unit_test(test_open_size_cap),
 		cmocka_unit_test(test_save_drops_damaged),
+		cmocka_unit_test(test_open_nul_byte),
 		cmocka_unit_test(test_open_bad_dir),
 		cmocka_unit_test(test_journal_lock_held),
 		cmocka_unit_test(test_state_lock_kinds),

@@ -37,7 +37,7 @@ PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
 HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
-UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_state \
+UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal \
              tests/unit/test_tsig tests/unit/test_answer
 
 all: dns01

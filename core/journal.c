@@ -21,6 +21,8 @@
 #define HEX_DIGITS	"0123456789abcdef"
 #define ID_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
 #define KEY_CHARS	"abcdefghijklmnopqrstuvwxyz0123456789-"
+/* Not a space, nor accepted by any field (nor skipped by strtol). */
+#define NUL_STAND_IN	'\x01'
 
 void
 journal_key(const char *prefix, const char *s, char *out, size_t outlen)
@@ -168,7 +170,7 @@ journal_open(const char *dir, struct journal **out)
 	struct journal *j = NULL;
 	const char *why = NULL;
 	char *text = NULL;
-	size_t len, plen = strlen(dir) + sizeof("/" JOURNAL_FILE), bad, first = 0;
+	size_t i, len, plen = strlen(dir) + sizeof("/" JOURNAL_FILE), bad, first = 0;
 	int rc = ST_FAIL;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL || (j->path = malloc(plen)) == NULL ||
@@ -183,10 +185,20 @@ journal_open(const char *dir, struct journal **out)
 	if (state_read(j->path, JOURNAL_FILE_MAX, &text, &len, &why) == -1)
 		log_warn("%s is %s: dns01 ignores it and writes a new journal in its place",
 		    j->path, why);
-	else if (text != NULL && (bad = journal_parse(j, text, time(NULL), &first, &why)) > 0)
-		log_warn("%s: %zu damaged line(s), first line %zu (%s): ignored, and dropped "
-		    "when the journal is next written; dns01 never acts on them", j->path, bad,
-		    first, why);
+	else if (text != NULL) {
+		/*
+		 * A NUL byte (a damaged block) would end the text there and
+		 * hide every line after it: make it a byte that no field
+		 * accepts, so that only its own line counts as damaged.
+		 */
+		for (i = 0; i < len; i++)
+			if (text[i] == '\0')
+				text[i] = NUL_STAND_IN;
+		if ((bad = journal_parse(j, text, time(NULL), &first, &why)) > 0)
+			log_warn("%s: %zu damaged line(s), first line %zu (%s): ignored, and "
+			    "dropped when the journal is next written; dns01 never acts on them",
+			    j->path, bad, first, why);
+	}
 	*out = j;
 	j = NULL;
 	rc = ST_OK;

@@ -92,13 +92,13 @@ parse_line(char *line, time_t now, struct journal_entry *e)
 		return "not 7 fields separated by single spaces";
 	errno = 0;
 	created = strtoll(f[0], &end, 10);
-	if (*f[0] < '0' || *f[0] > '9' || *end != '\0' || errno != 0 || created <= 0)
+	if (*f[0] < '1' || *f[0] > '9' || *end != '\0' || errno != 0 || created <= 0)
 		return "the time is not a positive decimal number";
 	if (created > (long long)now + JOURNAL_CLOCK_SLACK)
 		return "the time lies in the future";
-	status = strtol(f[1], &end, 10);
-	if (*end != '\0' || end == f[1] || status < JOURNAL_RECORDED || status > JOURNAL_CLEANUP)
+	if (f[1][0] < '0' || f[1][0] > '0' + JOURNAL_CLEANUP || f[1][1] != '\0')
 		return "unknown status";
+	status = f[1][0] - '0';
 	if (!token_ok(f[2]))
 		return "bad run token";
 	if (strcmp(f[3], "-") != 0 && !made_of(f[3], KEY_CHARS, JOURNAL_KEY_MAX))
@@ -341,8 +341,8 @@ journal_token_take(const char *dir, const char *token, int wait, int *fd)
 	if (!token_ok(token) || token_path(dir, token, path, sizeof(path)) == -1)
 		return TOKEN_ABSENT;
 	*fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (*fd == -1)
-		return errno == ENOENT ? TOKEN_ABSENT : TOKEN_ERROR;
+	if (*fd == -1)	/* a symlink (ELOOP) is not a token file either */
+		return errno == ENOENT || errno == ELOOP ? TOKEN_ABSENT : TOKEN_ERROR;
 	if (fstat(*fd, &a) == -1 || !S_ISREG(a.st_mode) || a.st_nlink != 1)
 		goto absent;
 	if (flock(*fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) == -1) {
@@ -367,7 +367,7 @@ journal_token_exists(const char *dir, const char *token)
 	struct stat st;
 
 	return token_ok(token) && token_path(dir, token, path, sizeof(path)) == 0 &&
-	    lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+	    lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1;
 }
 
 void

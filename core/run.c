@@ -725,6 +725,22 @@ out:
 	free(oktok);
 }
 
+/* Drop this run's entries of c[] from the journal. */
+static void
+forget(struct run *r, const struct challenge *c, size_t n)
+{
+	char (*tok)[JOURNAL_TOKEN_BUF] = calloc(n ? n : 1, sizeof(*tok));
+	struct holds hs = { 0 };
+	size_t i;
+
+	if (tok == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		memcpy(tok[i], r->token, sizeof(tok[i]));
+	journal_drop(r, c, tok, n, &hs);
+	free(tok);
+}
+
 /*
  * Delete what a failed run_present wrote: the values the provider accepted
  * (ST_OK only when they are gone), and, as far as it goes, those of a
@@ -773,8 +789,11 @@ run_present(struct run *r, struct challenge *c, size_t n, const char *key, doubl
 	size_t i;
 	int rc;
 
-	if ((rc = run_locate(r, c, n)) != ST_OK)
+	if ((rc = run_locate(r, c, n)) != ST_OK) {
+		/* Nothing was written; the run is over (certbot's recorded values too). */
+		forget(r, c, n);
 		return rc;
+	}
 	/* Journaled before anything is sent: a kill from here on leaves a trace. */
 	if ((rc = journal_put(r, c, n, key, JOURNAL_WRITING, 0)) != ST_OK)
 		return rc;
@@ -796,15 +815,16 @@ run_present(struct run *r, struct challenge *c, size_t n, const char *key, doubl
 	 * failed deploy.  A client that does (certbot, lego) then finds
 	 * nothing left to delete.
 	 */
+	if (rollback(r, c, n) == ST_OK) {
+		forget(r, c, n);
+		return rc;
+	}
+	/* The values the provider accepted stay journaled. */
 	if ((tok = calloc(n ? n : 1, sizeof(*tok))) == NULL)
 		return rc;
-	if (rollback(r, c, n) == ST_OK)
-		for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
+		if (c[i].sent != CH_ADDED)
 			memcpy(tok[i], r->token, sizeof(tok[i]));
-	else	/* the values the provider accepted stay journaled */
-		for (i = 0; i < n; i++)
-			if (c[i].sent != CH_ADDED)
-				memcpy(tok[i], r->token, sizeof(tok[i]));
 	journal_drop(r, c, tok, n, &hs);
 	free(tok);
 	return rc;

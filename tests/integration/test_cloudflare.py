@@ -556,12 +556,12 @@ def test_cf_certbot_apex_wildcard(tb):
 
     recs = _by_content(em, name)
     assert set(recs) == set(values) | {unrelated}, recs
-    assert re.fullmatch(r'dns01 \S+ -', outs[0]), f'first auth printed {outs[0]!r}'
+    assert re.fullmatch(r'dns01 \S+ [0-9a-f]{16} -', outs[0]), f'first auth printed {outs[0]!r}'
     assert recs[values[1]]['id'] in outs[1], \
         f'the last auth printed {outs[1]!r}, not the record id {recs[values[1]]["id"]}'
 
     # Cleanup batches like auth: REMAINING 1 only marks, REMAINING 0 deletes
-    # both records by id (from the state and CERTBOT_AUTH_OUTPUT), no lookups.
+    # both records by id (from the journal and CERTBOT_AUTH_OUTPUT), no lookups.
     for remaining, value, out in zip((1, 0), values, outs):
         mark = len(em.requests)
         rc, _, err, el = run_dns01(['-c', conf, 'cleanup'],
@@ -580,13 +580,12 @@ def test_cf_certbot_apex_wildcard(tb):
             f'cleanup searched although the record id was known: {_summary(reqs)}'
     assert set(_by_content(em, name)) == {unrelated}, em.records(ZONE)
 
-    # A one-name run whose state file is lost: the id in CERTBOT_AUTH_OUTPUT
+    # A one-name run whose journal is lost: the id in CERTBOT_AUTH_OUTPUT
     # alone is enough for one DELETE.
     single, sv = 'solo.example.test', acme_value()
     rc, out, err, _ = run_dns01(['-c', conf, 'auth'], env=certbot_env(single, sv, 0, single))
     assert rc == 0, f'auth {single} exited {rc}: {err.strip()[-500:]}'
-    for f in (tb.tmp / 'state').glob('certbot-*.state'):
-        f.unlink()
+    (tb.tmp / 'state' / 'journal').unlink()
     mark = len(em.requests)
     rc, _, err, _ = run_dns01(['-c', conf, 'cleanup'],
                               env=certbot_env(single, sv, 0, single, out.strip()))

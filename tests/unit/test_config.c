@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "../../core/config.h"
+#include "../../core/log.h"
 #include "../../core/status.h"
 
 /* snprintf at p, never past end; returns the new end of the text. */
@@ -1272,6 +1273,22 @@ test_check_private_and_read(void **state)
 	assert_null(text);
 }
 
+/* ------------------------------------------------ log_escape (core/log.c) */
+
+static void
+test_log_escape(void **state)
+{
+	char out[64], small[8];
+
+	(void)state;
+	assert_string_equal(log_escape("plain text", out, sizeof(out)), "plain text");
+	assert_string_equal(log_escape("a\x1b[31m\\b\xff\n", out, sizeof(out)),
+	    "a\\x1b[31m\\x5cb\\xff\\x0a");
+	/* cut where it is full, never in the middle of an escape */
+	assert_string_equal(log_escape("\x01\x02", small, sizeof(small)), "\\x01");
+	assert_string_equal(log_escape("", out, sizeof(out)), "");
+}
+
 #define T(f)	cmocka_unit_test_setup(f, clean_env)
 #define TE(f)	cmocka_unit_test_setup(f, env_setup)
 
@@ -1316,6 +1333,7 @@ main(void)
 		T(test_credentials_section_wins),
 		T(test_credentials_not_private),
 		T(test_check_private_and_read),
+		T(test_log_escape),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "../../core/config.h"
+#include "../../core/http.h"
 #include "../../core/log.h"
 #include "../../core/status.h"
 
@@ -1289,6 +1290,56 @@ test_log_escape(void **state)
 	assert_string_equal(log_escape("", out, sizeof(out)), "");
 }
 
+/* ------------------------------------ -v trace redaction (core/http.c) */
+
+/*
+ * A header is redacted because its provider marked it secret, whatever its
+ * name (X-API-Key is not a name dns01 knows); one not marked is shown.
+ */
+static void
+test_http_trace_redacts_flagged_headers(void **state)
+{
+	static const struct http_header hdrs[] = {
+		{ "X-API-Key", "PDNS-SECRET-123", 1 },
+		{ "X-Request-Id", "abc", 0 },
+	};
+	static const struct { const char *line, *want; } cases[] = {
+		{ "X-API-Key: PDNS-SECRET-123", "X-API-Key: [redacted]" },
+		{ "x-api-key:PDNS-SECRET-123", "x-api-key: [redacted]" },
+		{ "X-Request-Id: abc", "X-Request-Id: abc" },
+		{ "X-API-Key-2: abc", "X-API-Key-2: abc" },
+		{ "X-Auth-Key: not marked here", "X-Auth-Key: not marked here" },
+		/* libcurl's own credential headers (URL userinfo, proxy) */
+		{ "Authorization: Bearer tok", "Authorization: [redacted]" },
+		{ "proxy-authorization: Basic eDp5", "proxy-authorization: [redacted]" },
+		{ "Accept: application/json", "Accept: application/json" },
+		{ "X-Odd: a\x1b[2Jb", "X-Odd: a.[2Jb" },
+		{ "HTTP/1.1 200 OK", "HTTP/1.1 200 OK" },
+	};
+	char out[128], small[16];
+	size_t i;
+	int failures = 0;
+
+	(void)state;
+	for (i = 0; i < NELEM(cases); i++) {
+		http_trace_header(hdrs, NELEM(hdrs), cases[i].line, strlen(cases[i].line), out,
+		    sizeof(out));
+		if (strcmp(out, cases[i].want) != 0) {
+			print_error("'%s': shown as '%s', want '%s'\n", cases[i].line, out,
+			    cases[i].want);
+			failures++;
+		}
+	}
+	assert_int_equal(failures, 0);
+	/* only len octets count; a long line is cut with "..." */
+	http_trace_header(hdrs, NELEM(hdrs), "X-Request-Id: abcdefghijklmnop", 17, out,
+	    sizeof(out));
+	assert_string_equal(out, "X-Request-Id: abc");
+	http_trace_header(hdrs, NELEM(hdrs), "X-Request-Id: abcdefghijklmnop", 31, small,
+	    sizeof(small));
+	assert_string_equal(small, "X-Request-Id...");
+}
+
 #define T(f)	cmocka_unit_test_setup(f, clean_env)
 #define TE(f)	cmocka_unit_test_setup(f, env_setup)
 
@@ -1334,6 +1385,7 @@ main(void)
 		T(test_credentials_not_private),
 		T(test_check_private_and_read),
 		T(test_log_escape),
+		T(test_http_trace_redacts_flagged_headers),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);

@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "../../core/cli.h"
 #include "../../core/config.h"
 #include "../../core/http.h"
 #include "../../core/log.h"
@@ -1274,6 +1275,24 @@ test_check_private_and_read(void **state)
 	assert_null(text);
 }
 
+/* -c '' is a usage error (exit 2), not an open() error. */
+static void
+test_empty_config_path(void **state)
+{
+	struct opts o = { .config = "" };
+	struct config *cfg = NULL;
+	const char *err;
+	int rc;
+
+	(void)state;
+	cap_begin();
+	rc = cli_load_config(&o, &cfg);
+	err = cap_end();
+	assert_int_equal(rc, ST_USAGE);
+	assert_null(cfg);
+	assert_non_null(strstr(err, "-c: the file name is empty"));
+}
+
 /* ------------------------------------------------ log_escape (core/log.c) */
 
 static void
@@ -1384,6 +1403,7 @@ main(void)
 		T(test_credentials_section_wins),
 		T(test_credentials_not_private),
 		T(test_check_private_and_read),
+		T(test_empty_config_path),
 		T(test_log_escape),
 		T(test_http_trace_redacts_flagged_headers),
 	};

@@ -15,7 +15,11 @@
 #include "../providers/provider.h"
 
 #define SECRET_FILE_MAX	65536	/* bytes; config and secret files are small */
+#define PATH_SHOWN_MAX	512	/* a path as shown in a message, escaped */
+#define WHERE_MAX	(PATH_SHOWN_MAX + 32)	/* "path:line" */
+#define KEYS_SHOWN_MAX	256	/* "timeout, ttl, ..." in a message */
 
+static const char *const global_keys[] = { "timeout", "ttl", "resolvers", "state_dir", NULL };
 static const char *const generic_keys[] = { "type", "zones", "credentials", NULL };
 
 static int
@@ -25,6 +29,95 @@ in_list(const char *const *list, const char *s)
 		if (strcmp(*list, s) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * 1 when key is a key of some section: [dns01], every provider section, or
+ * one provider type.  Only such words are named in messages: an unknown
+ * word on a malformed line may be a secret pasted in the wrong place.
+ */
+static int
+known_key(const char *key)
+{
+	size_t i;
+
+	if (in_list(global_keys, key) || in_list(generic_keys, key))
+		return 1;
+	for (i = 0; provider_table[i] != NULL; i++)
+		if (in_list(provider_table[i]->keys, key))
+			return 1;
+	return 0;
+}
+
+/* 1 when s can be a key: one word of letters, digits, '_' and '-'. */
+static int
+key_word(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+
+	return n > 0 && s[n] == '\0';
+}
+
+/* 1 when s can be a provider name: one word of printable ASCII, not too long. */
+static int
+name_word(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] >= 0x7f)
+			return 0;
+	return n > 0 && n <= CONFIG_MAX_NAME;
+}
+
+/* Append the words of list to buf, separated by ", ". */
+static void
+append_list(char *buf, size_t len, const char *const *list)
+{
+	size_t o;
+
+	for (; list != NULL && *list != NULL; list++) {
+		o = strlen(buf);
+		snprintf(buf + o, len - o, "%s%s", o > 0 ? ", " : "", *list);
+	}
+}
+
+/*
+ * Report a key that its section does not take, with the keys it does take;
+ * the key itself only when known_key() (see there).
+ */
+static void
+unknown_key(const char *where, const char *section, const char *key,
+    const char *const *keys, const char *const *more)
+{
+	char takes[KEYS_SHOWN_MAX] = "";
+
+	append_list(takes, sizeof(takes), keys);
+	append_list(takes, sizeof(takes), more);
+	if (known_key(key))
+		log_err("%s: %s: unknown key '%s' here (it takes %s)", where, section, key, takes);
+	else
+		log_err("%s: %s: unknown key (it takes %s)", where, section, takes);
+}
+
+/*
+ * Report a line that is not `key = value`.  It names the line's first word
+ * only when that is a known key (`tsig_secret: ...`, `tsig_secret ...`).
+ */
+static void
+bad_line(const char *where, const char *l)
+{
+	char word[CONFIG_MAX_LINE];
+	size_t n = strcspn(l, " \t:=");
+
+	memcpy(word, l, n);
+	word[n] = '\0';
+	if (known_key(word))
+		log_err("%s: expected '%s = value'", where, word);
+	else
+		log_err("%s: expected 'key = value' (a key is one word: letters, digits, '_')",
+		    where);
+	explicit_bzero(word, n);
 }
 
 static char *
@@ -113,8 +206,9 @@ provider_conf_get(const struct provider_conf *pc, const char *key)
 	return NULL;
 }
 
+/* Set key (from line of the file, 0: elsewhere) to value.  0 or -1 (too many). */
 static int
-provider_conf_set(struct provider_conf *pc, const char *key, const char *value)
+provider_conf_set(struct provider_conf *pc, const char *key, const char *value, size_t line)
 {
 	size_t i;
 
@@ -122,12 +216,14 @@ provider_conf_set(struct provider_conf *pc, const char *key, const char *value)
 		if (strcmp(pc->kv[i].key, key) == 0) {
 			free(pc->kv[i].value);
 			pc->kv[i].value = xstrdup(value);
+			pc->kv[i].line = line;
 			return 0;
 		}
 	if (pc->nkv == CONFIG_MAX_KEYS)
 		return -1;
 	pc->kv[pc->nkv].key = xstrdup(key);
 	pc->kv[pc->nkv].value = xstrdup(value);
+	pc->kv[pc->nkv].line = line;
 	pc->nkv++;
 	return 0;
 }
@@ -157,10 +253,12 @@ set_zones(struct provider_conf *pc, char *list, const char *where)
 {
 	char *p = list, *tok, canon[NAME_BUF];
 	const char *why;
+	size_t item = 0;
 
 	while ((tok = next_item(&p)) != NULL) {
+		item++;
 		if (name_check(tok, 0, canon, &why) == -1) {
-			log_err("%s: zones: '%s': %s", where, tok, why);
+			log_err("%s: zones: name %zu of the list: %s", where, item, why);
 			return -1;
 		}
 		if (pc->nzones == CONFIG_MAX_ZONES) {
@@ -183,12 +281,15 @@ set_resolvers(struct config *cfg, char *list, const char *where)
 {
 	char *p = list, *tok;
 	struct dns_addr a;
+	size_t item = 0;
 
 	while (cfg->nresolvers > 0)
 		free(cfg->resolvers[--cfg->nresolvers]);
 	while ((tok = next_item(&p)) != NULL) {
+		item++;
 		if (dnsio_parse_addr(tok, &a) == -1) {
-			log_err("%s: resolvers: '%s' is not IP, IP:port or [IPv6]:port", where, tok);
+			log_err("%s: resolvers: address %zu of the list is not IP, IP:port or "
+			    "[IPv6]:port", where, item);
 			return -1;
 		}
 		if (cfg->nresolvers == CONFIG_MAX_RESOLVERS) {
@@ -235,8 +336,7 @@ set_global(struct config *cfg, const char *key, const char *value, const char *w
 		free(cfg->state_dir);
 		cfg->state_dir = xstrdup(value);
 	} else {
-		log_err("%s: unknown key '%s' in [dns01] (timeout, ttl, resolvers, state_dir)",
-		    where, key);
+		unknown_key(where, "[dns01]", key, global_keys, NULL);
 		return -1;
 	}
 	return 0;
@@ -277,21 +377,103 @@ add_provider(struct config *cfg, const char *name, const char *origin)
 	return pc;
 }
 
+/* A `[section]` line l: sets *pc (NULL for [dns01]) and *global.  0 or -1. */
+static int
+parse_header(struct config *cfg, char *l, const char *where, struct provider_conf **pc,
+    int *global)
+{
+	char *end = strchr(l, ']'), *sect, *name;
+
+	if (end == NULL || *strip_comment(end + 1) != '\0') {
+		log_err("%s: malformed section header", where);
+		return -1;
+	}
+	*end = '\0';
+	sect = trim(l + 1);
+	*global = 0;
+	*pc = NULL;
+	if (strcmp(sect, "dns01") == 0) {
+		*global = 1;
+		return 0;
+	}
+	if (strncmp(sect, "provider", 8) != 0 || (sect[8] != ' ' && sect[8] != '\t')) {
+		/* not named: it may be a secret pasted in the wrong place */
+		log_err("%s: unknown section (expected [dns01] or [provider NAME])", where);
+		return -1;
+	}
+	name = trim(sect + 8);
+	if (!name_word(name)) {
+		log_err("%s: write [provider NAME] with a one-word name (printable ASCII, "
+		    "at most %d characters)", where, CONFIG_MAX_NAME);
+		return -1;
+	}
+	return (*pc = add_provider(cfg, name, where)) == NULL ? -1 : 0;
+}
+
+/* A `key = value` line l of the section pc (or [dns01] when global).  0 or -1. */
+static int
+parse_pair(struct config *cfg, struct provider_conf *pc, int global, char *l,
+    const char *where, size_t lineno)
+{
+	char *eq = strchr(l, '='), *key, *val;
+
+	if (eq == NULL) {
+		bad_line(where, l);
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(l);
+	if (*key == '\0') {
+		log_err("%s: missing key before '='", where);
+		return -1;
+	}
+	if (!key_word(key)) {
+		bad_line(where, key);
+		return -1;
+	}
+	if ((val = clean_value(eq + 1)) == NULL) {
+		log_err("%s: unbalanced quotes in the value", where);
+		return -1;
+	}
+	if (global)
+		return set_global(cfg, key, val, where);
+	if (pc == NULL) {
+		log_err("%s: key outside a section (start with [dns01] or [provider NAME])",
+		    where);
+		return -1;
+	}
+	if (strcmp(key, "type") == 0) {
+		free(pc->type);
+		pc->type = xstrdup(val);
+	} else if (strcmp(key, "zones") == 0)
+		return set_zones(pc, val, where);
+	else if (provider_conf_set(pc, key, val, lineno) == -1) {
+		log_err("%s: too many keys", where);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Messages about a malformed line name the file, the line and what is
+ * wrong, never the line's text: a typo must not print a secret.
+ */
 int
 config_parse_text(const char *text, const char *origin, struct config **out)
 {
 	struct config *cfg = config_new();
 	struct provider_conf *pc = NULL;
-	char line[CONFIG_MAX_LINE], where[CONFIG_MAX_LINE + 32], *l, *eq, *key, *val;
+	char line[CONFIG_MAX_LINE], shown[PATH_SHOWN_MAX], where[WHERE_MAX], *l;
 	const char *p = text, *nl;
 	size_t len, lineno = 0;
-	int in_global = 0, rc = ST_CONFIG;
+	int global = 0, rc = ST_CONFIG;
 
+	log_escape(origin, shown, sizeof(shown));
 	while (*p != '\0') {
 		nl = strchr(p, '\n');
 		len = nl ? (size_t)(nl - p) : strlen(p);
 		lineno++;
-		snprintf(where, sizeof(where), "%s:%zu", origin, lineno);
+		snprintf(where, sizeof(where), "%s:%zu", shown, lineno);
 		if (len >= sizeof(line)) {
 			log_err("%s: line too long", where);
 			goto out;
@@ -302,69 +484,9 @@ config_parse_text(const char *text, const char *origin, struct config **out)
 		l = trim(line);
 		if (*l == '\0' || *l == '#' || *l == ';')
 			continue;
-		if (*l == '[') {
-			char *end = strchr(l, ']'), *sect;
-
-			if (end == NULL || *strip_comment(end + 1) != '\0') {
-				log_err("%s: malformed section header", where);
-				goto out;
-			}
-			*end = '\0';
-			sect = trim(l + 1);
-			in_global = 0;
-			pc = NULL;
-			if (strcmp(sect, "dns01") == 0)
-				in_global = 1;
-			else if (strncmp(sect, "provider", 8) == 0 &&
-			    (sect[8] == ' ' || sect[8] == '\t')) {
-				char *name = trim(sect + 8);
-
-				if (*name == '\0' || strpbrk(name, " \t") != NULL) {
-					log_err("%s: write [provider NAME] with a one-word name", where);
-					goto out;
-				}
-				if ((pc = add_provider(cfg, name, where)) == NULL)
-					goto out;
-			} else {
-				log_err("%s: unknown section [%s] (expected [dns01] or [provider NAME])",
-				    where, sect);
-				goto out;
-			}
-			continue;
-		}
-		if ((eq = strchr(l, '=')) == NULL) {
-			log_err("%s: expected 'key = value'", where);
+		if (*l == '[' ? parse_header(cfg, l, where, &pc, &global) == -1 :
+		    parse_pair(cfg, pc, global, l, where, lineno) == -1)
 			goto out;
-		}
-		*eq = '\0';
-		key = trim(l);
-		val = clean_value(eq + 1);
-		if (*key == '\0') {
-			log_err("%s: missing key before '='", where);
-			goto out;
-		}
-		if (val == NULL) {
-			log_err("%s: %s: unbalanced quotes", where, key);
-			goto out;
-		}
-		if (in_global) {
-			if (set_global(cfg, key, val, where) == -1)
-				goto out;
-		} else if (pc != NULL) {
-			if (strcmp(key, "type") == 0) {
-				free(pc->type);
-				pc->type = xstrdup(val);
-			} else if (strcmp(key, "zones") == 0) {
-				if (set_zones(pc, val, where) == -1)
-					goto out;
-			} else if (provider_conf_set(pc, key, val) == -1) {
-				log_err("%s: too many keys", where);
-				goto out;
-			}
-		} else {
-			log_err("%s: key '%s' outside a section", where, key);
-			goto out;
-		}
 	}
 	rc = ST_OK;
 out:
@@ -498,10 +620,26 @@ apply_credentials(struct provider_conf *pc, const struct provider_ops *ops)
 		for (m = ops->cred; val != NULL && m->key != NULL; m++)
 			if (strcmp(trim(line), m->certbot_key) == 0 &&
 			    provider_conf_get(pc, m->key) == NULL)
-				provider_conf_set(pc, m->key, val);
+				provider_conf_set(pc, m->key, val, 0);
 	}
 	free(text);
 	return ST_OK;
+}
+
+/* Report a key that pc's type does not take, at the key's line when known. */
+static void
+unknown_provider_key(const struct config *cfg, const struct provider_conf *pc,
+    const struct provider_ops *ops, const struct kv *kv)
+{
+	char shown[PATH_SHOWN_MAX], where[WHERE_MAX], section[CONFIG_MAX_NAME + 64];
+
+	if (kv->line > 0 && cfg->path != NULL)
+		snprintf(where, sizeof(where), "%s:%zu",
+		    log_escape(cfg->path, shown, sizeof(shown)), kv->line);
+	else
+		snprintf(where, sizeof(where), "%s", pc->origin);
+	snprintf(section, sizeof(section), "[provider %s] (type %s)", pc->name, ops->type);
+	unknown_key(where, section, kv->key, ops->keys, generic_keys);
 }
 
 /* Check every provider section against its provider's keys. */
@@ -524,15 +662,15 @@ validate(struct config *cfg)
 			return ST_CONFIG;
 		}
 		if ((ops = provider_find(pc->type)) == NULL) {
-			log_err("%s: unknown provider type '%s' (see: dns01 providers)",
-			    pc->origin, pc->type);
+			/* the value is not shown: it may be a secret on the wrong line */
+			log_err("%s: [provider %s]: unknown provider type (see: dns01 providers)",
+			    pc->origin, pc->name);
 			return ST_CONFIG;
 		}
 		for (j = 0; j < pc->nkv; j++)
 			if (!in_list(ops->keys, pc->kv[j].key) &&
 			    !in_list(generic_keys, pc->kv[j].key)) {
-				log_err("%s: [provider %s]: unknown key '%s' for type %s",
-				    pc->origin, pc->name, pc->kv[j].key, ops->type);
+				unknown_provider_key(cfg, pc, ops, &pc->kv[j]);
 				return ST_CONFIG;
 			}
 		if ((rc = apply_credentials(pc, ops)) != ST_OK)
@@ -585,7 +723,7 @@ load_env(struct config **out)
 		return ST_CONFIG;
 	}
 	if ((ops = provider_find(type)) == NULL) {
-		log_err("DNS01_PROVIDER: unknown provider type '%s' (see: dns01 providers)", type);
+		log_err("DNS01_PROVIDER: unknown provider type (see: dns01 providers)");
 		return ST_CONFIG;
 	}
 	cfg = config_new();
@@ -595,14 +733,14 @@ load_env(struct config **out)
 	for (m = ops->env; m != NULL && m->key != NULL; m++) {
 		for (i = 0; i < sizeof(m->vars) / sizeof(m->vars[0]) && m->vars[i]; i++) {
 			if ((v = getenv(m->vars[i])) != NULL && *v != '\0') {
-				provider_conf_set(pc, m->key, v);
+				provider_conf_set(pc, m->key, v, 0);
 				break;
 			}
 			snprintf(var, sizeof(var), "%s_FILE", m->vars[i]);
 			if ((v = getenv(var)) != NULL && *v != '\0') {
 				if (read_secret_file(v, &secret) != ST_OK)
 					goto out;
-				provider_conf_set(pc, m->key, secret);
+				provider_conf_set(pc, m->key, secret, 0);
 				free(secret);
 				break;
 			}

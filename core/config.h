@@ -19,6 +19,7 @@
 #define CONFIG_MAX_LINE		4096
 #define CONFIG_MAX_PROVIDERS	64
 #define CONFIG_MAX_KEYS		32
+#define CONFIG_MAX_NAME		64	/* octets of a [provider NAME] */
 #define CONFIG_MAX_ZONES	256
 #define CONFIG_MAX_RESOLVERS	8
 #define CONFIG_STATE_DIR_ROOT	"/var/lib/dns01"
@@ -26,6 +27,7 @@
 struct kv {
 	char	*key;
 	char	*value;
+	size_t	 line;			/* line in the file; 0: environment, credentials */
 };
 
 struct provider_conf {
@@ -57,7 +59,11 @@ struct config {
 int	config_load(const char *path, struct config **out);
 void	config_free(struct config *cfg);
 
-/* Parse a whole config text (no file, no permission check); for tests. */
+/*
+ * Parse a whole config text (no file, no permission check); for tests.
+ * Messages about a line name origin and the line number, never the line's
+ * text.
+ */
 int	config_parse_text(const char *text, const char *origin, struct config **out);
 
 /* The value of key in a provider section, or NULL. */

@@ -1,7 +1,9 @@
 /*
  * Unit tests for core/config.[ch]: config_parse_text, config_route,
  * config_load (files with modes, env-only mode, certbot credentials files),
- * config_check_private, config_read_file.
+ * config_check_private, config_read_file; and, since they guard what the
+ * config holds, cli_load_config's empty -c, log_escape (core/log.c) and the
+ * -v trace redaction of core/http.c (http_trace_header).
  *
  * Files live in a fresh mkdtemp() directory removed at the end.  Every test
  * starts from an environment without any DNS01_* / RFC2136_* variable.
@@ -48,6 +50,10 @@ append(char *p, const char *end, const char *fmt, ...)
 
 /* A TSIG secret that must never show up in any message. */
 #define SECRET		"c2VjcmV0LXNlY3JldC1kbnMwMS10ZXN0LXZhbHVl"
+/* Its first characters: no message may show even a piece of it. */
+#define SECRET_PIECE	"c2VjcmV0"
+/* The same with base64 padding: a parser that splits at '=' cuts it there. */
+#define SECRET_PAD	SECRET "=="
 
 static char tmpdir[256];
 
@@ -422,11 +428,13 @@ static const struct bad_text bad_texts[] = {
 	{ "provider with two words", "[provider a b]\ntype = rfc2136\n", "one-word name" },
 	{ "malformed header", "[dns01\ntimeout = 5\n", "malformed section header" },
 	{ "text after header", "[dns01] x\n", "malformed section header" },
-	{ "unknown key in [dns01]", "[dns01]\ntimeot = 5\n", "unknown key 'timeot'" },
+	/* an unknown word is not shown: it may be a secret (test_typos_never_show_secrets) */
+	{ "unknown key in [dns01]", "[dns01]\ntimeot = 5\n",
+	  "bad.conf:2: [dns01]: unknown key (it takes timeout, ttl, resolvers, state_dir)" },
 	{ "provider key in [dns01]", "[dns01]\ntsig_secret = " SECRET "\n",
 	  "unknown key 'tsig_secret'" },
 	{ "key outside a section", "timeout = 5\n", "outside a section" },
-	{ "line without =", "[dns01]\ntimeout 5\n", "key = value" },
+	{ "line without =", "[dns01]\ntimeout 5\n", "bad.conf:2: expected 'timeout = value'" },
 	{ "secret pasted without key", "[provider p]\n" SECRET "\n", "key = value" },
 	{ "missing key", "[provider p]\n = value\n", "missing key" },
 	{ "relative state_dir", "[dns01]\nstate_dir = var/lib/dns01\n", "absolute" },
@@ -441,7 +449,7 @@ static const struct bad_text bad_texts[] = {
 	  "[provider a] appears twice" },
 };
 
-/* Expect ST_CONFIG with a message that mentions why and never the secret. */
+/* Expect ST_CONFIG with a message that mentions why and never (a piece of) the secret. */
 static int
 expect_config_error(const char *desc, int rc, struct config *cfg, const char *err,
     const char *why)
@@ -457,11 +465,37 @@ expect_config_error(const char *desc, int rc, struct config *cfg, const char *er
 		print_error("case '%s': message does not mention \"%s\"\n", desc, why);
 		bad = 1;
 	}
-	if (strstr(err, SECRET) != NULL) {
+	if (strstr(err, SECRET_PIECE) != NULL) {
 		print_error("case '%s': the secret is in the message\n", desc);
 		bad = 1;
 	}
 	return bad;
+}
+
+/* config_load(path) with stderr captured: *rc, *cfg and what it printed. */
+static const char *
+load_captured(const char *path, int *rc, struct config **cfg)
+{
+	*cfg = NULL;
+	cap_begin();
+	*rc = config_load(path, cfg);
+	return cap_end();
+}
+
+/* config_load each case from a file; the number of cases that went wrong. */
+static int
+load_bad_texts(const struct bad_text *cases, size_t n)
+{
+	struct config *cfg;
+	const char *err;
+	size_t i;
+	int rc, failures = 0;
+
+	for (i = 0; i < n; i++) {
+		err = load_captured(write_file("bad.conf", cases[i].text, 0600), &rc, &cfg);
+		failures += expect_config_error(cases[i].desc, rc, cfg, err, cases[i].why);
+	}
+	return failures;
 }
 
 static void
@@ -870,12 +904,12 @@ test_load_bad_files(void **state)
 {
 	static const struct bad_text cases[] = {
 		{ "unknown provider type", "[provider x]\ntype = nosuchprovider\n",
-		  "unknown provider type 'nosuchprovider'" },
+		  "unknown provider type (see: dns01 providers)" },
 		{ "unknown key for type", "[provider x]\ntype = rfc2136\napi_token = abc\n",
 		  "unknown key 'api_token'" },
 		{ "unknown key, secret-looking",
 		  "[provider x]\ntype = rfc2136\ntsig_secrt = " SECRET "\n",
-		  "unknown key 'tsig_secrt'" },
+		  "bad.conf:3: [provider x] (type rfc2136): unknown key (it takes server," },
 		{ "no type", "[provider x]\nserver = 192.0.2.1\n", "no 'type ='" },
 		{ "no provider section", "[dns01]\ntimeout = 10\n", "no [provider NAME]" },
 		{ "empty file", "", "no [provider NAME]" },
@@ -884,24 +918,11 @@ test_load_bad_files(void **state)
 		  "more than one provider without 'zones ='" },
 		{ "syntax error", "[dns01\n", "malformed section header" },
 		{ "unknown key in [dns01]", "[dns01]\nverbose = 1\n[provider a]\ntype = rfc2136\n",
-		  "unknown key 'verbose'" },
+		  "bad.conf:2: [dns01]: unknown key (it takes" },
 	};
-	size_t i;
-	int failures = 0;
 
 	(void)state;
-	for (i = 0; i < NELEM(cases); i++) {
-		const char *path = write_file("bad.conf", cases[i].text, 0600);
-		struct config *cfg = NULL;
-		const char *err;
-		int rc;
-
-		cap_begin();
-		rc = config_load(path, &cfg);
-		err = cap_end();
-		failures += expect_config_error(cases[i].desc, rc, cfg, err, cases[i].why);
-	}
-	assert_int_equal(failures, 0);
+	assert_int_equal(load_bad_texts(cases, NELEM(cases)), 0);
 }
 
 static void
@@ -1275,6 +1296,103 @@ test_check_private_and_read(void **state)
 	assert_null(text);
 }
 
+/* ------------------------------------------ typos never print a secret */
+
+/*
+ * Each text holds SECRET (or SECRET_PAD) where a typo put it.  config_load
+ * must refuse it with exit 3, name the file and line, say what is wrong,
+ * and print neither the secret nor the part of it before a '='.
+ */
+static const struct bad_text secret_typos[] = {
+	{ "no '=', padded", "[provider p]\ntype = rfc2136\ntsig_secret " SECRET_PAD "\n",
+	  "bad.conf:3: expected 'tsig_secret = value'" },
+	{ "no '=', unpadded", "[provider p]\ntype = rfc2136\ntsig_secret " SECRET "\n",
+	  "bad.conf:3: expected 'tsig_secret = value'" },
+	{ "colon, padded", "[provider p]\ntype = rfc2136\ntsig_secret: " SECRET_PAD "\n",
+	  "bad.conf:3: expected 'tsig_secret = value'" },
+	{ "colon, unpadded", "[provider p]\ntype = rfc2136\ntsig_secret:" SECRET "\n",
+	  "bad.conf:3: expected 'tsig_secret = value'" },
+	{ "quote instead of '='",
+	  "[provider p]\ntype = rfc2136\ntsig_secret \"" SECRET_PAD "\"\n",
+	  "bad.conf:3: expected 'tsig_secret = value'" },
+	{ "unbalanced quote", "[provider p]\ntype = rfc2136\ntsig_secret = \"" SECRET "\n",
+	  "bad.conf:3: unbalanced quotes" },
+	{ "text after the quote",
+	  "[provider p]\ntype = rfc2136\ntsig_secret = '" SECRET "'x" SECRET "\n",
+	  "bad.conf:3: unbalanced quotes" },
+	{ "secret as a section", "[dns01]\n[" SECRET_PAD "]\n", "bad.conf:2: unknown section" },
+	{ "secret as a section, unpadded", "[" SECRET "]\n", "bad.conf:1: unknown section" },
+	{ "secret as a provider name with a space",
+	  "[provider " SECRET " x]\n", "bad.conf:1: write [provider NAME] with a one-word name" },
+	{ "secret as zones", "[provider p]\ntype = rfc2136\nzones = " SECRET_PAD "\n",
+	  "bad.conf:3: zones: name 1 of the list:" },
+	{ "secret as the second zone",
+	  "[provider p]\ntype = rfc2136\nzones = example.com," SECRET_PAD "\n",
+	  "bad.conf:3: zones: name 2 of the list:" },
+	{ "secret as resolvers", "[dns01]\nresolvers = 192.0.2.1 " SECRET_PAD "\n",
+	  "bad.conf:2: resolvers: address 2 of the list" },
+	{ "secret as type", "[provider p]\ntype = " SECRET_PAD "\n",
+	  "bad.conf:1: [provider p]: unknown provider type" },
+	{ "secret alone, padded", "[provider p]\ntype = rfc2136\n" SECRET_PAD "\n",
+	  "bad.conf:3: [provider p] (type rfc2136): unknown key (it takes" },
+	{ "secret as a key", "[provider p]\ntype = rfc2136\n" SECRET " = x\n",
+	  "bad.conf:3: [provider p] (type rfc2136): unknown key" },
+	{ "secret as a key in [dns01]", "[dns01]\n" SECRET " = x\n",
+	  "bad.conf:2: [dns01]: unknown key (it takes" },
+	{ "secret before the key", "[provider p]\ntype = rfc2136\n" SECRET " tsig_secret = x\n",
+	  "bad.conf:3: expected 'key = value'" },
+	{ "secret outside a section", SECRET_PAD "\n", "bad.conf:1: key outside a section" },
+	{ "cloudflare api_token without '='",
+	  "[provider cf]\ntype = cloudflare\napi_token " SECRET "\n",
+	  "bad.conf:3: expected 'api_token = value'" },
+	{ "cloudflare api_key with ':'",
+	  "[provider cf]\ntype = cloudflare\nemail = a@example.com\napi_key: " SECRET "\n",
+	  "bad.conf:4: expected 'api_key = value'" },
+	{ "sakura secret without '='",
+	  "[provider s]\ntype = sakuracloud\naccess_token = t\naccess_token_secret " SECRET_PAD
+	  "\n", "bad.conf:4: expected 'access_token_secret = value'" },
+};
+
+static void
+test_typos_never_show_secrets(void **state)
+{
+	(void)state;
+	assert_int_equal(load_bad_texts(secret_typos, NELEM(secret_typos)), 0);
+}
+
+/* A provider name is one word of printable ASCII: it is shown in messages. */
+static void
+test_provider_name_printable(void **state)
+{
+	static const char *const bad[] = {
+		"[provider a\x1b[2Jb]\n", "[provider b\xc3\xbcro]\n", "[provider a\x7f]\n",
+	};
+	char text[256], name[CONFIG_MAX_NAME + 2];
+	struct config *cfg = NULL;
+	const char *err;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < NELEM(bad); i++) {
+		cap_begin();
+		rc = config_parse_text(bad[i], "bad.conf", &cfg);
+		err = cap_end();
+		assert_int_equal(rc, ST_CONFIG);
+		assert_non_null(strstr(err, "bad.conf:1: write [provider NAME] with a one-word name"));
+		assert_null(strchr(err, '\x1b'));
+	}
+	memset(name, 'n', sizeof(name) - 1);
+	name[CONFIG_MAX_NAME] = '\0';			/* the longest */
+	snprintf(text, sizeof(text), "[provider %s]\ntype = rfc2136\n", name);
+	cfg = parse_ok(text);
+	config_free(cfg);
+	name[CONFIG_MAX_NAME] = 'n';			/* one more */
+	name[CONFIG_MAX_NAME + 1] = '\0';
+	snprintf(text, sizeof(text), "[provider %s]\ntype = rfc2136\n", name);
+	assert_int_equal(config_parse_text(text, "t", &cfg), ST_CONFIG);
+}
+
 /* -c '' is a usage error (exit 2), not an open() error. */
 static void
 test_empty_config_path(void **state)
@@ -1403,6 +1521,8 @@ main(void)
 		T(test_credentials_section_wins),
 		T(test_credentials_not_private),
 		T(test_check_private_and_read),
+		T(test_typos_never_show_secrets),
+		T(test_provider_name_printable),
 		T(test_empty_config_path),
 		T(test_log_escape),
 		T(test_http_trace_redacts_flagged_headers),

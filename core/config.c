@@ -18,6 +18,7 @@
 #define PATH_SHOWN_MAX	512	/* a path as shown in a message, escaped */
 #define WHERE_MAX	(PATH_SHOWN_MAX + 32)	/* "path:line" */
 #define KEYS_SHOWN_MAX	256	/* "timeout, ttl, ..." in a message */
+#define UTF8_BOM	"\xef\xbb\xbf"
 
 static const char *const global_keys[] = { "timeout", "ttl", "resolvers", "state_dir", NULL };
 static const char *const generic_keys[] = { "type", "zones", "credentials", NULL };
@@ -70,6 +71,13 @@ name_word(const char *s)
 	return n > 0 && n <= CONFIG_MAX_NAME;
 }
 
+/* The length of a UTF-8 byte order mark at s (Windows editors add one), or 0. */
+static size_t
+bom_len(const char *s)
+{
+	return strncmp(s, UTF8_BOM, strlen(UTF8_BOM)) == 0 ? strlen(UTF8_BOM) : 0;
+}
+
 /* Append the words of list to buf, separated by ", ". */
 static void
 append_list(char *buf, size_t len, const char *const *list)
@@ -118,6 +126,16 @@ bad_line(const char *where, const char *l)
 		log_err("%s: expected 'key = value' (a key is one word: letters, digits, '_')",
 		    where);
 	explicit_bzero(word, n);
+}
+
+/* free() a string that may hold a secret, wiping it first. */
+static void
+free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
 }
 
 static char *
@@ -214,7 +232,7 @@ provider_conf_set(struct provider_conf *pc, const char *key, const char *value, 
 
 	for (i = 0; i < pc->nkv; i++)
 		if (strcmp(pc->kv[i].key, key) == 0) {
-			free(pc->kv[i].value);
+			free_secret(pc->kv[i].value);
 			pc->kv[i].value = xstrdup(value);
 			pc->kv[i].line = line;
 			return 0;
@@ -443,7 +461,7 @@ parse_pair(struct config *cfg, struct provider_conf *pc, int global, char *l,
 		return -1;
 	}
 	if (strcmp(key, "type") == 0) {
-		free(pc->type);
+		free_secret(pc->type);
 		pc->type = xstrdup(val);
 	} else if (strcmp(key, "zones") == 0)
 		return set_zones(pc, val, where);
@@ -464,7 +482,7 @@ config_parse_text(const char *text, const char *origin, struct config **out)
 	struct config *cfg = config_new();
 	struct provider_conf *pc = NULL;
 	char line[CONFIG_MAX_LINE], shown[PATH_SHOWN_MAX], where[WHERE_MAX], *l;
-	const char *p = text, *nl;
+	const char *p = text + bom_len(text), *nl;
 	size_t len, lineno = 0;
 	int global = 0, rc = ST_CONFIG;
 
@@ -490,6 +508,7 @@ config_parse_text(const char *text, const char *origin, struct config **out)
 	}
 	rc = ST_OK;
 out:
+	explicit_bzero(line, sizeof(line));
 	if (rc == ST_OK)
 		*out = cfg;
 	else
@@ -497,44 +516,97 @@ out:
 	return rc;
 }
 
+/* What a file that is not a regular one is, for a message. */
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	return "not a regular file";
+}
+
+/*
+ * Open path for reading and fstat what was opened: a regular file only (a
+ * FIFO would block, a device never end).  O_NONBLOCK: opening a FIFO does
+ * not wait for a writer.  Symbolic links are followed (NixOS /etc and
+ * Kubernetes secret volumes are links); the checks hold for the file the
+ * descriptor reads, so there is no stat-then-open race.  Returns the
+ * descriptor, or -1 after a message.
+ */
+static int
+open_regular(const char *path, const char *shown, struct stat *st)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) == -1) {
+		log_err("cannot read %s: %s", shown, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		log_err("cannot read %s: %s", shown, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		log_err("%s is %s; give the path of a regular file", shown,
+		    file_kind(st->st_mode));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Refuse a secrets file (mode) that group or others may access.  Status. */
+static int
+check_mode(const char *shown, mode_t mode)
+{
+	if ((mode & (S_IRWXG | S_IRWXO)) == 0)
+		return ST_OK;
+	log_err("%s holds secrets and group or others can read it (mode %03o); "
+	    "fix it with: chmod 600 %s", shown, (unsigned)(mode & 0777), shown);
+	return ST_CONFIG;
+}
+
 int
 config_check_private(const char *path)
 {
+	char shown[PATH_SHOWN_MAX];
 	struct stat st;
+	int fd;
 
-	if (stat(path, &st) == -1) {
-		log_err("%s: %s", path, strerror(errno));
+	log_escape(path, shown, sizeof(shown));
+	if ((fd = open_regular(path, shown, &st)) == -1)
 		return ST_CONFIG;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		log_err("%s holds secrets and group or others can read it (mode %03o); "
-		    "fix it with: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
-		return ST_CONFIG;
-	}
-	return ST_OK;
+	close(fd);
+	return check_mode(shown, st.st_mode);
 }
 
-int
-config_read_file(const char *path, char **out)
+/*
+ * Read the regular file path whole: at most max bytes, no NUL.  With
+ * private, refuse it unless check_mode() passes; else *mode (when not NULL)
+ * is its mode.  Returns ST_OK and *out, a string the caller wipes and frees,
+ * or ST_CONFIG after a message.  What was read is wiped on every failure.
+ */
+static int
+read_file(const char *path, size_t max, int private, mode_t *mode, char **out)
 {
-	return config_read_file_max(path, SECRET_FILE_MAX, out);
-}
-
-int
-config_read_file_max(const char *path, size_t max, char **out)
-{
-	int fd, rc = ST_CONFIG;
-	char *buf = NULL;
+	char shown[PATH_SHOWN_MAX], *buf = NULL;
 	struct stat st;
 	ssize_t n = 0;
-	size_t len = 0, cap;
+	size_t len = 0, cap = 0;
+	int fd, rc = ST_CONFIG;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_err("cannot read %s: %s", path, strerror(errno));
+	log_escape(path, shown, sizeof(shown));
+	if ((fd = open_regular(path, shown, &st)) == -1)
 		return ST_CONFIG;
-	}
-	if (fstat(fd, &st) == -1 || (size_t)st.st_size > max) {
-		log_err("%s: larger than %zu bytes", path, max);
+	if (private && check_mode(shown, st.st_mode) != ST_OK)
+		goto out;
+	if ((size_t)st.st_size > max) {
+		log_err("%s: larger than %zu bytes", shown, max);
 		goto out;
 	}
 	/* One byte more than the size, to notice a file that grew. */
@@ -545,44 +617,59 @@ config_read_file_max(const char *path, size_t max, char **out)
 	}
 	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
 		len += (size_t)n;
-	if (len == cap)
-		len = max + 1;	/* it grew: refuse below */
 	if (n == -1) {
-		log_err("cannot read %s: %s", path, strerror(errno));
+		log_err("cannot read %s: %s", shown, strerror(errno));
 		goto out;
 	}
-	if (len > max) {
-		log_err("%s: larger than %zu bytes", path, max);
+	if (len == cap) {
+		log_err("%s: grew while it was read; try again", shown);
 		goto out;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
-		log_err("%s: contains a NUL byte", path);
+		log_err("%s: contains a NUL byte", shown);
 		goto out;
 	}
 	buf[len] = '\0';
+	if (mode != NULL)
+		*mode = st.st_mode;
 	*out = buf;
 	buf = NULL;
 	rc = ST_OK;
 out:
+	if (buf != NULL)
+		explicit_bzero(buf, cap + 1);
 	free(buf);
 	close(fd);
 	return rc;
 }
 
-/* Read a secret from a NAME_FILE file: private, whitespace trimmed. */
+int
+config_read_file(const char *path, char **out)
+{
+	return read_file(path, SECRET_FILE_MAX, 0, NULL, out);
+}
+
+int
+config_read_file_max(const char *path, size_t max, char **out)
+{
+	return read_file(path, max, 0, NULL, out);
+}
+
+/* Read a secret from a NAME_FILE file: private, whitespace and a BOM trimmed. */
 static int
 read_secret_file(const char *path, char **out)
 {
 	char *buf, *t;
+	size_t len;
 	int rc;
 
-	if ((rc = config_check_private(path)) != ST_OK)
+	if ((rc = read_file(path, SECRET_FILE_MAX, 1, NULL, &buf)) != ST_OK)
 		return rc;
-	if ((rc = config_read_file(path, &buf)) != ST_OK)
-		return rc;
-	t = trim(buf);
-	memmove(buf, t, strlen(t) + 1);
-	*out = buf;
+	len = strlen(buf);
+	t = trim(buf + bom_len(buf));
+	*out = xstrdup(t);
+	explicit_bzero(buf, len);
+	free(buf);
 	return ST_OK;
 }
 
@@ -596,6 +683,7 @@ apply_credentials(struct provider_conf *pc, const struct provider_ops *ops)
 	const char *path = provider_conf_get(pc, "credentials");
 	char *text = NULL, *line, *next, *eq, *val;
 	const struct cred_map *m;
+	size_t len;
 	int rc;
 
 	if (path == NULL)
@@ -605,11 +693,10 @@ apply_credentials(struct provider_conf *pc, const struct provider_ops *ops)
 		    pc->origin, ops->type);
 		return ST_CONFIG;
 	}
-	if ((rc = config_check_private(path)) != ST_OK)
+	if ((rc = read_file(path, SECRET_FILE_MAX, 1, NULL, &text)) != ST_OK)
 		return rc;
-	if ((rc = config_read_file(path, &text)) != ST_OK)
-		return rc;
-	for (line = text; line != NULL; line = next) {
+	len = strlen(text);
+	for (line = text + bom_len(text); line != NULL; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		line = trim(line);
@@ -622,6 +709,7 @@ apply_credentials(struct provider_conf *pc, const struct provider_ops *ops)
 			    provider_conf_get(pc, m->key) == NULL)
 				provider_conf_set(pc, m->key, val, 0);
 	}
+	explicit_bzero(text, len);	/* cut into pieces above: strlen would stop early */
 	free(text);
 	return ST_OK;
 }
@@ -741,7 +829,7 @@ load_env(struct config **out)
 				if (read_secret_file(v, &secret) != ST_OK)
 					goto out;
 				provider_conf_set(pc, m->key, secret, 0);
-				free(secret);
+				free_secret(secret);
 				break;
 			}
 		}
@@ -792,7 +880,8 @@ int
 config_load(const char *path, struct config **out)
 {
 	struct config *cfg = NULL;
-	char *text = NULL;
+	char *text = NULL, shown[PATH_SHOWN_MAX];
+	mode_t mode = 0;
 	int rc, explicit = 1;
 
 	if (path == NULL && (path = getenv("DNS01_CONFIG")) != NULL && *path == '\0')
@@ -806,14 +895,16 @@ config_load(const char *path, struct config **out)
 		if ((rc = load_env(&cfg)) != ST_OK)
 			return rc;
 	} else {
-		if ((rc = config_read_file(path, &text)) != ST_OK)
+		if ((rc = read_file(path, SECRET_FILE_MAX, 0, &mode, &text)) != ST_OK)
 			return rc;
 		rc = config_parse_text(text, path, &cfg);
-		free(text);
+		free_secret(text);
 		if (rc != ST_OK)
 			return rc;
 		cfg->path = xstrdup(path);
-		if (has_secrets(cfg) && (rc = config_check_private(path)) != ST_OK)
+		/* the mode of the file that was read (no second open) */
+		if (has_secrets(cfg) && (rc = check_mode(log_escape(path, shown, sizeof(shown)),
+		    mode)) != ST_OK)
 			goto out;
 	}
 	if ((rc = validate(cfg)) != ST_OK)
@@ -861,16 +952,14 @@ config_free(struct config *cfg)
 		struct provider_conf *pc = &cfg->providers[i];
 
 		free(pc->name);
-		free(pc->type);
+		free_secret(pc->type);	/* a secret typed on the wrong line, maybe */
 		free(pc->origin);
 		for (j = 0; j < pc->nzones; j++)
 			free(pc->zones[j]);
 		free(pc->zones);
 		for (j = 0; j < pc->nkv; j++) {
-			free(pc->kv[j].key);
-			if (pc->kv[j].value != NULL)
-				explicit_bzero(pc->kv[j].value, strlen(pc->kv[j].value));
-			free(pc->kv[j].value);
+			free_secret(pc->kv[j].key);
+			free_secret(pc->kv[j].value);
 		}
 	}
 	for (i = 0; i < cfg->nresolvers; i++)

@@ -1,6 +1,10 @@
-"""Config mistakes never print a secret: a typo names the file and line but
-not the line's text, and `-c ''` is a usage error. Each case exits before
-anything is sent."""
+"""Config mistakes never print a secret, and every config or secret file is
+read safely: a typo names the file and line but not the line's text, a
+UTF-8 BOM is skipped, `-c ''` is a usage error, a FIFO or a device is
+refused at once (never waited on), and paths are shown escaped. Each case
+exits before anything is sent."""
+
+import os
 
 from flows import write_private
 from testbed import NS1, SECRETS, acme_value, run_dns01, secret, soa_serial
@@ -67,7 +71,54 @@ def test_config_typos_never_print_secret(tb):
     assert not failures, '\n'.join(failures)
 
 
+def test_config_bom_skipped(tb):
+    """A UTF-8 byte order mark (Windows editors add one) at the start of the
+    config is skipped: the file works."""
+    conf = tb.write_config()
+    with open(conf, 'r+b') as f:
+        text = f.read()
+        f.seek(0)
+        f.write(b'\xef\xbb\xbf' + text)
+    v = acme_value()
+    rc, _, err, _ = run_dns01(['-c', conf, 'set', NAME, v])
+    assert rc == 0, f'set with a BOM in the config: exit {rc}: {err.strip()[-500:]}'
+    rc, _, err, _ = run_dns01(['-c', conf, 'unset', NAME, v])
+    assert rc == 0, f'unset: exit {rc}: {err.strip()[-500:]}'
+
+
 def test_empty_config_path(tb):
     """`-c ''` is a usage error (exit 2) that says so, not an open() error."""
     err = _refused(tb, ['-c', '', 'set', NAME, acme_value()], want_rc=2)
     assert '-c: the file name is empty' in err, f'unclear message: {err.strip()!r}'
+
+
+def test_config_not_regular_file(tb):
+    """A FIFO, a device or a directory as the config, a credentials file or a
+    NAME_FILE: exit 3 at once with what it is, and no 'chmod 600 /dev/zero'
+    advice (that is for regular files)."""
+    fifo = str(tb.tmp / 'dns01.fifo')
+    os.mkfifo(fifo, 0o600)
+    cases = [('-c FIFO', ['-c', fifo], None, 'is a FIFO'),
+             ('-c /dev/zero', ['-c', '/dev/zero'], None, '/dev/zero is a device'),
+             ('-c directory', ['-c', str(tb.tmp)], None, 'is a directory')]
+    for what, path in (('FIFO', fifo), ('device', '/dev/zero')):
+        conf = tb.write_config(tsig_secret=None, tsig_key=None, tsig_algorithm=None,
+                               credentials=path)
+        cases.append((f'credentials = {what}', ['-c', conf], None, f'is a {what}'))
+        cases.append((f'RFC2136_TSIG_SECRET_FILE = {what}', [],
+                      {'DNS01_PROVIDER': 'rfc2136', 'RFC2136_TSIG_KEY': 'dns01-key',
+                       'RFC2136_TSIG_SECRET_FILE': path}, f'is a {what}'))
+    failures = []
+    for desc, args, env, want in cases:
+        err = _refused(tb, args + ['set', NAME, acme_value()], env=env)
+        if want not in err or 'chmod' in err:
+            failures.append(f'{desc}: want "{want}" and no chmod advice: {err.strip()!r}')
+    assert not failures, '\n'.join(failures)
+
+
+def test_config_path_shown_escaped(tb):
+    """A terminal escape in the config path is shown as \\x1b, never raw."""
+    path = str(tb.tmp / 'no-such-\x1b[2J.conf')
+    err = _refused(tb, ['-c', path, 'set', NAME, acme_value()])
+    assert '\x1b' not in err and 'no-such-\\x1b[2J.conf' in err, \
+        f'the path is not shown escaped: {err!r}'

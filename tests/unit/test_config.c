@@ -54,6 +54,30 @@ append(char *p, const char *end, const char *fmt, ...)
 #define SECRET_PIECE	"c2VjcmV0"
 /* The same with base64 padding: a parser that splits at '=' cuts it there. */
 #define SECRET_PAD	SECRET "=="
+#define UTF8_BOM	"\xef\xbb\xbf"
+#define NO_HANG_S	10	/* a test that would block forever on a FIFO dies instead */
+
+/*
+ * This program's free(): while watch_frees is set, count the freed blocks
+ * that still hold SECRET (test_secrets_wiped).  glibc only, and not under
+ * ASan (SANITIZE=1), which brings its own free().
+ */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define CHECK_FREES	1
+#include <malloc.h>
+
+extern void __libc_free(void *);
+static int watch_frees, secret_frees;
+
+void
+free(void *p)
+{
+	if (watch_frees && p != NULL &&
+	    memmem(p, malloc_usable_size(p), SECRET, strlen(SECRET)) != NULL)
+		secret_frees++;
+	__libc_free(p);
+}
+#endif
 
 static char tmpdir[256];
 
@@ -1393,6 +1417,23 @@ test_provider_name_printable(void **state)
 	assert_int_equal(config_parse_text(text, "t", &cfg), ST_CONFIG);
 }
 
+/* A path with a terminal escape is shown escaped. */
+static void
+test_load_path_escaped(void **state)
+{
+	char path[400];
+	struct config *cfg;
+	const char *err;
+	int rc;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/\x1b[2J\\x.conf", tmpdir);
+	err = load_captured(path, &rc, &cfg);
+	assert_int_equal(rc, ST_CONFIG);
+	assert_null(strchr(err, '\x1b'));
+	assert_non_null(strstr(err, "/\\x1b[2J\\x5cx.conf"));
+}
+
 /* -c '' is a usage error (exit 2), not an open() error. */
 static void
 test_empty_config_path(void **state)
@@ -1409,6 +1450,168 @@ test_empty_config_path(void **state)
 	assert_int_equal(rc, ST_USAGE);
 	assert_null(cfg);
 	assert_non_null(strstr(err, "-c: the file name is empty"));
+}
+
+/* --------------------------------------------- a UTF-8 BOM is skipped */
+
+static void
+test_bom_skipped(void **state)
+{
+	const char *cred = write_file("bom.ini", UTF8_BOM "dns_rfc2136_secret = " SECRET "\n",
+	    0600);
+	const char *sf = write_file("bom-secret", UTF8_BOM SECRET "\n", 0600);
+	char text[1024];
+	const char *path;
+	struct config *cfg = NULL;
+
+	(void)state;
+	/* the config file */
+	path = write_file("bom.conf", UTF8_BOM "[dns01]\ntimeout = 7\n[provider p]\n"
+	    "type = rfc2136\ntsig_key = k\ntsig_secret = " SECRET "\n", 0600);
+	assert_int_equal(config_load(path, &cfg), ST_OK);
+	assert_int_equal(cfg->timeout, 7);
+	assert_string_equal(provider_conf_get(&cfg->providers[0], "tsig_secret"), SECRET);
+	config_free(cfg);
+	cfg = NULL;
+
+	/* a certbot credentials file */
+	snprintf(text, sizeof(text), "[provider p]\ntype = rfc2136\ntsig_key = k\n"
+	    "credentials = %s\n", cred);
+	path = write_file("bom-cred.conf", text, 0600);
+	assert_int_equal(config_load(path, &cfg), ST_OK);
+	assert_non_null(provider_conf_get(&cfg->providers[0], "tsig_secret"));
+	assert_string_equal(provider_conf_get(&cfg->providers[0], "tsig_secret"), SECRET);
+	config_free(cfg);
+	cfg = NULL;
+
+	/* a NAME_FILE file */
+	setenv("DNS01_PROVIDER", "rfc2136", 1);
+	setenv("RFC2136_TSIG_KEY", "k", 1);
+	setenv("RFC2136_TSIG_SECRET_FILE", sf, 1);
+	assert_int_equal(config_load(NULL, &cfg), ST_OK);
+	assert_string_equal(provider_conf_get(&cfg->providers[0], "tsig_secret"), SECRET);
+	config_free(cfg);
+
+	/* only at the start: elsewhere it is a malformed line */
+	cfg = NULL;
+	assert_int_equal(config_parse_text("[dns01]\n" UTF8_BOM "timeout = 5\n", "t", &cfg),
+	    ST_CONFIG);
+}
+
+/* --------------------------------- only regular files are read, never waited on */
+
+/* config_load(path) fails with ST_CONFIG, a message with want and without "chmod". */
+static void
+expect_not_regular(const char *path, const char *want)
+{
+	struct config *cfg;
+	int rc;
+	const char *err = load_captured(path, &rc, &cfg);
+
+	assert_int_equal(rc, ST_CONFIG);
+	assert_null(cfg);
+	assert_non_null(strstr(err, want));
+	assert_null(strstr(err, "chmod"));
+}
+
+static void
+test_not_regular_files(void **state)
+{
+	char fifo[400], text[1024];
+	const char *conf;
+
+	(void)state;
+	alarm(NO_HANG_S);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+
+	/* the config file itself */
+	expect_not_regular(fifo, "is a FIFO; give the path of a regular file");
+	expect_not_regular("/dev/zero", "/dev/zero is a device");
+	expect_not_regular("/dev/null", "/dev/null is a device");
+	expect_not_regular(tmpdir, "is a directory");
+
+	/* a credentials file */
+	snprintf(text, sizeof(text), "[provider p]\ntype = rfc2136\ncredentials = %s\n", fifo);
+	conf = write_file("fifo-cred.conf", text, 0600);
+	expect_not_regular(conf, "is a FIFO");
+	snprintf(text, sizeof(text), "[provider p]\ntype = rfc2136\ncredentials = /dev/zero\n");
+	conf = write_file("zero-cred.conf", text, 0600);
+	expect_not_regular(conf, "/dev/zero is a device");
+
+	/* a NAME_FILE file */
+	setenv("DNS01_PROVIDER", "rfc2136", 1);
+	setenv("RFC2136_TSIG_SECRET_FILE", "/dev/zero", 1);
+	expect_not_regular(NULL, "/dev/zero is a device");
+	setenv("RFC2136_TSIG_SECRET_FILE", fifo, 1);
+	expect_not_regular(NULL, "is a FIFO");
+
+	/* the public helpers */
+	assert_int_equal(config_check_private("/dev/zero"), ST_CONFIG);
+	assert_int_equal(config_check_private(fifo), ST_CONFIG);
+	alarm(0);
+	unlink(fifo);
+}
+
+/* ------------------------------------- secrets are wiped before free() */
+
+/* Load path (NULL: env mode) and free it, counting freed blocks with SECRET. */
+static int
+frees_with_secret(const char *path, int want)
+{
+#ifdef CHECK_FREES
+	struct config *cfg = NULL;
+	int rc;
+
+	secret_frees = 0;
+	watch_frees = 1;
+	rc = config_load(path, &cfg);
+	config_free(cfg);
+	watch_frees = 0;
+	assert_int_equal(rc, want);
+	return secret_frees;
+#else
+	(void)path;
+	(void)want;
+	return 0;
+#endif
+}
+
+static void
+test_secrets_wiped(void **state)
+{
+	const char *cred = write_file("wipe.ini", "dns_rfc2136_secret = " SECRET "\n", 0600);
+	const char *sf = write_file("wipe-secret", "  " SECRET "\n", 0600);
+	char text[1024], nul[400];
+	int fd;
+
+	(void)state;
+#ifndef CHECK_FREES
+	print_message("free() cannot be watched in this build (ASan): skipped\n");
+	skip();
+#endif
+	/* the config text, parsed and refused */
+	assert_int_equal(frees_with_secret(write_file("wipe.conf", "[provider p]\n"
+	    "type = rfc2136\ntsig_key = k\ntsig_secret = " SECRET "\n", 0600), ST_OK), 0);
+	assert_int_equal(frees_with_secret(write_file("wipe-bad.conf", "[provider p]\n"
+	    "type = rfc2136\ntsig_secret = " SECRET "\ntsig_secret = " SECRET "x\n[x]\n", 0600),
+	    ST_CONFIG), 0);
+	/* a credentials file */
+	snprintf(text, sizeof(text), "[provider p]\ntype = rfc2136\ntsig_key = k\n"
+	    "credentials = %s\n", cred);
+	assert_int_equal(frees_with_secret(write_file("wipe-cred.conf", text, 0600), ST_OK), 0);
+	/* a NAME_FILE file, and one refused after it was read */
+	setenv("DNS01_PROVIDER", "rfc2136", 1);
+	setenv("RFC2136_TSIG_SECRET_FILE", sf, 1);
+	assert_int_equal(frees_with_secret(NULL, ST_OK), 0);
+	snprintf(nul, sizeof(nul), "%s/wipe-nul", tmpdir);
+	fd = open(nul, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, SECRET "\0", strlen(SECRET) + 1), (ssize_t)strlen(SECRET) + 1);
+	close(fd);
+	setenv("RFC2136_TSIG_SECRET_FILE", nul, 1);
+	assert_int_equal(frees_with_secret(NULL, ST_CONFIG), 0);
 }
 
 /* ------------------------------------------------ log_escape (core/log.c) */
@@ -1523,7 +1726,11 @@ main(void)
 		T(test_check_private_and_read),
 		T(test_typos_never_show_secrets),
 		T(test_provider_name_printable),
+		T(test_load_path_escaped),
 		T(test_empty_config_path),
+		TE(test_bom_skipped),
+		TE(test_not_regular_files),
+		TE(test_secrets_wiped),
 		T(test_log_escape),
 		T(test_http_trace_redacts_flagged_headers),
 	};

@@ -16,8 +16,14 @@
 int
 cli_load_config(const struct opts *o, struct config **cfg)
 {
-	int rc = config_load(o->config, cfg);
+	int rc;
 
+	if (o->config != NULL && o->config[0] == '\0') {
+		log_err("-c: the file name is empty (give a path, or leave -c out for "
+		    "%s or DNS01_CONFIG)", CONFIG_DEFAULT_PATH);
+		return ST_USAGE;
+	}
+	rc = config_load(o->config, cfg);
 	if (rc == ST_OK && o->timeout > 0)
 		(*cfg)->timeout = (unsigned)(o->timeout + 0.999);
 	return rc;

@@ -23,7 +23,10 @@ struct opts {
 
 struct config;
 
-/* Load the config named in o and apply --timeout.  Status. */
+/*
+ * Load the config named in o and apply --timeout.  Status: an empty -c is
+ * ST_USAGE, the rest is config_load's.
+ */
 int	cli_load_config(const struct opts *o, struct config **cfg);
 
 int	cmd_set(const struct opts *o, int argc, char **argv);

@@ -15,7 +15,12 @@
 #include "../providers/provider.h"
 
 #define SECRET_FILE_MAX	65536	/* bytes; config and secret files are small */
+#define PATH_SHOWN_MAX	512	/* a path as shown in a message, escaped */
+#define WHERE_MAX	(PATH_SHOWN_MAX + 32)	/* "path:line" */
+#define KEYS_SHOWN_MAX	256	/* "timeout, ttl, ..." in a message */
+#define UTF8_BOM	"\xef\xbb\xbf"
 
+static const char *const global_keys[] = { "timeout", "ttl", "resolvers", "state_dir", NULL };
 static const char *const generic_keys[] = { "type", "zones", "credentials", NULL };
 
 static int
@@ -25,6 +30,112 @@ in_list(const char *const *list, const char *s)
 		if (strcmp(*list, s) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * 1 when key is a key of some section: [dns01], every provider section, or
+ * one provider type.  Only such words are named in messages: an unknown
+ * word on a malformed line may be a secret pasted in the wrong place.
+ */
+static int
+known_key(const char *key)
+{
+	size_t i;
+
+	if (in_list(global_keys, key) || in_list(generic_keys, key))
+		return 1;
+	for (i = 0; provider_table[i] != NULL; i++)
+		if (in_list(provider_table[i]->keys, key))
+			return 1;
+	return 0;
+}
+
+/* 1 when s can be a key: one word of letters, digits, '_' and '-'. */
+static int
+key_word(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+
+	return n > 0 && s[n] == '\0';
+}
+
+/* 1 when s can be a provider name: one word of printable ASCII, not too long. */
+static int
+name_word(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] >= 0x7f)
+			return 0;
+	return n > 0 && n <= CONFIG_MAX_NAME;
+}
+
+/* The length of a UTF-8 byte order mark at s (Windows editors add one), or 0. */
+static size_t
+bom_len(const char *s)
+{
+	return strncmp(s, UTF8_BOM, strlen(UTF8_BOM)) == 0 ? strlen(UTF8_BOM) : 0;
+}
+
+/* Append the words of list to buf, separated by ", ". */
+static void
+append_list(char *buf, size_t len, const char *const *list)
+{
+	size_t o;
+
+	for (; list != NULL && *list != NULL; list++) {
+		o = strlen(buf);
+		snprintf(buf + o, len - o, "%s%s", o > 0 ? ", " : "", *list);
+	}
+}
+
+/*
+ * Report a key that its section does not take, with the keys it does take;
+ * the key itself only when known_key() (see there).
+ */
+static void
+unknown_key(const char *where, const char *section, const char *key,
+    const char *const *keys, const char *const *more)
+{
+	char takes[KEYS_SHOWN_MAX] = "";
+
+	append_list(takes, sizeof(takes), keys);
+	append_list(takes, sizeof(takes), more);
+	if (known_key(key))
+		log_err("%s: %s: unknown key '%s' here (it takes %s)", where, section, key, takes);
+	else
+		log_err("%s: %s: unknown key (it takes %s)", where, section, takes);
+}
+
+/*
+ * Report a line that is not `key = value`.  It names the line's first word
+ * only when that is a known key (`tsig_secret: ...`, `tsig_secret ...`).
+ */
+static void
+bad_line(const char *where, const char *l)
+{
+	char word[CONFIG_MAX_LINE];
+	size_t n = strcspn(l, " \t:=");
+
+	memcpy(word, l, n);
+	word[n] = '\0';
+	if (known_key(word))
+		log_err("%s: expected '%s = value'", where, word);
+	else
+		log_err("%s: expected 'key = value' (a key is one word: letters, digits, '_')",
+		    where);
+	explicit_bzero(word, n);
+}
+
+/* free() a string that may hold a secret, wiping it first. */
+static void
+free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
 }
 
 static char *
@@ -113,21 +224,24 @@ provider_conf_get(const struct provider_conf *pc, const char *key)
 	return NULL;
 }
 
+/* Set key (from line of the file, 0: elsewhere) to value.  0 or -1 (too many). */
 static int
-provider_conf_set(struct provider_conf *pc, const char *key, const char *value)
+provider_conf_set(struct provider_conf *pc, const char *key, const char *value, size_t line)
 {
 	size_t i;
 
 	for (i = 0; i < pc->nkv; i++)
 		if (strcmp(pc->kv[i].key, key) == 0) {
-			free(pc->kv[i].value);
+			free_secret(pc->kv[i].value);
 			pc->kv[i].value = xstrdup(value);
+			pc->kv[i].line = line;
 			return 0;
 		}
 	if (pc->nkv == CONFIG_MAX_KEYS)
 		return -1;
 	pc->kv[pc->nkv].key = xstrdup(key);
 	pc->kv[pc->nkv].value = xstrdup(value);
+	pc->kv[pc->nkv].line = line;
 	pc->nkv++;
 	return 0;
 }
@@ -157,10 +271,12 @@ set_zones(struct provider_conf *pc, char *list, const char *where)
 {
 	char *p = list, *tok, canon[NAME_BUF];
 	const char *why;
+	size_t item = 0;
 
 	while ((tok = next_item(&p)) != NULL) {
+		item++;
 		if (name_check(tok, 0, canon, &why) == -1) {
-			log_err("%s: zones: '%s': %s", where, tok, why);
+			log_err("%s: zones: name %zu of the list: %s", where, item, why);
 			return -1;
 		}
 		if (pc->nzones == CONFIG_MAX_ZONES) {
@@ -183,12 +299,15 @@ set_resolvers(struct config *cfg, char *list, const char *where)
 {
 	char *p = list, *tok;
 	struct dns_addr a;
+	size_t item = 0;
 
 	while (cfg->nresolvers > 0)
 		free(cfg->resolvers[--cfg->nresolvers]);
 	while ((tok = next_item(&p)) != NULL) {
+		item++;
 		if (dnsio_parse_addr(tok, &a) == -1) {
-			log_err("%s: resolvers: '%s' is not IP, IP:port or [IPv6]:port", where, tok);
+			log_err("%s: resolvers: address %zu of the list is not IP, IP:port or "
+			    "[IPv6]:port", where, item);
 			return -1;
 		}
 		if (cfg->nresolvers == CONFIG_MAX_RESOLVERS) {
@@ -235,8 +354,7 @@ set_global(struct config *cfg, const char *key, const char *value, const char *w
 		free(cfg->state_dir);
 		cfg->state_dir = xstrdup(value);
 	} else {
-		log_err("%s: unknown key '%s' in [dns01] (timeout, ttl, resolvers, state_dir)",
-		    where, key);
+		unknown_key(where, "[dns01]", key, global_keys, NULL);
 		return -1;
 	}
 	return 0;
@@ -277,21 +395,103 @@ add_provider(struct config *cfg, const char *name, const char *origin)
 	return pc;
 }
 
+/* A `[section]` line l: sets *pc (NULL for [dns01]) and *global.  0 or -1. */
+static int
+parse_header(struct config *cfg, char *l, const char *where, struct provider_conf **pc,
+    int *global)
+{
+	char *end = strchr(l, ']'), *sect, *name;
+
+	if (end == NULL || *strip_comment(end + 1) != '\0') {
+		log_err("%s: malformed section header", where);
+		return -1;
+	}
+	*end = '\0';
+	sect = trim(l + 1);
+	*global = 0;
+	*pc = NULL;
+	if (strcmp(sect, "dns01") == 0) {
+		*global = 1;
+		return 0;
+	}
+	if (strncmp(sect, "provider", 8) != 0 || (sect[8] != ' ' && sect[8] != '\t')) {
+		/* not named: it may be a secret pasted in the wrong place */
+		log_err("%s: unknown section (expected [dns01] or [provider NAME])", where);
+		return -1;
+	}
+	name = trim(sect + 8);
+	if (!name_word(name)) {
+		log_err("%s: write [provider NAME] with a one-word name (printable ASCII, "
+		    "at most %d characters)", where, CONFIG_MAX_NAME);
+		return -1;
+	}
+	return (*pc = add_provider(cfg, name, where)) == NULL ? -1 : 0;
+}
+
+/* A `key = value` line l of the section pc (or [dns01] when global).  0 or -1. */
+static int
+parse_pair(struct config *cfg, struct provider_conf *pc, int global, char *l,
+    const char *where, size_t lineno)
+{
+	char *eq = strchr(l, '='), *key, *val;
+
+	if (eq == NULL) {
+		bad_line(where, l);
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(l);
+	if (*key == '\0') {
+		log_err("%s: missing key before '='", where);
+		return -1;
+	}
+	if (!key_word(key)) {
+		bad_line(where, key);
+		return -1;
+	}
+	if ((val = clean_value(eq + 1)) == NULL) {
+		log_err("%s: unbalanced quotes in the value", where);
+		return -1;
+	}
+	if (global)
+		return set_global(cfg, key, val, where);
+	if (pc == NULL) {
+		log_err("%s: key outside a section (start with [dns01] or [provider NAME])",
+		    where);
+		return -1;
+	}
+	if (strcmp(key, "type") == 0) {
+		free_secret(pc->type);
+		pc->type = xstrdup(val);
+	} else if (strcmp(key, "zones") == 0)
+		return set_zones(pc, val, where);
+	else if (provider_conf_set(pc, key, val, lineno) == -1) {
+		log_err("%s: too many keys", where);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Messages about a malformed line name the file, the line and what is
+ * wrong, never the line's text: a typo must not print a secret.
+ */
 int
 config_parse_text(const char *text, const char *origin, struct config **out)
 {
 	struct config *cfg = config_new();
 	struct provider_conf *pc = NULL;
-	char line[CONFIG_MAX_LINE], where[CONFIG_MAX_LINE + 32], *l, *eq, *key, *val;
-	const char *p = text, *nl;
+	char line[CONFIG_MAX_LINE], shown[PATH_SHOWN_MAX], where[WHERE_MAX], *l;
+	const char *p = text + bom_len(text), *nl;
 	size_t len, lineno = 0;
-	int in_global = 0, rc = ST_CONFIG;
+	int global = 0, rc = ST_CONFIG;
 
+	log_escape(origin, shown, sizeof(shown));
 	while (*p != '\0') {
 		nl = strchr(p, '\n');
 		len = nl ? (size_t)(nl - p) : strlen(p);
 		lineno++;
-		snprintf(where, sizeof(where), "%s:%zu", origin, lineno);
+		snprintf(where, sizeof(where), "%s:%zu", shown, lineno);
 		if (len >= sizeof(line)) {
 			log_err("%s: line too long", where);
 			goto out;
@@ -302,72 +502,13 @@ config_parse_text(const char *text, const char *origin, struct config **out)
 		l = trim(line);
 		if (*l == '\0' || *l == '#' || *l == ';')
 			continue;
-		if (*l == '[') {
-			char *end = strchr(l, ']'), *sect;
-
-			if (end == NULL || *strip_comment(end + 1) != '\0') {
-				log_err("%s: malformed section header", where);
-				goto out;
-			}
-			*end = '\0';
-			sect = trim(l + 1);
-			in_global = 0;
-			pc = NULL;
-			if (strcmp(sect, "dns01") == 0)
-				in_global = 1;
-			else if (strncmp(sect, "provider", 8) == 0 &&
-			    (sect[8] == ' ' || sect[8] == '\t')) {
-				char *name = trim(sect + 8);
-
-				if (*name == '\0' || strpbrk(name, " \t") != NULL) {
-					log_err("%s: write [provider NAME] with a one-word name", where);
-					goto out;
-				}
-				if ((pc = add_provider(cfg, name, where)) == NULL)
-					goto out;
-			} else {
-				log_err("%s: unknown section [%s] (expected [dns01] or [provider NAME])",
-				    where, sect);
-				goto out;
-			}
-			continue;
-		}
-		if ((eq = strchr(l, '=')) == NULL) {
-			log_err("%s: expected 'key = value'", where);
+		if (*l == '[' ? parse_header(cfg, l, where, &pc, &global) == -1 :
+		    parse_pair(cfg, pc, global, l, where, lineno) == -1)
 			goto out;
-		}
-		*eq = '\0';
-		key = trim(l);
-		val = clean_value(eq + 1);
-		if (*key == '\0') {
-			log_err("%s: missing key before '='", where);
-			goto out;
-		}
-		if (val == NULL) {
-			log_err("%s: %s: unbalanced quotes", where, key);
-			goto out;
-		}
-		if (in_global) {
-			if (set_global(cfg, key, val, where) == -1)
-				goto out;
-		} else if (pc != NULL) {
-			if (strcmp(key, "type") == 0) {
-				free(pc->type);
-				pc->type = xstrdup(val);
-			} else if (strcmp(key, "zones") == 0) {
-				if (set_zones(pc, val, where) == -1)
-					goto out;
-			} else if (provider_conf_set(pc, key, val) == -1) {
-				log_err("%s: too many keys", where);
-				goto out;
-			}
-		} else {
-			log_err("%s: key '%s' outside a section", where, key);
-			goto out;
-		}
 	}
 	rc = ST_OK;
 out:
+	explicit_bzero(line, sizeof(line));
 	if (rc == ST_OK)
 		*out = cfg;
 	else
@@ -375,44 +516,97 @@ out:
 	return rc;
 }
 
+/* What a file that is not a regular one is, for a message. */
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	return "not a regular file";
+}
+
+/*
+ * Open path for reading and fstat what was opened: a regular file only (a
+ * FIFO would block, a device never end).  O_NONBLOCK: opening a FIFO does
+ * not wait for a writer.  Symbolic links are followed (NixOS /etc and
+ * Kubernetes secret volumes are links); the checks hold for the file the
+ * descriptor reads, so there is no stat-then-open race.  Returns the
+ * descriptor, or -1 after a message.
+ */
+static int
+open_regular(const char *path, const char *shown, struct stat *st)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) == -1) {
+		log_err("cannot read %s: %s", shown, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		log_err("cannot read %s: %s", shown, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		log_err("%s is %s; give the path of a regular file", shown,
+		    file_kind(st->st_mode));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Refuse a secrets file (mode) that group or others may access.  Status. */
+static int
+check_mode(const char *shown, mode_t mode)
+{
+	if ((mode & (S_IRWXG | S_IRWXO)) == 0)
+		return ST_OK;
+	log_err("%s holds secrets and group or others can read it (mode %03o); "
+	    "fix it with: chmod 600 %s", shown, (unsigned)(mode & 0777), shown);
+	return ST_CONFIG;
+}
+
 int
 config_check_private(const char *path)
 {
+	char shown[PATH_SHOWN_MAX];
 	struct stat st;
+	int fd;
 
-	if (stat(path, &st) == -1) {
-		log_err("%s: %s", path, strerror(errno));
+	log_escape(path, shown, sizeof(shown));
+	if ((fd = open_regular(path, shown, &st)) == -1)
 		return ST_CONFIG;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		log_err("%s holds secrets and group or others can read it (mode %03o); "
-		    "fix it with: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
-		return ST_CONFIG;
-	}
-	return ST_OK;
+	close(fd);
+	return check_mode(shown, st.st_mode);
 }
 
-int
-config_read_file(const char *path, char **out)
+/*
+ * Read the regular file path whole: at most max bytes, no NUL.  With
+ * private, refuse it unless check_mode() passes; else *mode (when not NULL)
+ * is its mode.  Returns ST_OK and *out, a string the caller wipes and frees,
+ * or ST_CONFIG after a message.  What was read is wiped on every failure.
+ */
+static int
+read_file(const char *path, size_t max, int private, mode_t *mode, char **out)
 {
-	return config_read_file_max(path, SECRET_FILE_MAX, out);
-}
-
-int
-config_read_file_max(const char *path, size_t max, char **out)
-{
-	int fd, rc = ST_CONFIG;
-	char *buf = NULL;
+	char shown[PATH_SHOWN_MAX], *buf = NULL;
 	struct stat st;
 	ssize_t n = 0;
-	size_t len = 0, cap;
+	size_t len = 0, cap = 0;
+	int fd, rc = ST_CONFIG;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_err("cannot read %s: %s", path, strerror(errno));
+	log_escape(path, shown, sizeof(shown));
+	if ((fd = open_regular(path, shown, &st)) == -1)
 		return ST_CONFIG;
-	}
-	if (fstat(fd, &st) == -1 || (size_t)st.st_size > max) {
-		log_err("%s: larger than %zu bytes", path, max);
+	if (private && check_mode(shown, st.st_mode) != ST_OK)
+		goto out;
+	if ((size_t)st.st_size > max) {
+		log_err("%s: larger than %zu bytes", shown, max);
 		goto out;
 	}
 	/* One byte more than the size, to notice a file that grew. */
@@ -423,44 +617,59 @@ config_read_file_max(const char *path, size_t max, char **out)
 	}
 	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
 		len += (size_t)n;
-	if (len == cap)
-		len = max + 1;	/* it grew: refuse below */
 	if (n == -1) {
-		log_err("cannot read %s: %s", path, strerror(errno));
+		log_err("cannot read %s: %s", shown, strerror(errno));
 		goto out;
 	}
-	if (len > max) {
-		log_err("%s: larger than %zu bytes", path, max);
+	if (len == cap) {
+		log_err("%s: grew while it was read; try again", shown);
 		goto out;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
-		log_err("%s: contains a NUL byte", path);
+		log_err("%s: contains a NUL byte", shown);
 		goto out;
 	}
 	buf[len] = '\0';
+	if (mode != NULL)
+		*mode = st.st_mode;
 	*out = buf;
 	buf = NULL;
 	rc = ST_OK;
 out:
+	if (buf != NULL)
+		explicit_bzero(buf, cap + 1);
 	free(buf);
 	close(fd);
 	return rc;
 }
 
-/* Read a secret from a NAME_FILE file: private, whitespace trimmed. */
+int
+config_read_file(const char *path, char **out)
+{
+	return read_file(path, SECRET_FILE_MAX, 0, NULL, out);
+}
+
+int
+config_read_file_max(const char *path, size_t max, char **out)
+{
+	return read_file(path, max, 0, NULL, out);
+}
+
+/* Read a secret from a NAME_FILE file: private, whitespace and a BOM trimmed. */
 static int
 read_secret_file(const char *path, char **out)
 {
 	char *buf, *t;
+	size_t len;
 	int rc;
 
-	if ((rc = config_check_private(path)) != ST_OK)
+	if ((rc = read_file(path, SECRET_FILE_MAX, 1, NULL, &buf)) != ST_OK)
 		return rc;
-	if ((rc = config_read_file(path, &buf)) != ST_OK)
-		return rc;
-	t = trim(buf);
-	memmove(buf, t, strlen(t) + 1);
-	*out = buf;
+	len = strlen(buf);
+	t = trim(buf + bom_len(buf));
+	*out = xstrdup(t);
+	explicit_bzero(buf, len);
+	free(buf);
 	return ST_OK;
 }
 
@@ -474,6 +683,7 @@ apply_credentials(struct provider_conf *pc, const struct provider_ops *ops)
 	const char *path = provider_conf_get(pc, "credentials");
 	char *text = NULL, *line, *next, *eq, *val;
 	const struct cred_map *m;
+	size_t len;
 	int rc;
 
 	if (path == NULL)
@@ -483,11 +693,10 @@ apply_credentials(struct provider_conf *pc, const struct provider_ops *ops)
 		    pc->origin, ops->type);
 		return ST_CONFIG;
 	}
-	if ((rc = config_check_private(path)) != ST_OK)
+	if ((rc = read_file(path, SECRET_FILE_MAX, 1, NULL, &text)) != ST_OK)
 		return rc;
-	if ((rc = config_read_file(path, &text)) != ST_OK)
-		return rc;
-	for (line = text; line != NULL; line = next) {
+	len = strlen(text);
+	for (line = text + bom_len(text); line != NULL; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		line = trim(line);
@@ -498,10 +707,27 @@ apply_credentials(struct provider_conf *pc, const struct provider_ops *ops)
 		for (m = ops->cred; val != NULL && m->key != NULL; m++)
 			if (strcmp(trim(line), m->certbot_key) == 0 &&
 			    provider_conf_get(pc, m->key) == NULL)
-				provider_conf_set(pc, m->key, val);
+				provider_conf_set(pc, m->key, val, 0);
 	}
+	explicit_bzero(text, len);	/* cut into pieces above: strlen would stop early */
 	free(text);
 	return ST_OK;
+}
+
+/* Report a key that pc's type does not take, at the key's line when known. */
+static void
+unknown_provider_key(const struct config *cfg, const struct provider_conf *pc,
+    const struct provider_ops *ops, const struct kv *kv)
+{
+	char shown[PATH_SHOWN_MAX], where[WHERE_MAX], section[CONFIG_MAX_NAME + 64];
+
+	if (kv->line > 0 && cfg->path != NULL)
+		snprintf(where, sizeof(where), "%s:%zu",
+		    log_escape(cfg->path, shown, sizeof(shown)), kv->line);
+	else
+		snprintf(where, sizeof(where), "%s", pc->origin);
+	snprintf(section, sizeof(section), "[provider %s] (type %s)", pc->name, ops->type);
+	unknown_key(where, section, kv->key, ops->keys, generic_keys);
 }
 
 /* Check every provider section against its provider's keys. */
@@ -524,15 +750,15 @@ validate(struct config *cfg)
 			return ST_CONFIG;
 		}
 		if ((ops = provider_find(pc->type)) == NULL) {
-			log_err("%s: unknown provider type '%s' (see: dns01 providers)",
-			    pc->origin, pc->type);
+			/* the value is not shown: it may be a secret on the wrong line */
+			log_err("%s: [provider %s]: unknown provider type (see: dns01 providers)",
+			    pc->origin, pc->name);
 			return ST_CONFIG;
 		}
 		for (j = 0; j < pc->nkv; j++)
 			if (!in_list(ops->keys, pc->kv[j].key) &&
 			    !in_list(generic_keys, pc->kv[j].key)) {
-				log_err("%s: [provider %s]: unknown key '%s' for type %s",
-				    pc->origin, pc->name, pc->kv[j].key, ops->type);
+				unknown_provider_key(cfg, pc, ops, &pc->kv[j]);
 				return ST_CONFIG;
 			}
 		if ((rc = apply_credentials(pc, ops)) != ST_OK)
@@ -585,7 +811,7 @@ load_env(struct config **out)
 		return ST_CONFIG;
 	}
 	if ((ops = provider_find(type)) == NULL) {
-		log_err("DNS01_PROVIDER: unknown provider type '%s' (see: dns01 providers)", type);
+		log_err("DNS01_PROVIDER: unknown provider type (see: dns01 providers)");
 		return ST_CONFIG;
 	}
 	cfg = config_new();
@@ -595,15 +821,15 @@ load_env(struct config **out)
 	for (m = ops->env; m != NULL && m->key != NULL; m++) {
 		for (i = 0; i < sizeof(m->vars) / sizeof(m->vars[0]) && m->vars[i]; i++) {
 			if ((v = getenv(m->vars[i])) != NULL && *v != '\0') {
-				provider_conf_set(pc, m->key, v);
+				provider_conf_set(pc, m->key, v, 0);
 				break;
 			}
 			snprintf(var, sizeof(var), "%s_FILE", m->vars[i]);
 			if ((v = getenv(var)) != NULL && *v != '\0') {
 				if (read_secret_file(v, &secret) != ST_OK)
 					goto out;
-				provider_conf_set(pc, m->key, secret);
-				free(secret);
+				provider_conf_set(pc, m->key, secret, 0);
+				free_secret(secret);
 				break;
 			}
 		}
@@ -654,7 +880,8 @@ int
 config_load(const char *path, struct config **out)
 {
 	struct config *cfg = NULL;
-	char *text = NULL;
+	char *text = NULL, shown[PATH_SHOWN_MAX];
+	mode_t mode = 0;
 	int rc, explicit = 1;
 
 	if (path == NULL && (path = getenv("DNS01_CONFIG")) != NULL && *path == '\0')
@@ -668,14 +895,16 @@ config_load(const char *path, struct config **out)
 		if ((rc = load_env(&cfg)) != ST_OK)
 			return rc;
 	} else {
-		if ((rc = config_read_file(path, &text)) != ST_OK)
+		if ((rc = read_file(path, SECRET_FILE_MAX, 0, &mode, &text)) != ST_OK)
 			return rc;
 		rc = config_parse_text(text, path, &cfg);
-		free(text);
+		free_secret(text);
 		if (rc != ST_OK)
 			return rc;
 		cfg->path = xstrdup(path);
-		if (has_secrets(cfg) && (rc = config_check_private(path)) != ST_OK)
+		/* the mode of the file that was read (no second open) */
+		if (has_secrets(cfg) && (rc = check_mode(log_escape(path, shown, sizeof(shown)),
+		    mode)) != ST_OK)
 			goto out;
 	}
 	if ((rc = validate(cfg)) != ST_OK)
@@ -723,16 +952,14 @@ config_free(struct config *cfg)
 		struct provider_conf *pc = &cfg->providers[i];
 
 		free(pc->name);
-		free(pc->type);
+		free_secret(pc->type);	/* a secret typed on the wrong line, maybe */
 		free(pc->origin);
 		for (j = 0; j < pc->nzones; j++)
 			free(pc->zones[j]);
 		free(pc->zones);
 		for (j = 0; j < pc->nkv; j++) {
-			free(pc->kv[j].key);
-			if (pc->kv[j].value != NULL)
-				explicit_bzero(pc->kv[j].value, strlen(pc->kv[j].value));
-			free(pc->kv[j].value);
+			free_secret(pc->kv[j].key);
+			free_secret(pc->kv[j].value);
 		}
 	}
 	for (i = 0; i < cfg->nresolvers; i++)

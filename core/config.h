@@ -19,6 +19,7 @@
 #define CONFIG_MAX_LINE		4096
 #define CONFIG_MAX_PROVIDERS	64
 #define CONFIG_MAX_KEYS		32
+#define CONFIG_MAX_NAME		64	/* octets of a [provider NAME] */
 #define CONFIG_MAX_ZONES	256
 #define CONFIG_MAX_RESOLVERS	8
 #define CONFIG_STATE_DIR_ROOT	"/var/lib/dns01"
@@ -26,6 +27,7 @@
 struct kv {
 	char	*key;
 	char	*value;
+	size_t	 line;			/* line in the file; 0: environment, credentials */
 };
 
 struct provider_conf {
@@ -57,7 +59,11 @@ struct config {
 int	config_load(const char *path, struct config **out);
 void	config_free(struct config *cfg);
 
-/* Parse a whole config text (no file, no permission check); for tests. */
+/*
+ * Parse a whole config text (no file, no permission check); for tests.  A
+ * UTF-8 byte order mark at the start is skipped.  Messages about a line
+ * name origin and the line number, never the line's text.
+ */
 int	config_parse_text(const char *text, const char *origin, struct config **out);
 
 /* The value of key in a provider section, or NULL. */
@@ -71,13 +77,16 @@ const struct provider_conf *config_route(const struct config *cfg, const char *n
 
 /*
  * Refuse a secrets file that group or others may read.  Returns ST_OK, or
- * ST_CONFIG after saying "chmod 600 <path>".
+ * ST_CONFIG after saying "chmod 600 <path>" (only for a regular file: any
+ * other kind is refused as such).
  */
 int	config_check_private(const char *path);
 
 /*
  * Read a whole small file (secret or config) into a new NUL-terminated
- * string the caller frees.  Returns ST_OK or ST_CONFIG with a message.
+ * string the caller frees (wiping it first when it may hold secrets).  Only
+ * a regular file is read (a FIFO or a device is refused, never waited on).
+ * Returns ST_OK or ST_CONFIG with a message.
  */
 int	config_read_file(const char *path, char **out);
 

@@ -20,7 +20,9 @@
 #define HTTP_POLL_MS		1000	/* longest single wait in the loop */
 #define HTTP_CA_MAX		(16 * 1024 * 1024)	/* bytes of a CA bundle */
 
-static const char *const secret_headers[] = { "authorization", "x-auth-key", "x-auth-email" };
+/* Headers libcurl itself may send with credentials (URL userinfo, proxy). */
+static const char *const curl_secret_headers[] = { "Authorization", "Proxy-Authorization",
+	NULL };
 
 struct http {
 	CURLM	*multi;			/* owns the connection cache: connections are reused */
@@ -28,6 +30,10 @@ struct http {
 	struct curl_slist *headers;
 	char	*ca;			/* system bundle + ca_file, or NULL */
 	size_t	 calen;
+	/* for the trace: the headers' names and secret flags, no values */
+	char	 names[HTTP_MAX_HEADERS][HTTP_NAME_MAX];
+	struct http_header trace[HTTP_MAX_HEADERS];
+	size_t	 ntrace;
 };
 
 struct xfer {
@@ -68,6 +74,19 @@ ca_append(struct http *h, const char *path, int required)
 	return 0;
 }
 
+/* 1 when a header fits in a request: a token name, a value without CR or LF. */
+static int
+header_ok(const struct http_header *hd)
+{
+	size_t n = strlen(hd->name), i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)hd->name[i] <= ' ' || (unsigned char)hd->name[i] >= 0x7f ||
+		    hd->name[i] == ':')
+			return 0;
+	return n > 0 && n < HTTP_NAME_MAX && strpbrk(hd->value, "\r\n") == NULL;
+}
+
 int
 http_new(const char *ca_file, const struct http_header *headers, size_t n, struct http **out)
 {
@@ -77,6 +96,11 @@ http_new(const char *ca_file, const struct http_header *headers, size_t n, struc
 
 	if (n > HTTP_MAX_HEADERS)
 		return ST_FAIL;
+	for (i = 0; i < n; i++)
+		if (!header_ok(&headers[i])) {
+			log_err("cannot set up the HTTP client: malformed header");
+			return ST_FAIL;
+		}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (h = calloc(1, sizeof(*h))) == NULL) {
 		log_err("cannot initialise libcurl");
 		return ST_FAIL;
@@ -94,7 +118,12 @@ http_new(const char *ca_file, const struct http_header *headers, size_t n, struc
 		snprintf(line, sizeof(line), "%s: %s", headers[i].name, headers[i].value);
 		h->headers = curl_slist_append(h->headers, line);
 		explicit_bzero(line, sizeof(line));
+		memcpy(h->names[i], headers[i].name, strlen(headers[i].name) + 1);
+		h->trace[i].name = h->names[i];
+		h->trace[i].value = "";
+		h->trace[i].secret = headers[i].secret;
 	}
+	h->ntrace = n;
 	if (h->headers == NULL)
 		goto fail;
 	*out = h;
@@ -207,46 +236,76 @@ trace_bytes(const char *prefix, const char *data, size_t len, size_t max)
 	fprintf(stderr, "%s\n", len > max ? "..." : "");
 }
 
-/* One header line per call; credential headers are shown redacted. */
-static void
-trace_headers(const char *prefix, const char *data, size_t len)
+/* 1 when the name (len octets) is name, without regard to case. */
+static int
+same_name(const char *p, size_t len, const char *name)
 {
-	const char *p = data, *end = data + len, *nl, *colon;
-	size_t i;
+	return strlen(name) == len && strncasecmp(p, name, len) == 0;
+}
+
+void
+http_trace_header(const struct http_header *headers, size_t n, const char *line, size_t len,
+    char *out, size_t outlen)
+{
+	const char *colon = memchr(line, ':', len);
+	size_t i, o, name = colon != NULL ? (size_t)(colon - line) : 0;
+	int secret = 0;
+
+	for (i = 0; colon != NULL && curl_secret_headers[i] != NULL; i++)
+		secret |= same_name(line, name, curl_secret_headers[i]);
+	for (i = 0; colon != NULL && i < n; i++)
+		secret |= headers[i].secret && same_name(line, name, headers[i].name);
+	if (outlen == 0)
+		return;
+	if (secret)
+		len = name;
+	for (o = 0; o < len && o + 1 < outlen; o++) {
+		unsigned char c = (unsigned char)line[o];
+
+		out[o] = c >= 0x20 && c < 0x7f ? (char)c : '.';
+	}
+	out[o] = '\0';
+	if (secret)
+		snprintf(out + o, outlen - o, ": [redacted]");
+	else if (o < len && o >= 3)
+		memcpy(out + o - 3, "...", 3);	/* cut */
+}
+
+/* One header line per call; secret headers are shown redacted. */
+static void
+trace_headers(const struct http *h, const char *prefix, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len, *nl;
+	char line[HTTP_TRACE_BODY_MAX];
+	size_t n;
 
 	for (; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		if (nl - p <= 1)
 			continue;
-		colon = memchr(p, ':', (size_t)(nl - p));
-		for (i = 0; colon != NULL && i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++)
-			if ((size_t)(colon - p) == strlen(secret_headers[i]) &&
-			    strncasecmp(p, secret_headers[i], strlen(secret_headers[i])) == 0)
-				break;
-		if (colon != NULL && i < sizeof(secret_headers) / sizeof(secret_headers[0])) {
-			fprintf(stderr, "dns01: debug: %s%.*s: [redacted]\n", prefix, (int)(colon - p), p);
-			continue;
-		}
-		trace_bytes(prefix, p, (size_t)(nl - p) - (nl[-1] == '\r'), (size_t)(nl - p));
+		n = (size_t)(nl - p) - (nl[-1] == '\r');
+		http_trace_header(h->trace, h->ntrace, p, n, line, sizeof(line));
+		fprintf(stderr, "dns01: debug: %s%s\n", prefix, line);
 	}
 }
 
 static int
 on_debug(CURL *c, curl_infotype type, char *data, size_t len, void *arg)
 {
+	const struct http *h = arg;
+
 	(void)c;
-	(void)arg;
 	switch (type) {
 	case CURLINFO_TEXT:
 		trace_bytes("* ", data, len && data[len - 1] == '\n' ? len - 1 : len,
 		    HTTP_TRACE_BODY_MAX);
 		break;
 	case CURLINFO_HEADER_OUT:
-		trace_headers("> ", data, len);
+		trace_headers(h, "> ", data, len);
 		break;
 	case CURLINFO_HEADER_IN:
-		trace_headers("< ", data, len);
+		trace_headers(h, "< ", data, len);
 		break;
 	case CURLINFO_DATA_OUT:
 		trace_bytes("> ", data, len, HTTP_TRACE_BODY_MAX);
@@ -298,6 +357,7 @@ prepare(struct http *h, struct xfer *x)
 	}
 	if (log_get_level() >= LOG_VERBOSE) {
 		ok &= curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug) == CURLE_OK;
+		ok &= curl_easy_setopt(c, CURLOPT_DEBUGDATA, h) == CURLE_OK;
 		ok &= curl_easy_setopt(c, CURLOPT_VERBOSE, 1L) == CURLE_OK;
 	}
 	return ok ? 0 : -1;

@@ -8,8 +8,9 @@
  * at the connection level or get 423/429/500/502/503/504 are retried with backoff,
  * honouring Retry-After, at most HTTP_MAX_ATTEMPTS times.  Several requests
  * can be run at once (http_perform with n > 1), HTTP_MAX_PARALLEL at a time.
- * At -v every request and answer is traced on stderr with the credential
- * headers (Authorization, X-Auth-Key, X-Auth-Email) redacted.
+ * At -v every request and answer is traced on stderr; a header the provider
+ * marks secret (struct http_header) is shown as "[redacted]", and so are
+ * Authorization and Proxy-Authorization, which libcurl may add itself.
  *
  * http_new() returns a handle freed with http_free().  A request's json is
  * owned by the request; free it with http_request_clear().
@@ -29,15 +30,20 @@
 #define HTTP_MAX_BODY		(4 * 1024 * 1024)
 #define HTTP_MAX_PARALLEL	8
 #define HTTP_MAX_HEADERS	4
+#define HTTP_NAME_MAX		64	/* octets of a header name */
 #define HTTP_URL_MAX		2048
 #define HTTP_SYSTEM_CA		"/etc/ssl/certs/ca-certificates.crt"
 
 struct http;
 
-/* A header sent with every request; secret ones are redacted in traces. */
+/*
+ * A header sent with every request.  A provider sets secret on every header
+ * that carries a credential: the -v trace then shows "Name: [redacted]".
+ */
 struct http_header {
-	const char *name;
-	const char *value;
+	const char *name;		/* a token: no ':', space or control character */
+	const char *value;		/* no CR or LF */
+	int	 secret;
 };
 
 struct http_request {
@@ -66,6 +72,16 @@ void	http_free(struct http *h);
  * and error.  Returns ST_OK, or ST_FAIL when the client itself failed.
  */
 int	http_perform(struct http *h, struct http_request *r, size_t n);
+
+/*
+ * One header line (len octets, no line end) as the -v trace shows it, into
+ * out (outlen bytes, NUL-terminated): "Name: [redacted]" when the header is
+ * secret in headers[0..n-1] (names compare without case) or is Authorization
+ * or Proxy-Authorization; else the line with unprintable octets as '.' (and
+ * "..." at the end when it was cut).
+ */
+void	http_trace_header(const struct http_header *headers, size_t n, const char *line,
+    size_t len, char *out, size_t outlen);
 
 /* Free a request's answer and make it ready to be sent again. */
 void	http_request_clear(struct http_request *r);

@@ -90,6 +90,26 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+char *
+log_escape(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return out;
+	/* 4 octets for "\xHH", 1 for the NUL */
+	for (; *in != '\0' && o + 5 <= outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+	return out;
+}
+
 double
 log_now(void)
 {

@@ -6,6 +6,8 @@
 #ifndef DNS01_LOG_H
 #define DNS01_LOG_H
 
+#include <stddef.h>
+
 enum log_level {
 	LOG_QUIET = 0,		/* -q: errors only */
 	LOG_NORMAL = 1,		/* default: errors, warnings, progress */
@@ -34,6 +36,14 @@ void	log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
 void	log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* "dns01: debug: ..." — printed only with -v. */
 void	log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/*
+ * in for a message, into out (outlen bytes, NUL-terminated): printable ASCII
+ * as is, every other octet and '\\' as \xHH, cut where out is full.  For
+ * text from files, the environment or argv, so that a terminal escape is
+ * never written raw to stderr.  Returns out.
+ */
+char	*log_escape(const char *in, char *out, size_t outlen);
 
 /* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
 double	log_now(void);

@@ -155,6 +155,7 @@ cf_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
 			goto fail;
 		}
 		cf->hdr[0].name = "Authorization";
+		cf->hdr[0].secret = 1;
 		cf->hval[0] = header_value("Bearer ", token);
 		cf->nhdr = 1;
 	} else if (email != NULL && key != NULL && *email != '\0' && *key != '\0') {
@@ -164,8 +165,10 @@ cf_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
 			goto fail;
 		}
 		cf->hdr[0].name = "X-Auth-Email";
+		cf->hdr[0].secret = 1;
 		cf->hval[0] = header_value("", email);
 		cf->hdr[1].name = "X-Auth-Key";
+		cf->hdr[1].secret = 1;
 		cf->hval[1] = header_value("", key);
 		cf->nhdr = 2;
 		cf->global = 1;

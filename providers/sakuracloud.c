@@ -137,6 +137,7 @@ sakura_create(const struct provider_conf *pc, const struct config *cfg, void **p
 	explicit_bzero(plain, sizeof(plain));
 	sk->hdr.name = "Authorization";
 	sk->hdr.value = sk->auth;
+	sk->hdr.secret = 1;
 	if (url == NULL)
 		url = SAKURA_DEFAULT_URL;
 	n = strlen(url);

@@ -1,7 +1,9 @@
 /*
  * Unit tests for core/config.[ch]: config_parse_text, config_route,
  * config_load (files with modes, env-only mode, certbot credentials files),
- * config_check_private, config_read_file.
+ * config_check_private, config_read_file; and, since they guard what the
+ * config holds, cli_load_config's empty -c, log_escape (core/log.c) and the
+ * -v trace redaction of core/http.c (http_trace_header).
  *
  * Files live in a fresh mkdtemp() directory removed at the end.  Every test
  * starts from an environment without any DNS01_* / RFC2136_* variable.
@@ -22,7 +24,10 @@
 
 #include <cmocka.h>
 
+#include "../../core/cli.h"
 #include "../../core/config.h"
+#include "../../core/http.h"
+#include "../../core/log.h"
 #include "../../core/status.h"
 
 /* snprintf at p, never past end; returns the new end of the text. */
@@ -45,6 +50,34 @@ append(char *p, const char *end, const char *fmt, ...)
 
 /* A TSIG secret that must never show up in any message. */
 #define SECRET		"c2VjcmV0LXNlY3JldC1kbnMwMS10ZXN0LXZhbHVl"
+/* Its first characters: no message may show even a piece of it. */
+#define SECRET_PIECE	"c2VjcmV0"
+/* The same with base64 padding: a parser that splits at '=' cuts it there. */
+#define SECRET_PAD	SECRET "=="
+#define UTF8_BOM	"\xef\xbb\xbf"
+#define NO_HANG_S	10	/* a test that would block forever on a FIFO dies instead */
+
+/*
+ * This program's free(): while watch_frees is set, count the freed blocks
+ * that still hold SECRET (test_secrets_wiped).  glibc only, and not under
+ * ASan (SANITIZE=1), which brings its own free().
+ */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define CHECK_FREES	1
+#include <malloc.h>
+
+extern void __libc_free(void *);
+static int watch_frees, secret_frees;
+
+void
+free(void *p)
+{
+	if (watch_frees && p != NULL &&
+	    memmem(p, malloc_usable_size(p), SECRET, strlen(SECRET)) != NULL)
+		secret_frees++;
+	__libc_free(p);
+}
+#endif
 
 static char tmpdir[256];
 
@@ -419,11 +452,13 @@ static const struct bad_text bad_texts[] = {
 	{ "provider with two words", "[provider a b]\ntype = rfc2136\n", "one-word name" },
 	{ "malformed header", "[dns01\ntimeout = 5\n", "malformed section header" },
 	{ "text after header", "[dns01] x\n", "malformed section header" },
-	{ "unknown key in [dns01]", "[dns01]\ntimeot = 5\n", "unknown key 'timeot'" },
+	/* an unknown word is not shown: it may be a secret (test_typos_never_show_secrets) */
+	{ "unknown key in [dns01]", "[dns01]\ntimeot = 5\n",
+	  "bad.conf:2: [dns01]: unknown key (it takes timeout, ttl, resolvers, state_dir)" },
 	{ "provider key in [dns01]", "[dns01]\ntsig_secret = " SECRET "\n",
 	  "unknown key 'tsig_secret'" },
 	{ "key outside a section", "timeout = 5\n", "outside a section" },
-	{ "line without =", "[dns01]\ntimeout 5\n", "key = value" },
+	{ "line without =", "[dns01]\ntimeout 5\n", "bad.conf:2: expected 'timeout = value'" },
 	{ "secret pasted without key", "[provider p]\n" SECRET "\n", "key = value" },
 	{ "missing key", "[provider p]\n = value\n", "missing key" },
 	{ "relative state_dir", "[dns01]\nstate_dir = var/lib/dns01\n", "absolute" },
@@ -438,7 +473,7 @@ static const struct bad_text bad_texts[] = {
 	  "[provider a] appears twice" },
 };
 
-/* Expect ST_CONFIG with a message that mentions why and never the secret. */
+/* Expect ST_CONFIG with a message that mentions why and never (a piece of) the secret. */
 static int
 expect_config_error(const char *desc, int rc, struct config *cfg, const char *err,
     const char *why)
@@ -454,11 +489,37 @@ expect_config_error(const char *desc, int rc, struct config *cfg, const char *er
 		print_error("case '%s': message does not mention \"%s\"\n", desc, why);
 		bad = 1;
 	}
-	if (strstr(err, SECRET) != NULL) {
+	if (strstr(err, SECRET_PIECE) != NULL) {
 		print_error("case '%s': the secret is in the message\n", desc);
 		bad = 1;
 	}
 	return bad;
+}
+
+/* config_load(path) with stderr captured: *rc, *cfg and what it printed. */
+static const char *
+load_captured(const char *path, int *rc, struct config **cfg)
+{
+	*cfg = NULL;
+	cap_begin();
+	*rc = config_load(path, cfg);
+	return cap_end();
+}
+
+/* config_load each case from a file; the number of cases that went wrong. */
+static int
+load_bad_texts(const struct bad_text *cases, size_t n)
+{
+	struct config *cfg;
+	const char *err;
+	size_t i;
+	int rc, failures = 0;
+
+	for (i = 0; i < n; i++) {
+		err = load_captured(write_file("bad.conf", cases[i].text, 0600), &rc, &cfg);
+		failures += expect_config_error(cases[i].desc, rc, cfg, err, cases[i].why);
+	}
+	return failures;
 }
 
 static void
@@ -867,12 +928,12 @@ test_load_bad_files(void **state)
 {
 	static const struct bad_text cases[] = {
 		{ "unknown provider type", "[provider x]\ntype = nosuchprovider\n",
-		  "unknown provider type 'nosuchprovider'" },
+		  "unknown provider type (see: dns01 providers)" },
 		{ "unknown key for type", "[provider x]\ntype = rfc2136\napi_token = abc\n",
 		  "unknown key 'api_token'" },
 		{ "unknown key, secret-looking",
 		  "[provider x]\ntype = rfc2136\ntsig_secrt = " SECRET "\n",
-		  "unknown key 'tsig_secrt'" },
+		  "bad.conf:3: [provider x] (type rfc2136): unknown key (it takes server," },
 		{ "no type", "[provider x]\nserver = 192.0.2.1\n", "no 'type ='" },
 		{ "no provider section", "[dns01]\ntimeout = 10\n", "no [provider NAME]" },
 		{ "empty file", "", "no [provider NAME]" },
@@ -881,24 +942,11 @@ test_load_bad_files(void **state)
 		  "more than one provider without 'zones ='" },
 		{ "syntax error", "[dns01\n", "malformed section header" },
 		{ "unknown key in [dns01]", "[dns01]\nverbose = 1\n[provider a]\ntype = rfc2136\n",
-		  "unknown key 'verbose'" },
+		  "bad.conf:2: [dns01]: unknown key (it takes" },
 	};
-	size_t i;
-	int failures = 0;
 
 	(void)state;
-	for (i = 0; i < NELEM(cases); i++) {
-		const char *path = write_file("bad.conf", cases[i].text, 0600);
-		struct config *cfg = NULL;
-		const char *err;
-		int rc;
-
-		cap_begin();
-		rc = config_load(path, &cfg);
-		err = cap_end();
-		failures += expect_config_error(cases[i].desc, rc, cfg, err, cases[i].why);
-	}
-	assert_int_equal(failures, 0);
+	assert_int_equal(load_bad_texts(cases, NELEM(cases)), 0);
 }
 
 static void
@@ -1272,6 +1320,366 @@ test_check_private_and_read(void **state)
 	assert_null(text);
 }
 
+/* ------------------------------------------ typos never print a secret */
+
+/*
+ * Each text holds SECRET (or SECRET_PAD) where a typo put it.  config_load
+ * must refuse it with exit 3, name the file and line, say what is wrong,
+ * and print neither the secret nor the part of it before a '='.
+ */
+static const struct bad_text secret_typos[] = {
+	{ "no '=', padded", "[provider p]\ntype = rfc2136\ntsig_secret " SECRET_PAD "\n",
+	  "bad.conf:3: expected 'tsig_secret = value'" },
+	{ "no '=', unpadded", "[provider p]\ntype = rfc2136\ntsig_secret " SECRET "\n",
+	  "bad.conf:3: expected 'tsig_secret = value'" },
+	{ "colon, padded", "[provider p]\ntype = rfc2136\ntsig_secret: " SECRET_PAD "\n",
+	  "bad.conf:3: expected 'tsig_secret = value'" },
+	{ "colon, unpadded", "[provider p]\ntype = rfc2136\ntsig_secret:" SECRET "\n",
+	  "bad.conf:3: expected 'tsig_secret = value'" },
+	{ "quote instead of '='",
+	  "[provider p]\ntype = rfc2136\ntsig_secret \"" SECRET_PAD "\"\n",
+	  "bad.conf:3: expected 'tsig_secret = value'" },
+	{ "unbalanced quote", "[provider p]\ntype = rfc2136\ntsig_secret = \"" SECRET "\n",
+	  "bad.conf:3: unbalanced quotes" },
+	{ "text after the quote",
+	  "[provider p]\ntype = rfc2136\ntsig_secret = '" SECRET "'x" SECRET "\n",
+	  "bad.conf:3: unbalanced quotes" },
+	{ "secret as a section", "[dns01]\n[" SECRET_PAD "]\n", "bad.conf:2: unknown section" },
+	{ "secret as a section, unpadded", "[" SECRET "]\n", "bad.conf:1: unknown section" },
+	{ "secret as a provider name with a space",
+	  "[provider " SECRET " x]\n", "bad.conf:1: write [provider NAME] with a one-word name" },
+	{ "secret as zones", "[provider p]\ntype = rfc2136\nzones = " SECRET_PAD "\n",
+	  "bad.conf:3: zones: name 1 of the list:" },
+	{ "secret as the second zone",
+	  "[provider p]\ntype = rfc2136\nzones = example.com," SECRET_PAD "\n",
+	  "bad.conf:3: zones: name 2 of the list:" },
+	{ "secret as resolvers", "[dns01]\nresolvers = 192.0.2.1 " SECRET_PAD "\n",
+	  "bad.conf:2: resolvers: address 2 of the list" },
+	{ "secret as type", "[provider p]\ntype = " SECRET_PAD "\n",
+	  "bad.conf:1: [provider p]: unknown provider type" },
+	{ "secret alone, padded", "[provider p]\ntype = rfc2136\n" SECRET_PAD "\n",
+	  "bad.conf:3: [provider p] (type rfc2136): unknown key (it takes" },
+	{ "secret as a key", "[provider p]\ntype = rfc2136\n" SECRET " = x\n",
+	  "bad.conf:3: [provider p] (type rfc2136): unknown key" },
+	{ "secret as a key in [dns01]", "[dns01]\n" SECRET " = x\n",
+	  "bad.conf:2: [dns01]: unknown key (it takes" },
+	{ "secret before the key", "[provider p]\ntype = rfc2136\n" SECRET " tsig_secret = x\n",
+	  "bad.conf:3: expected 'key = value'" },
+	{ "secret outside a section", SECRET_PAD "\n", "bad.conf:1: key outside a section" },
+	{ "cloudflare api_token without '='",
+	  "[provider cf]\ntype = cloudflare\napi_token " SECRET "\n",
+	  "bad.conf:3: expected 'api_token = value'" },
+	{ "cloudflare api_key with ':'",
+	  "[provider cf]\ntype = cloudflare\nemail = a@example.com\napi_key: " SECRET "\n",
+	  "bad.conf:4: expected 'api_key = value'" },
+	{ "sakura secret without '='",
+	  "[provider s]\ntype = sakuracloud\naccess_token = t\naccess_token_secret " SECRET_PAD
+	  "\n", "bad.conf:4: expected 'access_token_secret = value'" },
+};
+
+static void
+test_typos_never_show_secrets(void **state)
+{
+	(void)state;
+	assert_int_equal(load_bad_texts(secret_typos, NELEM(secret_typos)), 0);
+}
+
+/* A provider name is one word of printable ASCII: it is shown in messages. */
+static void
+test_provider_name_printable(void **state)
+{
+	static const char *const bad[] = {
+		"[provider a\x1b[2Jb]\n", "[provider b\xc3\xbcro]\n", "[provider a\x7f]\n",
+	};
+	char text[256], name[CONFIG_MAX_NAME + 2];
+	struct config *cfg = NULL;
+	const char *err;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < NELEM(bad); i++) {
+		cap_begin();
+		rc = config_parse_text(bad[i], "bad.conf", &cfg);
+		err = cap_end();
+		assert_int_equal(rc, ST_CONFIG);
+		assert_non_null(strstr(err, "bad.conf:1: write [provider NAME] with a one-word name"));
+		assert_null(strchr(err, '\x1b'));
+	}
+	memset(name, 'n', sizeof(name) - 1);
+	name[CONFIG_MAX_NAME] = '\0';			/* the longest */
+	snprintf(text, sizeof(text), "[provider %s]\ntype = rfc2136\n", name);
+	cfg = parse_ok(text);
+	config_free(cfg);
+	name[CONFIG_MAX_NAME] = 'n';			/* one more */
+	name[CONFIG_MAX_NAME + 1] = '\0';
+	snprintf(text, sizeof(text), "[provider %s]\ntype = rfc2136\n", name);
+	assert_int_equal(config_parse_text(text, "t", &cfg), ST_CONFIG);
+}
+
+/* A path with a terminal escape is shown escaped. */
+static void
+test_load_path_escaped(void **state)
+{
+	char path[400];
+	struct config *cfg;
+	const char *err;
+	int rc;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/\x1b[2J\\x.conf", tmpdir);
+	err = load_captured(path, &rc, &cfg);
+	assert_int_equal(rc, ST_CONFIG);
+	assert_null(strchr(err, '\x1b'));
+	assert_non_null(strstr(err, "/\\x1b[2J\\x5cx.conf"));
+}
+
+/* -c '' is a usage error (exit 2), not an open() error. */
+static void
+test_empty_config_path(void **state)
+{
+	struct opts o = { .config = "" };
+	struct config *cfg = NULL;
+	const char *err;
+	int rc;
+
+	(void)state;
+	cap_begin();
+	rc = cli_load_config(&o, &cfg);
+	err = cap_end();
+	assert_int_equal(rc, ST_USAGE);
+	assert_null(cfg);
+	assert_non_null(strstr(err, "-c: the file name is empty"));
+}
+
+/* --------------------------------------------- a UTF-8 BOM is skipped */
+
+static void
+test_bom_skipped(void **state)
+{
+	const char *cred = write_file("bom.ini", UTF8_BOM "dns_rfc2136_secret = " SECRET "\n",
+	    0600);
+	const char *sf = write_file("bom-secret", UTF8_BOM SECRET "\n", 0600);
+	char text[1024];
+	const char *path;
+	struct config *cfg = NULL;
+
+	(void)state;
+	/* the config file */
+	path = write_file("bom.conf", UTF8_BOM "[dns01]\ntimeout = 7\n[provider p]\n"
+	    "type = rfc2136\ntsig_key = k\ntsig_secret = " SECRET "\n", 0600);
+	assert_int_equal(config_load(path, &cfg), ST_OK);
+	assert_int_equal(cfg->timeout, 7);
+	assert_string_equal(provider_conf_get(&cfg->providers[0], "tsig_secret"), SECRET);
+	config_free(cfg);
+	cfg = NULL;
+
+	/* a certbot credentials file */
+	snprintf(text, sizeof(text), "[provider p]\ntype = rfc2136\ntsig_key = k\n"
+	    "credentials = %s\n", cred);
+	path = write_file("bom-cred.conf", text, 0600);
+	assert_int_equal(config_load(path, &cfg), ST_OK);
+	assert_non_null(provider_conf_get(&cfg->providers[0], "tsig_secret"));
+	assert_string_equal(provider_conf_get(&cfg->providers[0], "tsig_secret"), SECRET);
+	config_free(cfg);
+	cfg = NULL;
+
+	/* a NAME_FILE file */
+	setenv("DNS01_PROVIDER", "rfc2136", 1);
+	setenv("RFC2136_TSIG_KEY", "k", 1);
+	setenv("RFC2136_TSIG_SECRET_FILE", sf, 1);
+	assert_int_equal(config_load(NULL, &cfg), ST_OK);
+	assert_string_equal(provider_conf_get(&cfg->providers[0], "tsig_secret"), SECRET);
+	config_free(cfg);
+
+	/* only at the start: elsewhere it is a malformed line */
+	cfg = NULL;
+	assert_int_equal(config_parse_text("[dns01]\n" UTF8_BOM "timeout = 5\n", "t", &cfg),
+	    ST_CONFIG);
+}
+
+/* --------------------------------- only regular files are read, never waited on */
+
+/* config_load(path) fails with ST_CONFIG, a message with want and without "chmod". */
+static void
+expect_not_regular(const char *path, const char *want)
+{
+	struct config *cfg;
+	int rc;
+	const char *err = load_captured(path, &rc, &cfg);
+
+	assert_int_equal(rc, ST_CONFIG);
+	assert_null(cfg);
+	assert_non_null(strstr(err, want));
+	assert_null(strstr(err, "chmod"));
+}
+
+static void
+test_not_regular_files(void **state)
+{
+	char fifo[400], text[1024];
+	const char *conf;
+
+	(void)state;
+	alarm(NO_HANG_S);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+
+	/* the config file itself */
+	expect_not_regular(fifo, "is a FIFO; give the path of a regular file");
+	expect_not_regular("/dev/zero", "/dev/zero is a device");
+	expect_not_regular("/dev/null", "/dev/null is a device");
+	expect_not_regular(tmpdir, "is a directory");
+
+	/* a credentials file */
+	snprintf(text, sizeof(text), "[provider p]\ntype = rfc2136\ncredentials = %s\n", fifo);
+	conf = write_file("fifo-cred.conf", text, 0600);
+	expect_not_regular(conf, "is a FIFO");
+	snprintf(text, sizeof(text), "[provider p]\ntype = rfc2136\ncredentials = /dev/zero\n");
+	conf = write_file("zero-cred.conf", text, 0600);
+	expect_not_regular(conf, "/dev/zero is a device");
+
+	/* a NAME_FILE file */
+	setenv("DNS01_PROVIDER", "rfc2136", 1);
+	setenv("RFC2136_TSIG_SECRET_FILE", "/dev/zero", 1);
+	expect_not_regular(NULL, "/dev/zero is a device");
+	setenv("RFC2136_TSIG_SECRET_FILE", fifo, 1);
+	expect_not_regular(NULL, "is a FIFO");
+
+	/* the public helpers */
+	assert_int_equal(config_check_private("/dev/zero"), ST_CONFIG);
+	assert_int_equal(config_check_private(fifo), ST_CONFIG);
+	alarm(0);
+	unlink(fifo);
+}
+
+/* ------------------------------------- secrets are wiped before free() */
+
+/* Load path (NULL: env mode) and free it, counting freed blocks with SECRET. */
+static int
+frees_with_secret(const char *path, int want)
+{
+#ifdef CHECK_FREES
+	struct config *cfg = NULL;
+	int rc;
+
+	secret_frees = 0;
+	watch_frees = 1;
+	rc = config_load(path, &cfg);
+	config_free(cfg);
+	watch_frees = 0;
+	assert_int_equal(rc, want);
+	return secret_frees;
+#else
+	(void)path;
+	(void)want;
+	return 0;
+#endif
+}
+
+static void
+test_secrets_wiped(void **state)
+{
+	const char *cred = write_file("wipe.ini", "dns_rfc2136_secret = " SECRET "\n", 0600);
+	const char *sf = write_file("wipe-secret", "  " SECRET "\n", 0600);
+	char text[1024], nul[400];
+	int fd;
+
+	(void)state;
+#ifndef CHECK_FREES
+	print_message("free() cannot be watched in this build (ASan): skipped\n");
+	skip();
+#endif
+	/* the config text, parsed and refused */
+	assert_int_equal(frees_with_secret(write_file("wipe.conf", "[provider p]\n"
+	    "type = rfc2136\ntsig_key = k\ntsig_secret = " SECRET "\n", 0600), ST_OK), 0);
+	assert_int_equal(frees_with_secret(write_file("wipe-bad.conf", "[provider p]\n"
+	    "type = rfc2136\ntsig_secret = " SECRET "\ntsig_secret = " SECRET "x\n[x]\n", 0600),
+	    ST_CONFIG), 0);
+	/* a credentials file */
+	snprintf(text, sizeof(text), "[provider p]\ntype = rfc2136\ntsig_key = k\n"
+	    "credentials = %s\n", cred);
+	assert_int_equal(frees_with_secret(write_file("wipe-cred.conf", text, 0600), ST_OK), 0);
+	/* a NAME_FILE file, and one refused after it was read */
+	setenv("DNS01_PROVIDER", "rfc2136", 1);
+	setenv("RFC2136_TSIG_SECRET_FILE", sf, 1);
+	assert_int_equal(frees_with_secret(NULL, ST_OK), 0);
+	snprintf(nul, sizeof(nul), "%s/wipe-nul", tmpdir);
+	fd = open(nul, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, SECRET "\0", strlen(SECRET) + 1), (ssize_t)strlen(SECRET) + 1);
+	close(fd);
+	setenv("RFC2136_TSIG_SECRET_FILE", nul, 1);
+	assert_int_equal(frees_with_secret(NULL, ST_CONFIG), 0);
+}
+
+/* ------------------------------------------------ log_escape (core/log.c) */
+
+static void
+test_log_escape(void **state)
+{
+	char out[64], small[8];
+
+	(void)state;
+	assert_string_equal(log_escape("plain text", out, sizeof(out)), "plain text");
+	assert_string_equal(log_escape("a\x1b[31m\\b\xff\n", out, sizeof(out)),
+	    "a\\x1b[31m\\x5cb\\xff\\x0a");
+	/* cut where it is full, never in the middle of an escape */
+	assert_string_equal(log_escape("\x01\x02", small, sizeof(small)), "\\x01");
+	assert_string_equal(log_escape("", out, sizeof(out)), "");
+}
+
+/* ------------------------------------ -v trace redaction (core/http.c) */
+
+/*
+ * A header is redacted because its provider marked it secret, whatever its
+ * name (X-API-Key is not a name dns01 knows); one not marked is shown.
+ */
+static void
+test_http_trace_redacts_flagged_headers(void **state)
+{
+	static const struct http_header hdrs[] = {
+		{ "X-API-Key", "PDNS-SECRET-123", 1 },
+		{ "X-Request-Id", "abc", 0 },
+	};
+	static const struct { const char *line, *want; } cases[] = {
+		{ "X-API-Key: PDNS-SECRET-123", "X-API-Key: [redacted]" },
+		{ "x-api-key:PDNS-SECRET-123", "x-api-key: [redacted]" },
+		{ "X-Request-Id: abc", "X-Request-Id: abc" },
+		{ "X-API-Key-2: abc", "X-API-Key-2: abc" },
+		{ "X-Auth-Key: not marked here", "X-Auth-Key: not marked here" },
+		/* libcurl's own credential headers (URL userinfo, proxy) */
+		{ "Authorization: Bearer tok", "Authorization: [redacted]" },
+		{ "proxy-authorization: Basic eDp5", "proxy-authorization: [redacted]" },
+		{ "Accept: application/json", "Accept: application/json" },
+		{ "X-Odd: a\x1b[2Jb", "X-Odd: a.[2Jb" },
+		{ "HTTP/1.1 200 OK", "HTTP/1.1 200 OK" },
+	};
+	char out[128], small[16];
+	size_t i;
+	int failures = 0;
+
+	(void)state;
+	for (i = 0; i < NELEM(cases); i++) {
+		http_trace_header(hdrs, NELEM(hdrs), cases[i].line, strlen(cases[i].line), out,
+		    sizeof(out));
+		if (strcmp(out, cases[i].want) != 0) {
+			print_error("'%s': shown as '%s', want '%s'\n", cases[i].line, out,
+			    cases[i].want);
+			failures++;
+		}
+	}
+	assert_int_equal(failures, 0);
+	/* only len octets count; a long line is cut with "..." */
+	http_trace_header(hdrs, NELEM(hdrs), "X-Request-Id: abcdefghijklmnop", 17, out,
+	    sizeof(out));
+	assert_string_equal(out, "X-Request-Id: abc");
+	http_trace_header(hdrs, NELEM(hdrs), "X-Request-Id: abcdefghijklmnop", 31, small,
+	    sizeof(small));
+	assert_string_equal(small, "X-Request-Id...");
+}
+
 #define T(f)	cmocka_unit_test_setup(f, clean_env)
 #define TE(f)	cmocka_unit_test_setup(f, env_setup)
 
@@ -1316,6 +1724,15 @@ main(void)
 		T(test_credentials_section_wins),
 		T(test_credentials_not_private),
 		T(test_check_private_and_read),
+		T(test_typos_never_show_secrets),
+		T(test_provider_name_printable),
+		T(test_load_path_escaped),
+		T(test_empty_config_path),
+		TE(test_bom_skipped),
+		TE(test_not_regular_files),
+		TE(test_secrets_wiped),
+		T(test_log_escape),
+		T(test_http_trace_redacts_flagged_headers),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);

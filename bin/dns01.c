@@ -157,24 +157,6 @@ by_hand(const struct command *cmd)
 	return 0;
 }
 
-/* s for a message: printable ASCII as is, every other octet as \xHH. */
-static const char *
-shown(const char *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f)
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 /* Run the command with its arguments.  Status. */
 static int
 dispatch(const struct opts *o, const char *cmd, int nargs, char **args)
@@ -283,14 +265,14 @@ main(int argc, char **argv)
 		else if (cmd != NULL && by_hand(cmd) && a[0] == '-' && a[1] != '\0') {
 			/* A typo such as --no-wiat must not become a TXT value. */
 			log_err("%s: unknown option %s; a value that starts with '-' goes after "
-			    "'--' (dns01 %s NAME -- VALUE)", cmd->name, shown(a, word, sizeof(word)),
+			    "'--' (dns01 %s NAME -- VALUE)", cmd->name, log_escape(a, word, sizeof(word)),
 			    cmd->name);
 			rc = ST_USAGE;
 			goto out;
 		} else if (cmd != NULL)
 			args[nargs++] = argv[i];	/* a hook's value that starts with '-' */
 		else if (a[0] == '-') {
-			log_err("unknown option %s (see dns01 --help)", shown(a, word, sizeof(word)));
+			log_err("unknown option %s (see dns01 --help)", log_escape(a, word, sizeof(word)));
 			rc = ST_USAGE;
 			goto out;
 		} else if ((cmd = find_command(a)) == NULL) {
@@ -299,7 +281,7 @@ main(int argc, char **argv)
 				rc = ST_OK;
 				goto out;
 			}
-			log_err("unknown command '%s' (see dns01 --help)", shown(a, word, sizeof(word)));
+			log_err("unknown command '%s' (see dns01 --help)", log_escape(a, word, sizeof(word)));
 			rc = ST_USAGE;
 			goto out;
 		}

@@ -10,11 +10,13 @@
 int
 hook_challenge(struct challenge *c, const char *what, const char *domain, const char *value)
 {
+	char shown[NAME_BUF];
 	const char *why;
 
 	memset(c, 0, sizeof(*c));
 	if (name_challenge(domain, c->name, &why) == -1) {
-		log_err("%s: domain '%s': %s", what, domain, why);
+		log_err("%s: domain '%s': %s", what, log_escape(domain, shown, sizeof(shown)),
+		    why);
 		return ST_USAGE;
 	}
 	if (value_check_acme(value, &why) == -1) {

@@ -18,7 +18,7 @@ hook_lego(const struct opts *o, const char *op, int raw, int argc, char **argv)
 {
 	struct challenge c;
 	const char *why;
-	char value[VALUE_BUF];
+	char value[VALUE_BUF], shown[NAME_BUF];
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -40,7 +40,8 @@ hook_lego(const struct opts *o, const char *op, int raw, int argc, char **argv)
 			return ST_USAGE;
 		}
 		if (name_check(argv[0], 0, c.name, &why) == -1) {
-			log_err("%s: FQDN '%s': %s", op, argv[0], why);
+			log_err("%s: FQDN '%s': %s", op, log_escape(argv[0], shown, sizeof(shown)),
+			    why);
 			return ST_USAGE;
 		}
 		if (value_check_acme(argv[1], &why) == -1) {

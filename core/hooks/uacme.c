@@ -9,14 +9,17 @@
 
 #include "hook.h"
 #include "../log.h"
+#include "../name.h"
 #include "../status.h"
 
 #define UACME_ARGS	4	/* TYPE IDENT TOKEN AUTH */
 #define DNS01_TYPE	"dns-01"
+#define UACME_TYPE_SHOWN	64	/* of an unknown TYPE in a message */
 
 int
 hook_uacme(const struct opts *o, const char *method, int argc, char **argv)
 {
+	char type[UACME_TYPE_SHOWN], ident[NAME_BUF];
 	struct challenge c;
 	int rc;
 
@@ -27,8 +30,10 @@ hook_uacme(const struct opts *o, const char *method, int argc, char **argv)
 	if (strcmp(argv[0], DNS01_TYPE) != 0) {
 		/* Declining is how a uacme hook says "not this type"; not an error. */
 		if (strcmp(method, "begin") == 0) {
-			log_info("declining a %.32s challenge for %.253s: dns01 answers only %s",
-			    argv[0], argv[1], DNS01_TYPE);
+			/* TYPE and IDENT come from the CA: shown escaped. */
+			log_info("declining a %s challenge for %s: dns01 answers only %s",
+			    log_escape(argv[0], type, sizeof(type)),
+			    log_escape(argv[1], ident, sizeof(ident)), DNS01_TYPE);
 			return ST_FAIL;
 		}
 		return ST_OK;

@@ -142,6 +142,20 @@ def test_bad_input_is_shown_escaped(tb):
             f'{args!r}: expected exit 2 and the escape shown as \\x1b; exit {rc}, {err!r}'
 
 
+def test_hook_words_shown_escaped(tb):
+    """Words from the CA or the client (uacme's TYPE and IDENT, dehydrated's
+    DOMAIN, lego's FQDN) reach stderr escaped, never as terminal escapes."""
+    conf = tb.write_config()
+    esc = '\x1b]0;pwned\x07\x1b[2J'
+    for args, want_rc in ((['begin', 'x' + esc, 'a' + esc, 'tok', V], 1),
+                          (['deploy_challenge', 'a' + esc + SUFFIX, 'tok', V], 2),
+                          (['present', 'a' + esc + SUFFIX + '.', V], 2)):
+        rc, _, err, _ = run_dns01(['-c', conf] + args,
+                                  env={'BASEDIR': '/b', 'CERTDIR': '/c'})
+        assert rc == want_rc and '\x1b' not in err and '\\x1b' in err, \
+            f'{args[0]}: expected exit {want_rc} and \\x1b shown; exit {rc}, {err!r}'
+
+
 def test_values_starting_with_dash(tb):
     """A value that starts with '-' (one ACME value in 64): set/unset take it
     after '--'; the hook dialects (lego present/cleanup) take it as it is,

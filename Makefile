@@ -38,7 +38,7 @@ LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
 HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
 UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal \
-             tests/unit/test_tsig tests/unit/test_answer
+             tests/unit/test_tsig tests/unit/test_answer tests/unit/test_ledger
 
 all: dns01
 
@@ -53,7 +53,7 @@ dns01: bin/dns01.o $(LIB_OBJ) .flags
 %.o: %.c $(HEADERS) Makefile .flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ) $(HEADERS) .flags
+tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ) $(HEADERS) $(wildcard tests/unit/*.h) .flags
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_TESTS)

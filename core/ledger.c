@@ -1,9 +1,11 @@
 /* The cache ledger; see ledger.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ledger.h"
@@ -12,158 +14,540 @@
 #include "state.h"
 #include "status.h"
 
-#define LEDGER_LINE_MAX	(NAME_BUF + 64)
-#define LEDGER_FILE_MAX	(LEDGER_MAX_ENTRIES * LEDGER_LINE_MAX)
-#define LEDGER_LOCK	"cache"
-#define LEDGER_TTL_MAX	(7 * 86400)	/* larger TTLs in the file are damage */
+#define LEDGER_LINE_MAX		(NAME_BUF + 64)
+#define LEDGER_FILE_MAX		(LEDGER_MAX_ENTRIES * LEDGER_LINE_MAX)
+#define LEDGER_LOCK		"cache"
+#define LEDGER_TMP		LEDGER_FILE ".new"	/* the next ledger, before its rename */
+#define LEDGER_PATH_MAX		4096
+#define LEDGER_SHOWN_MAX	(4 * LEDGER_PATH_MAX + 1)	/* a path, every byte \xHH */
+#define LEDGER_NUM_MAX		24	/* characters of a time ("1732748000.123") */
+#define LEDGER_INT_MAX		9	/* digits of the TTL */
+#define LEDGER_FIELDS		5
+#define DIGITS			"0123456789"
 
-/* 1 while an entry still says something at now. */
-static int
-current(const struct ledger_entry *e, double now)
+/* The ledger while it is locked. */
+struct ledger {
+	int	lockfd;
+	char	path[LEDGER_PATH_MAX];
+	char	shown[LEDGER_SHOWN_MAX];	/* path for messages */
+	struct ledger_parsed p;
+};
+
+/* s for a message: printable ASCII as is, every other byte as \xHH. */
+static const char *
+escaped(const char *s, char *buf, size_t len)
 {
-	return e->until > now || (e->live && e->changed + e->ttl > now);
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f)
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
-size_t
-ledger_parse(const char *text, double now, struct ledger_entry *e, size_t max)
+/* A time field: digits, optionally '.' and digits.  0 or -1. */
+static int
+parse_time(const char *s, size_t n, double *out)
 {
-	const char *line = text, *nl;
-	size_t n = 0;
+	char buf[LEDGER_NUM_MAX + 1], *end;
+	size_t digits, len, frac;
 
-	for (; *line != '\0' && n < max; line = nl + 1) {
-		char name[LEDGER_LINE_MAX], canon[NAME_BUF];
-		const char *why;
-		double until, changed;
-		int live, ttl;
-		size_t len;
+	if (n == 0 || n > LEDGER_NUM_MAX)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	len = digits = strspn(buf, DIGITS);
+	if (buf[len] == '.' && (frac = strspn(buf + len + 1, DIGITS)) > 0)
+		len += 1 + frac;
+	if (digits == 0 || len != n)
+		return -1;
+	errno = 0;
+	*out = strtod(buf, &end);
+	return errno != 0 || end != buf + n ? -1 : 0;
+}
 
-		if ((nl = strchr(line, '\n')) == NULL)
-			break;		/* a torn last line is ignored */
-		len = (size_t)(nl - line);
-		if (len >= LEDGER_LINE_MAX)
-			continue;
-		_Static_assert(LEDGER_LINE_MAX > 300, "sscanf width below");
-		if (sscanf(line, "%lf %lf %d %d %299s", &until, &changed, &live, &ttl,
-		    name) != 5 || (live != 0 && live != 1) || ttl < 0 || ttl > LEDGER_TTL_MAX ||
-		    name_check(name, 0, canon, &why) == -1)
-			continue;
-		memset(&e[n], 0, sizeof(e[n]));
-		memcpy(e[n].name, canon, sizeof(canon));
-		e[n].until = until;
-		e[n].changed = changed;
-		e[n].live = live;
-		e[n].ttl = ttl;
-		if (current(&e[n], now))
-			n++;
+/* A decimal integer field of 1..LEDGER_INT_MAX digits.  0 or -1. */
+static int
+parse_int(const char *s, size_t n, int *out)
+{
+	char buf[LEDGER_INT_MAX + 1], *end;
+	long v;
+
+	if (n == 0 || n > LEDGER_INT_MAX)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (strspn(buf, DIGITS) != n)
+		return -1;
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno != 0 || end != buf + n)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int
+ledger_parse_line(const char *line, size_t len, struct ledger_entry *e, const char **why)
+{
+	const char *f[LEDGER_FIELDS], *p = line, *end = line + len, *sp;
+	size_t flen[LEDGER_FIELDS], i;
+	char name[NAME_BUF];
+
+	memset(e, 0, sizeof(*e));
+	if (len >= LEDGER_LINE_MAX) {
+		*why = "longer than any line dns01 writes";
+		return -1;
 	}
-	return n;
+	if (memchr(line, '\0', len) != NULL) {
+		*why = "a NUL byte";
+		return -1;
+	}
+	for (i = 0; i < LEDGER_FIELDS; i++) {
+		sp = i + 1 < LEDGER_FIELDS ? memchr(p, ' ', (size_t)(end - p)) : NULL;
+		if (i + 1 < LEDGER_FIELDS && sp == NULL) {
+			*why = "not five fields one space apart";
+			return -1;
+		}
+		f[i] = p;
+		flen[i] = (size_t)((sp != NULL ? sp : end) - p);
+		p = sp != NULL ? sp + 1 : end;
+	}
+	if (parse_time(f[0], flen[0], &e->until) == -1 ||
+	    parse_time(f[1], flen[1], &e->changed) == -1) {
+		*why = "a time that is not a decimal number";
+		return -1;
+	}
+	if (flen[2] != 1 || (f[2][0] != '0' && f[2][0] != '1')) {
+		*why = "the live flag is neither 0 nor 1";
+		return -1;
+	}
+	e->live = f[2][0] == '1';
+	if (parse_int(f[3], flen[3], &e->ttl) == -1) {
+		*why = "a TTL that is not a decimal number";
+		return -1;
+	}
+	if (flen[4] >= sizeof(name)) {
+		*why = "not a domain name";
+		return -1;
+	}
+	memcpy(name, f[4], flen[4]);
+	name[flen[4]] = '\0';
+	if (name_check(name, 0, e->name, why) == -1) {
+		*why = "not a domain name";
+		return -1;
+	}
+	return 0;
+}
+
+enum ledger_verdict
+ledger_judge(const struct ledger_entry *e, double now, const char **why)
+{
+	/* NaN compares false: the finiteness test comes first. */
+	if (!isfinite(e->until) || !isfinite(e->changed))
+		*why = "a time that is not a finite number";
+	else if (e->until < 0 || e->changed < 0)
+		*why = "a negative time";
+	else if (e->live != 0 && e->live != 1)
+		*why = "the live flag is neither 0 nor 1";
+	else if (e->ttl < 0 || e->ttl > LEDGER_TTL_MAX)
+		*why = "a TTL outside what dns01 writes";
+	else if (e->changed > now + LEDGER_CLOCK_STEP_S)
+		*why = "a change in the future";
+	else if (e->until > now + LEDGER_AHEAD_MAX_S)
+		*why = "a cache wait that ends later than any dns01 notes (beyond now + the "
+		    "largest TTL)";
+	else if (e->until > now || (e->live && e->changed + e->ttl > now))
+		return LEDGER_CURRENT;
+	else
+		return LEDGER_EXPIRED;
+	return LEDGER_DAMAGED;
+}
+
+/* Count a damaged line; the first ones are kept for the report. */
+static void
+damaged(struct ledger_parsed *p, size_t line, const char *why)
+{
+	if (p->nbad < LEDGER_DAMAGE_SHOWN) {
+		p->bad[p->nbad].line = line;
+		p->bad[p->nbad].why = why;
+	}
+	p->nbad++;
+}
+
+/* 1 when p already holds an entry for name. */
+static int
+known(const struct ledger_parsed *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->e[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+void
+ledger_parse(const char *text, size_t len, double now, struct ledger_parsed *p)
+{
+	const char *line = text, *end = text + len, *nl, *why = NULL;
+	struct ledger_entry e;
+	enum ledger_verdict v = LEDGER_DAMAGED;
+	size_t lineno;
+
+	p->n = 0;
+	p->nbad = 0;
+	for (lineno = 1; line < end; lineno++, line = nl + 1) {
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL) {
+			damaged(p, lineno, "no newline at its end (a write cut short)");
+			break;
+		}
+		if (ledger_parse_line(line, (size_t)(nl - line), &e, &why) == -1 ||
+		    (v = ledger_judge(&e, now, &why)) == LEDGER_DAMAGED)
+			damaged(p, lineno, why);
+		else if (v == LEDGER_EXPIRED)
+			continue;
+		else if (known(p, e.name))
+			damaged(p, lineno, "a second entry for the same name");
+		else if (p->n == p->max)
+			damaged(p, lineno, "more entries than the ledger holds");
+		else
+			p->e[p->n++] = e;
+	}
 }
 
 /*
- * Lock the ledger and read its current entries into *out (malloc'd, *n of
- * them).  Returns the open file (the lock is on *lockfd), or -1.
+ * 1 the first time this process reports on the file st describes (the same
+ * file, unchanged): a run reads the ledger several times, and says what is
+ * wrong with it once.
  */
 static int
-load(const char *dir, int *lockfd, struct ledger_entry **out, size_t *n)
+first_report(const struct stat *st)
 {
-	char path[4096], *text = NULL;
+	static struct stat last;
+	static int have;
+
+	if (have && last.st_dev == st->st_dev && last.st_ino == st->st_ino &&
+	    last.st_size == st->st_size && last.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	    last.st_mtim.tv_nsec == st->st_mtim.tv_nsec)
+		return 0;
+	last = *st;
+	have = 1;
+	return 1;
+}
+
+/* What a file that is not a regular one is, for messages. */
+static const char *
+file_kind(mode_t mode)
+{
+	return S_ISFIFO(mode) ? "a FIFO" : S_ISDIR(mode) ? "a directory" :
+	    S_ISLNK(mode) ? "a symbolic link" : S_ISSOCK(mode) ? "a socket" :
+	    S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device" :
+	    "not a regular file";
+}
+
+/* 0 when st is a regular file; else says so (once) about shown.  */
+static int
+regular(const struct stat *st, const char *shown)
+{
+	if (S_ISREG(st->st_mode))
+		return 0;
+	if (first_report(st))
+		log_warn("%s is %s, not a regular file: dns01 leaves it alone, and cache waits "
+		    "are off until it is removed (see dns01(1), RESOLVER CACHES)", shown,
+		    file_kind(st->st_mode));
+	return -1;
+}
+
+/* Say what was wrong in the ledger l read from the file st describes, once. */
+static void
+report_damage(const struct ledger *l, const struct stat *st, int truncated)
+{
+	size_t i;
+
+	if ((l->p.nbad == 0 && !truncated) || !first_report(st))
+		return;
+	if (truncated)
+		log_warn("%s is larger than any ledger dns01 writes: only its first %d bytes "
+		    "are read", l->shown, LEDGER_FILE_MAX);
+	for (i = 0; i < l->p.nbad && i < LEDGER_DAMAGE_SHOWN; i++)
+		log_warn("%s line %zu ignored: %s", l->shown, l->p.bad[i].line, l->p.bad[i].why);
+	if (l->p.nbad > LEDGER_DAMAGE_SHOWN)
+		log_warn("%s: %zu more damaged lines ignored", l->shown,
+		    l->p.nbad - LEDGER_DAMAGE_SHOWN);
+	log_warn("%s: dns01 drops ignored lines the next time it updates the ledger; to drop "
+	    "them now, delete those lines (not the whole file: that also forgets the pending "
+	    "cache waits of other names)", l->shown);
+}
+
+/*
+ * 0 unless path is there and is not a regular file: then -1, said once.
+ * Looked at before anything opens path, so that nothing opens a device or
+ * a FIFO there; the descriptor is checked again after the open.  When
+ * lstat() fails, the open that follows says why.
+ */
+static int
+not_special(const char *path, const char *shown)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 ? regular(&st, shown) : 0;
+}
+
+/*
+ * Read the ledger file into l->p.  A missing file is an empty ledger.
+ * Opened without following links or blocking (a FIFO), and only a regular
+ * file is read, at most LEDGER_FILE_MAX bytes.  0 or -1 (reported).
+ */
+static int
+read_ledger(struct ledger *l)
+{
+	struct stat st;
+	char *text = NULL;
 	ssize_t r;
 	size_t len = 0;
-	int fd = -1;
+	int fd, rc = -1, truncated = 0;
 
-	*out = NULL;
-	*n = 0;
-	if (state_lock(dir, LEDGER_LOCK, lockfd) != ST_OK)
+	if (not_special(l->path, l->shown) == -1)
 		return -1;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, LEDGER_FILE) >= sizeof(path))
-		goto fail;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
-		log_warn("%s: %s", path, strerror(errno));
-		goto fail;
+	if ((fd = open(l->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("%s: %s: cache waits are off", l->shown, strerror(errno));
+		return -1;
 	}
-	if ((text = malloc(LEDGER_FILE_MAX + 1)) == NULL ||
-	    (*out = calloc(LEDGER_MAX_ENTRIES + 1, sizeof(**out))) == NULL)
-		goto fail;
-	while (len < LEDGER_FILE_MAX && (r = read(fd, text + len, LEDGER_FILE_MAX - len)) > 0)
+	if (fstat(fd, &st) == -1) {
+		log_warn("%s: %s: cache waits are off", l->shown, strerror(errno));
+		goto out;
+	}
+	if (regular(&st, l->shown) == -1)
+		goto out;
+	if ((text = malloc(LEDGER_FILE_MAX + 1)) == NULL) {
+		log_warn("out of memory reading %s: cache waits are off", l->shown);
+		goto out;
+	}
+	while (len <= LEDGER_FILE_MAX &&
+	    (r = read(fd, text + len, LEDGER_FILE_MAX + 1 - len)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			log_warn("%s: %s: cache waits are off", l->shown, strerror(errno));
+			goto out;
+		}
 		len += (size_t)r;
-	text[len] = '\0';
-	*n = ledger_parse(text, prop_wall_now(), *out, LEDGER_MAX_ENTRIES);
+	}
+	if (len > LEDGER_FILE_MAX) {
+		/* parse whole lines within the limit only */
+		truncated = 1;
+		for (len = LEDGER_FILE_MAX; len > 0 && text[len - 1] != '\n'; len--)
+			;
+	}
+	ledger_parse(text, len, prop_wall_now(), &l->p);
+	report_damage(l, &st, truncated);
+	rc = 0;
+out:
 	free(text);
-	return fd;
-fail:
-	free(text);
-	free(*out);
-	*out = NULL;
-	if (fd != -1)
-		close(fd);
-	state_unlock(*lockfd);
-	*lockfd = -1;
-	return -1;
+	close(fd);
+	return rc;
+}
+
+/* Unlock and free what load() holds. */
+static void
+unload(struct ledger *l)
+{
+	state_unlock(l->lockfd);
+	l->lockfd = -1;
+	free(l->p.e);
+	l->p.e = NULL;
+}
+
+/*
+ * Lock the ledger of dir (into l->lockfd): only through a regular file,
+ * checked before state_lock() opens it and again on the descriptor.
+ * 0 or -1 (reported).
+ */
+static int
+lock_ledger(const char *dir, struct ledger *l)
+{
+	char path[LEDGER_PATH_MAX], shown[LEDGER_SHOWN_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, LEDGER_LOCK);
+	escaped(path, shown, sizeof(shown));
+	if (not_special(path, shown) == -1)
+		return -1;
+	if (state_lock(dir, LEDGER_LOCK, &l->lockfd) != ST_OK) {
+		log_warn("cannot lock the cache ledger %s: cache waits are off", l->shown);
+		return -1;
+	}
+	if (fstat(l->lockfd, &st) == -1) {
+		log_warn("%s: %s: cache waits are off", shown, strerror(errno));
+		return -1;
+	}
+	return regular(&st, shown);
+}
+
+/*
+ * Lock the ledger of dir and read its current entries into l (release
+ * with unload()).  0, or -1 (reported) with nothing held.
+ */
+static int
+load(const char *dir, struct ledger *l)
+{
+	int n, rc = -1;
+
+	memset(l, 0, sizeof(*l));
+	l->lockfd = -1;
+	n = snprintf(l->path, sizeof(l->path), "%s/%s", dir, LEDGER_FILE);
+	if (n < 0 || (size_t)n >= sizeof(l->path)) {
+		log_warn("state_dir path too long: cache waits are off");
+		return -1;
+	}
+	escaped(l->path, l->shown, sizeof(l->shown));
+	if ((l->p.e = calloc(LEDGER_MAX_ENTRIES, sizeof(*l->p.e))) == NULL) {
+		log_warn("out of memory reading %s: cache waits are off", l->shown);
+		goto out;
+	}
+	l->p.max = LEDGER_MAX_ENTRIES;
+	if (lock_ledger(dir, l) == -1 || read_ledger(l) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1)
+		unload(l);
+	return rc;
 }
 
 void
 ledger_get(const char *dir, const char *name, struct ledger_entry *e)
 {
-	struct ledger_entry *all = NULL;
-	size_t n, i;
-	int fd, lockfd = -1;
+	struct ledger l;
+	size_t i;
 
 	memset(e, 0, sizeof(*e));
 	snprintf(e->name, sizeof(e->name), "%s", name);
-	if ((fd = load(dir, &lockfd, &all, &n)) == -1) {
-		log_warn("cannot read the cache ledger in %s: cache waits are off", dir);
+	if (load(dir, &l) == -1)
 		return;
+	for (i = 0; i < l.p.n; i++)
+		if (strcmp(l.p.e[i].name, name) == 0)
+			*e = l.p.e[i];
+	unload(&l);
+}
+
+/* Write all of buf to fd.  0 or -1 (errno). */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
 	}
-	for (i = 0; i < n; i++)
-		if (strcmp(all[i].name, name) == 0)
-			*e = all[i];
-	close(fd);
-	state_unlock(lockfd);
-	free(all);
+	return 0;
+}
+
+/*
+ * Write l's entries to <dir>/LEDGER_TMP (a new file: O_EXCL, 0600), fsync
+ * it, rename it over the ledger and fsync the directory.  The lock is held,
+ * so a leftover LEDGER_TMP is a crashed writer's and is removed first.  On
+ * failure the temporary file is removed.  0 or -1 (errno).
+ */
+static int
+replace(const char *dir, const struct ledger *l)
+{
+	char tmp[LEDGER_PATH_MAX], *text = NULL;
+	size_t len = 0, i;
+	int fd = -1, dfd = -1, made = 0, rc = -1, n, saved;
+
+	n = snprintf(tmp, sizeof(tmp), "%s/%s", dir, LEDGER_TMP);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	if ((text = malloc(LEDGER_FILE_MAX)) == NULL)
+		goto out;
+	for (i = 0; i < l->p.n; i++) {
+		const struct ledger_entry *e = &l->p.e[i];
+
+		n = snprintf(text + len, LEDGER_FILE_MAX - len, "%.3f %.3f %d %d %s\n",
+		    e->until, e->changed, e->live, e->ttl, e->name);
+		if (n < 0 || (size_t)n >= LEDGER_FILE_MAX - len) {
+			errno = EFBIG;
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		goto out;
+	made = 1;
+	if (write_all(fd, text, len) == -1 || fsync(fd) == -1)
+		goto out;
+	n = close(fd);
+	fd = -1;
+	if (n == -1 || rename(tmp, l->path) == -1)
+		goto out;
+	made = 0;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 || fsync(dfd) == -1)
+		goto out;
+	rc = 0;
+out:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (made)
+		unlink(tmp);
+	if (dfd != -1)
+		close(dfd);
+	free(text);
+	errno = saved;
+	return rc;
 }
 
 void
 ledger_put(const char *dir, const struct ledger_entry *e)
 {
-	struct ledger_entry *all = NULL;
-	FILE *f = NULL;
-	size_t n, i;
-	int fd, lockfd = -1, ok = 0;
+	struct ledger l;
+	const char *why;
+	size_t i;
 
-	if ((fd = load(dir, &lockfd, &all, &n)) == -1)
-		goto out;
-	for (i = 0; i < n; i++)
-		if (strcmp(all[i].name, e->name) == 0)
-			break;
-	if (i == n) {
-		if (n == LEDGER_MAX_ENTRIES)	/* full: the oldest goes */
-			memmove(&all[0], &all[1], --n * sizeof(all[0]));
-		memset(&all[n], 0, sizeof(all[n]));
-		memcpy(all[n].name, e->name, sizeof(e->name));
-		i = n++;
+	if (ledger_judge(e, prop_wall_now(), &why) == LEDGER_DAMAGED) {
+		log_warn("not noting the change at %s in the cache ledger: %s", e->name, why);
+		return;
 	}
-	if (e->until > all[i].until)
-		all[i].until = e->until;
-	all[i].changed = e->changed;
-	all[i].live = e->live;
-	all[i].ttl = e->ttl;
-	if (ftruncate(fd, 0) == -1 || lseek(fd, 0, SEEK_SET) == -1 ||
-	    (f = fdopen(fd, "w")) == NULL)
-		goto out;
-	fd = -1;
-	for (i = 0; i < n; i++)
-		fprintf(f, "%.3f %.3f %d %d %s\n", all[i].until, all[i].changed, all[i].live,
-		    all[i].ttl, all[i].name);
-	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-out:
-	if (!ok)
-		log_warn("cannot update the cache ledger in %s: the next write at %s may not "
-		    "wait for cached answers", dir, e->name);
-	if (f != NULL)
-		fclose(f);
-	else if (fd != -1)
-		close(fd);
-	if (lockfd != -1)
-		state_unlock(lockfd);
-	free(all);
+	if (load(dir, &l) == -1)
+		return;		/* reported: cache waits are off */
+	for (i = 0; i < l.p.n; i++)
+		if (strcmp(l.p.e[i].name, e->name) == 0)
+			break;
+	if (i == l.p.n) {
+		if (l.p.n == LEDGER_MAX_ENTRIES)	/* full: the oldest goes */
+			memmove(&l.p.e[0], &l.p.e[1], --l.p.n * sizeof(l.p.e[0]));
+		memset(&l.p.e[l.p.n], 0, sizeof(l.p.e[0]));
+		memcpy(l.p.e[l.p.n].name, e->name, sizeof(e->name));
+		i = l.p.n++;
+	}
+	if (e->until > l.p.e[i].until)
+		l.p.e[i].until = e->until;
+	l.p.e[i].changed = e->changed;
+	l.p.e[i].live = e->live;
+	l.p.e[i].ttl = e->ttl;
+	if (replace(dir, &l) == -1)
+		log_warn("cannot update the cache ledger %s: %s: the next write at %s may not "
+		    "wait for cached answers", l.shown, strerror(errno), e->name);
+	unload(&l);
 }

@@ -1,0 +1,151 @@
+/*
+ * Helpers for the unit tests: a temporary directory per test group, text
+ * building, whole-file reads and writes, and capturing stderr (where dns01's
+ * messages go) to check what a message says.  Include after <cmocka.h>.
+ * static inline: a test file that uses only some of them gets no warnings.
+ */
+#ifndef DNS01_UNIT_H
+#define DNS01_UNIT_H
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define UNIT_NELEM(a)		(sizeof(a) / sizeof((a)[0]))
+#define UNIT_FILE_MAX		(1 << 16)	/* what unit_slurp() reads */
+#define UNIT_CAPTURE_MAX	16384		/* what unit_cap_end() returns */
+
+/* The group's directory, made by unit_group_setup(). */
+static char unit_tmpdir[256];
+
+static inline int
+unit_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* cmocka group setup and teardown: unit_tmpdir, and everything in it. */
+static inline int
+unit_group_setup(void **state)
+{
+	char tmpl[] = "/tmp/dns01-test-XXXXXX";
+
+	(void)state;
+	if (mkdtemp(tmpl) == NULL)
+		return -1;
+	snprintf(unit_tmpdir, sizeof(unit_tmpdir), "%s", tmpl);
+	return 0;
+}
+
+static inline int
+unit_group_teardown(void **state)
+{
+	(void)state;
+	return nftw(unit_tmpdir, unit_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* dir/name, in one of a few static buffers (so a call can take two). */
+static inline const char *
+unit_path(const char *dir, const char *name)
+{
+	static char buf[4][768];
+	static unsigned next;
+	char *p = buf[next++ % 4];
+
+	assert_true((size_t)snprintf(p, sizeof(buf[0]), "%s/%s", dir, name) < sizeof(buf[0]));
+	return p;
+}
+
+/* snprintf at p, never past end; returns the new end of the text. */
+static inline char *
+unit_append(char *p, const char *end, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline char *
+unit_append(char *p, const char *end, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(p, (size_t)(end - p), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && n < end - p);
+	return p + n;
+}
+
+/* The whole of a file, at most UNIT_FILE_MAX - 1 bytes (static buffer). */
+static inline const char *
+unit_slurp(const char *path)
+{
+	static char buf[UNIT_FILE_MAX];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Write text to path, mode 0600. */
+static inline void
+unit_write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+static int unit_saved_stderr = -1;
+
+/* Send stderr to a file in unit_tmpdir until unit_cap_end(). */
+static inline void
+unit_cap_begin(void)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/stderr.txt", unit_tmpdir);
+	fflush(stderr);
+	unit_saved_stderr = dup(2);
+	assert_true(unit_saved_stderr >= 0);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	close(fd);
+}
+
+/* Restore stderr; what was written (static buffer), echoed to the test log. */
+static inline const char *
+unit_cap_end(void)
+{
+	static char buf[UNIT_CAPTURE_MAX];
+	char path[512];
+	FILE *f;
+	size_t n;
+
+	fflush(stderr);
+	dup2(unit_saved_stderr, 2);
+	close(unit_saved_stderr);
+	unit_saved_stderr = -1;
+	snprintf(path, sizeof(path), "%s/stderr.txt", unit_tmpdir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	fputs(buf, stderr);
+	return buf;
+}
+
+#endif

@@ -11,11 +11,16 @@
 #include "answer.h"
 #include "log.h"
 #include "propagation.h"
+#include "run.h"
 #include "status.h"
 
 #define PROP_MAX_ADDRS	256	/* distinct addresses polled at once */
 #define PROP_MAX_PROBES	1024	/* (name, address) pairs */
 #define PROP_DESC	256	/* text of what an address last answered */
+
+/* A run's values at one name are never cut: see PROP_MAX_VALUES. */
+_Static_assert(PROP_MAX_VALUES >= RUN_MAX_CHALLENGES,
+    "prop_target.values must hold every challenge of a run");
 
 struct paddr {
 	const struct dns_addr *a;
@@ -54,15 +59,6 @@ struct loop {
 	size_t	wirelen[PROP_MAX_PROBES];
 	ldns_pkt *query[PROP_MAX_PROBES];
 };
-
-static void
-free_values(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-}
 
 /* Judge answer r for probe pr (core/answer.c); sets its state and desc. */
 static void
@@ -591,18 +587,16 @@ out:
 struct prop_answer *
 propagation_list(const struct zone *z, const char *name, size_t *n)
 {
-	struct prop_answer *out;
+	struct prop_answer *out = NULL;
 	size_t i, j, k = 0;
 	ldns_pkt *q = dnsio_query_new(name, LDNS_RR_TYPE_TXT, 0), *r;
-	int try;
+	int try, rc = -1;
 
 	*n = 0;
 	for (i = 0; i < z->nns; i++)
 		k += z->ns[i].naddrs;
-	if (q == NULL || (out = calloc(k ? k : 1, sizeof(*out))) == NULL) {
-		ldns_pkt_free(q);
-		return NULL;
-	}
+	if (q == NULL || (out = calloc(k ? k : 1, sizeof(*out))) == NULL)
+		goto out;
 	for (i = 0; i < z->nns; i++)
 		for (j = 0; j < z->ns[i].naddrs; j++) {
 			struct prop_answer *a = &out[(*n)++];
@@ -616,10 +610,19 @@ propagation_list(const struct zone *z, const char *name, size_t *n)
 			a->answered = 1;
 			a->rcode = ldns_pkt_get_rcode(r);
 			a->aa = ldns_pkt_aa(r);
-			a->nvalues = answer_txt_values(r, name, a->values, PROP_MAX_VALUES);
+			rc = answer_txt_values(r, name, &a->values, &a->nvalues);
 			ldns_pkt_free(r);
+			if (rc == -1)
+				goto out;
 		}
+	rc = 0;
+out:
 	ldns_pkt_free(q);
+	if (rc == -1) {
+		propagation_answers_free(out, *n);
+		out = NULL;
+		*n = 0;
+	}
 	return out;
 }
 
@@ -631,6 +634,6 @@ propagation_answers_free(struct prop_answer *a, size_t n)
 	if (a == NULL)
 		return;
 	for (i = 0; i < n; i++)
-		free_values(a[i].values, a[i].nvalues);
+		answer_txt_values_free(a[i].values, a[i].nvalues);
 	free(a);
 }

@@ -14,8 +14,6 @@
 #include "run.h"
 #include "status.h"
 
-#define PROP_MAX_ADDRS	256	/* distinct addresses polled at once */
-#define PROP_MAX_PROBES	1024	/* (name, address) pairs */
 #define PROP_DESC	256	/* text of what an address last answered */
 
 /* A run's values at one name are never cut: see PROP_MAX_VALUES. */
@@ -47,17 +45,19 @@ struct probe {
 	char	desc[PROP_DESC];
 };
 
+/* Every array is sized for the targets at hand: no name or address is left out. */
 struct loop {
 	struct prop_target *t;
 	size_t	nt;
 	enum prop_mode mode;
-	struct paddr addrs[PROP_MAX_ADDRS];
+	struct paddr *addrs;		/* distinct addresses; room for one per probe */
 	size_t	naddrs;
-	struct probe probes[PROP_MAX_PROBES];
+	struct probe *probes;		/* one per target, nameserver and address */
 	size_t	nprobes;
-	uint8_t	*wire[PROP_MAX_PROBES];	/* query per target, id patched per send */
-	size_t	wirelen[PROP_MAX_PROBES];
-	ldns_pkt *query[PROP_MAX_PROBES];
+	struct pollfd *pfd;		/* one per address */
+	uint8_t	**wire;			/* query per target, id patched per send */
+	size_t	*wirelen;
+	ldns_pkt **query;
 };
 
 /* Judge answer r for probe pr (core/answer.c); sets its state and desc. */
@@ -103,11 +103,57 @@ add_addr(struct loop *l, const struct dns_addr *a)
 		if (l->addrs[i].a->salen == a->salen &&
 		    memcmp(&l->addrs[i].a->sa, &a->sa, a->salen) == 0)
 			return i;
-	if (l->naddrs == PROP_MAX_ADDRS)
-		return (size_t)-1;
 	l->addrs[l->naddrs].a = a;
 	l->addrs[l->naddrs].fd = -1;
 	return l->naddrs++;
+}
+
+/* The arrays of l, sized for its targets.  0, or -1 after saying why. */
+static int
+alloc_loop(struct loop *l)
+{
+	size_t t, n, nprobes = 0;
+
+	for (t = 0; t < l->nt; t++)
+		for (n = 0; n < l->t[t].zone->nns; n++)
+			nprobes += l->t[t].zone->ns[n].naddrs;
+	l->addrs = calloc(nprobes ? nprobes : 1, sizeof(*l->addrs));
+	l->probes = calloc(nprobes ? nprobes : 1, sizeof(*l->probes));
+	l->pfd = calloc(nprobes ? nprobes : 1, sizeof(*l->pfd));
+	l->wire = calloc(l->nt ? l->nt : 1, sizeof(*l->wire));
+	l->wirelen = calloc(l->nt ? l->nt : 1, sizeof(*l->wirelen));
+	l->query = calloc(l->nt ? l->nt : 1, sizeof(*l->query));
+	if (l->addrs == NULL || l->probes == NULL || l->pfd == NULL || l->wire == NULL ||
+	    l->wirelen == NULL || l->query == NULL) {
+		log_err("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+free_loop(struct loop *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; l->addrs != NULL && i < l->naddrs; i++)
+		if (l->addrs[i].fd != -1)
+			close(l->addrs[i].fd);
+	for (i = 0; i < l->nt; i++) {
+		if (l->wire != NULL)
+			free(l->wire[i]);
+		if (l->query != NULL)
+			ldns_pkt_free(l->query[i]);
+	}
+	free(l->addrs);
+	free(l->probes);
+	free(l->pfd);
+	free(l->wire);
+	free(l->wirelen);
+	free(l->query);
+	free(l);
 }
 
 static int
@@ -115,10 +161,8 @@ setup(struct loop *l)
 {
 	size_t t, n, k, ai;
 
-	if (l->nt > PROP_MAX_PROBES) {
-		log_err("too many names to check at once");
+	if (alloc_loop(l) == -1)
 		return -1;
-	}
 	for (t = 0; t < l->nt; t++) {
 		const struct zone *z = l->t[t].zone;
 
@@ -129,11 +173,7 @@ setup(struct loop *l)
 		}
 		for (n = 0; n < z->nns; n++)
 			for (k = 0; k < z->ns[n].naddrs; k++) {
-				if ((ai = add_addr(l, &z->ns[n].addrs[k])) == (size_t)-1 ||
-				    l->nprobes == PROP_MAX_PROBES) {
-					log_err("too many nameserver addresses to check");
-					return -1;
-				}
+				ai = add_addr(l, &z->ns[n].addrs[k]);
 				l->probes[l->nprobes++] = (struct probe){ .target = t, .ns = n,
 				    .addr = ai, .state = AS_NONE, .desc = "no answer yet" };
 			}
@@ -489,7 +529,7 @@ int
 propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double timeout_s)
 {
 	struct loop *l = calloc(1, sizeof(*l));
-	struct pollfd pfd[PROP_MAX_ADDRS];
+	struct pollfd *pfd;
 	size_t i, np;
 	double start = log_now(), now, wake, cache_end;
 	double next_progress = start + PROP_PROGRESS_FIRST_S;
@@ -505,6 +545,7 @@ propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double t
 	l->mode = mode;
 	if (setup(l) == -1)
 		goto out;
+	pfd = l->pfd;
 	for (i = 0; i < nt; i++)
 		t[i].done_at = 0;
 	for (;;) {
@@ -573,14 +614,7 @@ propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double t
 		}
 	}
 out:
-	for (i = 0; i < l->naddrs; i++)
-		if (l->addrs[i].fd != -1)
-			close(l->addrs[i].fd);
-	for (i = 0; i < nt; i++) {
-		free(l->wire[i]);
-		ldns_pkt_free(l->query[i]);
-	}
-	free(l);
+	free_loop(l);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /* The propagation poll loop and `list`; see propagation.h. */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "status.h"
 
 #define PROP_DESC	256	/* text of what an address last answered */
+#define PROP_LINE	1024	/* the list part of a progress line */
+#define PROP_LINE_MORE	48	/* room kept for "; N more not shown" */
 
 /* A run's values at one name are never cut: see PROP_MAX_VALUES. */
 _Static_assert(PROP_MAX_VALUES >= RUN_MAX_CHALLENGES,
@@ -40,7 +43,7 @@ struct probe {
 	size_t	ns;			/* index into the target zone's ns[] */
 	size_t	addr;			/* index into paddr[] */
 	enum addr_state state;		/* AS_NONE until it answers */
-	int	others;			/* PROP_ABSENT: the good answer had other values */
+	int	others;			/* absent: the good answer had other values */
 	int	lame_said;		/* its nameserver was reported lame */
 	char	desc[PROP_DESC];
 };
@@ -66,7 +69,7 @@ judge(struct loop *l, struct probe *pr, const ldns_pkt *r)
 {
 	const struct prop_target *t = &l->t[pr->target];
 	struct txt_want w = { .name = t->name, .values = t->values, .nvalues = t->nvalues,
-	    .absent = l->mode == PROP_ABSENT };
+	    .absent = l->mode != PROP_PRESENT };
 
 	pr->state = answer_judge_txt(r, &w, &pr->others, pr->desc, sizeof(pr->desc));
 }
@@ -344,38 +347,87 @@ receive(struct loop *l, size_t ai, double now)
 }
 
 /*
- * One progress line naming the nameservers still waited for and what their
- * addresses answered; addresses that never answered are not waited for and
- * are left out here (the timeout report lists them).
+ * Append one part of a progress line to line (len bytes, *o used), "; "
+ * first unless it is the first part, when all of it fits with
+ * PROP_LINE_MORE bytes to spare.  0, or -1 (line unchanged) when it does not.
+ */
+static int
+line_add(char *line, size_t len, size_t *o, const char *fmt, ...) LOG_PRINTF(4, 5);
+
+static int
+line_add(char *line, size_t len, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	size_t sep = *o > 0 ? 2 : 0;
+	int n;
+
+	if (*o + sep + PROP_LINE_MORE >= len)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(line + *o + sep, len - *o - sep, fmt, ap);
+	va_end(ap);
+	if (n < 0 || *o + sep + (size_t)n + PROP_LINE_MORE >= len) {
+		line[*o] = '\0';
+		return -1;
+	}
+	if (sep > 0)
+		memcpy(line + *o, "; ", sep);
+	*o += sep + (size_t)n;
+	return 0;
+}
+
+/*
+ * One progress line: how many nameservers are ready (and lame), then each
+ * one still waited for with what its addresses last answered.  Addresses
+ * that never answered are left out (the timeout report lists them); a
+ * nameserver none of whose addresses answered is named as such.  Parts
+ * that do not fit are counted, never dropped silently.
  */
 static void
 progress(const struct loop *l, double elapsed)
 {
-	char line[1024];
-	size_t t, n, i, o = 0, waiting = 0, total = 0;
+	char line[PROP_LINE], lame[PROP_LINE_MORE] = "", more[PROP_LINE_MORE] = "";
+	size_t t, n, i, o = 0, ready = 0, lamed = 0, total = 0, left = 0, shown;
 
 	line[0] = '\0';
 	for (t = 0; t < l->nt; t++)
 		for (n = 0; n < l->t[t].zone->nns; n++) {
+			const char *nsname = l->t[t].zone->ns[n].name;
+
 			if (l->t[t].zone->ns[n].naddrs == 0)
 				continue;
 			total++;
-			if (group_state(l, t, n) != NS_WAITING)
+			switch (group_state(l, t, n)) {
+			case NS_DONE:
+				ready++;
 				continue;
-			waiting++;
-			for (i = 0; i < l->nprobes; i++) {
+			case NS_LAME:
+				lamed++;
+				continue;
+			case NS_WAITING:
+				break;
+			}
+			for (i = 0, shown = 0; i < l->nprobes; i++) {
 				const struct probe *pr = &l->probes[i];
 
 				if (pr->target != t || pr->ns != n || pr->state == AS_GOOD ||
-				    UNREACHABLE(&l->addrs[pr->addr]) || o >= sizeof(line))
+				    UNREACHABLE(&l->addrs[pr->addr]))
 					continue;
-				o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %s (%s): %s",
-				    o > 0 ? "; " : "", l->t[t].name, l->t[t].zone->ns[n].name,
-				    l->addrs[pr->addr].a->text, pr->desc);
+				shown++;
+				if (line_add(line, sizeof(line), &o, "%s %s (%s): %s", l->t[t].name,
+				    nsname, l->addrs[pr->addr].a->text, pr->desc) == -1)
+					left++;
 			}
+			if (shown == 0 && line_add(line, sizeof(line), &o, "%s %s: no address "
+			    "answered yet", l->t[t].name, nsname) == -1)
+				left++;
 		}
-	log_info("waiting (%.0f s): %zu of %zu nameservers ready; %s", elapsed,
-	    total - waiting, total, line);
+	if (lamed > 0)
+		snprintf(lame, sizeof(lame), ", %zu lame (not waited for)", lamed);
+	if (left > 0)
+		snprintf(more, sizeof(more), "%s%zu more not shown", o > 0 ? "; " : "", left);
+	log_info("waiting (%.0f s): %zu of %zu nameservers ready%s%s%s%s", elapsed, ready,
+	    total, lame, o > 0 || left > 0 ? "; " : "", line, more);
 }
 
 /* A wall-clock time as local HH:MM:SS. */
@@ -396,8 +448,15 @@ report(const struct loop *l, double timeout_s)
 {
 	size_t t, i;
 
-	log_err("not %s on every authoritative server within %.0f s:",
-	    l->mode == PROP_PRESENT ? "propagated" : "removed", timeout_s);
+	if (l->mode == PROP_ABSENT_WARN) {
+		if (log_get_level() == LOG_QUIET)
+			return;		/* -q: no warnings */
+		log_warn("not yet removed on every authoritative server within %.0f s; only a "
+		    "warning, the command still succeeds: the values are deleted at the "
+		    "provider, and the servers below drop them once they catch up:", timeout_s);
+	} else
+		log_err("not %s on every authoritative server within %.0f s:",
+		    l->mode == PROP_PRESENT ? "propagated" : "removed", timeout_s);
 	for (t = 0; t < l->nt; t++) {
 		fprintf(stderr, "  %s (zone %s):\n", l->t[t].name, l->t[t].zone->apex);
 		for (i = 0; i < l->nprobes; i++) {

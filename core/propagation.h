@@ -48,19 +48,23 @@ struct prop_target {
 	double	not_before;		/* in: 0, or an older answer's cache expiry */
 	double	hold;			/* in: seconds after done_at, 0 for none */
 	double	done_at;		/* out: when every nameserver was done; 0: never */
-	int	others;			/* out (PROP_ABSENT): other TXT values remain */
+	int	others;			/* out (absent): other TXT values remain */
 };
 
 enum prop_mode {
 	PROP_PRESENT,			/* every value must be served */
-	PROP_ABSENT			/* none of the values may be served */
+	PROP_ABSENT,			/* none of the values may be served */
+	PROP_ABSENT_WARN		/* the same, for a caller that succeeds anyway
+					   (cleanup, doctor): the timeout report is a
+					   warning, not an error */
 };
 
 /*
  * Wait until every nameserver of every target is done and every cache wait
  * is over, at most timeout_s.  Progress goes to stderr.  Returns ST_OK, or
  * ST_TIMEOUT after printing per nameserver and address what it last
- * answered, and which cache waits had not ended.
+ * answered, and which cache waits had not ended (an error; with
+ * PROP_ABSENT_WARN a warning, which -q leaves out).
  */
 int	propagation_wait(struct prop_target *t, size_t n, enum prop_mode mode,
     double timeout_s);

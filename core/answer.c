@@ -257,70 +257,191 @@ answer_reply_check(const ldns_pkt *q, const uint8_t *wire, size_t len, ldns_pkt 
 	return REPLY_USE;
 }
 
-size_t
-answer_txt_values(const ldns_pkt *r, const char *name, char **out, size_t max)
+/* 1 when rr is a TXT record owned by name. */
+static int
+txt_at(const ldns_rr *rr, const char *name)
 {
-	const ldns_rr_list *ans = ldns_pkt_answer(r);
 	char owner[NAME_BUF];
-	size_t i, j, n = 0;
 
-	for (i = 0; i < ldns_rr_list_rr_count(ans) && n < max; i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(ans, i);
-		size_t len = 0, pos = 0;
-		char *v;
-
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
-			continue;
-		dnsio_dname_text(ldns_rr_owner(rr), owner, sizeof(owner));
-		if (strcmp(owner, name) != 0)
-			continue;
-		for (j = 0; j < ldns_rr_rd_count(rr); j++)
-			len += ldns_rdf_size(ldns_rr_rdf(rr, j));
-		if ((v = malloc(len + 1)) == NULL)
-			break;
-		for (j = 0; j < ldns_rr_rd_count(rr); j++) {
-			const ldns_rdf *rd = ldns_rr_rdf(rr, j);
-
-			if (ldns_rdf_size(rd) < 1)
-				continue;
-			memcpy(v + pos, ldns_rdf_data(rd) + 1, ldns_rdf_size(rd) - 1);
-			pos += ldns_rdf_size(rd) - 1;
-		}
-		v[pos] = '\0';
-		out[n++] = v;
-	}
-	return n;
+	if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
+		return 0;
+	dnsio_dname_text(ldns_rr_owner(rr), owner, sizeof(owner));
+	return strcmp(owner, name) == 0;
 }
 
-/* Append s to desc (size len), quoted, unprintable octets and quotes as \DDD. */
-static void
-desc_add_value(char *desc, size_t len, const char *s)
+/* The character-strings of TXT record rr joined into v.  0, or -1 (memory). */
+static int
+txt_join(const ldns_rr *rr, struct txt_value *v)
 {
-	size_t o = strlen(desc);
+	size_t j, len = 0;
 
-	if (o + 4 >= len)
-		return;
-	desc[o++] = ' ';
-	desc[o++] = '"';
-	for (; *s != '\0' && o + 6 < len; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (j = 0; j < ldns_rr_rd_count(rr); j++)
+		if (ldns_rdf_size(ldns_rr_rdf(rr, j)) > 0)
+			len += ldns_rdf_size(ldns_rr_rdf(rr, j)) - 1;
+	if ((v->data = malloc(len + 1)) == NULL)
+		return -1;
+	v->len = 0;
+	for (j = 0; j < ldns_rr_rd_count(rr); j++) {
+		const ldns_rdf *rd = ldns_rr_rdf(rr, j);
+
+		if (ldns_rdf_size(rd) < 1)
+			continue;
+		memcpy(v->data + v->len, ldns_rdf_data(rd) + 1, ldns_rdf_size(rd) - 1);
+		v->len += ldns_rdf_size(rd) - 1;
+	}
+	v->data[v->len] = '\0';
+	return 0;
+}
+
+int
+answer_txt_values(const ldns_pkt *r, const char *name, struct txt_value **out, size_t *n)
+{
+	const ldns_rr_list *ans = ldns_pkt_answer(r);
+	struct txt_value *v = NULL;
+	size_t i, count = 0, got = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < ldns_rr_list_rr_count(ans); i++)
+		count += (size_t)txt_at(ldns_rr_list_rr(ans, i), name);
+	if (count == 0)
+		return 0;
+	if ((v = calloc(count, sizeof(*v))) == NULL)
+		goto out;
+	for (i = 0; i < ldns_rr_list_rr_count(ans) && got < count; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(ans, i);
+
+		if (!txt_at(rr, name))
+			continue;
+		if (txt_join(rr, &v[got]) == -1)
+			goto out;
+		got++;
+	}
+	*out = v;
+	*n = got;
+	rc = 0;
+out:
+	if (rc == -1)
+		answer_txt_values_free(v, got);
+	return rc;
+}
+
+void
+answer_txt_values_free(struct txt_value *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i].data);
+	free(v);
+}
+
+size_t
+answer_txt_escape(const char *s, size_t len, char *out, size_t outlen)
+{
+	char esc[sizeof("\\255")];
+	size_t i, k, o = 0, total = 0;
+	int full = outlen == 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
-			o += (size_t)snprintf(desc + o, len - o, "\\%03u", c);
-		else
-			desc[o++] = (char)c;
+			k = (size_t)snprintf(esc, sizeof(esc), "\\%03u", c);
+		else {
+			esc[0] = (char)c;
+			k = 1;
+		}
+		total += k;
+		if (!full && o + k < outlen) {
+			memcpy(out + o, esc, k);
+			o += k;
+		} else
+			full = 1;
 	}
-	desc[o++] = '"';
-	desc[o] = '\0';
+	if (outlen > 0)
+		out[o] = '\0';
+	return total;
+}
+
+/* Room for " and N more" after the values that fit in a description. */
+#define DESC_MORE_MAX	sizeof(" and 18446744073709551615 more")
+
+/* Append text to desc (len bytes, *o used), cut to fit; *o follows. */
+static void
+desc_add(char *desc, size_t len, size_t *o, const char *text)
+{
+	if (*o + 1 >= len)
+		return;
+	snprintf(desc + *o, len - *o, "%s", text);
+	*o += strlen(desc + *o);
+}
+
+/*
+ * "TXT", each of the n values quoted and escaped (answer_txt_escape), then
+ * tail, in desc (len bytes).  Values that do not fit are counted (" and N
+ * more"): none is left out silently.  Never writes past len.
+ */
+static void
+describe_values(char *desc, size_t len, const struct txt_value *v, size_t n,
+    const char *tail)
+{
+	char more[DESC_MORE_MAX];
+	size_t i, o = 0, need, room;
+
+	if (len == 0)
+		return;
+	desc[0] = '\0';
+	desc_add(desc, len, &o, "TXT");
+	for (i = 0; i < n; i++) {
+		need = answer_txt_escape(v[i].data, v[i].len, NULL, 0) + sizeof(" \"\"") - 1;
+		room = strlen(tail) + (i + 1 < n ? DESC_MORE_MAX : 0);
+		if (o + need + room >= len)
+			break;
+		desc_add(desc, len, &o, " \"");
+		o += answer_txt_escape(v[i].data, v[i].len, desc + o, len - o);
+		desc_add(desc, len, &o, "\"");
+	}
+	if (i < n) {
+		snprintf(more, sizeof(more), " and %zu more", n - i);
+		desc_add(desc, len, &o, more);
+	}
+	desc_add(desc, len, &o, tail);
+}
+
+/* 1 when the C string want is one of the n values. */
+static int
+value_in(const char *want, const struct txt_value *v, size_t n)
+{
+	size_t i, len = strlen(want);
+
+	for (i = 0; i < n; i++)
+		if (v[i].len == len && memcmp(v[i].data, want, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when v is one of the values w names. */
+static int
+is_wanted(const struct txt_want *w, const struct txt_value *v)
+{
+	size_t i;
+
+	for (i = 0; i < w->nvalues; i++)
+		if (value_in(w->values[i], v, 1))
+			return 1;
+	return 0;
 }
 
 enum addr_state
 answer_judge_txt(const ldns_pkt *r, const struct txt_want *w, int *others, char *desc,
     size_t desclen)
 {
-	char *vals[ANSWER_MAX_TXT];
-	size_t nv, i, j, hits = 0, o;
+	struct txt_value *vals = NULL;
+	size_t nv = 0, i, j, hits = 0;
 	int rcode = ldns_pkt_get_rcode(r);
+	char tail[sizeof(" (18446744073709551615 of 18446744073709551615 values)")] = "";
 	enum addr_state v;
 
 	*others = 0;
@@ -341,31 +462,26 @@ answer_judge_txt(const ldns_pkt *r, const struct txt_want *w, int *others, char 
 		snprintf(desc, desclen, "NXDOMAIN");
 		return w->absent ? AS_GOOD : AS_BAD;
 	}
-	nv = answer_txt_values(r, w->name, vals, ANSWER_MAX_TXT);
-	for (i = 0; i < w->nvalues; i++)
-		for (j = 0; j < nv; j++)
-			if (strcmp(w->values[i], vals[j]) == 0) {
-				hits++;
-				break;
-			}
-	if (nv == 0)
-		snprintf(desc, desclen, "no TXT (NODATA)");
-	else {
-		snprintf(desc, desclen, "TXT");
-		for (j = 0; j < nv; j++)
-			desc_add_value(desc, desclen, vals[j]);
+	if (answer_txt_values(r, w->name, &vals, &nv) == -1) {
+		snprintf(desc, desclen, "out of memory");
+		return AS_ERR;
 	}
+	for (i = 0; i < w->nvalues; i++)
+		hits += (size_t)value_in(w->values[i], vals, nv);
 	if (w->absent) {
 		v = hits == 0 ? AS_GOOD : AS_BAD;
-		*others = nv > hits;
+		for (j = 0; j < nv; j++)
+			if (!is_wanted(w, &vals[j]))
+				*others = 1;
 	} else
 		v = hits == w->nvalues ? AS_GOOD : AS_BAD;
-	if (v == AS_BAD && !w->absent && nv > 0) {
-		o = strlen(desc);
-		snprintf(desc + o, desclen - o, " (%zu of %zu values)", hits, w->nvalues);
-	}
-	for (j = 0; j < nv; j++)
-		free(vals[j]);
+	if (v == AS_BAD && !w->absent && nv > 0)
+		snprintf(tail, sizeof(tail), " (%zu of %zu values)", hits, w->nvalues);
+	if (nv == 0)
+		snprintf(desc, desclen, "no TXT (NODATA)");
+	else
+		describe_values(desc, desclen, vals, nv, tail);
+	answer_txt_values_free(vals, nv);
 	return v;
 }
 

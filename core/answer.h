@@ -121,25 +121,49 @@ struct txt_want {
 	int	absent;			/* 1: none of the values may be served */
 };
 
-#define ANSWER_MAX_TXT	64	/* TXT values compared per answer */
+/*
+ * One TXT value: the character-strings of one TXT record joined.  It may
+ * hold any octet, NUL included: len counts them; data has a NUL after them.
+ */
+struct txt_value {
+	char	*data;			/* malloc'd, len + 1 octets */
+	size_t	len;
+};
 
 /*
  * What one address's state is after answer r to "name TXT", judged against
  * w (enum addr_state below): AS_GOOD when it serves the values (present) or
  * none of them (absent); AS_LAME when it is not authoritative (AA=0), or
  * answers REFUSED or NOTAUTH; AS_BAD otherwise (not yet as wanted, SERVFAIL,
- * ...).  desc (desclen bytes) says what the server answered, with values
- * quoted and escaped; *others is set to 1 when an absent-wait's good answer
- * still holds other TXT values.
+ * ...); AS_ERR when out of memory.  Every TXT record of the answer is looked
+ * at, however many there are.  desc (desclen bytes) says what the server
+ * answered, with values quoted and escaped (answer_txt_escape); values that
+ * do not fit are counted (" and N more"), never silently left out.  *others is
+ * set to 1 when an absent-wait's good answer still holds other TXT values.
  */
 enum addr_state answer_judge_txt(const ldns_pkt *r, const struct txt_want *w, int *others,
     char *desc, size_t desclen);
 
 /*
- * The TXT values at name in r's answer section, each RR's strings
- * concatenated into one malloc'd string.  Returns how many (at most max).
+ * Every TXT value at name in r's answer section, in answer order: *out is a
+ * malloc'd array of *n values (NULL when there are none).  0, or -1 when out
+ * of memory (then *out is NULL and *n 0).  Free with answer_txt_values_free().
  */
-size_t	answer_txt_values(const ldns_pkt *r, const char *name, char **out, size_t max);
+int	answer_txt_values(const ldns_pkt *r, const char *name, struct txt_value **out,
+    size_t *n);
+void	answer_txt_values_free(struct txt_value *v, size_t n);
+
+/*
+ * The len octets at s in DNS presentation form, without the quotes:
+ * printable ASCII as it is; '"', the backslash and every other octet as \DDD
+ * (decimal, three digits), so that nothing from the network reaches a
+ * terminal raw and the text can be given back to nsupdate.  Writes at most
+ * outlen bytes, always a string when outlen > 0, cut only between whole
+ * characters or escapes; returns the length of the whole form, like
+ * snprintf (at most ANSWER_ESCAPED_MAX(len)).
+ */
+#define ANSWER_ESCAPED_MAX(len)	(4 * (len))
+size_t	answer_txt_escape(const char *s, size_t len, char *out, size_t outlen);
 
 /*
  * Whether a polled address still counts.  One lost reply is not enough to

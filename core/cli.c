@@ -153,31 +153,107 @@ cmd_wait(const struct opts *o, int argc, char **argv)
 	return change_cmd(o, "wait", argc, argv, 0, 0);
 }
 
-/* Text of one list answer, to stdout. */
-static void
+/* Value v as list shows it in text, without quotes (answer_txt_escape). */
+static char *
+escaped(const struct txt_value *v)
+{
+	size_t len = answer_txt_escape(v->data, v->len, NULL, 0) + 1;
+	char *out = malloc(len);
+
+	if (out != NULL)
+		answer_txt_escape(v->data, v->len, out, len);
+	return out;
+}
+
+/* Text of one list answer, to stdout.  0, or -1 when out of memory. */
+static int
 print_answer(const struct prop_answer *a)
 {
 	size_t i;
+	char *e;
 
 	printf("  %s %s: ", a->ns, a->addr);
 	if (!a->answered) {
 		printf("no answer (%s)\n", a->error);
-		return;
+		return 0;
 	}
 	printf("%s%s", dnsio_rcode_name(a->rcode), a->aa ? "" : " (not authoritative)");
 	for (i = 0; i < a->nvalues; i++) {
-		const unsigned char *v = (const unsigned char *)a->values[i];
-
-		/* Values come from the network: escape what a terminal would act on. */
-		printf(" \"");
-		for (; *v != '\0'; v++)
-			if (*v < 0x20 || *v > 0x7e || *v == '"' || *v == '\\')
-				printf("\\%03u", *v);
-			else
-				putchar(*v);
-		printf("\"");
+		if ((e = escaped(&a->values[i])) == NULL)
+			return -1;
+		printf(" \"%s\"", e);
+		free(e);
 	}
 	printf("\n");
+	return 0;
+}
+
+/*
+ * Value v for `list --json`: a JSON string of the value when it is UTF-8
+ * (NUL as \u0000), else of its escaped text form; and its octets in hex.
+ * 0, or -1 when out of memory.
+ */
+static int
+json_value(const struct txt_value *v, json_t *vals, json_t *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	json_t *s = json_stringn(v->data, v->len);
+	char *h = malloc(2 * v->len + 1), *e = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (h == NULL)
+		goto out;
+	for (i = 0; i < v->len; i++) {
+		h[2 * i] = digits[(unsigned char)v->data[i] >> 4];
+		h[2 * i + 1] = digits[(unsigned char)v->data[i] & 0xf];
+	}
+	h[2 * v->len] = '\0';
+	if (s == NULL && ((e = escaped(v)) == NULL || (s = json_string(e)) == NULL))
+		goto out;
+	if (json_array_append(vals, s) == -1 || json_array_append_new(hex, json_string(h)) == -1)
+		goto out;
+	rc = 0;
+out:
+	json_decref(s);
+	free(h);
+	free(e);
+	return rc;
+}
+
+/* The JSON object of `list`, on stdout.  0, or -1 when out of memory. */
+static int
+print_list_json(const struct challenge *c, const struct prop_answer *a, size_t na)
+{
+	json_t *servers = json_array(), *vals, *hex;
+	size_t i, j;
+	int rc = -1;
+
+	for (i = 0; servers != NULL && i < na; i++) {
+		vals = json_array();
+		hex = json_array();
+		for (j = 0; vals != NULL && hex != NULL && j < a[i].nvalues; j++)
+			if (json_value(&a[i].values[j], vals, hex) == -1)
+				break;
+		if (vals == NULL || hex == NULL || j < a[i].nvalues) {
+			json_decref(vals);
+			json_decref(hex);
+			goto out;
+		}
+		if (json_array_append_new(servers, json_pack("{s:s, s:s, s:b, s:s?, s:b, s:o, "
+		    "s:o}", "nameserver", a[i].ns, "address", a[i].addr, "answered",
+		    a[i].answered, "rcode", a[i].answered ? dnsio_rcode_name(a[i].rcode) : NULL,
+		    "authoritative", a[i].aa, "values", vals, "values_hex", hex)) == -1)
+			goto out;
+	}
+	if (servers == NULL)
+		goto out;
+	print_json(json_pack("{s:s, s:s, s:s, s:O}", "name", c->name, "target", c->target,
+	    "zone", c->zone->apex, "servers", servers));
+	rc = 0;
+out:
+	json_decref(servers);
+	return rc;
 }
 
 int
@@ -188,7 +264,7 @@ cmd_list(const struct opts *o, int argc, char **argv)
 	struct run *r = NULL;
 	struct prop_answer *a = NULL;
 	size_t n = 0, na = 0, i, j;
-	int rc;
+	int rc, prc = 0;
 
 	if (argc != 1) {
 		log_err("usage: dns01 list NAME");
@@ -203,32 +279,24 @@ cmd_list(const struct opts *o, int argc, char **argv)
 	if ((rc = discovery_locate(run_discovery(r), c.name, c.target, &c.zone, NULL, 0)) != ST_OK)
 		goto out;
 	if ((a = propagation_list(c.zone, c.target, &na)) == NULL) {
+		log_err("out of memory");
 		rc = ST_FAIL;
 		goto out;
 	}
-	if (o->json) {
-		json_t *servers = json_array();
-
-		for (i = 0; i < na; i++) {
-			json_t *vals = json_array();
-
-			for (j = 0; j < a[i].nvalues; j++)
-				json_array_append_new(vals, json_string(a[i].values[j]));
-			json_array_append_new(servers, json_pack("{s:s, s:s, s:b, s:s?, s:b, s:o}",
-			    "nameserver", a[i].ns, "address", a[i].addr,
-			    "answered", a[i].answered,
-			    "rcode", a[i].answered ? dnsio_rcode_name(a[i].rcode) : NULL,
-			    "authoritative", a[i].aa, "values", vals));
-		}
-		print_json(json_pack("{s:s, s:s, s:s, s:o}", "name", c.name, "target", c.target,
-		    "zone", c.zone->apex, "servers", servers));
-	} else {
+	if (o->json)
+		prc = print_list_json(&c, a, na);
+	else {
 		printf("%s", c.name);
 		if (strcmp(c.name, c.target) != 0)
 			printf(" -> %s", c.target);
 		printf(" (zone %s)\n", c.zone->apex);
-		for (i = 0; i < na; i++)
-			print_answer(&a[i]);
+		for (i = 0; i < na && prc == 0; i++)
+			prc = print_answer(&a[i]);
+	}
+	if (prc == -1) {
+		log_err("out of memory");
+		rc = ST_FAIL;
+		goto out;
 	}
 	/* Addresses that did not answer are shown; only silence everywhere fails. */
 	for (i = 0, j = 0; i < na; i++)

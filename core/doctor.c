@@ -861,7 +861,7 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
 	t0 = log_now();
 	log_clear_last_error();
 	if ((drc = run_del(r, c, 1)) == ST_OK)
-		wrc = run_wait(r, c, 1, PROP_ABSENT, gone_max);
+		wrc = run_wait(r, c, 1, PROP_ABSENT_WARN, gone_max);
 	t_del = log_now() - t0;
 	if (rc != ST_OK && discovery_misplaced(c->zone, c->target, where, sizeof(where)) > 0)
 		emit(dr, V_FAIL, rc, "round-trip", domain, "make every nameserver serve the name "

@@ -1,6 +1,7 @@
 /* The propagation poll loop and `list`; see propagation.h. */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,16 @@
 #include "answer.h"
 #include "log.h"
 #include "propagation.h"
+#include "run.h"
 #include "status.h"
 
-#define PROP_MAX_ADDRS	256	/* distinct addresses polled at once */
-#define PROP_MAX_PROBES	1024	/* (name, address) pairs */
 #define PROP_DESC	256	/* text of what an address last answered */
+#define PROP_LINE	1024	/* the list part of a progress line */
+#define PROP_LINE_MORE	48	/* room kept for "; N more not shown" */
+
+/* A run's values at one name are never cut: see PROP_MAX_VALUES. */
+_Static_assert(PROP_MAX_VALUES >= RUN_MAX_CHALLENGES,
+    "prop_target.values must hold every challenge of a run");
 
 struct paddr {
 	const struct dns_addr *a;
@@ -37,32 +43,25 @@ struct probe {
 	size_t	ns;			/* index into the target zone's ns[] */
 	size_t	addr;			/* index into paddr[] */
 	enum addr_state state;		/* AS_NONE until it answers */
-	int	others;			/* PROP_ABSENT: the good answer had other values */
+	int	others;			/* absent: the good answer had other values */
 	int	lame_said;		/* its nameserver was reported lame */
 	char	desc[PROP_DESC];
 };
 
+/* Every array is sized for the targets at hand: no name or address is left out. */
 struct loop {
 	struct prop_target *t;
 	size_t	nt;
 	enum prop_mode mode;
-	struct paddr addrs[PROP_MAX_ADDRS];
+	struct paddr *addrs;		/* distinct addresses; room for one per probe */
 	size_t	naddrs;
-	struct probe probes[PROP_MAX_PROBES];
+	struct probe *probes;		/* one per target, nameserver and address */
 	size_t	nprobes;
-	uint8_t	*wire[PROP_MAX_PROBES];	/* query per target, id patched per send */
-	size_t	wirelen[PROP_MAX_PROBES];
-	ldns_pkt *query[PROP_MAX_PROBES];
+	struct pollfd *pfd;		/* one per address */
+	uint8_t	**wire;			/* query per target, id patched per send */
+	size_t	*wirelen;
+	ldns_pkt **query;
 };
-
-static void
-free_values(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-}
 
 /* Judge answer r for probe pr (core/answer.c); sets its state and desc. */
 static void
@@ -70,7 +69,7 @@ judge(struct loop *l, struct probe *pr, const ldns_pkt *r)
 {
 	const struct prop_target *t = &l->t[pr->target];
 	struct txt_want w = { .name = t->name, .values = t->values, .nvalues = t->nvalues,
-	    .absent = l->mode == PROP_ABSENT };
+	    .absent = l->mode != PROP_PRESENT };
 
 	pr->state = answer_judge_txt(r, &w, &pr->others, pr->desc, sizeof(pr->desc));
 }
@@ -107,11 +106,57 @@ add_addr(struct loop *l, const struct dns_addr *a)
 		if (l->addrs[i].a->salen == a->salen &&
 		    memcmp(&l->addrs[i].a->sa, &a->sa, a->salen) == 0)
 			return i;
-	if (l->naddrs == PROP_MAX_ADDRS)
-		return (size_t)-1;
 	l->addrs[l->naddrs].a = a;
 	l->addrs[l->naddrs].fd = -1;
 	return l->naddrs++;
+}
+
+/* The arrays of l, sized for its targets.  0, or -1 after saying why. */
+static int
+alloc_loop(struct loop *l)
+{
+	size_t t, n, nprobes = 0;
+
+	for (t = 0; t < l->nt; t++)
+		for (n = 0; n < l->t[t].zone->nns; n++)
+			nprobes += l->t[t].zone->ns[n].naddrs;
+	l->addrs = calloc(nprobes ? nprobes : 1, sizeof(*l->addrs));
+	l->probes = calloc(nprobes ? nprobes : 1, sizeof(*l->probes));
+	l->pfd = calloc(nprobes ? nprobes : 1, sizeof(*l->pfd));
+	l->wire = calloc(l->nt ? l->nt : 1, sizeof(*l->wire));
+	l->wirelen = calloc(l->nt ? l->nt : 1, sizeof(*l->wirelen));
+	l->query = calloc(l->nt ? l->nt : 1, sizeof(*l->query));
+	if (l->addrs == NULL || l->probes == NULL || l->pfd == NULL || l->wire == NULL ||
+	    l->wirelen == NULL || l->query == NULL) {
+		log_err("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+free_loop(struct loop *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; l->addrs != NULL && i < l->naddrs; i++)
+		if (l->addrs[i].fd != -1)
+			close(l->addrs[i].fd);
+	for (i = 0; i < l->nt; i++) {
+		if (l->wire != NULL)
+			free(l->wire[i]);
+		if (l->query != NULL)
+			ldns_pkt_free(l->query[i]);
+	}
+	free(l->addrs);
+	free(l->probes);
+	free(l->pfd);
+	free(l->wire);
+	free(l->wirelen);
+	free(l->query);
+	free(l);
 }
 
 static int
@@ -119,10 +164,8 @@ setup(struct loop *l)
 {
 	size_t t, n, k, ai;
 
-	if (l->nt > PROP_MAX_PROBES) {
-		log_err("too many names to check at once");
+	if (alloc_loop(l) == -1)
 		return -1;
-	}
 	for (t = 0; t < l->nt; t++) {
 		const struct zone *z = l->t[t].zone;
 
@@ -133,11 +176,7 @@ setup(struct loop *l)
 		}
 		for (n = 0; n < z->nns; n++)
 			for (k = 0; k < z->ns[n].naddrs; k++) {
-				if ((ai = add_addr(l, &z->ns[n].addrs[k])) == (size_t)-1 ||
-				    l->nprobes == PROP_MAX_PROBES) {
-					log_err("too many nameserver addresses to check");
-					return -1;
-				}
+				ai = add_addr(l, &z->ns[n].addrs[k]);
 				l->probes[l->nprobes++] = (struct probe){ .target = t, .ns = n,
 				    .addr = ai, .state = AS_NONE, .desc = "no answer yet" };
 			}
@@ -308,38 +347,87 @@ receive(struct loop *l, size_t ai, double now)
 }
 
 /*
- * One progress line naming the nameservers still waited for and what their
- * addresses answered; addresses that never answered are not waited for and
- * are left out here (the timeout report lists them).
+ * Append one part of a progress line to line (len bytes, *o used), "; "
+ * first unless it is the first part, when all of it fits with
+ * PROP_LINE_MORE bytes to spare.  0, or -1 (line unchanged) when it does not.
+ */
+static int
+line_add(char *line, size_t len, size_t *o, const char *fmt, ...) LOG_PRINTF(4, 5);
+
+static int
+line_add(char *line, size_t len, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	size_t sep = *o > 0 ? 2 : 0;
+	int n;
+
+	if (*o + sep + PROP_LINE_MORE >= len)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(line + *o + sep, len - *o - sep, fmt, ap);
+	va_end(ap);
+	if (n < 0 || *o + sep + (size_t)n + PROP_LINE_MORE >= len) {
+		line[*o] = '\0';
+		return -1;
+	}
+	if (sep > 0)
+		memcpy(line + *o, "; ", sep);
+	*o += sep + (size_t)n;
+	return 0;
+}
+
+/*
+ * One progress line: how many nameservers are ready (and lame), then each
+ * one still waited for with what its addresses last answered.  Addresses
+ * that never answered are left out (the timeout report lists them); a
+ * nameserver none of whose addresses answered is named as such.  Parts
+ * that do not fit are counted, never dropped silently.
  */
 static void
 progress(const struct loop *l, double elapsed)
 {
-	char line[1024];
-	size_t t, n, i, o = 0, waiting = 0, total = 0;
+	char line[PROP_LINE], lame[PROP_LINE_MORE] = "", more[PROP_LINE_MORE] = "";
+	size_t t, n, i, o = 0, ready = 0, lamed = 0, total = 0, left = 0, shown;
 
 	line[0] = '\0';
 	for (t = 0; t < l->nt; t++)
 		for (n = 0; n < l->t[t].zone->nns; n++) {
+			const char *nsname = l->t[t].zone->ns[n].name;
+
 			if (l->t[t].zone->ns[n].naddrs == 0)
 				continue;
 			total++;
-			if (group_state(l, t, n) != NS_WAITING)
+			switch (group_state(l, t, n)) {
+			case NS_DONE:
+				ready++;
 				continue;
-			waiting++;
-			for (i = 0; i < l->nprobes; i++) {
+			case NS_LAME:
+				lamed++;
+				continue;
+			case NS_WAITING:
+				break;
+			}
+			for (i = 0, shown = 0; i < l->nprobes; i++) {
 				const struct probe *pr = &l->probes[i];
 
 				if (pr->target != t || pr->ns != n || pr->state == AS_GOOD ||
-				    UNREACHABLE(&l->addrs[pr->addr]) || o >= sizeof(line))
+				    UNREACHABLE(&l->addrs[pr->addr]))
 					continue;
-				o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %s (%s): %s",
-				    o > 0 ? "; " : "", l->t[t].name, l->t[t].zone->ns[n].name,
-				    l->addrs[pr->addr].a->text, pr->desc);
+				shown++;
+				if (line_add(line, sizeof(line), &o, "%s %s (%s): %s", l->t[t].name,
+				    nsname, l->addrs[pr->addr].a->text, pr->desc) == -1)
+					left++;
 			}
+			if (shown == 0 && line_add(line, sizeof(line), &o, "%s %s: no address "
+			    "answered yet", l->t[t].name, nsname) == -1)
+				left++;
 		}
-	log_info("waiting (%.0f s): %zu of %zu nameservers ready; %s", elapsed,
-	    total - waiting, total, line);
+	if (lamed > 0)
+		snprintf(lame, sizeof(lame), ", %zu lame (not waited for)", lamed);
+	if (left > 0)
+		snprintf(more, sizeof(more), "%s%zu more not shown", o > 0 ? "; " : "", left);
+	log_info("waiting (%.0f s): %zu of %zu nameservers ready%s%s%s%s", elapsed, ready,
+	    total, lame, o > 0 || left > 0 ? "; " : "", line, more);
 }
 
 /* A wall-clock time as local HH:MM:SS. */
@@ -360,8 +448,15 @@ report(const struct loop *l, double timeout_s)
 {
 	size_t t, i;
 
-	log_err("not %s on every authoritative server within %.0f s:",
-	    l->mode == PROP_PRESENT ? "propagated" : "removed", timeout_s);
+	if (l->mode == PROP_ABSENT_WARN) {
+		if (log_get_level() == LOG_QUIET)
+			return;		/* -q: no warnings */
+		log_warn("not yet removed on every authoritative server within %.0f s; only a "
+		    "warning, the command still succeeds: the values are deleted at the "
+		    "provider, and the servers below drop them once they catch up:", timeout_s);
+	} else
+		log_err("not %s on every authoritative server within %.0f s:",
+		    l->mode == PROP_PRESENT ? "propagated" : "removed", timeout_s);
 	for (t = 0; t < l->nt; t++) {
 		fprintf(stderr, "  %s (zone %s):\n", l->t[t].name, l->t[t].zone->apex);
 		for (i = 0; i < l->nprobes; i++) {
@@ -493,7 +588,7 @@ int
 propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double timeout_s)
 {
 	struct loop *l = calloc(1, sizeof(*l));
-	struct pollfd pfd[PROP_MAX_ADDRS];
+	struct pollfd *pfd;
 	size_t i, np;
 	double start = log_now(), now, wake, cache_end;
 	double next_progress = start + PROP_PROGRESS_FIRST_S;
@@ -509,6 +604,7 @@ propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double t
 	l->mode = mode;
 	if (setup(l) == -1)
 		goto out;
+	pfd = l->pfd;
 	for (i = 0; i < nt; i++)
 		t[i].done_at = 0;
 	for (;;) {
@@ -577,32 +673,23 @@ propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double t
 		}
 	}
 out:
-	for (i = 0; i < l->naddrs; i++)
-		if (l->addrs[i].fd != -1)
-			close(l->addrs[i].fd);
-	for (i = 0; i < nt; i++) {
-		free(l->wire[i]);
-		ldns_pkt_free(l->query[i]);
-	}
-	free(l);
+	free_loop(l);
 	return rc;
 }
 
 struct prop_answer *
 propagation_list(const struct zone *z, const char *name, size_t *n)
 {
-	struct prop_answer *out;
+	struct prop_answer *out = NULL;
 	size_t i, j, k = 0;
 	ldns_pkt *q = dnsio_query_new(name, LDNS_RR_TYPE_TXT, 0), *r;
-	int try;
+	int try, rc = -1;
 
 	*n = 0;
 	for (i = 0; i < z->nns; i++)
 		k += z->ns[i].naddrs;
-	if (q == NULL || (out = calloc(k ? k : 1, sizeof(*out))) == NULL) {
-		ldns_pkt_free(q);
-		return NULL;
-	}
+	if (q == NULL || (out = calloc(k ? k : 1, sizeof(*out))) == NULL)
+		goto out;
 	for (i = 0; i < z->nns; i++)
 		for (j = 0; j < z->ns[i].naddrs; j++) {
 			struct prop_answer *a = &out[(*n)++];
@@ -616,10 +703,19 @@ propagation_list(const struct zone *z, const char *name, size_t *n)
 			a->answered = 1;
 			a->rcode = ldns_pkt_get_rcode(r);
 			a->aa = ldns_pkt_aa(r);
-			a->nvalues = answer_txt_values(r, name, a->values, PROP_MAX_VALUES);
+			rc = answer_txt_values(r, name, &a->values, &a->nvalues);
 			ldns_pkt_free(r);
+			if (rc == -1)
+				goto out;
 		}
+	rc = 0;
+out:
 	ldns_pkt_free(q);
+	if (rc == -1) {
+		propagation_answers_free(out, *n);
+		out = NULL;
+		*n = 0;
+	}
 	return out;
 }
 
@@ -631,6 +727,6 @@ propagation_answers_free(struct prop_answer *a, size_t n)
 	if (a == NULL)
 		return;
 	for (i = 0; i < n; i++)
-		free_values(a[i].values, a[i].nvalues);
+		answer_txt_values_free(a[i].values, a[i].nvalues);
 	free(a);
 }

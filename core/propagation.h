@@ -24,7 +24,12 @@
 #define PROP_ERROR_RETRY_MS	1000	/* after an ICMP error (refused, unreachable) */
 #define PROP_PROGRESS_FIRST_S	1	/* the first progress line after this long */
 #define PROP_PROGRESS_S		5	/* then one this often */
-#define PROP_MAX_VALUES		ANSWER_MAX_TXT	/* TXT values compared per name */
+/*
+ * Values waited for at one name: every value one run may hold
+ * (RUN_MAX_CHALLENGES, asserted in propagation.c), so none is ever dropped.
+ * An answer is looked at whole, however many TXT records it has.
+ */
+#define PROP_MAX_VALUES		200
 #define PROP_LIST_TRIES		2	/* queries per address for `list` */
 
 /*
@@ -43,19 +48,23 @@ struct prop_target {
 	double	not_before;		/* in: 0, or an older answer's cache expiry */
 	double	hold;			/* in: seconds after done_at, 0 for none */
 	double	done_at;		/* out: when every nameserver was done; 0: never */
-	int	others;			/* out (PROP_ABSENT): other TXT values remain */
+	int	others;			/* out (absent): other TXT values remain */
 };
 
 enum prop_mode {
 	PROP_PRESENT,			/* every value must be served */
-	PROP_ABSENT			/* none of the values may be served */
+	PROP_ABSENT,			/* none of the values may be served */
+	PROP_ABSENT_WARN		/* the same, for a caller that succeeds anyway
+					   (cleanup, doctor): the timeout report is a
+					   warning, not an error */
 };
 
 /*
  * Wait until every nameserver of every target is done and every cache wait
  * is over, at most timeout_s.  Progress goes to stderr.  Returns ST_OK, or
  * ST_TIMEOUT after printing per nameserver and address what it last
- * answered, and which cache waits had not ended.
+ * answered, and which cache waits had not ended (an error; with
+ * PROP_ABSENT_WARN a warning, which -q leaves out).
  */
 int	propagation_wait(struct prop_target *t, size_t n, enum prop_mode mode,
     double timeout_s);
@@ -71,13 +80,14 @@ struct prop_answer {
 	const char *error;		/* static reason when !answered */
 	int	rcode;
 	int	aa;
-	char	*values[PROP_MAX_VALUES];	/* malloc'd */
+	struct txt_value *values;	/* every TXT value at name (malloc'd) */
 	size_t	nvalues;
 };
 
 /*
  * Ask every address of zone for the TXT values at name.  Returns an array of
- * *n answers; free with propagation_answers_free().
+ * *n answers, or NULL when out of memory; free with
+ * propagation_answers_free().
  */
 struct prop_answer *propagation_list(const struct zone *z, const char *name, size_t *n);
 void	propagation_answers_free(struct prop_answer *a, size_t n);

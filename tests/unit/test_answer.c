@@ -18,7 +18,13 @@
  *                            values, NODATA, NXDOMAIN, AA=0, REFUSED,
  *                            NOTAUTH, SERVFAIL, multi-string TXT, other
  *                            owners, escaping in desc, desc truncation
- *   answer_txt_values        count, concatenation, cap at max
+ *                            150 TXT records in one answer (none is
+ *                            dropped: the first have no precedence), the
+ *                            values that do not fit in desc counted
+ *   answer_txt_values        count, concatenation, NUL and high octets
+ *                            kept with their length, 150 records
+ *   answer_txt_escape        \DDD for NUL, quote, backslash, controls, DEL,
+ *                            octets above 127; short buffers
  *   addr_health              one lost reply is not enough to give up on an
  *                            address; ADDR_TIMEOUTS_UNREACHABLE in a row is;
  *                            an address that answered once always counts
@@ -892,6 +898,30 @@ verdict_name(enum addr_state v)
 	return v == AS_GOOD ? "GOOD" : v == AS_BAD ? "BAD" : v == AS_LAME ? "LAME" : "?";
 }
 
+/* desc holds has (nothing to check when has is NULL). */
+static void
+assert_desc_has(const char *desc, const char *has)
+{
+	if (has == NULL)
+		return;
+	if (strstr(desc, has) == NULL)
+		print_error("desc \"%s\" lacks \"%s\"\n", desc, has);
+	assert_non_null(strstr(desc, has));
+}
+
+/* A judged answer: verdict v and others as wanted (want_others -1: any). */
+static void
+assert_verdict(enum addr_state v, enum addr_state want, int others, int want_others,
+    const char *desc)
+{
+	if (v != want)
+		print_error("verdict %s, wanted %s; desc \"%s\"\n", verdict_name(v),
+		    verdict_name(want), desc);
+	assert_int_equal(v, want);
+	if (want_others != -1)
+		assert_int_equal(others, want_others);
+}
+
 static void
 test_judge_case(void **state)
 {
@@ -906,21 +936,10 @@ test_judge_case(void **state)
 	v = answer_judge_txt(p, &w, &others, desc, sizeof(desc));
 	ldns_pkt_free(p);
 	assert_non_null(memchr(desc, '\0', sizeof(desc)));
-	if (v != c->want)
-		print_error("verdict %s, wanted %s; desc \"%s\"\n", verdict_name(v),
-		    verdict_name(c->want), desc);
-	assert_int_equal(v, c->want);
+	assert_verdict(v, c->want, others, c->others, desc);
 	assert_true(desc[0] != '\0');
-	if (c->others != -1)
-		assert_int_equal(others, c->others);
-	if (c->has != NULL && strstr(desc, c->has) == NULL)
-		print_error("desc \"%s\" lacks \"%s\"\n", desc, c->has);
-	if (c->has != NULL)
-		assert_non_null(strstr(desc, c->has));
-	if (c->has2 != NULL && strstr(desc, c->has2) == NULL)
-		print_error("desc \"%s\" lacks \"%s\"\n", desc, c->has2);
-	if (c->has2 != NULL)
-		assert_non_null(strstr(desc, c->has2));
+	assert_desc_has(desc, c->has);
+	assert_desc_has(desc, c->has2);
 }
 
 /*
@@ -989,30 +1008,108 @@ test_judge_desc_truncated(void **state)
 	}
 }
 
-/* More TXT values than ANSWER_MAX_TXT: still judged, no overrun. */
-static void
-test_judge_many_values(void **state)
-{
-	ldns_pkt *p = build_pkt(&(struct pkt_spec){ QTXT, .aa = 1, .rcode = NOERR },
-	    TNAME ".");
-	const char *vals[] = { "v-0" };
-	struct txt_want w = { TNAME, vals, 1, 0 };
-	char desc[DESCLEN], rrtext[128];
-	int others = 0, i;
-	enum addr_state v;
+/* ------------------------------------------- many TXT records in one answer */
 
-	(void)state;
-	for (i = 0; i < ANSWER_MAX_TXT + 10; i++) {
+#define MANY_RRS	150	/* TXT records in one canned answer: more than any cap had */
+
+/* An answer to "TNAME TXT" with TXT records "v-<first>" .. "v-<first + n - 1>". */
+static ldns_pkt *
+many_pkt(int first, int n)
+{
+	ldns_pkt *p = build_pkt(&(struct pkt_spec){ QTXT, .aa = 1, .rcode = NOERR }, TNAME ".");
+	char rrtext[128];
+	int i;
+
+	for (i = first; i < first + n; i++) {
 		ldns_rr *rr = NULL;
 
 		snprintf(rrtext, sizeof(rrtext), TNAME ". 60 IN TXT \"v-%d\"", i);
 		assert_int_equal(ldns_rr_new_frm_str(&rr, rrtext, 0, NULL, NULL), LDNS_STATUS_OK);
 		assert_true(ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr));
 	}
+	return p;
+}
+
+/* Wanted values "v-<first>" .. "v-<first + n - 1>", in wvals/wbuf. */
+static void
+many_wanted(int first, int n, const char **wvals, char (*wbuf)[16])
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(wbuf[i], sizeof(wbuf[i]), "v-%d", first + i);
+		wvals[i] = wbuf[i];
+	}
+}
+
+struct many_case {
+	const char *desc;
+	int	absent;
+	int	first, n;		/* the wanted values */
+	enum addr_state want;
+	int	others;			/* -1: not checked */
+	const char *has;		/* a substring of desc, or NULL */
+};
+
+/* The answer always holds v-0 .. v-149; the last ones used to be dropped. */
+static const struct many_case many_cases[] = {
+	{ "present: the last of 150 records", 0, MANY_RRS - 1, 1, AS_GOOD, -1, NULL },
+	{ "present: 100 values among 150 records", 0, MANY_RRS - 100, 100, AS_GOOD, -1, NULL },
+	{ "present: 150 values, all there", 0, 0, MANY_RRS, AS_GOOD, -1, NULL },
+	{ "present: one of 100 missing", 0, MANY_RRS - 99, 100, AS_BAD, -1,
+	  "(99 of 100 values)" },
+	{ "absent: ours is the last of 150 records", 1, MANY_RRS - 1, 1, AS_BAD, -1, NULL },
+	{ "absent: none of ours among 150 records", 1, MANY_RRS, 3, AS_GOOD, 1, NULL },
+	{ "absent: all 150 are ours", 1, 0, MANY_RRS, AS_BAD, -1, NULL },
+};
+
+static void
+test_many_case(void **state)
+{
+	const struct many_case *c = *state;
+	ldns_pkt *p = many_pkt(0, MANY_RRS);
+	const char *wvals[MANY_RRS];
+	char wbuf[MANY_RRS][16], desc[DESCLEN];
+	struct txt_want w = { TNAME, wvals, (size_t)c->n, c->absent };
+	int others = 0;
+	enum addr_state v;
+
+	many_wanted(c->first, c->n, wvals, wbuf);
 	v = answer_judge_txt(p, &w, &others, desc, sizeof(desc));
 	ldns_pkt_free(p);
-	assert_int_equal(v, AS_GOOD);
 	assert_non_null(memchr(desc, '\0', sizeof(desc)));
+	assert_verdict(v, c->want, others, c->others, desc);
+	assert_desc_has(desc, c->has);
+}
+
+/*
+ * A desc too small for every value names as many as fit, then how many
+ * more there are, then the tail: "TXT "v-0" ... and 140 more (0 of 1
+ * values)".  Every value is either shown whole or counted.
+ */
+static void
+test_judge_desc_counts_the_rest(void **state)
+{
+	ldns_pkt *p = many_pkt(0, MANY_RRS);
+	const char *vals[] = { "not-there" };
+	struct txt_want w = { TNAME, vals, 1, 0 };
+	char desc[DESCLEN], want[64];
+	const char *q;
+	int others = 0;
+	size_t shown = 0, i;
+
+	(void)state;
+	assert_int_equal(answer_judge_txt(p, &w, &others, desc, sizeof(desc)), AS_BAD);
+	ldns_pkt_free(p);
+	for (q = desc; (q = strstr(q, " \"v-")) != NULL; q++)
+		shown++;
+	for (i = 0; i < shown; i++) {
+		snprintf(want, sizeof(want), "\"v-%zu\"", i);
+		assert_non_null(strstr(desc, want));
+	}
+	assert_true(shown > 0 && shown < MANY_RRS);
+	snprintf(want, sizeof(want), " and %zu more (0 of 1 values)", MANY_RRS - shown);
+	assert_desc_has(desc, want);
 }
 
 /* ------------------------------------------------------- answer_txt_values */
@@ -1020,28 +1117,30 @@ test_judge_many_values(void **state)
 struct values_case {
 	const char *desc;
 	const char *an[MAX_RRS];
-	size_t	max;
 	size_t	want_n;
-	const char *want[MAX_RRS];	/* the values, any order; with a cap, candidates */
+	const char *want[MAX_RRS];	/* the values, any order */
+	size_t	want_len[MAX_RRS];	/* 0: strlen(want[i]) */
 };
 
 static const struct values_case values_cases[] = {
-	{ "none", { NULL }, MAX_RRS, 0, { NULL } },
-	{ "one", { TXT(TNAME ".", V1) }, MAX_RRS, 1, { V1 } },
-	{ "three", { TXT(TNAME ".", V1), TXT(TNAME ".", V2), TXT(TNAME ".", VOTHER) }, MAX_RRS, 3,
-	  { V1, V2, VOTHER } },
-	{ "strings concatenated", { TNAME ". 60 IN TXT \"abc\" \"def\" \"g\"" }, MAX_RRS, 1,
-	  { "abcdefg" } },
-	{ "empty string", { TNAME ". 60 IN TXT \"\"" }, MAX_RRS, 1, { "" } },
+	{ "none", { NULL }, 0, { NULL }, { 0 } },
+	{ "one", { TXT(TNAME ".", V1) }, 1, { V1 }, { 0 } },
+	{ "three", { TXT(TNAME ".", V1), TXT(TNAME ".", V2), TXT(TNAME ".", VOTHER) }, 3,
+	  { V1, V2, VOTHER }, { 0 } },
+	{ "strings concatenated", { TNAME ". 60 IN TXT \"abc\" \"def\" \"g\"" }, 1,
+	  { "abcdefg" }, { 0 } },
+	{ "empty string", { TNAME ". 60 IN TXT \"\"" }, 1, { "" }, { 0 } },
 	{ "other owners and types skipped",
 	  { TXT("www.example.test.", V2), CNAME("x.example.test.", "y.example.test."),
 	    TXT(TNAME ".", V1), SOA("example.test."),
-	    TXT("x." TNAME ".", VOTHER) }, MAX_RRS, 1, { V1 } },
-	{ "owner in mixed case", { TXT("_ACME-challenge.EXAMPLE.Test.", V1) }, MAX_RRS, 1, { V1 } },
-	{ "capped at max", { TXT(TNAME ".", "c1"), TXT(TNAME ".", "c2"), TXT(TNAME ".", "c3"),
-	    TXT(TNAME ".", "c4"), TXT(TNAME ".", "c5") }, 2, 2,
-	  { "c1", "c2", "c3", "c4", "c5" } },
-	{ "max 0", { TXT(TNAME ".", V1) }, 0, 0, { V1 } },
+	    TXT("x." TNAME ".", VOTHER) }, 1, { V1 }, { 0 } },
+	{ "owner in mixed case", { TXT("_ACME-challenge.EXAMPLE.Test.", V1) }, 1, { V1 },
+	  { 0 } },
+	{ "NUL inside a value kept", { TXT(TNAME ".", "a\\000b") }, 1, { "a\0b" }, { 3 } },
+	{ "NUL across strings kept", { TNAME ". 60 IN TXT \"a\\000\" \"\\000b\"" }, 1,
+	  { "a\0\0b" }, { 4 } },
+	{ "octets above 127 kept", { TXT(TNAME ".", "\\255\\254") }, 1, { "\xff\xfe" },
+	  { 0 } },
 };
 
 static void
@@ -1049,43 +1148,121 @@ test_values_case(void **state)
 {
 	const struct values_case *c = *state;
 	struct pkt_spec s = { QTXT, .aa = 1, .rcode = NOERR };
+	struct txt_value *out = NULL;
 	ldns_pkt *p;
-	char *out[MAX_RRS + 2];
-	size_t n, i, j, ncand = 0;
-	int past_max = 0, bad = 0;
+	size_t n = 0, i, j, ncand = 0;
+	int bad = 0, used[MAX_RRS] = { 0 };
 
 	memcpy(s.an, c->an, sizeof(s.an));
 	p = build_pkt(&s, TNAME ".");
-	for (i = 0; i < NELEM(out); i++)
-		out[i] = NULL;
-	assert_true(c->max <= MAX_RRS);	/* out[max..] must stay NULL */
-	n = answer_txt_values(p, TNAME, out, c->max);
+	assert_int_equal(answer_txt_values(p, TNAME, &out, &n), 0);
 	ldns_pkt_free(p);
 	for (i = 0; i < MAX_RRS && c->want[i] != NULL; i++)
 		ncand++;
-	for (i = c->max; i < NELEM(out); i++)
-		if (out[i] != NULL)
-			past_max = 1;	/* nothing may be written past max */
-	for (i = 0; i < n && i < c->max; i++) {
+	for (i = 0; i < n; i++) {
 		int found = 0;
 
-		for (j = 0; out[i] != NULL && j < ncand; j++)
-			if (strcmp(out[i], c->want[j]) == 0)
-				found = 1;
-		for (j = 0; out[i] != NULL && j < i; j++)
-			if (out[j] != NULL && strcmp(out[i], out[j]) == 0)
-				found = 0;	/* each RR once */
+		for (j = 0; j < ncand && !found; j++) {
+			size_t len = c->want_len[j] ? c->want_len[j] : strlen(c->want[j]);
+
+			if (!used[j] && out[i].len == len &&
+			    memcmp(out[i].data, c->want[j], len) == 0 && out[i].data[len] == '\0')
+				found = used[j] = 1;
+		}
 		if (!found) {
-			print_error("unexpected or repeated value \"%s\"\n",
-			    out[i] ? out[i] : "(null)");
+			print_error("unexpected or repeated value of %zu octets\n", out[i].len);
 			bad++;
 		}
 	}
-	for (i = 0; i < n && i < c->max; i++)
-		free(out[i]);
+	answer_txt_values_free(out, n);
 	assert_int_equal(n, c->want_n);
-	assert_false(past_max);
+	assert_true(n > 0 || out == NULL);
 	assert_int_equal(bad, 0);
+}
+
+/* Every one of 150 TXT records comes back, in answer order. */
+static void
+test_values_many(void **state)
+{
+	ldns_pkt *p = many_pkt(0, MANY_RRS);
+	struct txt_value *out = NULL;
+	char want[32];
+	size_t n = 0, i;
+
+	(void)state;
+	assert_int_equal(answer_txt_values(p, TNAME, &out, &n), 0);
+	ldns_pkt_free(p);
+	assert_int_equal(n, MANY_RRS);
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "v-%zu", i);
+		assert_string_equal(out[i].data, want);
+		assert_int_equal(out[i].len, strlen(want));
+	}
+	answer_txt_values_free(out, n);
+}
+
+/* ------------------------------------------------------- answer_txt_escape */
+
+struct escape_case {
+	const char *desc;
+	const char *in;
+	size_t	inlen;			/* 0: strlen(in) */
+	const char *want;
+};
+
+static const struct escape_case escape_cases[] = {
+	{ "empty", "", 0, "" },
+	{ "printable ASCII as is", "abc XYZ 09 ~!", 0, "abc XYZ 09 ~!" },
+	{ "NUL", "a\0b", 3, "a\\000b" },
+	{ "quote and backslash", "\"\\", 0, "\\034\\092" },
+	{ "control characters and DEL", "\x1b[2J\x7f\n", 0, "\\027[2J\\127\\010" },
+	{ "octets above 127", "\xff\xfe\x80", 0, "\\255\\254\\128" },
+	{ "UTF-8 is escaped too", "\xc3\xa9", 0, "\\195\\169" },
+};
+
+static void
+test_escape_case(void **state)
+{
+	const struct escape_case *c = *state;
+	size_t len = c->inlen ? c->inlen : strlen(c->in);
+	char out[64];
+
+	assert_int_equal(answer_txt_escape(c->in, len, NULL, 0), strlen(c->want));
+	assert_true(strlen(c->want) <= ANSWER_ESCAPED_MAX(len));
+	memset(out, 'Z', sizeof(out));
+	assert_int_equal(answer_txt_escape(c->in, len, out, sizeof(out)), strlen(c->want));
+	assert_string_equal(out, c->want);
+}
+
+/*
+ * A short out buffer is never overrun, always a string, and cut only
+ * between escapes: what it holds is a prefix of the whole form that ends
+ * at an escape boundary.
+ */
+static void
+test_escape_short(void **state)
+{
+	const char in[] = "a\0\xff\"z";
+	const char *whole = "a\\000\\255\\034z";
+	size_t size;
+
+	(void)state;
+	for (size = 1; size <= strlen(whole) + 1; size++) {
+		char *out = malloc(size);	/* exact size: ASan sees an overrun */
+		size_t got;
+
+		assert_non_null(out);
+		assert_int_equal(answer_txt_escape(in, sizeof(in) - 1, out, size), strlen(whole));
+		got = strlen(out);
+		assert_true(got < size);
+		assert_memory_equal(out, whole, got);
+		/* cut at a boundary: "a" "\000" "\255" "\034" "z" */
+		assert_true(got == 0 || got == 1 || got == 5 || got == 9 || got == 13 ||
+		    got == 14);
+		/* and only when the next piece (at most 4 octets) did not fit */
+		assert_true(got == strlen(whole) || got + 4 >= size);
+		free(out);
+	}
 }
 
 /* ------------------------------------------------------------ addr_health */
@@ -1270,11 +1447,17 @@ main(void)
 	add("answer_judge_txt", "quote escaped", test_judge_quote_escaped, NULL);
 	add("answer_judge_txt", "backslash escaped", test_judge_backslash_escaped, NULL);
 	add("answer_judge_txt", "small desc buffers", test_judge_desc_truncated, NULL);
-	add("answer_judge_txt", "more than ANSWER_MAX_TXT values", test_judge_many_values,
-	    NULL);
+	for (i = 0; i < NELEM(many_cases); i++)
+		add("answer_judge_txt", many_cases[i].desc, test_many_case, &many_cases[i]);
+	add("answer_judge_txt", "values that do not fit in desc are counted",
+	    test_judge_desc_counts_the_rest, NULL);
 	for (i = 0; i < NELEM(values_cases); i++)
 		add("answer_txt_values", values_cases[i].desc, test_values_case,
 		    &values_cases[i]);
+	add("answer_txt_values", "150 records, none dropped", test_values_many, NULL);
+	for (i = 0; i < NELEM(escape_cases); i++)
+		add("answer_txt_escape", escape_cases[i].desc, test_escape_case, &escape_cases[i]);
+	add("answer_txt_escape", "short buffers", test_escape_short, NULL);
 	for (i = 0; i < NELEM(health_cases); i++)
 		add("addr_health", health_cases[i].desc, test_health_case, &health_cases[i]);
 	add("addr_health", "threshold is ADDR_TIMEOUTS_UNREACHABLE", test_health_threshold,

@@ -62,10 +62,9 @@ hook_confirm_removed(struct run *r, const struct challenge *c, size_t n,
 	double confirm = cfg->timeout < CLEANUP_CONFIRM_MAX_S ? cfg->timeout :
 	    CLEANUP_CONFIRM_MAX_S;
 
-	if (run_wait(r, c, n, PROP_ABSENT, confirm) != ST_OK)
-		log_warn("the values are deleted at the provider but some servers still served "
-		    "them after %.0f s (see above); they will go when the servers catch up",
-		    confirm);
+	if (run_wait(r, c, n, PROP_ABSENT_WARN, confirm) != ST_OK)
+		log_warn("the values are deleted at the provider; the servers above drop them "
+		    "when they catch up");
 }
 
 int

@@ -388,3 +388,20 @@ def test_no_core_dumps(tb):
     _full_run(tb, conf, 'uacme', 'core')        # recovers the killed value
     expect_txt(NS1, name, [], 'after the next run: ')
     expect_clean_journal(tb, 'after the next run', 'core')
+
+
+def test_slow_removal_is_a_warning_not_an_error(tb):
+    """A cleanup whose removal a secondary has not seen within the confirm
+    time still exits 0: it says "warning:", never "error:"."""
+    conf = tb.write_config(timeout=2, ttl=1)
+    value = acme_value()
+    present, cleanup, env = _calls('lego', 'slowgone', value)
+    rc, _, err, _ = run_dns01(['-c', conf] + present, env=env)
+    assert rc == 0, err
+    tb.set_lag(None)
+    rc, _, err, _ = run_dns01(['-c', conf] + cleanup, env=env)
+    assert rc == 0, f'cleanup exited {rc}: {err[-400:]}'
+    assert 'error:' not in err and 'warning:' in err, err[-800:]
+    tb.set_lag(0)
+    tb.sync()
+    expect_clean_journal(tb, 'after the run', 'slowgone')

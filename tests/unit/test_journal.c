@@ -1104,15 +1104,23 @@ test_journal_lock_held(void **state)
 
 /*
  * state_lock refuses a FIFO, a directory, a symlink or a hard link at
- * <dir>/<name>.lock (ST_CONFIG, fd -1) without hanging; a plain lock file
- * is created 0600 and locked.
+ * <dir>/<name>.lock (ST_CONFIG, fd -1) without hanging: with why, it says
+ * in *why what the file is and reports nothing; without, it reports it
+ * with its path.  A plain lock file is created 0600 and locked.
  */
 static void
 test_state_lock_kinds(void **state)
 {
-	const char *dir = new_dir("lockkinds");
+	static const char *const kinds[][2] = {
+		{ "fifo", "a FIFO, not a regular file" },
+		{ "dir", "a directory, not a regular file" },
+		{ "sym", "a symbolic link, not a regular file" },
+		{ "hard", "a regular file with more than one link" },
+	};
+	const char *dir = new_dir("lockkinds"), *why, *err;
 	char path[PATH_BUF], target[PATH_BUF];
 	int fd = 7, other;
+	size_t i;
 
 	(void)state;
 	assert_int_equal(mkfifo(path_in(path, dir, "fifo.lock"), 0600), 0);
@@ -1122,20 +1130,30 @@ test_state_lock_kinds(void **state)
 	assert_int_equal(link(target, path_in(path, dir, "hard.lock")), 0);
 
 	alarm(HANG_GUARD);
-	assert_int_equal(state_lock(dir, "fifo", &fd), ST_CONFIG);
-	assert_int_equal(fd, -1);
-	fd = 7;
-	assert_int_equal(state_lock(dir, "dir", &fd), ST_CONFIG);
-	assert_int_equal(fd, -1);
-	fd = 7;
-	assert_int_equal(state_lock(dir, "sym", &fd), ST_CONFIG);
-	assert_int_equal(fd, -1);
-	fd = 7;
-	assert_int_equal(state_lock(dir, "hard", &fd), ST_CONFIG);
-	assert_int_equal(fd, -1);
+	for (i = 0; i < UNIT_NELEM(kinds); i++) {
+		why = NULL;
+		fd = 7;
+		unit_cap_begin();
+		assert_int_equal(state_lock(dir, kinds[i][0], &fd, &why), ST_CONFIG);
+		err = unit_cap_end();
+		assert_int_equal(fd, -1);
+		assert_non_null(why);
+		assert_non_null(strstr(why, kinds[i][1]));
+		assert_string_equal(err, "");
+
+		fd = 7;
+		unit_cap_begin();
+		assert_int_equal(state_lock(dir, kinds[i][0], &fd, NULL), ST_CONFIG);
+		err = unit_cap_end();
+		assert_int_equal(fd, -1);
+		assert_non_null(strstr(err, kinds[i][1]));
+		assert_non_null(strstr(err, path_in(path, dir, kinds[i][0])));
+	}
 	alarm(0);
 
-	assert_int_equal(state_lock(dir, "zone-example.com", &fd), ST_OK);
+	why = NULL;
+	assert_int_equal(state_lock(dir, "zone-example.com", &fd, &why), ST_OK);
+	assert_null(why);
 	assert_true(fd >= 0);
 	path_in(path, dir, "zone-example.com.lock");
 	assert_int_equal(mode_of(path) & 07777, 0600);
@@ -1199,7 +1217,7 @@ test_read_missing(void **state)
 	size_t len = 99;
 
 	(void)state;
-	assert_int_equal(state_read(path_in(path, unit_tmpdir, "no-such-file"), 100, &text, &len,
+	assert_int_equal(state_read(path_in(path, unit_tmpdir, "no-such-file"), 100, 0, &text, &len,
 	    &why), 0);
 	assert_null(text);
 	assert_int_equal(len, 0);
@@ -1214,7 +1232,7 @@ read_refused(const char *path, size_t max)
 	size_t len = 99;
 
 	alarm(HANG_GUARD);
-	assert_int_equal(state_read(path, max, &text, &len, &why), -1);
+	assert_int_equal(state_read(path, max, 0, &text, &len, &why), -1);
 	alarm(0);
 	assert_null(text);
 	assert_int_equal(len, 0);
@@ -1250,6 +1268,43 @@ test_read_refused(void **state)
 	assert_non_null(strstr(read_refused(target, 5), "larger"));
 }
 
+/*
+ * STATE_READ_LINKED reads a regular file with a second name;
+ * STATE_READ_HEAD reads the first max bytes of a larger file and says so
+ * (1), and a file within max as without it (0).  Neither lets a FIFO in.
+ */
+static void
+test_read_flags(void **state)
+{
+	const char *dir = new_dir("readflags"), *why = NULL;
+	char path[PATH_BUF], other[PATH_BUF], *text = NULL;
+	size_t len = 0;
+
+	(void)state;
+	unit_write_text(path_in(path, dir, "file"), "hello\n");
+	assert_int_equal(link(path, path_in(other, dir, "backup")), 0);
+	assert_int_equal(state_read(path, 100, STATE_READ_LINKED, &text, &len, &why), 0);
+	assert_string_equal(text, "hello\n");
+	free(text);
+	assert_int_equal(unlink(other), 0);
+
+	assert_int_equal(state_read(path, 3, STATE_READ_HEAD, &text, &len, &why), 1);
+	assert_int_equal(len, 3);
+	assert_string_equal(text, "hel");
+	free(text);
+	assert_int_equal(state_read(path, 6, STATE_READ_HEAD, &text, &len, &why), 0);
+	assert_string_equal(text, "hello\n");
+	free(text);
+
+	assert_int_equal(mkfifo(path_in(path, dir, "fifo"), 0600), 0);
+	alarm(HANG_GUARD);
+	assert_int_equal(state_read(path, 100, STATE_READ_LINKED | STATE_READ_HEAD, &text, &len,
+	    &why), -1);
+	alarm(0);
+	assert_null(text);
+	assert_non_null(strstr(why, "FIFO"));
+}
+
 /* A regular file is read completely (max bytes exactly too), NUL-terminated. */
 static void
 test_read_normal(void **state)
@@ -1266,7 +1321,7 @@ test_read_normal(void **state)
 	want[17] = '\n';
 	write_bytes(path_in(path, dir, "file"), want, big);
 
-	assert_int_equal(state_read(path, big, &text, &len, &why), 0);
+	assert_int_equal(state_read(path, big, 0, &text, &len, &why), 0);
 	assert_non_null(text);
 	assert_int_equal(len, big);
 	assert_memory_equal(text, want, big);
@@ -1274,7 +1329,7 @@ test_read_normal(void **state)
 	free(text);
 
 	unit_write_text(path, "");
-	assert_int_equal(state_read(path, big, &text, &len, &why), 0);
+	assert_int_equal(state_read(path, big, 0, &text, &len, &why), 0);
 	assert_non_null(text);		/* exists, empty: "" */
 	assert_int_equal(len, 0);
 	assert_string_equal(text, "");
@@ -1534,6 +1589,7 @@ main(void)
 		cmocka_unit_test(test_dir_ready),
 		cmocka_unit_test(test_read_missing),
 		cmocka_unit_test(test_read_refused),
+		cmocka_unit_test(test_read_flags),
 		cmocka_unit_test(test_read_normal),
 		cmocka_unit_test(test_write_replaces),
 		cmocka_unit_test(test_write_no_dir),

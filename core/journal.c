@@ -180,9 +180,9 @@ journal_open(const char *dir, struct journal **out)
 	}
 	j->lockfd = -1;
 	snprintf(j->path, plen, "%s/%s", dir, JOURNAL_FILE);
-	if ((rc = state_lock(dir, JOURNAL_LOCK, &j->lockfd)) != ST_OK)
+	if ((rc = state_lock(dir, JOURNAL_LOCK, &j->lockfd, NULL)) != ST_OK)
 		goto out;
-	if (state_read(j->path, JOURNAL_FILE_MAX, &text, &len, &why) == -1)
+	if (state_read(j->path, JOURNAL_FILE_MAX, 0, &text, &len, &why) == -1)
 		log_warn("%s is %s: dns01 ignores it and writes a new journal in its place",
 		    j->path, why);
 	else if (text != NULL) {

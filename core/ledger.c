@@ -1,12 +1,9 @@
 /* The cache ledger; see ledger.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "ledger.h"
 #include "log.h"
@@ -17,13 +14,14 @@
 #define LEDGER_LINE_MAX		(NAME_BUF + 64)
 #define LEDGER_FILE_MAX		(LEDGER_MAX_ENTRIES * LEDGER_LINE_MAX)
 #define LEDGER_LOCK		"cache"
-#define LEDGER_TMP		LEDGER_FILE ".new"	/* the next ledger, before its rename */
 #define LEDGER_PATH_MAX		4096
 #define LEDGER_SHOWN_MAX	(4 * LEDGER_PATH_MAX + 1)	/* a path, every byte \xHH */
 #define LEDGER_NUM_MAX		24	/* characters of a time ("1732748000.123") */
 #define LEDGER_INT_MAX		9	/* digits of the TTL */
 #define LEDGER_FIELDS		5
 #define DIGITS			"0123456789"
+#define FNV_BASIS		14695981039346656037ULL	/* 64-bit FNV-1a */
+#define FNV_PRIME		1099511628211ULL
 
 /* The ledger while it is locked. */
 struct ledger {
@@ -32,24 +30,6 @@ struct ledger {
 	char	shown[LEDGER_SHOWN_MAX];	/* path for messages */
 	struct ledger_parsed p;
 };
-
-/* s for a message: printable ASCII as is, every other byte as \xHH. */
-static const char *
-escaped(const char *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f)
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
-	}
-	buf[o] = '\0';
-	return buf;
-}
 
 /* A time field: digits, optionally '.' and digits.  0 or -1. */
 static int
@@ -222,56 +202,50 @@ ledger_parse(const char *text, size_t len, double now, struct ledger_parsed *p)
 	}
 }
 
+/* The FNV-1a hash of the n bytes at s, going on from h. */
+static unsigned long long
+fnv(unsigned long long h, const char *s, size_t n)
+{
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*s++) * FNV_PRIME;
+	return h;
+}
+
 /*
- * 1 the first time this process reports on the file st describes (the same
- * file, unchanged): a run reads the ledger several times, and says what is
- * wrong with it once.
+ * 1 unless the last report of this process had the same key (a hash of a
+ * path and of what is wrong with it, or of what it holds): a run reads the
+ * ledger several times, and says what is wrong with it once.
  */
 static int
-first_report(const struct stat *st)
+first_report(unsigned long long key)
 {
-	static struct stat last;
+	static unsigned long long last;
 	static int have;
 
-	if (have && last.st_dev == st->st_dev && last.st_ino == st->st_ino &&
-	    last.st_size == st->st_size && last.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	    last.st_mtim.tv_nsec == st->st_mtim.tv_nsec)
+	if (have && last == key)
 		return 0;
-	last = *st;
+	last = key;
 	have = 1;
 	return 1;
 }
 
-/* What a file that is not a regular one is, for messages. */
-static const char *
-file_kind(mode_t mode)
-{
-	return S_ISFIFO(mode) ? "a FIFO" : S_ISDIR(mode) ? "a directory" :
-	    S_ISLNK(mode) ? "a symbolic link" : S_ISSOCK(mode) ? "a socket" :
-	    S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device" :
-	    "not a regular file";
-}
-
-/* 0 when st is a regular file; else says so (once) about shown.  */
-static int
-regular(const struct stat *st, const char *shown)
-{
-	if (S_ISREG(st->st_mode))
-		return 0;
-	if (first_report(st))
-		log_warn("%s is %s, not a regular file: dns01 leaves it alone, and cache waits "
-		    "are off until it is removed (see dns01(1), RESOLVER CACHES)", shown,
-		    file_kind(st->st_mode));
-	return -1;
-}
-
-/* Say what was wrong in the ledger l read from the file st describes, once. */
+/* Say (once) that the file shown is why (from state_*()): cache waits are off. */
 static void
-report_damage(const struct ledger *l, const struct stat *st, int truncated)
+refused(const char *shown, const char *why)
+{
+	if (first_report(fnv(fnv(FNV_BASIS, shown, strlen(shown)), why, strlen(why))))
+		log_warn("%s is %s: dns01 leaves it alone, and cache waits are off until it is "
+		    "removed (see dns01(1), RESOLVER CACHES)", shown, why);
+}
+
+/* Say what was wrong in the ledger l read as text (len bytes), once. */
+static void
+report_damage(const struct ledger *l, const char *text, size_t len, int truncated)
 {
 	size_t i;
 
-	if ((l->p.nbad == 0 && !truncated) || !first_report(st))
+	if ((l->p.nbad == 0 && !truncated) ||
+	    !first_report(fnv(fnv(FNV_BASIS, l->path, strlen(l->path)), text, len)))
 		return;
 	if (truncated)
 		log_warn("%s is larger than any ledger dns01 writes: only its first %d bytes "
@@ -287,74 +261,34 @@ report_damage(const struct ledger *l, const struct stat *st, int truncated)
 }
 
 /*
- * 0 unless path is there and is not a regular file: then -1, said once.
- * Looked at before anything opens path, so that nothing opens a device or
- * a FIFO there; the descriptor is checked again after the open.  When
- * lstat() fails, the open that follows says why.
- */
-static int
-not_special(const char *path, const char *shown)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0 ? regular(&st, shown) : 0;
-}
-
-/*
- * Read the ledger file into l->p.  A missing file is an empty ledger.
- * Opened without following links or blocking (a FIFO), and only a regular
- * file is read, at most LEDGER_FILE_MAX bytes.  0 or -1 (reported).
+ * Read the ledger file into l->p (state_read: no FIFO, device, directory or
+ * symbolic link).  A missing file is an empty ledger; one with a second
+ * name (a cp -al backup) is read too; of a larger one, the whole lines in
+ * its first LEDGER_FILE_MAX bytes.  0 or -1 (reported).
  */
 static int
 read_ledger(struct ledger *l)
 {
-	struct stat st;
+	const char *why = NULL;
 	char *text = NULL;
-	ssize_t r;
 	size_t len = 0;
-	int fd, rc = -1, truncated = 0;
+	int r;
 
-	if (not_special(l->path, l->shown) == -1)
-		return -1;
-	if ((fd = open(l->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		log_warn("%s: %s: cache waits are off", l->shown, strerror(errno));
+	r = state_read(l->path, LEDGER_FILE_MAX, STATE_READ_LINKED | STATE_READ_HEAD, &text,
+	    &len, &why);
+	if (r == -1) {
+		refused(l->shown, why);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1) {
-		log_warn("%s: %s: cache waits are off", l->shown, strerror(errno));
-		goto out;
-	}
-	if (regular(&st, l->shown) == -1)
-		goto out;
-	if ((text = malloc(LEDGER_FILE_MAX + 1)) == NULL) {
-		log_warn("out of memory reading %s: cache waits are off", l->shown);
-		goto out;
-	}
-	while (len <= LEDGER_FILE_MAX &&
-	    (r = read(fd, text + len, LEDGER_FILE_MAX + 1 - len)) != 0) {
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			log_warn("%s: %s: cache waits are off", l->shown, strerror(errno));
-			goto out;
-		}
-		len += (size_t)r;
-	}
-	if (len > LEDGER_FILE_MAX) {
-		/* parse whole lines within the limit only */
-		truncated = 1;
-		for (len = LEDGER_FILE_MAX; len > 0 && text[len - 1] != '\n'; len--)
-			;
-	}
+	if (text == NULL)
+		return 0;	/* no ledger yet */
+	if (r == 1)	/* cut at LEDGER_FILE_MAX: whole lines only */
+		while (len > 0 && text[len - 1] != '\n')
+			len--;
 	ledger_parse(text, len, prop_wall_now(), &l->p);
-	report_damage(l, &st, truncated);
-	rc = 0;
-out:
+	report_damage(l, text, len, r == 1);
 	free(text);
-	close(fd);
-	return rc;
+	return 0;
 }
 
 /* Unlock and free what load() holds. */
@@ -367,30 +301,22 @@ unload(struct ledger *l)
 	l->p.e = NULL;
 }
 
-/*
- * Lock the ledger of dir (into l->lockfd): only through a regular file,
- * checked before state_lock() opens it and again on the descriptor.
- * 0 or -1 (reported).
- */
+/* Lock the ledger of dir (into l->lockfd).  0 or -1 (reported). */
 static int
 lock_ledger(const char *dir, struct ledger *l)
 {
 	char path[LEDGER_PATH_MAX], shown[LEDGER_SHOWN_MAX];
-	struct stat st;
+	const char *why = NULL;
 
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, LEDGER_LOCK);
-	escaped(path, shown, sizeof(shown));
-	if (not_special(path, shown) == -1)
-		return -1;
-	if (state_lock(dir, LEDGER_LOCK, &l->lockfd) != ST_OK) {
+	if (state_lock(dir, LEDGER_LOCK, &l->lockfd, &why) == ST_OK)
+		return 0;
+	if (why == NULL) {
 		log_warn("cannot lock the cache ledger %s: cache waits are off", l->shown);
 		return -1;
 	}
-	if (fstat(l->lockfd, &st) == -1) {
-		log_warn("%s: %s: cache waits are off", shown, strerror(errno));
-		return -1;
-	}
-	return regular(&st, shown);
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, LEDGER_LOCK);
+	refused(log_escape(path, shown, sizeof(shown)), why);
+	return -1;
 }
 
 /*
@@ -409,7 +335,7 @@ load(const char *dir, struct ledger *l)
 		log_warn("state_dir path too long: cache waits are off");
 		return -1;
 	}
-	escaped(l->path, l->shown, sizeof(l->shown));
+	log_escape(l->path, l->shown, sizeof(l->shown));
 	if ((l->p.e = calloc(LEDGER_MAX_ENTRIES, sizeof(*l->p.e))) == NULL) {
 		log_warn("out of memory reading %s: cache waits are off", l->shown);
 		goto out;
@@ -440,81 +366,37 @@ ledger_get(const char *dir, const char *name, struct ledger_entry *e)
 	unload(&l);
 }
 
-/* Write all of buf to fd.  0 or -1 (errno). */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
- * Write l's entries to <dir>/LEDGER_TMP (a new file: O_EXCL, 0600), fsync
- * it, rename it over the ledger and fsync the directory.  The lock is held,
- * so a leftover LEDGER_TMP is a crashed writer's and is removed first.  On
- * failure the temporary file is removed.  0 or -1 (errno).
+ * Replace the ledger file with l's entries (state_write: a new file
+ * renamed over it).  0 or -1 (reported).
  */
 static int
-replace(const char *dir, const struct ledger *l)
+save(const struct ledger *l)
 {
-	char tmp[LEDGER_PATH_MAX], *text = NULL;
+	char *text;
 	size_t len = 0, i;
-	int fd = -1, dfd = -1, made = 0, rc = -1, n, saved;
+	int n, rc = -1;
 
-	n = snprintf(tmp, sizeof(tmp), "%s/%s", dir, LEDGER_TMP);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		goto out;
+	if ((text = malloc(LEDGER_FILE_MAX)) == NULL) {
+		log_warn("out of memory writing %s", l->shown);
+		return -1;
 	}
-	if ((text = malloc(LEDGER_FILE_MAX)) == NULL)
-		goto out;
 	for (i = 0; i < l->p.n; i++) {
 		const struct ledger_entry *e = &l->p.e[i];
 
 		n = snprintf(text + len, LEDGER_FILE_MAX - len, "%.3f %.3f %d %d %s\n",
 		    e->until, e->changed, e->live, e->ttl, e->name);
 		if (n < 0 || (size_t)n >= LEDGER_FILE_MAX - len) {
-			errno = EFBIG;
+			log_warn("%s: the entries do not fit in %d bytes", l->shown,
+			    LEDGER_FILE_MAX);
 			goto out;
 		}
 		len += (size_t)n;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1 && errno == EEXIST && unlink(tmp) == 0)
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1)
-		goto out;
-	made = 1;
-	if (write_all(fd, text, len) == -1 || fsync(fd) == -1)
-		goto out;
-	n = close(fd);
-	fd = -1;
-	if (n == -1 || rename(tmp, l->path) == -1)
-		goto out;
-	made = 0;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 || fsync(dfd) == -1)
-		goto out;
-	rc = 0;
+	if (state_write(l->path, text, len) == ST_OK)
+		rc = 0;
 out:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	if (made)
-		unlink(tmp);
-	if (dfd != -1)
-		close(dfd);
 	free(text);
-	errno = saved;
 	return rc;
 }
 
@@ -546,8 +428,8 @@ ledger_put(const char *dir, const struct ledger_entry *e)
 	l.p.e[i].changed = e->changed;
 	l.p.e[i].live = e->live;
 	l.p.e[i].ttl = e->ttl;
-	if (replace(dir, &l) == -1)
-		log_warn("cannot update the cache ledger %s: %s: the next write at %s may not "
-		    "wait for cached answers", l.shown, strerror(errno), e->name);
+	if (save(&l) == -1)
+		log_warn("cannot update the cache ledger %s: the next write at %s may not wait "
+		    "for cached answers", l.shown, e->name);
 	unload(&l);
 }

@@ -13,6 +13,17 @@
 #include "status.h"
 
 #define STATE_PATH_MAX	4096
+#define STATE_SHOWN_MAX	(4 * STATE_PATH_MAX + 1)	/* a path, every byte \xHH */
+#define STATE_WHY_MAX	128
+
+/* path for a message (log_escape), in a static buffer. */
+static const char *
+shown(const char *path)
+{
+	static char buf[STATE_SHOWN_MAX];
+
+	return log_escape(path, buf, sizeof(buf));
+}
 
 /* mkdir -p with mode 0700 for the parts that do not exist. */
 static int
@@ -42,24 +53,28 @@ make_dirs(const char *dir)
 int
 state_dir_ready(const char *dir)
 {
+	const char *d = shown(dir);
 	struct stat st;
 
 	if (make_dirs(dir) == -1 || lstat(dir, &st) == -1) {
-		log_err("state_dir %s: %s", dir, strerror(errno));
+		log_err("state_dir %s: %s", d, strerror(errno));
 		return ST_CONFIG;
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
 		log_err("state_dir %s must be a directory owned by uid %u that group and others "
-		    "cannot write (fix: chown %u %s && chmod 700 %s)", dir, (unsigned)geteuid(),
-		    (unsigned)geteuid(), dir, dir);
+		    "cannot write (fix: chown %u %s && chmod 700 %s)", d, (unsigned)geteuid(),
+		    (unsigned)geteuid(), d, d);
 		return ST_CONFIG;
 	}
 	return ST_OK;
 }
 
-/* What kind of file st is, for messages. */
+/*
+ * What st is when it is not a regular file of one name (of any number with
+ * links_ok), for "<path> is <kind>"; NULL when it is.
+ */
 static const char *
-file_kind(const struct stat *st)
+file_kind(const struct stat *st, int links_ok)
 {
 	if (S_ISFIFO(st->st_mode))
 		return "a FIFO, not a regular file";
@@ -71,13 +86,34 @@ file_kind(const struct stat *st)
 		return "a socket, not a regular file";
 	if (!S_ISREG(st->st_mode))
 		return "not a regular file";
-	if (st->st_nlink != 1)
+	if (st->st_nlink != 1 && !links_ok)
 		return "a regular file with more than one link (a hard link planted here)";
 	return NULL;
 }
 
+/* What an open(O_NOFOLLOW) that failed with err found, as file_kind(); or NULL. */
+static const char *
+open_kind(int err)
+{
+	if (err == ELOOP)
+		return "a symbolic link, not a regular file";
+	if (err == EISDIR)
+		return "a directory, not a regular file";
+	return NULL;
+}
+
+/* "not readable (<strerror(errno)>)", in a static buffer. */
+static const char *
+unreadable(void)
+{
+	static char buf[STATE_WHY_MAX];
+
+	snprintf(buf, sizeof(buf), "not readable (%s)", strerror(errno));
+	return buf;
+}
+
 int
-state_lock(const char *dir, const char *name, int *fd)
+state_lock(const char *dir, const char *name, int *fd, const char **why)
 {
 	char path[STATE_PATH_MAX];
 	const char *kind = NULL;
@@ -91,23 +127,32 @@ state_lock(const char *dir, const char *name, int *fd)
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return ST_CONFIG;
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
-	if (*fd == -1) {
-		log_err("%s: %s", path, strerror(errno));
+	if (*fd == -1 && (kind = open_kind(errno)) == NULL) {
+		log_err("%s: %s", shown(path), strerror(errno));
 		return ST_CONFIG;
 	}
-	if (fstat(*fd, &st) == -1 || (kind = file_kind(&st)) != NULL) {
-		log_err("%s: %s; remove it", path, kind ? kind : strerror(errno));
+	if (*fd != -1 && fstat(*fd, &st) == -1) {
+		log_err("%s: %s", shown(path), strerror(errno));
+		rc = ST_CONFIG;
+		goto fail;
+	}
+	if (kind != NULL || (kind = file_kind(&st, 0)) != NULL) {
+		if (why != NULL)
+			*why = kind;
+		else
+			log_err("%s is %s; remove it", shown(path), kind);
 		rc = ST_CONFIG;
 		goto fail;
 	}
 	if (flock(*fd, LOCK_EX) == -1) {
-		log_err("%s: lock: %s", path, strerror(errno));
+		log_err("%s: lock: %s", shown(path), strerror(errno));
 		rc = ST_FAIL;
 		goto fail;
 	}
 	return ST_OK;
 fail:
-	close(*fd);
+	if (*fd != -1)
+		close(*fd);
 	*fd = -1;
 	return rc;
 }
@@ -120,13 +165,14 @@ state_unlock(int fd)
 }
 
 int
-state_read(const char *path, size_t max, char **text, size_t *len, const char **why)
+state_read(const char *path, size_t max, int flags, char **text, size_t *len,
+    const char **why)
 {
 	struct stat st;
 	char *buf = NULL;
 	ssize_t r;
 	size_t n = 0;
-	int fd, rc = -1;
+	int fd, rc = -1, cut = 0;
 
 	*text = NULL;
 	*len = 0;
@@ -134,28 +180,33 @@ state_read(const char *path, size_t max, char **text, size_t *len, const char **
 	if (fd == -1) {
 		if (errno == ENOENT)
 			return 0;
-		*why = errno == ELOOP ? "a symbolic link, not a regular file" : strerror(errno);
+		if ((*why = open_kind(errno)) == NULL)
+			*why = unreadable();
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
-		*why = strerror(errno);
+		*why = unreadable();
 		goto out;
 	}
-	if ((*why = file_kind(&st)) != NULL)
+	if ((*why = file_kind(&st, flags & STATE_READ_LINKED)) != NULL)
 		goto out;
 	if ((size_t)st.st_size > max) {
-		*why = "larger than dns01 ever writes it";
-		goto out;
+		if (!(flags & STATE_READ_HEAD)) {
+			*why = "larger than dns01 ever writes it";
+			goto out;
+		}
+		cut = 1;
 	}
 	if ((buf = malloc(max + 1)) == NULL) {
-		*why = "out of memory";
+		errno = ENOMEM;
+		*why = unreadable();
 		goto out;
 	}
 	while (n < max && (r = read(fd, buf + n, max - n)) != 0) {
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			*why = strerror(errno);
+			*why = unreadable();
 			goto out;
 		}
 		n += (size_t)r;
@@ -164,7 +215,7 @@ state_read(const char *path, size_t max, char **text, size_t *len, const char **
 	*text = buf;
 	*len = n;
 	buf = NULL;
-	rc = 0;
+	rc = cut;
 out:
 	free(buf);
 	close(fd);
@@ -201,7 +252,7 @@ state_write(const char *path, const char *text, size_t len)
 
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		log_err("%s: path too long", path);
+		log_err("%s: path too long", shown(path));
 		return ST_FAIL;
 	}
 	(void)unlink(tmp);	/* one left by a killed process with our pid */
@@ -226,7 +277,7 @@ state_write(const char *path, const char *text, size_t len)
 		goto fail;
 	return ST_OK;
 fail:
-	log_err("%s: %s", path, strerror(errno));
+	log_err("%s: %s", shown(path), strerror(errno));
 	if (fd != -1)
 		close(fd);
 	(void)unlink(tmp);

@@ -24,23 +24,33 @@ int	state_dir_ready(const char *dir);
 /*
  * Take an exclusive lock on <dir>/<name>.lock (creating dir 0700 and the
  * file 0600), waiting for other holders; release it with state_unlock().
- * Serialises dns01 processes on one host, e.g. per zone.  ST_OK or an error.
+ * Serialises dns01 processes on one host, e.g. per zone.  ST_OK or an error
+ * after saying why; but a lock file that is not a regular file of one name
+ * (a FIFO, a directory, a symlink, a hard link) is, when why is not NULL,
+ * not reported: *why says what it is (ST_CONFIG).
  */
-int	state_lock(const char *dir, const char *name, int *fd);
+int	state_lock(const char *dir, const char *name, int *fd, const char **why);
 void	state_unlock(int fd);
+
+#define STATE_READ_LINKED	1	/* a regular file with other names is read too */
+#define STATE_READ_HEAD		2	/* a file larger than max: its first max bytes */
 
 /*
  * Read the regular file path (at most max bytes, more is an error) into a
  * NUL-terminated malloc'd buffer.  Never blocks on a FIFO or follows a
- * symlink.  0 and *text (NULL, *len 0 when the file does not exist); -1
- * after setting *why: "not a regular file", "has N links", "larger than
- * max", or strerror(errno).
+ * symlink.  flags: 0 or STATE_READ_*.  0 and *text (NULL, *len 0 when the
+ * file does not exist); 1 when STATE_READ_HEAD cut it at max; -1 after
+ * setting *why to what it is, for "<path> is <why>": "a FIFO, not a regular
+ * file" and the like, "a regular file with more than one link ...",
+ * "larger than ...", "not readable (<strerror>)".
  */
-int	state_read(const char *path, size_t max, char **text, size_t *len, const char **why);
+int	state_read(const char *path, size_t max, int flags, char **text, size_t *len,
+	    const char **why);
 
 /*
  * Replace path with the len bytes of text, atomically: a temp file in the
- * same directory (mode 0600), fsync, rename, fsync of the directory.  A
+ * same directory (<path>.tmp-<pid>, mode 0600; one left by a killed process
+ * with this pid is removed first), fsync, rename, fsync of the directory.  A
  * crash leaves either the old or the new content.  ST_OK or ST_FAIL after
  * saying why.
  */

@@ -524,7 +524,7 @@ change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, i
 	if ((rc = zone_item(sk, z->apex, &id)) != ST_OK)
 		return rc;
 	snprintf(lockname, sizeof(lockname), "sakuracloud-%s", z->apex);
-	if ((rc = state_lock(sk->state_dir, lockname, &lock)) != ST_OK)
+	if ((rc = state_lock(sk->state_dir, lockname, &lock, NULL)) != ST_OK)
 		return rc;
 	for (round = 1; round <= SAKURA_MAX_ROUNDS; round++) {
 		json_decref(set);

@@ -11,11 +11,9 @@
  * message says (and that it never holds a secret) capture stderr in a file.
  */
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,29 +22,13 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "../../core/cli.h"
 #include "../../core/config.h"
 #include "../../core/http.h"
 #include "../../core/log.h"
 #include "../../core/status.h"
-
-/* snprintf at p, never past end; returns the new end of the text. */
-static char *
-append(char *p, const char *end, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static char *
-append(char *p, const char *end, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(p, (size_t)(end - p), fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < end - p);
-	return p + n;
-}
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* A TSIG secret that must never show up in any message. */
 #define SECRET		"c2VjcmV0LXNlY3JldC1kbnMwMS10ZXN0LXZhbHVl"
@@ -79,8 +61,6 @@ free(void *p)
 }
 #endif
 
-static char tmpdir[256];
-
 static const char *const env_vars[] = {
 	"DNS01_CONFIG", "DNS01_PROVIDER", "DNS01_TIMEOUT", "DNS01_TTL", "DNS01_RESOLVERS",
 	"DNS01_STATE_DIR", "RFC2136_NAMESERVER", "RFC2136_NAMESERVER_FILE",
@@ -91,48 +71,20 @@ static const char *const env_vars[] = {
 /* ------------------------------------------------------------------ helpers */
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-group_setup(void **state)
-{
-	char tmpl[] = "/tmp/dns01-test-config-XXXXXX";
-
-	(void)state;
-	if (mkdtemp(tmpl) == NULL)
-		return -1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
-	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int
 clean_env(void **state)
 {
 	size_t i;
 	char xdg[300];
 
 	(void)state;
-	for (i = 0; i < NELEM(env_vars); i++)
+	for (i = 0; i < UNIT_NELEM(env_vars); i++)
 		unsetenv(env_vars[i]);
-	snprintf(xdg, sizeof(xdg), "%s/xdg-state", tmpdir);
+	snprintf(xdg, sizeof(xdg), "%s/xdg-state", unit_tmpdir);
 	setenv("XDG_STATE_HOME", xdg, 1);
 	return 0;
 }
 
-/* Write a file in tmpdir with exactly this mode; returns its path (static ring). */
+/* Write a file in unit_tmpdir with exactly this mode; returns its path (static ring). */
 static const char *
 write_file(const char *name, const char *text, mode_t mode)
 {
@@ -141,7 +93,7 @@ write_file(const char *name, const char *text, mode_t mode)
 	char *path = paths[next++ % 8];
 	FILE *f;
 
-	snprintf(path, 512, "%s/%s", tmpdir, name);
+	snprintf(path, 512, "%s/%s", unit_tmpdir, name);
 	unlink(path);
 	f = fopen(path, "w");
 	assert_non_null(f);
@@ -149,47 +101,6 @@ write_file(const char *name, const char *text, mode_t mode)
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(chmod(path, mode), 0);
 	return path;
-}
-
-/* stderr capture */
-static int saved_stderr = -1;
-static char cap_path[512];
-
-static void
-cap_begin(void)
-{
-	int fd;
-
-	snprintf(cap_path, sizeof(cap_path), "%s/stderr.txt", tmpdir);
-	fflush(stderr);
-	saved_stderr = dup(2);
-	assert_true(saved_stderr >= 0);
-	fd = open(cap_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(dup2(fd, 2), 2);
-	close(fd);
-}
-
-/* Restore stderr and return what was written (static buffer). */
-static const char *
-cap_end(void)
-{
-	static char buf[8192];
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	saved_stderr = -1;
-	f = fopen(cap_path, "r");
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	/* echo it so the test log still shows the messages */
-	fputs(buf, stderr);
-	return buf;
 }
 
 static struct config *
@@ -501,9 +412,9 @@ static const char *
 load_captured(const char *path, int *rc, struct config **cfg)
 {
 	*cfg = NULL;
-	cap_begin();
+	unit_cap_begin();
 	*rc = config_load(path, cfg);
-	return cap_end();
+	return unit_cap_end();
 }
 
 /* config_load each case from a file; the number of cases that went wrong. */
@@ -529,14 +440,14 @@ test_parse_bad_structure(void **state)
 	int failures = 0;
 
 	(void)state;
-	for (i = 0; i < NELEM(bad_texts); i++) {
+	for (i = 0; i < UNIT_NELEM(bad_texts); i++) {
 		struct config *cfg = NULL;
 		const char *err;
 		int rc;
 
-		cap_begin();
+		unit_cap_begin();
 		rc = config_parse_text(bad_texts[i].text, "bad.conf", &cfg);
-		err = cap_end();
+		err = unit_cap_end();
 		failures += expect_config_error(bad_texts[i].desc, rc, cfg, err, bad_texts[i].why);
 	}
 	assert_int_equal(failures, 0);
@@ -580,7 +491,7 @@ test_parse_timeout_ttl(void **state)
 	int failures = 0;
 
 	(void)state;
-	for (i = 0; i < NELEM(num_cases); i++) {
+	for (i = 0; i < UNIT_NELEM(num_cases); i++) {
 		const struct num_case *c = &num_cases[i];
 		char text[256];
 		struct config *cfg = NULL;
@@ -625,8 +536,8 @@ test_parse_zones_list(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(pc->nzones, NELEM(want));
-	for (i = 0; i < NELEM(want); i++)
+	assert_int_equal(pc->nzones, UNIT_NELEM(want));
+	for (i = 0; i < UNIT_NELEM(want); i++)
 		assert_string_equal(pc->zones[i], want[i]);
 	config_free(cfg);
 
@@ -646,8 +557,8 @@ test_parse_resolvers(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(cfg->nresolvers, NELEM(want));
-	for (i = 0; i < NELEM(want); i++)
+	assert_int_equal(cfg->nresolvers, UNIT_NELEM(want));
+	for (i = 0; i < UNIT_NELEM(want); i++)
 		assert_string_equal(cfg->resolvers[i], want[i]);
 	config_free(cfg);
 }
@@ -677,7 +588,7 @@ test_parse_resolvers_garbage(void **state)
 	int failures = 0;
 
 	(void)state;
-	for (i = 0; i < NELEM(bad); i++) {
+	for (i = 0; i < UNIT_NELEM(bad); i++) {
 		char text[512];
 		struct config *cfg = NULL;
 		int rc;
@@ -722,21 +633,21 @@ test_parse_limits(void **state)
 	/* CONFIG_MAX_KEYS keys fit, one more does not */
 	end = (text = malloc(64 * (CONFIG_MAX_KEYS + 4))) + 64 * (CONFIG_MAX_KEYS + 4);
 	assert_non_null(text);
-	p = append(text, end, "[provider p]\n");
+	p = unit_append(text, end, "[provider p]\n");
 	for (i = 0; i < CONFIG_MAX_KEYS; i++)
-		p = append(p, end, "k%zu = v\n", i);
+		p = unit_append(p, end, "k%zu = v\n", i);
 	cfg = parse_ok(text);
 	assert_int_equal(cfg->providers[0].nkv, CONFIG_MAX_KEYS);
 	config_free(cfg);
 	cfg = NULL;
-	append(p, end, "one_more = v\n");
+	unit_append(p, end, "one_more = v\n");
 	assert_int_equal(config_parse_text(text, "t", &cfg), ST_CONFIG);
 	free(text);
 
 	/* a line of CONFIG_MAX_LINE octets or more is refused */
 	end = (text = malloc(CONFIG_MAX_LINE + 64)) + CONFIG_MAX_LINE + 64;
 	assert_non_null(text);
-	p = append(text, end, "[provider p]\nk = ");
+	p = unit_append(text, end, "[provider p]\nk = ");
 	memset(p, 'x', CONFIG_MAX_LINE);
 	p[CONFIG_MAX_LINE] = '\0';
 	cfg = NULL;
@@ -841,9 +752,9 @@ test_load_0644_with_secret(void **state)
 	int rc;
 
 	(void)state;
-	cap_begin();
+	unit_cap_begin();
 	rc = config_load(path, &cfg);
-	err = cap_end();
+	err = unit_cap_end();
 	assert_int_equal(rc, ST_CONFIG);
 	assert_non_null(strstr(err, "chmod 600"));
 	assert_non_null(strstr(err, path));
@@ -946,7 +857,7 @@ test_load_bad_files(void **state)
 	};
 
 	(void)state;
-	assert_int_equal(load_bad_texts(cases, NELEM(cases)), 0);
+	assert_int_equal(load_bad_texts(cases, UNIT_NELEM(cases)), 0);
 }
 
 static void
@@ -956,7 +867,7 @@ test_load_missing_file(void **state)
 	struct config *cfg = NULL;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/does-not-exist.conf", tmpdir);
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf", unit_tmpdir);
 	assert_int_equal(config_load(path, &cfg), ST_CONFIG);
 	/* an explicit -c wins over env mode */
 	setenv("DNS01_PROVIDER", "rfc2136", 1);
@@ -1081,9 +992,9 @@ test_env_secret_file_0644(void **state)
 	setenv("DNS01_PROVIDER", "rfc2136", 1);
 	setenv("RFC2136_TSIG_KEY", "dns01-key", 1);
 	setenv("RFC2136_TSIG_SECRET_FILE", sf, 1);
-	cap_begin();
+	unit_cap_begin();
 	rc = config_load(NULL, &cfg);
-	err = cap_end();
+	err = unit_cap_end();
 	assert_int_equal(rc, ST_CONFIG);
 	assert_non_null(strstr(err, "chmod 600"));
 	assert_null(strstr(err, SECRET));
@@ -1097,7 +1008,7 @@ test_env_secret_file_missing(void **state)
 
 	(void)state;
 	NEED_NO_DEFAULT_FILE();
-	snprintf(sf, sizeof(sf), "%s/no-such-secret", tmpdir);
+	snprintf(sf, sizeof(sf), "%s/no-such-secret", unit_tmpdir);
 	setenv("DNS01_PROVIDER", "rfc2136", 1);
 	setenv("RFC2136_TSIG_SECRET_FILE", sf, 1);
 	assert_int_equal(config_load(NULL, &cfg), ST_CONFIG);
@@ -1157,7 +1068,7 @@ test_env_bad(void **state)
 
 	(void)state;
 	NEED_NO_DEFAULT_FILE();
-	for (i = 0; i < NELEM(bad); i++) {
+	for (i = 0; i < UNIT_NELEM(bad); i++) {
 		struct config *cfg = NULL;
 		int rc;
 
@@ -1267,14 +1178,14 @@ test_credentials_not_private(void **state)
 	(void)state;
 	snprintf(text, sizeof(text), "[provider ns]\ntype = rfc2136\ncredentials = %s\n", cred);
 	path = write_file("cred-open.conf", text, 0600);
-	cap_begin();
+	unit_cap_begin();
 	rc = config_load(path, &cfg);
-	err = cap_end();
+	err = unit_cap_end();
 	assert_int_equal(rc, ST_CONFIG);
 	assert_non_null(strstr(err, "chmod 600"));
 	assert_null(strstr(err, SECRET));
 
-	snprintf(missing, sizeof(missing), "%s/no-such.ini", tmpdir);
+	snprintf(missing, sizeof(missing), "%s/no-such.ini", unit_tmpdir);
 	snprintf(text, sizeof(text), "[provider ns]\ntype = rfc2136\ncredentials = %s\n",
 	    missing);
 	path = write_file("cred-missing.conf", text, 0600);
@@ -1300,7 +1211,7 @@ test_check_private_and_read(void **state)
 	assert_int_equal(config_check_private(p604), ST_CONFIG);
 	assert_int_equal(config_check_private(p660), ST_CONFIG);
 	assert_int_equal(config_check_private(p601), ST_CONFIG);
-	snprintf(missing, sizeof(missing), "%s/missing", tmpdir);
+	snprintf(missing, sizeof(missing), "%s/missing", unit_tmpdir);
 	assert_int_equal(config_check_private(missing), ST_CONFIG);
 
 	assert_int_equal(config_read_file(p600, &text), ST_OK);
@@ -1311,7 +1222,7 @@ test_check_private_and_read(void **state)
 	assert_null(text);
 
 	/* a NUL byte inside is refused */
-	snprintf(missing, sizeof(missing), "%s/nul", tmpdir);
+	snprintf(missing, sizeof(missing), "%s/nul", unit_tmpdir);
 	fd = open(missing, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "ab\0cd", 5), 5);
@@ -1381,7 +1292,7 @@ static void
 test_typos_never_show_secrets(void **state)
 {
 	(void)state;
-	assert_int_equal(load_bad_texts(secret_typos, NELEM(secret_typos)), 0);
+	assert_int_equal(load_bad_texts(secret_typos, UNIT_NELEM(secret_typos)), 0);
 }
 
 /* A provider name is one word of printable ASCII: it is shown in messages. */
@@ -1398,10 +1309,10 @@ test_provider_name_printable(void **state)
 	int rc;
 
 	(void)state;
-	for (i = 0; i < NELEM(bad); i++) {
-		cap_begin();
+	for (i = 0; i < UNIT_NELEM(bad); i++) {
+		unit_cap_begin();
 		rc = config_parse_text(bad[i], "bad.conf", &cfg);
-		err = cap_end();
+		err = unit_cap_end();
 		assert_int_equal(rc, ST_CONFIG);
 		assert_non_null(strstr(err, "bad.conf:1: write [provider NAME] with a one-word name"));
 		assert_null(strchr(err, '\x1b'));
@@ -1427,7 +1338,7 @@ test_load_path_escaped(void **state)
 	int rc;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/\x1b[2J\\x.conf", tmpdir);
+	snprintf(path, sizeof(path), "%s/\x1b[2J\\x.conf", unit_tmpdir);
 	err = load_captured(path, &rc, &cfg);
 	assert_int_equal(rc, ST_CONFIG);
 	assert_null(strchr(err, '\x1b'));
@@ -1444,9 +1355,9 @@ test_empty_config_path(void **state)
 	int rc;
 
 	(void)state;
-	cap_begin();
+	unit_cap_begin();
 	rc = cli_load_config(&o, &cfg);
-	err = cap_end();
+	err = unit_cap_end();
 	assert_int_equal(rc, ST_USAGE);
 	assert_null(cfg);
 	assert_non_null(strstr(err, "-c: the file name is empty"));
@@ -1522,7 +1433,7 @@ test_not_regular_files(void **state)
 
 	(void)state;
 	alarm(NO_HANG_S);
-	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", unit_tmpdir);
 	unlink(fifo);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 
@@ -1530,7 +1441,7 @@ test_not_regular_files(void **state)
 	expect_not_regular(fifo, "is a FIFO; give the path of a regular file");
 	expect_not_regular("/dev/zero", "/dev/zero is a device");
 	expect_not_regular("/dev/null", "/dev/null is a device");
-	expect_not_regular(tmpdir, "is a directory");
+	expect_not_regular(unit_tmpdir, "is a directory");
 
 	/* a credentials file */
 	snprintf(text, sizeof(text), "[provider p]\ntype = rfc2136\ncredentials = %s\n", fifo);
@@ -1605,7 +1516,7 @@ test_secrets_wiped(void **state)
 	setenv("DNS01_PROVIDER", "rfc2136", 1);
 	setenv("RFC2136_TSIG_SECRET_FILE", sf, 1);
 	assert_int_equal(frees_with_secret(NULL, ST_OK), 0);
-	snprintf(nul, sizeof(nul), "%s/wipe-nul", tmpdir);
+	snprintf(nul, sizeof(nul), "%s/wipe-nul", unit_tmpdir);
 	fd = open(nul, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, SECRET "\0", strlen(SECRET) + 1), (ssize_t)strlen(SECRET) + 1);
@@ -1661,8 +1572,8 @@ test_http_trace_redacts_flagged_headers(void **state)
 	int failures = 0;
 
 	(void)state;
-	for (i = 0; i < NELEM(cases); i++) {
-		http_trace_header(hdrs, NELEM(hdrs), cases[i].line, strlen(cases[i].line), out,
+	for (i = 0; i < UNIT_NELEM(cases); i++) {
+		http_trace_header(hdrs, UNIT_NELEM(hdrs), cases[i].line, strlen(cases[i].line), out,
 		    sizeof(out));
 		if (strcmp(out, cases[i].want) != 0) {
 			print_error("'%s': shown as '%s', want '%s'\n", cases[i].line, out,
@@ -1672,10 +1583,10 @@ test_http_trace_redacts_flagged_headers(void **state)
 	}
 	assert_int_equal(failures, 0);
 	/* only len octets count; a long line is cut with "..." */
-	http_trace_header(hdrs, NELEM(hdrs), "X-Request-Id: abcdefghijklmnop", 17, out,
+	http_trace_header(hdrs, UNIT_NELEM(hdrs), "X-Request-Id: abcdefghijklmnop", 17, out,
 	    sizeof(out));
 	assert_string_equal(out, "X-Request-Id: abc");
-	http_trace_header(hdrs, NELEM(hdrs), "X-Request-Id: abcdefghijklmnop", 31, small,
+	http_trace_header(hdrs, UNIT_NELEM(hdrs), "X-Request-Id: abcdefghijklmnop", 31, small,
 	    sizeof(small));
 	assert_string_equal(small, "X-Request-Id...");
 }
@@ -1735,5 +1646,5 @@ main(void)
 		T(test_http_trace_redacts_flagged_headers),
 	};
 
-	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("config", tests, unit_group_setup, unit_group_teardown);
 }

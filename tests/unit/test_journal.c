@@ -9,14 +9,12 @@
  * hang kills the test binary instead of stalling `make unit`.
  */
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +25,12 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "../../core/journal.h"
 #include "../../core/state.h"
 #include "../../core/status.h"
 
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define HANG_GUARD	5	/* seconds */
 #define PATH_BUF	600
 
@@ -46,71 +45,13 @@
 /* The "now" of the parse tests. */
 #define NOW	((time_t)1700000000)
 
-static char tmpdir[256];
-
 /* ------------------------------------------------------------------ helpers */
 
-/* snprintf at p, never past end; returns the new end of the text. */
-static char *
-append(char *p, const char *end, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static char *
-append(char *p, const char *end, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(p, (size_t)(end - p), fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < end - p);
-	return p + n;
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-group_setup(void **state)
-{
-	char tmpl[] = "/tmp/dns01-test-journal-XXXXXX";
-
-	(void)state;
-	if (mkdtemp(tmpl) == NULL)
-		return -1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
-	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A fresh sub-directory path of tmpdir (not created). */
-static const char *
-subdir(const char *name)
-{
-	static char buf[4][512];
-	static unsigned next;
-	char *p = buf[next++ % 4];
-
-	snprintf(p, 512, "%s/%s", tmpdir, name);
-	return p;
-}
-
-/* A sub-directory of tmpdir, created 0700. */
+/* A sub-directory of unit_tmpdir, created 0700. */
 static const char *
 new_dir(const char *name)
 {
-	const char *dir = subdir(name);
+	const char *dir = unit_path(unit_tmpdir, name);
 
 	assert_int_equal(mkdir(dir, 0700), 0);
 	return dir;
@@ -135,27 +76,6 @@ write_bytes(const char *path, const char *text, size_t len)
 	assert_int_equal(fwrite(text, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(chmod(path, 0600), 0);
-}
-
-static void
-write_text(const char *path, const char *text)
-{
-	write_bytes(path, text, strlen(text));
-}
-
-/* The content of the regular file path (never a FIFO: it would block). */
-static char *
-slurp(const char *path)
-{
-	static char buf[JOURNAL_FILE_MAX + 1];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
 }
 
 /* How many '\n' text holds. */
@@ -192,7 +112,7 @@ dir_entries(const char *dir, char *out, size_t outlen)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		p = append(p, out + outlen, "%s ", de->d_name);
+		p = unit_append(p, out + outlen, "%s ", de->d_name);
 		n++;
 	}
 	closedir(d);
@@ -258,8 +178,8 @@ line_of(char *out, size_t outlen, const char *const f[7])
 	size_t i;
 
 	for (i = 0; i < 7; i++)
-		p = append(p, out + outlen, "%s%s", i ? " " : "", f[i]);
-	append(p, out + outlen, "\n");
+		p = unit_append(p, out + outlen, "%s%s", i ? " " : "", f[i]);
+	unit_append(p, out + outlen, "\n");
 	return out;
 }
 
@@ -330,14 +250,14 @@ test_key_distinct(void **state)
 		"example.com,www.example.com", "example.com,www.example.net",
 		"www.example.com", "*.example.com", "example.com ",
 	};
-	char keys[NELEM(inputs)][JOURNAL_KEY_MAX], other[JOURNAL_KEY_MAX];
+	char keys[UNIT_NELEM(inputs)][JOURNAL_KEY_MAX], other[JOURNAL_KEY_MAX];
 	size_t i, k;
 
 	(void)state;
-	for (i = 0; i < NELEM(inputs); i++)
+	for (i = 0; i < UNIT_NELEM(inputs); i++)
 		journal_key("certbot", inputs[i], keys[i], sizeof(keys[i]));
-	for (i = 0; i < NELEM(inputs); i++)
-		for (k = i + 1; k < NELEM(inputs); k++) {
+	for (i = 0; i < UNIT_NELEM(inputs); i++)
+		for (k = i + 1; k < UNIT_NELEM(inputs); k++) {
 			if (strcmp(keys[i], keys[k]) == 0)
 				print_error("'%s' and '%s' share key %s\n", inputs[i], inputs[k],
 				    keys[i]);
@@ -388,7 +308,7 @@ test_parse_format_round_trip(void **state)
 	es[6] = entry(NOW, JOURNAL_RECORDED, TOK1, "", "x", "~", "");
 	es[7] = entry(NOW, JOURNAL_WRITING, TOK2, "", NAME1, V1, "");
 
-	for (i = 0; i < NELEM(es); i++) {
+	for (i = 0; i < UNIT_NELEM(es); i++) {
 		int n = journal_format(&es[i], text, sizeof(text));
 
 		assert_true(n > 0);
@@ -528,14 +448,14 @@ test_parse_bad_fields(void **state)
 	const char *why;
 	size_t i, bad_line;
 
-	for (i = 0; i < NELEM(bad); i++) {
+	for (i = 0; i < UNIT_NELEM(bad); i++) {
 		const char *keep = f[bad[i].field];
 
-		p = append(text, text + sizeof(text), "%s", line_of(line, sizeof(line), f));
+		p = unit_append(text, text + sizeof(text), "%s", line_of(line, sizeof(line), f));
 		f[bad[i].field] = bad[i].text;
-		p = append(p, text + sizeof(text), "%s", line_of(line, sizeof(line), f));
+		p = unit_append(p, text + sizeof(text), "%s", line_of(line, sizeof(line), f));
 		f[bad[i].field] = keep;
-		append(p, text + sizeof(text), "%s", line_of(line, sizeof(line), f));
+		unit_append(p, text + sizeof(text), "%s", line_of(line, sizeof(line), f));
 
 		j->n = 0;
 		bad_line = 0;
@@ -572,7 +492,7 @@ test_parse_bad_shape(void **state)
 	const char *why;
 	size_t i, bad_line;
 
-	for (i = 0; i < NELEM(bad); i++) {
+	for (i = 0; i < UNIT_NELEM(bad); i++) {
 		snprintf(text, sizeof(text), "%s\n%s\n%s\n",
 		    "1699999000 2 " TOK1 " - a.example.com " V1 " -", bad[i],
 		    "1699999000 2 " TOK1 " - b.example.com " V1 " -");
@@ -694,10 +614,10 @@ test_parse_long_lines(void **state)
 	size_t i, bad_line;
 
 	assert_non_null(text);
-	for (i = 0; i < NELEM(lens); i++) {
+	for (i = 0; i < UNIT_NELEM(lens); i++) {
 		memset(text, 'x', lens[i]);
 		p = text + lens[i];
-		append(p, text + 8192, "\n1699999000 0 " TOK1 " - after.example.com " V1 " -\n");
+		unit_append(p, text + 8192, "\n1699999000 0 " TOK1 " - after.example.com " V1 " -\n");
 		j->n = 0;
 		why = NULL;
 		bad_line = 0;
@@ -724,7 +644,7 @@ test_parse_cap(void **state)
 
 	assert_non_null(text);
 	for (i = 0; i < JOURNAL_MAX_ENTRIES + 3; i++)
-		p = append(p, text + cap, "1699999000 0 " TOK1 " - n%zu.example.com " V1 " -\n", i);
+		p = unit_append(p, text + cap, "1699999000 0 " TOK1 " - n%zu.example.com " V1 " -\n", i);
 	assert_int_equal(journal_parse(j, text, NOW, &bad_line, &why), 3);
 	assert_int_equal(j->n, JOURNAL_MAX_ENTRIES);
 	assert_int_equal(bad_line, JOURNAL_MAX_ENTRIES + 1);
@@ -863,7 +783,7 @@ test_count(void **state)
 static void
 test_open_round_trip(void **state)
 {
-	const char *dir = subdir("rt/nested/state");	/* none of it exists yet */
+	const char *dir = unit_path(unit_tmpdir, "rt/nested/state");	/* none of it exists yet */
 	char path[PATH_BUF], parent[PATH_BUF], names[PATH_BUF];
 	struct journal *j = NULL;
 	struct journal_entry *e, a, b;
@@ -873,7 +793,7 @@ test_open_round_trip(void **state)
 	assert_non_null(j);
 	assert_int_equal(j->n, 0);
 	assert_int_equal(mode_of(dir) & 07777, 0700);
-	assert_int_equal(mode_of(path_in(parent, tmpdir, "rt")) & 07777, 0700);
+	assert_int_equal(mode_of(path_in(parent, unit_tmpdir, "rt")) & 07777, 0700);
 	assert_true(S_ISDIR(mode_of(dir)));
 
 	e = journal_add(j, JOURNAL_WRITING, TOK1, "certbot-0123456789abcdef", NAME1, V1);
@@ -890,7 +810,7 @@ test_open_round_trip(void **state)
 	path_in(path, dir, JOURNAL_FILE);
 	assert_true(S_ISREG(mode_of(path)));
 	assert_int_equal(mode_of(path) & 07777, 0600);
-	assert_int_equal(count_lines(slurp(path)), 2);
+	assert_int_equal(count_lines(unit_slurp(path)), 2);
 	/* the journal, its lock file and nothing else */
 	assert_int_equal(dir_entries(dir, names, sizeof(names)), 2);
 	assert_non_null(strstr(names, "journal "));
@@ -904,7 +824,7 @@ test_open_round_trip(void **state)
 	/* an empty journal saves as an empty file */
 	j->n = 0;
 	assert_int_equal(journal_save(j), ST_OK);
-	assert_string_equal(slurp(path), "");
+	assert_string_equal(unit_slurp(path), "");
 	journal_close(j);
 	journal_close(NULL);	/* harmless */
 }
@@ -917,7 +837,7 @@ test_open_round_trip(void **state)
 static void
 test_save_atomic(void **state)
 {
-	const char *dir = subdir("atomic");
+	const char *dir = unit_path(unit_tmpdir, "atomic");
 	char path[PATH_BUF], old[PATH_BUF], names[PATH_BUF];
 	struct journal *j = NULL;
 	struct stat before, after;
@@ -929,7 +849,7 @@ test_save_atomic(void **state)
 	assert_int_equal(journal_save(j), ST_OK);
 	path_in(path, dir, JOURNAL_FILE);
 	path_in(old, dir, "old-journal");
-	first = strdup(slurp(path));
+	first = strdup(unit_slurp(path));
 	assert_non_null(first);
 	assert_int_equal(stat(path, &before), 0);
 	assert_int_equal(link(path, old), 0);
@@ -939,8 +859,8 @@ test_save_atomic(void **state)
 	assert_int_equal(stat(path, &after), 0);
 	assert_true(before.st_ino != after.st_ino);
 	assert_int_equal(after.st_nlink, 1);
-	assert_string_equal(slurp(old), first);			/* not written */
-	assert_int_equal(count_lines(slurp(path)), 2);
+	assert_string_equal(unit_slurp(old), first);			/* not written */
+	assert_int_equal(count_lines(unit_slurp(path)), 2);
 	journal_close(j);
 	free(first);
 
@@ -969,7 +889,7 @@ test_open_fifo(void **state)
 	assert_int_equal(journal_save(j), ST_OK);
 	alarm(0);
 	assert_true(S_ISREG(mode_of(path)));
-	assert_int_equal(count_lines(slurp(path)), 1);
+	assert_int_equal(count_lines(unit_slurp(path)), 1);
 	journal_close(j);
 }
 
@@ -986,8 +906,8 @@ test_open_symlink(void **state)
 	struct journal *j = NULL;
 
 	(void)state;
-	path_in(target, tmpdir, "symlink-target");
-	write_text(target, good_line(line, sizeof(line), time(NULL) - 10, TOK1, NAME1, V1));
+	path_in(target, unit_tmpdir, "symlink-target");
+	unit_write_text(target, good_line(line, sizeof(line), time(NULL) - 10, TOK1, NAME1, V1));
 	path_in(path, dir, JOURNAL_FILE);
 	assert_int_equal(symlink(target, path), 0);
 
@@ -997,8 +917,8 @@ test_open_symlink(void **state)
 	assert_int_equal(journal_save(j), ST_OK);
 	journal_close(j);
 	assert_true(S_ISREG(mode_of(path)));
-	assert_string_equal(slurp(target), line);
-	assert_null(strstr(slurp(path), NAME1));
+	assert_string_equal(unit_slurp(target), line);
+	assert_null(strstr(unit_slurp(path), NAME1));
 }
 
 /*
@@ -1016,8 +936,8 @@ test_open_hard_link(void **state)
 
 	(void)state;
 	path_in(path, dir, JOURNAL_FILE);
-	path_in(other, tmpdir, "hardlink-other");
-	write_text(other, good_line(line, sizeof(line), time(NULL) - 10, TOK1, NAME1, V1));
+	path_in(other, unit_tmpdir, "hardlink-other");
+	unit_write_text(other, good_line(line, sizeof(line), time(NULL) - 10, TOK1, NAME1, V1));
 	assert_int_equal(link(other, path), 0);
 
 	assert_int_equal(journal_open(dir, &j), ST_OK);
@@ -1026,8 +946,8 @@ test_open_hard_link(void **state)
 	journal_close(j);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_nlink, 1);
-	assert_string_equal(slurp(path), "");
-	assert_string_equal(slurp(other), line);
+	assert_string_equal(unit_slurp(path), "");
+	assert_string_equal(unit_slurp(other), line);
 }
 
 /*
@@ -1071,29 +991,30 @@ test_save_drops_damaged(void **state)
 	const char *dir = new_dir("damaged");
 	char path[PATH_BUF], text[2048], *p = text, line[JOURNAL_LINE_MAX];
 	struct journal *j = NULL;
+	const char *saved;
 	time_t t = time(NULL) - 10;
 
 	(void)state;
-	p = append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK1,
+	p = unit_append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK1,
 	    "a.example.com", V1));
-	p = append(p, text + sizeof(text), "garbage\n");
-	p = append(p, text + sizeof(text), "%lld 7 " TOK1 " - x.example.com " V1 " -\n",
+	p = unit_append(p, text + sizeof(text), "garbage\n");
+	p = unit_append(p, text + sizeof(text), "%lld 7 " TOK1 " - x.example.com " V1 " -\n",
 	    (long long)t);
-	append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK2,
+	unit_append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK2,
 	    "b.example.com", V2));
 	path_in(path, dir, JOURNAL_FILE);
-	write_text(path, text);
+	unit_write_text(path, text);
 
 	assert_int_equal(journal_open(dir, &j), ST_OK);
 	assert_int_equal(j->n, 2);
 	assert_int_equal(journal_save(j), ST_OK);
 	journal_close(j);
-	p = slurp(path);
-	assert_int_equal(count_lines(p), 2);
-	assert_null(strstr(p, "garbage"));
-	assert_null(strstr(p, "x.example.com"));
-	assert_non_null(strstr(p, "a.example.com"));
-	assert_non_null(strstr(p, line));		/* b's line, byte for byte */
+	saved = unit_slurp(path);
+	assert_int_equal(count_lines(saved), 2);
+	assert_null(strstr(saved, "garbage"));
+	assert_null(strstr(saved, "x.example.com"));
+	assert_non_null(strstr(saved, "a.example.com"));
+	assert_non_null(strstr(saved, line));		/* b's line, byte for byte */
 }
 
 /*
@@ -1107,20 +1028,21 @@ test_open_nul_byte(void **state)
 	char path[PATH_BUF], text[2048], *p = text;
 	char line[JOURNAL_LINE_MAX], c_line[JOURNAL_LINE_MAX];
 	struct journal *j = NULL;
+	const char *saved;
 	time_t t = time(NULL) - 10;
 	size_t len;
 
 	(void)state;
-	p = append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK1,
+	p = unit_append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK1,
 	    "a.example.com", V1));
-	p = append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK1,
+	p = unit_append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK1,
 	    "b.example.com", V1));
 	p[-20] = '\0';					/* inside b's value */
-	p = append(p, text + sizeof(text), "%s", good_line(c_line, sizeof(c_line), t, TOK2,
+	p = unit_append(p, text + sizeof(text), "%s", good_line(c_line, sizeof(c_line), t, TOK2,
 	    "c.example.com", V2));
 	*p++ = '\0';					/* a line of its own */
 	*p++ = '\n';
-	p = append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK2,
+	p = unit_append(p, text + sizeof(text), "%s", good_line(line, sizeof(line), t, TOK2,
 	    "d.example.com", V2));
 	len = (size_t)(p - text);
 	path_in(path, dir, JOURNAL_FILE);
@@ -1133,10 +1055,10 @@ test_open_nul_byte(void **state)
 	assert_string_equal(j->e[2].name, "d.example.com");
 	assert_int_equal(journal_save(j), ST_OK);
 	journal_close(j);
-	p = slurp(path);
-	assert_int_equal(count_lines(p), 3);
-	assert_non_null(strstr(p, c_line));
-	assert_non_null(strstr(p, line));		/* d's */
+	saved = unit_slurp(path);
+	assert_int_equal(count_lines(saved), 3);
+	assert_non_null(strstr(saved, c_line));
+	assert_non_null(strstr(saved, line));		/* d's */
 }
 
 /* A state directory below a regular file: ST_CONFIG, no journal. */
@@ -1147,7 +1069,7 @@ test_open_bad_dir(void **state)
 	struct journal *j = NULL;
 
 	(void)state;
-	write_text(path_in(file, tmpdir, "open-plain-file"), "x");
+	unit_write_text(path_in(file, unit_tmpdir, "open-plain-file"), "x");
 	path_in(dir, file, "sub");
 	assert_int_equal(journal_open(dir, &j), ST_CONFIG);
 	assert_null(j);
@@ -1162,7 +1084,7 @@ test_open_bad_dir(void **state)
 static void
 test_journal_lock_held(void **state)
 {
-	const char *dir = subdir("lock");
+	const char *dir = unit_path(unit_tmpdir, "lock");
 	char path[PATH_BUF];
 	struct journal *j = NULL;
 	int fd;
@@ -1182,38 +1104,56 @@ test_journal_lock_held(void **state)
 
 /*
  * state_lock refuses a FIFO, a directory, a symlink or a hard link at
- * <dir>/<name>.lock (ST_CONFIG, fd -1) without hanging; a plain lock file
- * is created 0600 and locked.
+ * <dir>/<name>.lock (ST_CONFIG, fd -1) without hanging: with why, it says
+ * in *why what the file is and reports nothing; without, it reports it
+ * with its path.  A plain lock file is created 0600 and locked.
  */
 static void
 test_state_lock_kinds(void **state)
 {
-	const char *dir = new_dir("lockkinds");
+	static const char *const kinds[][2] = {
+		{ "fifo", "a FIFO, not a regular file" },
+		{ "dir", "a directory, not a regular file" },
+		{ "sym", "a symbolic link, not a regular file" },
+		{ "hard", "a regular file with more than one link" },
+	};
+	const char *dir = new_dir("lockkinds"), *why, *err;
 	char path[PATH_BUF], target[PATH_BUF];
 	int fd = 7, other;
+	size_t i;
 
 	(void)state;
 	assert_int_equal(mkfifo(path_in(path, dir, "fifo.lock"), 0600), 0);
 	assert_int_equal(mkdir(path_in(path, dir, "dir.lock"), 0700), 0);
-	write_text(path_in(target, dir, "target"), "");
+	unit_write_text(path_in(target, dir, "target"), "");
 	assert_int_equal(symlink(target, path_in(path, dir, "sym.lock")), 0);
 	assert_int_equal(link(target, path_in(path, dir, "hard.lock")), 0);
 
 	alarm(HANG_GUARD);
-	assert_int_equal(state_lock(dir, "fifo", &fd), ST_CONFIG);
-	assert_int_equal(fd, -1);
-	fd = 7;
-	assert_int_equal(state_lock(dir, "dir", &fd), ST_CONFIG);
-	assert_int_equal(fd, -1);
-	fd = 7;
-	assert_int_equal(state_lock(dir, "sym", &fd), ST_CONFIG);
-	assert_int_equal(fd, -1);
-	fd = 7;
-	assert_int_equal(state_lock(dir, "hard", &fd), ST_CONFIG);
-	assert_int_equal(fd, -1);
+	for (i = 0; i < UNIT_NELEM(kinds); i++) {
+		why = NULL;
+		fd = 7;
+		unit_cap_begin();
+		assert_int_equal(state_lock(dir, kinds[i][0], &fd, &why), ST_CONFIG);
+		err = unit_cap_end();
+		assert_int_equal(fd, -1);
+		assert_non_null(why);
+		assert_non_null(strstr(why, kinds[i][1]));
+		assert_string_equal(err, "");
+
+		fd = 7;
+		unit_cap_begin();
+		assert_int_equal(state_lock(dir, kinds[i][0], &fd, NULL), ST_CONFIG);
+		err = unit_cap_end();
+		assert_int_equal(fd, -1);
+		assert_non_null(strstr(err, kinds[i][1]));
+		assert_non_null(strstr(err, path_in(path, dir, kinds[i][0])));
+	}
 	alarm(0);
 
-	assert_int_equal(state_lock(dir, "zone-example.com", &fd), ST_OK);
+	why = NULL;
+	assert_int_equal(state_lock(dir, "zone-example.com", &fd, &why), ST_OK);
+	assert_null(why);
 	assert_true(fd >= 0);
 	path_in(path, dir, "zone-example.com.lock");
 	assert_int_equal(mode_of(path) & 07777, 0600);
@@ -1240,7 +1180,7 @@ test_dir_ready(void **state)
 	const char *open_dir = new_dir("dir-0777");
 	const char *group_dir = new_dir("dir-0770");
 	const char *ok_dir = new_dir("dir-0755");
-	const char *sym = subdir("dir-link");
+	const char *sym = unit_path(unit_tmpdir, "dir-link");
 	char file[PATH_BUF], below[PATH_BUF], fresh[PATH_BUF];
 
 	(void)state;
@@ -1254,14 +1194,14 @@ test_dir_ready(void **state)
 	assert_int_equal(symlink(ok_dir, sym), 0);
 	assert_int_equal(state_dir_ready(sym), ST_CONFIG);
 
-	write_text(path_in(file, tmpdir, "dir-plain-file"), "x");
+	unit_write_text(path_in(file, unit_tmpdir, "dir-plain-file"), "x");
 	assert_int_equal(state_dir_ready(file), ST_CONFIG);
 	assert_int_equal(state_dir_ready(path_in(below, file, "sub")), ST_CONFIG);
 
-	path_in(fresh, tmpdir, "dir-new/a/b");
+	path_in(fresh, unit_tmpdir, "dir-new/a/b");
 	assert_int_equal(state_dir_ready(fresh), ST_OK);
 	assert_int_equal(mode_of(fresh) & 07777, 0700);
-	assert_int_equal(mode_of(path_in(below, tmpdir, "dir-new")) & 07777, 0700);
+	assert_int_equal(mode_of(path_in(below, unit_tmpdir, "dir-new")) & 07777, 0700);
 	assert_int_equal(state_dir_ready(fresh), ST_OK);	/* again: fine */
 	assert_int_equal(state_dir_ready(""), ST_CONFIG);
 }
@@ -1277,7 +1217,7 @@ test_read_missing(void **state)
 	size_t len = 99;
 
 	(void)state;
-	assert_int_equal(state_read(path_in(path, tmpdir, "no-such-file"), 100, &text, &len,
+	assert_int_equal(state_read(path_in(path, unit_tmpdir, "no-such-file"), 100, 0, &text, &len,
 	    &why), 0);
 	assert_null(text);
 	assert_int_equal(len, 0);
@@ -1292,7 +1232,7 @@ read_refused(const char *path, size_t max)
 	size_t len = 99;
 
 	alarm(HANG_GUARD);
-	assert_int_equal(state_read(path, max, &text, &len, &why), -1);
+	assert_int_equal(state_read(path, max, 0, &text, &len, &why), -1);
 	alarm(0);
 	assert_null(text);
 	assert_int_equal(len, 0);
@@ -1311,7 +1251,7 @@ test_read_refused(void **state)
 	char path[PATH_BUF], target[PATH_BUF];
 
 	(void)state;
-	write_text(path_in(target, dir, "target"), "hello\n");
+	unit_write_text(path_in(target, dir, "target"), "hello\n");
 
 	assert_int_equal(mkfifo(path_in(path, dir, "fifo"), 0600), 0);
 	assert_non_null(strstr(read_refused(path, 100), "FIFO"));
@@ -1326,6 +1266,43 @@ test_read_refused(void **state)
 
 	/* one byte over max */
 	assert_non_null(strstr(read_refused(target, 5), "larger"));
+}
+
+/*
+ * STATE_READ_LINKED reads a regular file with a second name;
+ * STATE_READ_HEAD reads the first max bytes of a larger file and says so
+ * (1), and a file within max as without it (0).  Neither lets a FIFO in.
+ */
+static void
+test_read_flags(void **state)
+{
+	const char *dir = new_dir("readflags"), *why = NULL;
+	char path[PATH_BUF], other[PATH_BUF], *text = NULL;
+	size_t len = 0;
+
+	(void)state;
+	unit_write_text(path_in(path, dir, "file"), "hello\n");
+	assert_int_equal(link(path, path_in(other, dir, "backup")), 0);
+	assert_int_equal(state_read(path, 100, STATE_READ_LINKED, &text, &len, &why), 0);
+	assert_string_equal(text, "hello\n");
+	free(text);
+	assert_int_equal(unlink(other), 0);
+
+	assert_int_equal(state_read(path, 3, STATE_READ_HEAD, &text, &len, &why), 1);
+	assert_int_equal(len, 3);
+	assert_string_equal(text, "hel");
+	free(text);
+	assert_int_equal(state_read(path, 6, STATE_READ_HEAD, &text, &len, &why), 0);
+	assert_string_equal(text, "hello\n");
+	free(text);
+
+	assert_int_equal(mkfifo(path_in(path, dir, "fifo"), 0600), 0);
+	alarm(HANG_GUARD);
+	assert_int_equal(state_read(path, 100, STATE_READ_LINKED | STATE_READ_HEAD, &text, &len,
+	    &why), -1);
+	alarm(0);
+	assert_null(text);
+	assert_non_null(strstr(why, "FIFO"));
 }
 
 /* A regular file is read completely (max bytes exactly too), NUL-terminated. */
@@ -1344,15 +1321,15 @@ test_read_normal(void **state)
 	want[17] = '\n';
 	write_bytes(path_in(path, dir, "file"), want, big);
 
-	assert_int_equal(state_read(path, big, &text, &len, &why), 0);
+	assert_int_equal(state_read(path, big, 0, &text, &len, &why), 0);
 	assert_non_null(text);
 	assert_int_equal(len, big);
 	assert_memory_equal(text, want, big);
 	assert_int_equal(text[big], '\0');
 	free(text);
 
-	write_text(path, "");
-	assert_int_equal(state_read(path, big, &text, &len, &why), 0);
+	unit_write_text(path, "");
+	assert_int_equal(state_read(path, big, 0, &text, &len, &why), 0);
 	assert_non_null(text);		/* exists, empty: "" */
 	assert_int_equal(len, 0);
 	assert_string_equal(text, "");
@@ -1374,16 +1351,16 @@ test_write_replaces(void **state)
 
 	(void)state;
 	path_in(path, dir, "data");
-	write_text(path, "old content\n");
+	unit_write_text(path, "old content\n");
 	assert_int_equal(chmod(path, 0644), 0);
 
 	assert_int_equal(state_write(path, "new and longer content\n", 23), ST_OK);
-	assert_string_equal(slurp(path), "new and longer content\n");
+	assert_string_equal(unit_slurp(path), "new and longer content\n");
 	assert_int_equal(mode_of(path) & 07777, 0600);
 	assert_int_equal(state_write(path, "x", 1), ST_OK);
-	assert_string_equal(slurp(path), "x");
+	assert_string_equal(unit_slurp(path), "x");
 	assert_int_equal(state_write(path, "", 0), ST_OK);
-	assert_string_equal(slurp(path), "");
+	assert_string_equal(unit_slurp(path), "");
 	assert_int_equal(dir_entries(dir, names, sizeof(names)), 1);
 	assert_string_equal(names, "data ");
 
@@ -1400,9 +1377,9 @@ test_write_no_dir(void **state)
 	char path[PATH_BUF];
 
 	(void)state;
-	assert_int_equal(state_write(path_in(path, tmpdir, "no-such-dir/data"), "x", 1),
+	assert_int_equal(state_write(path_in(path, unit_tmpdir, "no-such-dir/data"), "x", 1),
 	    ST_FAIL);
-	assert_int_equal(access(path_in(path, tmpdir, "no-such-dir"), F_OK), -1);
+	assert_int_equal(access(path_in(path, unit_tmpdir, "no-such-dir"), F_OK), -1);
 }
 
 /*
@@ -1420,12 +1397,12 @@ test_write_stale_temp(void **state)
 	path_in(path, dir, "data");
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
 	assert_true(n > 0 && (size_t)n < sizeof(tmp));
-	write_text(path_in(target, tmpdir, "stale-tmp-target"), "keep\n");
+	unit_write_text(path_in(target, unit_tmpdir, "stale-tmp-target"), "keep\n");
 	assert_int_equal(symlink(target, tmp), 0);
 
 	assert_int_equal(state_write(path, "new\n", 4), ST_OK);
-	assert_string_equal(slurp(path), "new\n");
-	assert_string_equal(slurp(target), "keep\n");
+	assert_string_equal(unit_slurp(path), "new\n");
+	assert_string_equal(unit_slurp(target), "keep\n");
 	assert_int_equal(dir_entries(dir, names, sizeof(names)), 1);
 }
 
@@ -1435,10 +1412,10 @@ test_write_stale_temp(void **state)
 static char *
 token_file(char *out, const char *dir, const char *token)
 {
-	int n = snprintf(out, PATH_BUF, "%s/run-%s.lock", dir, token);
+	char name[PATH_BUF];
 
-	assert_true(n > 0 && n < PATH_BUF);
-	return out;
+	unit_append(name, name + sizeof(name), "run-%s.lock", token);
+	return path_in(out, dir, name);
 }
 
 /*
@@ -1524,9 +1501,9 @@ test_token_invalid(void **state)
 	int fd;
 
 	(void)state;
-	for (i = 0; i < NELEM(bad); i++) {
+	for (i = 0; i < UNIT_NELEM(bad); i++) {
 		if (bad[i][0] != '\0' && strchr(bad[i], '/') == NULL)
-			write_text(token_file(path, dir, bad[i]), "");	/* a file is there */
+			unit_write_text(token_file(path, dir, bad[i]), "");	/* a file is there */
 		fd = 7;
 		assert_int_equal(journal_token_take(dir, bad[i], 0, &fd), TOKEN_ABSENT);
 		assert_int_equal(fd, -1);
@@ -1556,7 +1533,7 @@ test_token_not_regular(void **state)
 	alarm(0);
 	assert_false(journal_token_exists(dir, TOK1));
 
-	write_text(path_in(other, dir, "other"), "");
+	unit_write_text(path_in(other, dir, "other"), "");
 	assert_int_equal(link(other, token_file(path, dir, TOK2)), 0);
 	fd = 7;
 	assert_int_equal(journal_token_take(dir, TOK2, 0, &fd), TOKEN_ABSENT);
@@ -1571,9 +1548,12 @@ test_token_new_no_dir(void **state)
 	int fd = 7;
 
 	(void)state;
-	assert_int_equal(journal_token_new(subdir("no-token-dir"), tok, &fd), ST_FAIL);
+	assert_int_equal(journal_token_new(unit_path(unit_tmpdir, "no-token-dir"), tok, &fd), ST_FAIL);
 	assert_int_equal(fd, -1);
 }
+
+/* A test on an empty in-memory journal. */
+#define M(t)	cmocka_unit_test_setup_teardown(t, mem_setup, mem_teardown)
 
 int
 main(void)
@@ -1582,21 +1562,19 @@ main(void)
 		cmocka_unit_test(test_key_format),
 		cmocka_unit_test(test_key_stable),
 		cmocka_unit_test(test_key_distinct),
-		cmocka_unit_test_setup_teardown(test_parse_format_round_trip, mem_setup,
-		    mem_teardown),
+		M(test_parse_format_round_trip),
 		cmocka_unit_test(test_format_text),
-		cmocka_unit_test_setup_teardown(test_parse_bad_fields, mem_setup, mem_teardown),
-		cmocka_unit_test_setup_teardown(test_parse_bad_shape, mem_setup, mem_teardown),
-		cmocka_unit_test_setup_teardown(test_parse_clock, mem_setup, mem_teardown),
-		cmocka_unit_test_setup_teardown(test_parse_first_bad, mem_setup, mem_teardown),
-		cmocka_unit_test_setup_teardown(test_parse_empty_and_no_newline, mem_setup,
-		    mem_teardown),
-		cmocka_unit_test_setup_teardown(test_parse_long_lines, mem_setup, mem_teardown),
-		cmocka_unit_test_setup_teardown(test_parse_cap, mem_setup, mem_teardown),
-		cmocka_unit_test_setup_teardown(test_add_fields, mem_setup, mem_teardown),
-		cmocka_unit_test_setup_teardown(test_add_full, mem_setup, mem_teardown),
-		cmocka_unit_test_setup_teardown(test_remove, mem_setup, mem_teardown),
-		cmocka_unit_test_setup_teardown(test_count, mem_setup, mem_teardown),
+		M(test_parse_bad_fields),
+		M(test_parse_bad_shape),
+		M(test_parse_clock),
+		M(test_parse_first_bad),
+		M(test_parse_empty_and_no_newline),
+		M(test_parse_long_lines),
+		M(test_parse_cap),
+		M(test_add_fields),
+		M(test_add_full),
+		M(test_remove),
+		M(test_count),
 		cmocka_unit_test(test_open_round_trip),
 		cmocka_unit_test(test_save_atomic),
 		cmocka_unit_test(test_open_fifo),
@@ -1611,6 +1589,7 @@ main(void)
 		cmocka_unit_test(test_dir_ready),
 		cmocka_unit_test(test_read_missing),
 		cmocka_unit_test(test_read_refused),
+		cmocka_unit_test(test_read_flags),
 		cmocka_unit_test(test_read_normal),
 		cmocka_unit_test(test_write_replaces),
 		cmocka_unit_test(test_write_no_dir),
@@ -1622,5 +1601,5 @@ main(void)
 		cmocka_unit_test(test_token_new_no_dir),
 	};
 
-	return cmocka_run_group_tests_name("journal", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("journal", tests, unit_group_setup, unit_group_teardown);
 }

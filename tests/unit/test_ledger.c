@@ -59,6 +59,16 @@ dir_teardown(void **state)
 /* A file in the test's state directory. */
 #define in_dir(name)	unit_path(dir, (name))
 
+/* The temporary file of this process's ledger writes (state_write()). */
+static const char *
+temp_file(void)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s.tmp-%ld", LEDGER_FILE, (long)getpid());
+	return in_dir(name);
+}
+
 static size_t
 count(const char *hay, const char *needle)
 {
@@ -355,7 +365,7 @@ test_put_get_round_trip(void **state)
 	assert_int_equal(stat(in_dir(LEDGER_FILE), &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/* no temporary file is left behind */
-	assert_int_equal(access(in_dir(LEDGER_FILE ".new"), F_OK), -1);
+	assert_int_equal(access(temp_file(), F_OK), -1);
 
 	/* until only ever rises; the rest is replaced */
 	e.until -= 20;
@@ -493,7 +503,7 @@ test_fifo_ledger(void **state)
 	/* left alone */
 	assert_int_equal(lstat(in_dir(LEDGER_FILE), &st), 0);
 	assert_true(S_ISFIFO(st.st_mode));
-	assert_int_equal(access(in_dir(LEDGER_FILE ".new"), F_OK), -1);
+	assert_int_equal(access(temp_file(), F_OK), -1);
 }
 
 static void
@@ -571,18 +581,18 @@ test_path_escaped(void **state)
 
 /* ---------------------------------------------- files: crashes and failures */
 
-/* A temporary file a crashed writer left (of any kind) is replaced. */
+/* A temporary file a killed writer with this pid left (of any kind) is replaced. */
 static void
 test_leftover_temp(void **state)
 {
 	struct ledger_entry e = entry(NAME_A, 30), got;
 
 	(void)state;
-	assert_int_equal(mkfifo(in_dir(LEDGER_FILE ".new"), 0600), 0);
+	assert_int_equal(mkfifo(temp_file(), 0600), 0);
 	ledger_put(dir, &e);
 	ledger_get(dir, NAME_A, &got);
 	assert_true(fabs(got.until - e.until) < 0.01);
-	assert_int_equal(access(in_dir(LEDGER_FILE ".new"), F_OK), -1);
+	assert_int_equal(access(temp_file(), F_OK), -1);
 }
 
 /* A write that fails keeps the old ledger whole and leaves no temporary file. */
@@ -617,7 +627,7 @@ test_failed_write(void **state)
 	assert_non_null(strstr(err, "cannot update the cache ledger"));
 	assert_non_null(strstr(err, "the next write at " NAME_C));
 	assert_string_equal(unit_slurp(in_dir(LEDGER_FILE)), before);
-	assert_int_equal(access(in_dir(LEDGER_FILE ".new"), F_OK), -1);
+	assert_int_equal(access(temp_file(), F_OK), -1);
 	ledger_get(dir, "_acme-challenge.n7.example.test", &got);
 	assert_true(got.until > (double)time(NULL) + 30);
 }

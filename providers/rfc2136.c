@@ -10,6 +10,7 @@
  * the name get back the TTL dns01's value took from them ("Foreign
  * records" below), and the log says what really changed.
  */
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #define RFC2136_TTL_MAX		2147483647UL	/* RFC 2181 §8 */
 #define RFC2136_ID_TAG		"foreign-ttl:"	/* id: foreign-ttl:<theirs>:<ours> */
 #define RFC2136_TTL_DIGITS	10	/* of RFC2136_TTL_MAX */
+#define RFC2136_HINT_MAX	1536	/* an error message's "not the primary" part */
 
 _Static_assert(sizeof(RFC2136_ID_TAG) + 2 * RFC2136_TTL_DIGITS + 1 <= RECORD_ID_MAX,
     "a foreign-ttl record id fits");
@@ -438,6 +440,81 @@ out:
 	return rc;
 }
 
+/* 1 when a and b are the same IP address (ports aside). */
+static int
+same_host(const struct dns_addr *a, const struct dns_addr *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->sa;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->sa;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->sa;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->sa;
+
+	if (a->sa.ss_family != b->sa.ss_family)
+		return 0;
+	if (a->sa.ss_family == AF_INET)
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+}
+
+/*
+ * When a, where an UPDATE went, is not an address of the zone's SOA MNAME
+ * (RFC 1035 §3.3.13, the primary; RFC 2136 §4.3), what that means for an
+ * error message, into out ("" when a is the MNAME's or the MNAME has no
+ * address).  A secondary forwards UPDATEs to the primary (§3.1.1, §6) only
+ * when told to; BIND 9.18 on a secondary answers REFUSED ("update
+ * forwarding denied"), with TSIG error BADKEY when it does not know the key.
+ * Only `server =` can point at a secondary: without it UPDATEs go to the
+ * MNAME.
+ */
+static void
+primary_hint(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
+    char *out, size_t outlen)
+{
+	char mname[ZONE_MAX_ADDRS * (DNS_ADDR_TEXT + 2) + NAME_BUF + 4];
+	const char *ns = NULL;
+	size_t i, j, len;
+
+	out[0] = '\0';
+	for (i = 0; i < z->nmname; i++)
+		if (same_host(a, &z->mname_addrs[i]))
+			return;
+	if (z->nmname == 0)
+		return;
+	for (i = 0; i < z->nns && ns == NULL; i++)
+		for (j = 0; j < z->ns[i].naddrs && ns == NULL; j++)
+			if (same_host(a, &z->ns[i].addrs[j]))
+				ns = z->ns[i].name;
+	len = (size_t)snprintf(mname, sizeof(mname), "%s (", z->mname);
+	for (i = 0; i < z->nmname && len < sizeof(mname); i++)
+		len += (size_t)snprintf(mname + len, sizeof(mname) - len, "%s%s", i ? ", " : "",
+		    z->mname_addrs[i].text);
+	if (len < sizeof(mname))
+		snprintf(mname + len, sizeof(mname) - len, ")");
+	if (ns != NULL)
+		snprintf(out, outlen, ": it is %s, a secondary for %s (its SOA MNAME, the "
+		    "primary, is %s), and a secondary refuses UPDATEs it does not forward; "
+		    "send them to the primary: 'server = %s' in [provider %s], or no "
+		    "'server =' at all", ns, z->apex, mname, z->mname_addrs[0].text, p->name);
+	else
+		snprintf(out, outlen, ": it is neither the primary of %s (its SOA MNAME is %s) "
+		    "nor one of its nameservers; if it is a secondary, send UPDATEs to the "
+		    "primary ('server = %s' in [provider %s]); if it is the primary, check "
+		    "allow-update / update-policy for the zone", z->apex, mname,
+		    z->mname_addrs[0].text, p->name);
+}
+
+/* Say that a rejected our TSIG key (error terr), and when a is not the primary, that. */
+static void
+tsig_rejected(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
+    unsigned terr)
+{
+	char hint[RFC2136_HINT_MAX];
+
+	primary_hint(p, z, a, hint, sizeof(hint));
+	log_err("%s rejected TSIG key '%s' (%s): %s%s", a->text, p->key.name, p->key.alg,
+	    tsig_problem(terr), hint);
+}
+
 /*
  * Judge an UPDATE answer.  Returns a status after saying what went wrong;
  * when prereqs is set and the answer is a verified NXRRSET or YXRRSET (a
@@ -451,6 +528,7 @@ judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
 {
 	unsigned terr = 0;
 	const char *why = NULL;
+	char hint[RFC2136_HINT_MAX];
 	ldns_pkt *r = NULL;
 	int rcode, verified = 1, rc;
 
@@ -464,8 +542,7 @@ judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
 	    &terr, &why) == -1)
 		verified = 0;
 	if (terr != 0) {
-		log_err("%s rejected TSIG key '%s' (%s): %s", a->text, p->key.name, p->key.alg,
-		    tsig_problem(terr));
+		tsig_rejected(p, z, a, terr);
 		return ST_CONFIG;
 	}
 	if (prereqs && verified && (rcode == LDNS_RCODE_NXRRSET || rcode == LDNS_RCODE_YXRRSET)) {
@@ -486,10 +563,14 @@ judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
 			    "configure tsig_key/tsig_secret", a->text, z->apex);
 		return ST_CONFIG;
 	case LDNS_RCODE_REFUSED:
-		log_err("%s REFUSED the UPDATE of zone %s%s%s%s: the server does not allow "
-		    "this update (check allow-update / update-policy for the zone)", a->text,
-		    z->apex, p->has_key ? " (key '" : "", p->has_key ? p->key.name : "",
-		    p->has_key ? "')" : "");
+		primary_hint(p, z, a, hint, sizeof(hint));
+		if (hint[0] != '\0')
+			log_err("%s REFUSED the UPDATE of zone %s%s", a->text, z->apex, hint);
+		else
+			log_err("%s REFUSED the UPDATE of zone %s%s%s%s: the server does not "
+			    "allow this update (check allow-update / update-policy for the "
+			    "zone)", a->text, z->apex, p->has_key ? " (key '" : "",
+			    p->has_key ? p->key.name : "", p->has_key ? "')" : "");
 		return ST_PROVIDER;
 	default:
 		log_err("%s answered %s to the UPDATE of zone %s", a->text,
@@ -846,8 +927,7 @@ judge_soa(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *
 	if (p->has_key && tsig_verify(&p->key, resp, rlen, mac, maclen, (uint64_t)time(NULL),
 	    &terr, &why) == -1) {
 		if (terr != 0) {
-			log_err("%s rejected TSIG key '%s' (%s): %s", a->text, p->key.name,
-			    p->key.alg, tsig_problem(terr));
+			tsig_rejected(p, z, a, terr);
 			rc = ST_CONFIG;
 		} else if (rcode == LDNS_RCODE_NOTAUTH) {
 			log_err("%s answered NOTAUTH to the SOA query for zone %s signed with key "

@@ -1,10 +1,13 @@
 """rfc2136: other people's TXT records at the challenge name end a run exactly
-as they began (TTL included); delete messages say what really happened.
+as they began (TTL included); delete messages say what really happened; an
+UPDATE sent to a secondary says so.
 
 Measured on the testbed's BIND 9.18 (ns1), which these tests rely on: an
 RRset has one TTL (RFC 2181 5.2), and an UPDATE that adds an RR gives the
 whole RRset that RR's TTL, also when the RR was there already; a deleted RR
-(class NONE) leaves the TTL as it is.
+(class NONE) leaves the TTL as it is.  A secondary (ns2) answers an UPDATE
+with REFUSED ("update forwarding denied"), and with TSIG error BADKEY as
+well when it does not know the key.
 """
 
 import socket
@@ -12,7 +15,7 @@ import struct
 import threading
 
 from flows import expect_txt
-from testbed import NS1, acme_value, certbot_env, note, run_dns01
+from testbed import NS1, NS2, acme_value, certbot_env, note, run_dns01, soa_serial
 
 FOREIGN_TTL = 3600
 OPCODE_UPDATE = 5
@@ -265,3 +268,21 @@ def test_delete_says_what_was_there(tb):
             in err, f'unset ({what}) does not say there was nothing to delete:\n{err}'
     expect_txt(NS1, name, [])
 
+
+def test_update_sent_to_a_secondary(tb):
+    """server = ns2, a secondary: the error says it is a secondary and names
+    the primary (SOA MNAME ns1.example.test, 127.53.0.1) to send UPDATEs to.
+    Signed: ns2 does not know the key (BADKEY, exit 3); unsigned: REFUSED
+    (exit 4).  Nothing is written."""
+    name = '_acme-challenge.secondary.example.test'
+    serial = soa_serial(NS1, 'example.test')
+    for conf, code in ((tb.write_config(server=NS2), 3),
+                       (tb.write_config(server=NS2, tsig_key=None, tsig_secret=None,
+                                        tsig_algorithm=None), 4)):
+        rc, _, err, _ = run_dns01(['-c', conf, 'set', name, acme_value(), '--timeout', '5'])
+        assert rc == code, f'expected exit {code}, got {rc}: {err.strip()[-500:]}'
+        assert 'secondary' in err and 'ns2.example.test' in err \
+            and 'ns1.example.test' in err and f'server = {NS1}' in err, \
+            f'the error does not say ns2 is a secondary and to use ns1:\n{err}'
+        note(err.strip().splitlines()[-1])
+    assert soa_serial(NS1, 'example.test') == serial, 'the zone changed anyway'

@@ -5,9 +5,12 @@
  * Add puts one RR into the TXT RRset and never deletes the RRset first, so
  * apex and wildcard values live side by side; delete removes exactly one RR
  * (class NONE, §2.5.4).  All records of one zone go in one UPDATE message,
- * over TCP.  No prerequisites: add and delete of single RRs are idempotent,
- * so concurrent runs cannot clobber each other.
+ * over TCP.  Before it, the TXT RRset of each name is read from the same
+ * server, and the UPDATE is conditional on it (§2.4): so other records at
+ * the name get back the TTL dns01's value took from them ("Foreign
+ * records" below), and the log says what really changed.
  */
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +24,18 @@
 #include "../core/tsig.h"
 #include "provider.h"
 
-#define RFC2136_TIMEOUT_MS	10000	/* one UPDATE exchange */
+#define RFC2136_TIMEOUT_MS	10000	/* one exchange: UPDATE or TXT query */
 #define RFC2136_DEFAULT_ALG	"hmac-sha256"
 #define RFC2136_DEFAULT_TTL	10
 #define RFC2136_MIN_TTL		1
+#define RFC2136_RACE_TRIES	4	/* conditional UPDATEs of a change, each after a read */
+#define RFC2136_TTL_MAX		2147483647UL	/* RFC 2181 §8 */
+#define RFC2136_ID_TAG		"foreign-ttl:"	/* id: foreign-ttl:<theirs>:<ours> */
+#define RFC2136_TTL_DIGITS	10	/* of RFC2136_TTL_MAX */
+#define RFC2136_HINT_MAX	1536	/* an error message's "not the primary" part */
+
+_Static_assert(sizeof(RFC2136_ID_TAG) + 2 * RFC2136_TTL_DIGITS + 1 <= RECORD_ID_MAX,
+    "a foreign-ttl record id fits");
 
 struct rfc2136 {
 	char	name[128];		/* section name, for messages */
@@ -32,6 +43,8 @@ struct rfc2136 {
 	int	has_server;
 	struct tsig_key key;
 	int	has_key;
+	const struct zone *last_zone;	/* the zone of the last exchange, */
+	size_t	last_target;		/* and the target that answered it */
 };
 
 static const char *const keys[] = { "server", "tsig_key", "tsig_algorithm", "tsig_secret",
@@ -112,6 +125,236 @@ rfc2136_destroy(void *priv)
 	free(p);
 }
 
+/* What a TSIG error in a server's answer means, for messages. */
+static const char *
+tsig_problem(unsigned terr)
+{
+	return terr == TSIG_BADSIG ? "BADSIG, the secret or algorithm is wrong" :
+	    terr == TSIG_BADKEY ? "BADKEY, the server does not know this key name "
+	    "and algorithm" : terr == TSIG_BADTIME ? "BADTIME, the clocks differ by "
+	    "more than 300 s" : tsig_error_name(terr);
+}
+
+/*
+ * Foreign records.  An RRset has one TTL (RFC 2181 §5.2).  BIND 9.18 gives
+ * the whole RRset the TTL of the RR an UPDATE adds last, also when that RR
+ * was there already (RFC 2136 §3.4.2.2: the update RR replaces it).  So
+ * adding dns01's value with TTL 10 at a name where someone else keeps TXT
+ * records with TTL 3600 lowers theirs to 10, and deleting our value again
+ * (class NONE, §2.5.4) leaves them at 10.  Therefore:
+ *
+ * - add reads the RRset first.  When records other than the change's values
+ *   are there with another TTL, the record id of each value at that name
+ *   remembers both TTLs: "foreign-ttl:<theirs>:<ours>".  The caller keeps
+ *   the id and hands it to del.  Other records with our TTL (another dns01
+ *   run's values, or records an earlier value lowered) leave nothing to
+ *   remember; an id the caller passes to add again is kept.
+ * - del reads the RRset.  When an id remembers a TTL, other records remain,
+ *   and they still have our TTL (another TTL means someone set one since,
+ *   and it is theirs to keep), one UPDATE deletes our values and adds every
+ *   remaining record again with the remembered TTL, which gives the RRset
+ *   that TTL back.  Its prerequisite is the RRset exactly as read ("RRset
+ *   exists (value dependent)", §2.4.2; TTLs are not compared), so a record
+ *   that someone removed after the read is never re-created, and one they
+ *   added or removed before the UPDATE arrives fails it (NXRRSET, §3.2.3)
+ *   with nothing changed (an UPDATE is atomic, §3.7).  Then dns01 reads
+ *   again and retries, at most RFC2136_RACE_TRIES UPDATEs in all; after
+ *   that it only deletes its own values and warns that the others' TTL was
+ *   left.  (A change of TTL alone between read and UPDATE is not seen.)
+ * - values of other dns01 runs at the name are other records like any:
+ *   never deleted, and (one TTL per RRset) they take the restored TTL too.
+ *
+ * Every UPDATE whose names were read carries the reads as prerequisites,
+ * add too (an empty read as "RRset does not exist", §2.4.3): what it then
+ * reports ("added N", "deleted N", "had no such value") and the TTL it
+ * remembers are what the server changed.  A read that does not work
+ * (REFUSED, no TSIG answer) only costs that exactness, and the TTL.
+ */
+
+/* One owner name of a change: its TXT RRset as read, and what to do. */
+struct site {
+	const char *name;		/* canonical owner (one of the records') */
+	ldns_rr_list *rrset;		/* the TXT RRs read; NULL: not read */
+	const char *why;		/* why not, for messages */
+	int	remembered;		/* an id says: our add, with our_ttl, */
+	uint32_t foreign_ttl;		/* found others with foreign_ttl */
+	uint32_t our_ttl;
+	/* plan(): */
+	size_t	others;			/* RRs of rrset other than the change's values */
+	uint32_t ttl;			/* the largest TTL in rrset */
+	int	mixed;			/* not every RR of rrset has that TTL */
+	int	lowered;		/* del: the others still have the TTL we gave them */
+	int	restore;		/* del: add the others again with foreign_ttl */
+};
+
+/* A decimal TTL (at most RFC2136_TTL_MAX) from s; *end after it.  0 or -1. */
+static int
+parse_ttl(const char *s, const char **end, uint32_t *ttl)
+{
+	unsigned long v = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if ((v = v * 10 + (unsigned long)(*s - '0')) > RFC2136_TTL_MAX)
+			return -1;
+	*end = s;
+	*ttl = (uint32_t)v;
+	return 0;
+}
+
+/* The TTLs in a record id "foreign-ttl:<theirs>:<ours>".  0, or -1 for any other id. */
+static int
+id_parse(const char *id, uint32_t *theirs, uint32_t *ours)
+{
+	const char *p = id;
+
+	if (strncmp(id, RFC2136_ID_TAG, strlen(RFC2136_ID_TAG)) != 0 ||
+	    parse_ttl(p + strlen(RFC2136_ID_TAG), &p, theirs) == -1 || *p++ != ':' ||
+	    parse_ttl(p, &p, ours) == -1 || *p != '\0')
+		return -1;
+	return 0;
+}
+
+/* 1 when rr is a TXT RR of exactly one character-string, value. */
+static int
+txt_is(const ldns_rr *rr, const char *value)
+{
+	size_t len = strlen(value);
+	const ldns_rdf *rd;
+
+	if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT || ldns_rr_rd_count(rr) != 1)
+		return 0;
+	rd = ldns_rr_rdf(rr, 0);
+	return ldns_rdf_size(rd) == len + 1 && ldns_rdf_data(rd)[0] == len &&
+	    memcmp(ldns_rdf_data(rd) + 1, value, len) == 0;
+}
+
+/* 1 when one RR of rrset is r's value. */
+static int
+rrset_has(const ldns_rr_list *rrset, const struct record *r)
+{
+	size_t i;
+
+	for (i = 0; i < ldns_rr_list_rr_count(rrset); i++)
+		if (txt_is(ldns_rr_list_rr(rrset, i), r->value))
+			return 1;
+	return 0;
+}
+
+/* 1 when rr (at name) is one of the values of the change. */
+static int
+change_value(const ldns_rr *rr, const char *name, const struct record *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(r[i].name, name) == 0 && txt_is(rr, r[i].value))
+			return 1;
+	return 0;
+}
+
+/*
+ * The distinct names of r[] into s[] (returns how many), the site of each
+ * record in at[], and the TTLs the first id at each name remembers.
+ */
+static size_t
+sites_of(const struct record *r, size_t n, struct site *s, size_t *at)
+{
+	size_t i, j, ns = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < ns && strcmp(s[j].name, r[i].name) != 0; j++)
+			;
+		if (j == ns)
+			s[ns++].name = r[i].name;
+		at[i] = j;
+		if (!s[j].remembered && id_parse(r[i].id, &s[j].foreign_ttl,
+		    &s[j].our_ttl) == 0)
+			s[j].remembered = 1;
+	}
+	return ns;
+}
+
+/*
+ * Decide from the RRset read at s->name, without I/O: how many other
+ * records than the change's values are there, their TTL, and for del
+ * whether they get their TTL back (see "Foreign records";
+ * conditional: the UPDATE will carry the read as its prerequisite).
+ */
+static void
+plan(struct site *s, const struct record *r, size_t n, int del, int conditional)
+{
+	size_t i, count = s->rrset ? ldns_rr_list_rr_count(s->rrset) : 0;
+	const ldns_rr *rr;
+
+	s->others = 0;
+	s->ttl = 0;
+	s->mixed = s->lowered = s->restore = 0;
+	for (i = 0; i < count; i++) {
+		rr = ldns_rr_list_rr(s->rrset, i);
+		if (!change_value(rr, s->name, r, n))
+			s->others++;
+		if (i > 0 && ldns_rr_ttl(rr) != s->ttl)
+			s->mixed = 1;
+		if (ldns_rr_ttl(rr) > s->ttl)
+			s->ttl = ldns_rr_ttl(rr);
+	}
+	s->lowered = del && s->remembered && s->others > 0 && !s->mixed &&
+	    s->ttl == s->our_ttl && s->foreign_ttl != s->our_ttl;
+	s->restore = s->lowered && conditional;
+}
+
+/* Push a copy of rr with class c and TTL ttl onto l.  0 or -1. */
+static int
+push_copy(ldns_rr_list *l, const ldns_rr *rr, ldns_rr_class c, uint32_t ttl)
+{
+	ldns_rr *copy = ldns_rr_clone(rr);
+
+	if (copy == NULL)
+		return -1;
+	ldns_rr_set_class(copy, c);
+	ldns_rr_set_ttl(copy, ttl);
+	if (!ldns_rr_list_push_rr(l, copy)) {
+		ldns_rr_free(copy);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The prerequisite that s->name's TXT RRset is still what was read: each
+ * RR with class IN and TTL 0 ("RRset exists (value dependent)", §2.4.2),
+ * or, when nothing was there, class NONE and no RDATA ("RRset does not
+ * exist", §2.4.3).  0 or -1.
+ */
+static int
+push_prereq(ldns_rr_list *pr, const struct site *s)
+{
+	size_t i, count = ldns_rr_list_rr_count(s->rrset);
+	ldns_rdf *owner;
+	ldns_rr *rr;
+
+	for (i = 0; i < count; i++)
+		if (push_copy(pr, ldns_rr_list_rr(s->rrset, i), LDNS_RR_CLASS_IN, 0) == -1)
+			return -1;
+	if (count > 0)
+		return 0;
+	if ((rr = ldns_rr_new()) == NULL || (owner = ldns_dname_new_frm_str(s->name)) == NULL) {
+		ldns_rr_free(rr);
+		return -1;
+	}
+	ldns_rr_set_owner(rr, owner);
+	ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
+	ldns_rr_set_class(rr, LDNS_RR_CLASS_NONE);
+	ldns_rr_set_ttl(rr, 0);
+	if (!ldns_rr_list_push_rr(pr, rr)) {
+		ldns_rr_free(rr);
+		return -1;
+	}
+	return 0;
+}
+
 /* One update RR: add (class IN, ttl) or delete one RR (class NONE, ttl 0). */
 static ldns_rr *
 update_rr(const struct record *r, int del, int ttl)
@@ -139,23 +382,153 @@ update_rr(const struct record *r, int del, int ttl)
 	return rr;
 }
 
-/* What a TSIG error in a server's answer means, for messages. */
-static const char *
-tsig_problem(unsigned terr)
+/*
+ * The UPDATE message of a change, in wire format (*wire malloc'd): the
+ * prerequisites of every site that was read (when conditional), adds or
+ * deletes of every record, and for del the other records of each site
+ * that gets its TTL back, added again with it.  *prereqs: how many
+ * prerequisite RRs it carries.  Status.
+ */
+static int
+build(const struct zone *z, const struct site *s, size_t ns, const struct record *recs,
+    size_t n, int del, int ttl, int conditional, uint8_t **wire, size_t *len,
+    size_t *prereqs)
 {
-	return terr == TSIG_BADSIG ? "BADSIG, the secret or algorithm is wrong" :
-	    terr == TSIG_BADKEY ? "BADKEY, the server does not know this key name "
-	    "and algorithm" : terr == TSIG_BADTIME ? "BADTIME, the clocks differ by "
-	    "more than 300 s" : tsig_error_name(terr);
+	ldns_rr_list *pr = ldns_rr_list_new(), *up = ldns_rr_list_new();
+	ldns_rdf *zname = ldns_dname_new_frm_str(z->apex);
+	ldns_pkt *pkt = NULL;
+	size_t i, j;
+	ldns_rr *rr;
+	int rc = ST_FAIL;
+
+	*wire = NULL;
+	if (pr == NULL || up == NULL || zname == NULL)
+		goto out;
+	for (i = 0; conditional && i < ns; i++)
+		if (s[i].rrset != NULL && push_prereq(pr, &s[i]) == -1)
+			goto out;
+	for (i = 0; i < n; i++)
+		if ((rr = update_rr(&recs[i], del, ttl)) == NULL ||
+		    !ldns_rr_list_push_rr(up, rr)) {
+			ldns_rr_free(rr);
+			goto out;
+		}
+	for (i = 0; i < ns; i++)
+		for (j = 0; s[i].restore && j < ldns_rr_list_rr_count(s[i].rrset); j++) {
+			rr = ldns_rr_list_rr(s[i].rrset, j);
+			if (!change_value(rr, s[i].name, recs, n) &&
+			    push_copy(up, rr, LDNS_RR_CLASS_IN, s[i].foreign_ttl) == -1)
+				goto out;
+		}
+	*prereqs = ldns_rr_list_rr_count(pr);
+	/* The packet owns zname; the lists are copied. */
+	pkt = ldns_update_pkt_new(zname, LDNS_RR_CLASS_IN, *prereqs ? pr : NULL, up, NULL);
+	zname = NULL;
+	if (pkt == NULL)
+		goto out;
+	ldns_pkt_set_random_id(pkt);
+	if (ldns_pkt2wire(wire, pkt, len) != LDNS_STATUS_OK)
+		goto out;
+	rc = ST_OK;
+out:
+	if (rc != ST_OK)
+		log_err("zone %s: cannot build the UPDATE", z->apex);
+	ldns_rdf_deep_free(zname);
+	ldns_rr_list_deep_free(pr);
+	ldns_rr_list_deep_free(up);
+	ldns_pkt_free(pkt);
+	return rc;
 }
 
-/* Judge an UPDATE answer.  Returns a status after saying what went wrong. */
+/* 1 when a and b are the same IP address (ports aside). */
+static int
+same_host(const struct dns_addr *a, const struct dns_addr *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->sa;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->sa;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->sa;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->sa;
+
+	if (a->sa.ss_family != b->sa.ss_family)
+		return 0;
+	if (a->sa.ss_family == AF_INET)
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+}
+
+/*
+ * When a, where an UPDATE went, is not an address of the zone's SOA MNAME
+ * (RFC 1035 §3.3.13, the primary; RFC 2136 §4.3), what that means for an
+ * error message, into out ("" when a is the MNAME's or the MNAME has no
+ * address).  A secondary forwards UPDATEs to the primary (§3.1.1, §6) only
+ * when told to; BIND 9.18 on a secondary answers REFUSED ("update
+ * forwarding denied"), with TSIG error BADKEY when it does not know the key.
+ * Only `server =` can point at a secondary: without it UPDATEs go to the
+ * MNAME.
+ */
+static void
+primary_hint(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
+    char *out, size_t outlen)
+{
+	char mname[ZONE_MAX_ADDRS * (DNS_ADDR_TEXT + 2) + NAME_BUF + 4];
+	const char *ns = NULL;
+	size_t i, j, len;
+
+	out[0] = '\0';
+	for (i = 0; i < z->nmname; i++)
+		if (same_host(a, &z->mname_addrs[i]))
+			return;
+	if (z->nmname == 0)
+		return;
+	for (i = 0; i < z->nns && ns == NULL; i++)
+		for (j = 0; j < z->ns[i].naddrs && ns == NULL; j++)
+			if (same_host(a, &z->ns[i].addrs[j]))
+				ns = z->ns[i].name;
+	len = (size_t)snprintf(mname, sizeof(mname), "%s (", z->mname);
+	for (i = 0; i < z->nmname && len < sizeof(mname); i++)
+		len += (size_t)snprintf(mname + len, sizeof(mname) - len, "%s%s", i ? ", " : "",
+		    z->mname_addrs[i].text);
+	if (len < sizeof(mname))
+		snprintf(mname + len, sizeof(mname) - len, ")");
+	if (ns != NULL)
+		snprintf(out, outlen, ": it is %s, a secondary for %s (its SOA MNAME, the "
+		    "primary, is %s), and a secondary refuses UPDATEs it does not forward; "
+		    "send them to the primary: 'server = %s' in [provider %s], or no "
+		    "'server =' at all", ns, z->apex, mname, z->mname_addrs[0].text, p->name);
+	else
+		snprintf(out, outlen, ": it is neither the primary of %s (its SOA MNAME is %s) "
+		    "nor one of its nameservers; if it is a secondary, send UPDATEs to the "
+		    "primary ('server = %s' in [provider %s]); if it is the primary, check "
+		    "allow-update / update-policy for the zone", z->apex, mname,
+		    z->mname_addrs[0].text, p->name);
+}
+
+/* Say that a rejected our TSIG key (error terr), and when a is not the primary, that. */
+static void
+tsig_rejected(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
+    unsigned terr)
+{
+	char hint[RFC2136_HINT_MAX];
+
+	primary_hint(p, z, a, hint, sizeof(hint));
+	log_err("%s rejected TSIG key '%s' (%s): %s%s", a->text, p->key.name, p->key.alg,
+	    tsig_problem(terr), hint);
+}
+
+/*
+ * Judge an UPDATE answer.  Returns a status after saying what went wrong;
+ * when prereqs is set and the answer is a verified NXRRSET or YXRRSET (a
+ * prerequisite failed: the RRset changed since it was read), returns
+ * ST_PROVIDER silently with that rcode in *raced.
+ */
 static int
 judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
-    const uint8_t *resp, size_t rlen, const uint8_t *mac, size_t maclen)
+    const uint8_t *resp, size_t rlen, const uint8_t *mac, size_t maclen, int prereqs,
+    int *raced)
 {
 	unsigned terr = 0;
 	const char *why = NULL;
+	char hint[RFC2136_HINT_MAX];
 	ldns_pkt *r = NULL;
 	int rcode, verified = 1, rc;
 
@@ -169,9 +542,12 @@ judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
 	    &terr, &why) == -1)
 		verified = 0;
 	if (terr != 0) {
-		log_err("%s rejected TSIG key '%s' (%s): %s", a->text, p->key.name, p->key.alg,
-		    tsig_problem(terr));
+		tsig_rejected(p, z, a, terr);
 		return ST_CONFIG;
+	}
+	if (prereqs && verified && (rcode == LDNS_RCODE_NXRRSET || rcode == LDNS_RCODE_YXRRSET)) {
+		*raced = rcode;
+		return ST_PROVIDER;
 	}
 	switch (rcode) {
 	case LDNS_RCODE_NOERROR:
@@ -187,10 +563,14 @@ judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
 			    "configure tsig_key/tsig_secret", a->text, z->apex);
 		return ST_CONFIG;
 	case LDNS_RCODE_REFUSED:
-		log_err("%s REFUSED the UPDATE of zone %s%s%s%s: the server does not allow "
-		    "this update (check allow-update / update-policy for the zone)", a->text,
-		    z->apex, p->has_key ? " (key '" : "", p->has_key ? p->key.name : "",
-		    p->has_key ? "')" : "");
+		primary_hint(p, z, a, hint, sizeof(hint));
+		if (hint[0] != '\0')
+			log_err("%s REFUSED the UPDATE of zone %s%s", a->text, z->apex, hint);
+		else
+			log_err("%s REFUSED the UPDATE of zone %s%s%s%s: the server does not "
+			    "allow this update (check allow-update / update-policy for the "
+			    "zone)", a->text, z->apex, p->has_key ? " (key '" : "",
+			    p->has_key ? p->key.name : "", p->has_key ? "')" : "");
 		return ST_PROVIDER;
 	default:
 		log_err("%s answered %s to the UPDATE of zone %s", a->text,
@@ -207,8 +587,9 @@ judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
 /*
  * Sign wire (when a key is configured) and send it over TCP to the first
  * server of the zone's UPDATE targets that answers (`server =`, else the
- * SOA MNAME's addresses).  what names the message in errors.  On ST_OK:
- * *resp (malloc'd, *rlen octets) with the request's id, *a the server that
+ * SOA MNAME's addresses), starting with the one that answered last for
+ * this zone.  what names the message in errors.  On ST_OK: *resp
+ * (malloc'd, *rlen octets) with the request's id, *a the server that
  * answered, and the request's MAC in mac/maclen for verifying the answer.
  */
 static int
@@ -217,7 +598,8 @@ exchange(struct rfc2136 *p, const struct zone *z, const char *what, const uint8_
     size_t *maclen)
 {
 	const struct dns_addr *targets = p->has_server ? &p->server : z->mname_addrs;
-	size_t ntargets = p->has_server ? 1 : z->nmname, i, slen = len;
+	size_t ntargets = p->has_server ? 1 : z->nmname, i, t = 0, slen = len;
+	size_t first = p->last_zone == z ? p->last_target : 0;
 	uint8_t *signed_wire = NULL;
 	const uint8_t *send = wire;
 	const char *err = "no address";
@@ -239,12 +621,13 @@ exchange(struct rfc2136 *p, const struct zone *z, const char *what, const uint8_
 		send = signed_wire;
 	}
 	for (i = 0; i < ntargets; i++) {
-		log_debug("%s for zone %s to %s%s", what, z->apex, targets[i].text,
+		t = (first + i) % ntargets;
+		log_debug("%s for zone %s to %s%s", what, z->apex, targets[t].text,
 		    p->has_key ? ", signed" : "");
-		if (dnsio_tcp_exchange(&targets[i], send, slen, resp, rlen, RFC2136_TIMEOUT_MS,
+		if (dnsio_tcp_exchange(&targets[t], send, slen, resp, rlen, RFC2136_TIMEOUT_MS,
 		    &err) == 0)
 			break;
-		log_warn("%s for zone %s: %s: %s", what, z->apex, targets[i].text, err);
+		log_warn("%s for zone %s: %s: %s", what, z->apex, targets[t].text, err);
 	}
 	if (i == ntargets) {
 		log_err("%s for zone %s failed: no server answered (last: %s)", what, z->apex,
@@ -252,10 +635,12 @@ exchange(struct rfc2136 *p, const struct zone *z, const char *what, const uint8_
 		rc = ST_PROVIDER;
 		goto out;
 	}
-	*a = &targets[i];
+	*a = &targets[t];
+	p->last_zone = z;
+	p->last_target = t;
 	if (*rlen < 2 || memcmp(*resp, send, 2) != 0) {
 		log_err("%s for zone %s: %s answered with another message id", what, z->apex,
-		    targets[i].text);
+		    targets[t].text);
 		rc = ST_PROVIDER;
 		goto out;
 	}
@@ -269,63 +654,253 @@ out:
 	return rc;
 }
 
-/* Build, sign and send one UPDATE carrying every record for zone z. */
+/*
+ * Read the TXT RRset at s->name from the server UPDATEs go to (TCP, signed
+ * and verified like an UPDATE, RD=0, the answer must be authoritative)
+ * into s->rrset.  An answer that will not do leaves s->rrset NULL with the
+ * reason in s->why and returns ST_OK: the change goes on without the read.
+ * No server answering is the change's failure (the UPDATE would not get
+ * through either): its status, after saying so.
+ */
 static int
-update(struct rfc2136 *p, const struct zone *z, struct record *recs, size_t n, int del, int ttl)
+read_rrset(struct rfc2136 *p, const struct zone *z, struct site *s)
 {
 	const struct dns_addr *server = NULL;
 	size_t i, len = 0, rlen = 0, maclen = 0;
 	uint8_t *wire = NULL, *resp = NULL, mac[TSIG_MAC_MAX];
-	ldns_rr_list *up = ldns_rr_list_new();
-	ldns_rdf *zname = ldns_dname_new_frm_str(z->apex);
-	ldns_pkt *pkt = NULL;
-	int rc = ST_FAIL;
+	unsigned terr = 0;
+	const char *why = NULL;
+	ldns_pkt *q = NULL, *r = NULL;
+	ldns_rdf *owner = NULL;
+	ldns_rr_list *ans;
+	ldns_rr *rr;
+	int rc = ST_FAIL, rcode;
 
-	if (up == NULL || zname == NULL)
+	ldns_rr_list_deep_free(s->rrset);
+	s->rrset = NULL;
+	s->why = "out of memory";
+	if ((q = dnsio_query_new(s->name, LDNS_RR_TYPE_TXT, 0)) == NULL ||
+	    (owner = ldns_dname_new_frm_str(s->name)) == NULL ||
+	    ldns_pkt2wire(&wire, q, &len) != LDNS_STATUS_OK)
 		goto out;
-	for (i = 0; i < n; i++) {
-		ldns_rr *rr = update_rr(&recs[i], del, ttl);
-
-		if (rr == NULL || !ldns_rr_list_push_rr(up, rr)) {
-			ldns_rr_free(rr);
-			log_err("%s: cannot build the UPDATE", recs[i].name);
-			goto out;
-		}
-	}
-	/* The packet owns zname; the update section is copied. */
-	pkt = ldns_update_pkt_new(zname, LDNS_RR_CLASS_IN, NULL, up, NULL);
-	zname = NULL;
-	if (pkt == NULL)
-		goto out;
-	ldns_pkt_set_random_id(pkt);
-	if (ldns_pkt2wire(&wire, pkt, &len) != LDNS_STATUS_OK)
-		goto out;
-	if ((rc = exchange(p, z, "UPDATE", wire, len, &resp, &rlen, &server, mac,
+	if ((rc = exchange(p, z, "TXT query", wire, len, &resp, &rlen, &server, mac,
 	    &maclen)) != ST_OK)
 		goto out;
-	rc = judge(p, z, server, resp, rlen, mac, maclen);
-	if (rc == ST_OK)
-		log_info("%s %zu TXT record(s) %s zone %s at %s", del ? "deleted" : "added", n,
-		    del ? "from" : "in", z->apex, server->text);
+	if (ldns_wire2pkt(&r, resp, rlen) != LDNS_STATUS_OK) {
+		s->why = "malformed answer";
+		goto out;
+	}
+	rcode = ldns_pkt_get_rcode(r);
+	if (p->has_key && tsig_verify(&p->key, resp, rlen, mac, maclen, (uint64_t)time(NULL),
+	    &terr, &why) == -1)
+		s->why = terr != 0 ? tsig_error_name(terr) : why;
+	else if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
+		s->why = dnsio_rcode_name(rcode);
+	else if (!ldns_pkt_aa(r))
+		s->why = "the answer is not authoritative";
+	else if ((s->rrset = ldns_rr_list_new()) != NULL) {
+		ans = ldns_pkt_answer(r);
+		for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
+			rr = ldns_rr_list_rr(ans, i);
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT &&
+			    ldns_dname_compare(ldns_rr_owner(rr), owner) == 0 &&
+			    push_copy(s->rrset, rr, LDNS_RR_CLASS_IN, ldns_rr_ttl(rr)) == -1)
+				goto out;
+		}
+		s->why = NULL;
+	}
+	if (s->rrset == NULL)
+		log_debug("%s: could not read its TXT records from %s: %s", s->name,
+		    server->text, s->why);
+	rc = ST_OK;
 out:
-	ldns_rdf_deep_free(zname);
-	ldns_rr_list_deep_free(up);
-	ldns_pkt_free(pkt);
+	if (rc != ST_OK && s->rrset != NULL) {
+		ldns_rr_list_deep_free(s->rrset);
+		s->rrset = NULL;
+	}
+	ldns_pkt_free(q);
+	ldns_pkt_free(r);
+	ldns_rdf_deep_free(owner);
 	free(wire);
 	free(resp);
+	return rc;
+}
+
+/* Send one UPDATE and judge the answer (see judge()).  *server: who answered. */
+static int
+send_update(struct rfc2136 *p, const struct zone *z, const uint8_t *wire, size_t len,
+    int prereqs, int *raced, const struct dns_addr **server)
+{
+	uint8_t *resp = NULL, mac[TSIG_MAC_MAX];
+	size_t rlen = 0, maclen = 0;
+	int rc;
+
+	if ((rc = exchange(p, z, "UPDATE", wire, len, &resp, &rlen, server, mac,
+	    &maclen)) == ST_OK)
+		rc = judge(p, z, *server, resp, rlen, mac, maclen, prereqs, raced);
+	free(resp);
+	return rc;
+}
+
+/* The record id of a value added at s with TTL ttl ("" when nothing to remember). */
+static void
+site_id(const struct site *s, int ttl, char *id, size_t idlen)
+{
+	id[0] = '\0';
+	if (s->remembered)
+		snprintf(id, idlen, RFC2136_ID_TAG "%lu:%lu", (unsigned long)s->foreign_ttl,
+		    (unsigned long)s->our_ttl);
+	else if (s->rrset != NULL && s->others > 0 && s->ttl != (uint32_t)ttl)
+		snprintf(id, idlen, RFC2136_ID_TAG "%lu:%d", (unsigned long)s->ttl, ttl);
+}
+
+/*
+ * After a successful add: the records' ids, and what happened on stderr.
+ * exact: the UPDATE carried the reads as its prerequisites.
+ */
+static void
+added(const struct zone *z, const struct dns_addr *server, const struct site *s, size_t ns,
+    struct record *recs, const size_t *at, size_t n, int ttl, int exact)
+{
+	size_t i, count = 0;
+
+	for (i = 0; i < n; i++) {
+		site_id(&s[at[i]], ttl, recs[i].id, sizeof(recs[i].id));
+		if (exact && s[at[i]].rrset != NULL && rrset_has(s[at[i]].rrset, &recs[i]))
+			log_info("%s: TXT value \"%s\" is there already", recs[i].name,
+			    recs[i].value);
+		else
+			count++;
+	}
+	for (i = 0; i < ns; i++)
+		if (s[i].rrset == NULL)
+			log_warn("%s: could not read its TXT records first (%s): other records "
+			    "there, if any, now have TTL %d s too, and dns01 cannot set theirs "
+			    "back", s[i].name, s[i].why, ttl);
+		else if (!s[i].remembered && s[i].others > 0 && s[i].ttl != (uint32_t)ttl)
+			log_info("%s: the %zu other TXT record(s) there had TTL %lu s; an RRset "
+			    "has one TTL (RFC 2181 §5.2), so they have %d s now, until a cleanup "
+			    "given the record id sets %lu s back", s[i].name, s[i].others,
+			    (unsigned long)s[i].ttl, ttl, (unsigned long)s[i].ttl);
+	if (count > 0)
+		log_info("added %zu TXT record(s) in zone %s at %s", count, z->apex,
+		    server->text);
+}
+
+/* After a successful delete: what happened, on stderr.  exact: as for added(). */
+static void
+deleted(const struct zone *z, const struct dns_addr *server, const struct site *s,
+    size_t ns, const struct record *recs, const size_t *at, size_t n, int exact)
+{
+	size_t i, gone = 0, sent = 0;
+
+	for (i = 0; i < n; i++)
+		if (!exact || s[at[i]].rrset == NULL)
+			sent++;
+		else if (rrset_has(s[at[i]].rrset, &recs[i]))
+			gone++;
+		else
+			log_info("nothing to delete: %s had no TXT value \"%s\"", recs[i].name,
+			    recs[i].value);
+	for (i = 0; i < ns; i++) {
+		if (!s[i].remembered)
+			continue;
+		if (s[i].restore)
+			log_info("%s: the %zu other TXT record(s) there have their TTL of %lu s "
+			    "back", s[i].name, s[i].others, (unsigned long)s[i].foreign_ttl);
+		else if (s[i].rrset == NULL)
+			log_warn("%s: could not read its TXT records (%s), so the TTL of the "
+			    "other records there, if any, was left at %lu s (it was %lu s before "
+			    "dns01 added its value)", s[i].name, s[i].why,
+			    (unsigned long)s[i].our_ttl, (unsigned long)s[i].foreign_ttl);
+		else if (s[i].lowered)
+			log_warn("%s: its TXT records changed under each of %d UPDATEs that "
+			    "would have set the TTL of the other records back, so dns01 only "
+			    "deleted its values: their TTL was left at %lu s (it was %lu s "
+			    "before dns01 added its value)", s[i].name, RFC2136_RACE_TRIES,
+			    (unsigned long)s[i].our_ttl, (unsigned long)s[i].foreign_ttl);
+		else if (s[i].others > 0)
+			log_info("%s: the other TXT record(s) there have TTL %lu s now, not the "
+			    "%lu s dns01 gave them: someone set it since, and dns01 leaves it (it "
+			    "was %lu s before dns01 added its value)", s[i].name,
+			    (unsigned long)s[i].ttl, (unsigned long)s[i].our_ttl,
+			    (unsigned long)s[i].foreign_ttl);
+	}
+	if (gone > 0)
+		log_info("deleted %zu TXT record(s) from zone %s at %s", gone, z->apex,
+		    server->text);
+	if (sent > 0)
+		log_info("sent a delete of %zu TXT record(s) to zone %s at %s (whether they "
+		    "were there is not known)", sent, z->apex, server->text);
+}
+
+/*
+ * Add (ttl) or delete every record of zone z in one UPDATE: read each
+ * name's TXT RRset, decide, send with the reads as prerequisites; when
+ * one failed (someone changed an RRset meanwhile) read again, at most
+ * RFC2136_RACE_TRIES times, then send without prerequisites (and without
+ * restoring TTLs).  See "Foreign records" above.
+ */
+static int
+change(struct rfc2136 *p, const struct zone *z, struct record *recs, size_t n, int del,
+    int ttl)
+{
+	struct site *s = calloc(n ? n : 1, sizeof(*s));
+	size_t *at = calloc(n ? n : 1, sizeof(*at));
+	const struct dns_addr *server = NULL;
+	size_t i, ns = 0, len = 0, prereqs = 0;
+	uint8_t *wire = NULL;
+	int rc = ST_FAIL, tries, conditional = 1, raced;
+
+	if (s == NULL || at == NULL) {
+		log_err("out of memory");
+		goto out;
+	}
+	ns = sites_of(recs, n, s, at);
+	for (tries = 1;; tries++) {
+		conditional = tries <= RFC2136_RACE_TRIES;
+		for (i = 0; conditional && i < ns; i++)
+			if ((rc = read_rrset(p, z, &s[i])) != ST_OK)
+				goto out;
+		for (i = 0; i < ns; i++)
+			plan(&s[i], recs, n, del, conditional);
+		free(wire);
+		if ((rc = build(z, s, ns, recs, n, del, ttl, conditional, &wire, &len,
+		    &prereqs)) != ST_OK)
+			goto out;
+		raced = 0;
+		if ((rc = send_update(p, z, wire, len, prereqs > 0, &raced, &server)) == ST_OK ||
+		    raced == 0)
+			break;
+		log_info("zone %s: TXT records changed between dns01's read and its UPDATE "
+		    "(%s); %s", z->apex, dnsio_rcode_name(raced), tries < RFC2136_RACE_TRIES ?
+		    "reading them again" : "sending the UPDATE without prerequisites");
+	}
+	if (rc != ST_OK)
+		goto out;
+	if (del)
+		deleted(z, server, s, ns, recs, at, n, conditional);
+	else
+		added(z, server, s, ns, recs, at, n, ttl, conditional);
+out:
+	for (i = 0; s != NULL && i < ns; i++)
+		ldns_rr_list_deep_free(s[i].rrset);
+	free(s);
+	free(at);
+	free(wire);
 	return rc;
 }
 
 static int
 rfc2136_add(void *priv, const struct zone *z, struct record *r, size_t n, int ttl)
 {
-	return update(priv, z, r, n, 0, ttl);
+	return change(priv, z, r, n, 0, ttl);
 }
 
 static int
 rfc2136_del(void *priv, const struct zone *z, struct record *r, size_t n)
 {
-	return update(priv, z, r, n, 1, 0);
+	return change(priv, z, r, n, 1, 0);
 }
 
 /*
@@ -352,8 +927,7 @@ judge_soa(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *
 	if (p->has_key && tsig_verify(&p->key, resp, rlen, mac, maclen, (uint64_t)time(NULL),
 	    &terr, &why) == -1) {
 		if (terr != 0) {
-			log_err("%s rejected TSIG key '%s' (%s): %s", a->text, p->key.name,
-			    p->key.alg, tsig_problem(terr));
+			tsig_rejected(p, z, a, terr);
 			rc = ST_CONFIG;
 		} else if (rcode == LDNS_RCODE_NOTAUTH) {
 			log_err("%s answered NOTAUTH to the SOA query for zone %s signed with key "

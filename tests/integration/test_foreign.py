@@ -68,6 +68,31 @@ def test_foreign_ttl_restored(tb):
     tb.nsupdate(f'update delete {name} TXT')
 
 
+def test_foreign_ttl_restored_by_every_dialect(tb):
+    """dehydrated, lego and uacme pass no record id from the add to the
+    delete; the run journal carries it (with the foreign TTL), so their
+    cleanups restore the foreign records exactly, too."""
+    conf = tb.write_config()
+    token = 'tok-' + 'x' * 39
+    for dialect in ('dehydrated', 'lego', 'uacme'):
+        domain = f'foreign-{dialect}.example.test'
+        name = '_acme-challenge.' + domain
+        add_foreign(tb, name, 'site-verification=abc')
+        before = rrset(tb, name)
+        value = acme_value()
+        args = {'dehydrated': ([domain, token, value], 'deploy_challenge', 'clean_challenge'),
+                'lego': ([name + '.', value], 'present', 'cleanup'),
+                'uacme': (['dns-01', domain, token, value], 'begin', 'done')}[dialect]
+        env = {'BASEDIR': '/b', 'CERTDIR': '/c'}
+        for op in args[1:]:
+            rc, _, err, _ = run_dns01(['-c', conf, op] + args[0], env=env)
+            assert rc == 0, f'{dialect} {op} exited {rc}: {err.strip()[-800:]}'
+        after = rrset(tb, name)
+        assert after == before, f'{dialect}: foreign records before the run:\n{before}\n' \
+                                f'after:\n{after}\ncleanup said:\n{err}'
+        tb.nsupdate(f'update delete {name} TXT')
+
+
 def test_foreign_removed_meanwhile_not_recreated(tb):
     """Someone removes one of the foreign records while dns01's value is
     there: the cleanup gives the one left its TTL back and does not bring

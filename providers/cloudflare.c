@@ -588,7 +588,7 @@ cf_del(void *priv, const struct zone *z, struct record *recs, size_t n)
 	char what[NAME_BUF + 32];
 	const char *lzid = NULL;
 	json_t **lists = NULL, *result;
-	size_t i, k, nr = 0, nids, nlook = 0;
+	size_t i, k, nr = 0, nids, nlook = 0, gone = 0;
 	int rc, st, worst = ST_OK;
 
 	if (r == NULL || look == NULL) {
@@ -637,6 +637,7 @@ cf_del(void *priv, const struct zone *z, struct record *recs, size_t n)
 	for (i = 0; i < nr; i++) {
 		switch (check(cf, &r[i], what, z->apex, &result, &st)) {
 		case CF_OK:
+			gone++;
 			continue;
 		case CF_GONE:
 			log_info("a TXT record in %s was gone already", z->apex);
@@ -651,8 +652,8 @@ cf_del(void *priv, const struct zone *z, struct record *recs, size_t n)
 			worst = st;
 	}
 	rc = worst;
-	if (rc == ST_OK)
-		log_info("deleted %zu TXT record(s) from zone %s at Cloudflare", nr, z->apex);
+	if (rc == ST_OK && gone > 0)	/* what was there: a 404 or no match is said above */
+		log_info("deleted %zu TXT record(s) from zone %s at Cloudflare", gone, z->apex);
 out:
 	for (i = 0; r != NULL && i < nr; i++)
 		http_request_clear(&r[i]);

@@ -539,20 +539,21 @@ change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, i
 			if (del) {
 				while ((k = find_record(want, rel, "TXT", recs[i].value)) >= 0) {
 					json_array_remove(want, (size_t)k);
-					changed = 1;
+					changed++;
 				}
 			} else if (find_record(want, rel, "TXT", recs[i].value) < 0) {
 				json_array_append_new(want, json_pack("{s:s, s:s, s:s, s:i}", "Name",
 				    rel, "Type", "TXT", "RData", recs[i].value, "TTL", ttl));
-				changed = 1;
+				changed++;
 			}
 		}
 		if (want == NULL) {
 			rc = ST_FAIL;
 			goto out;
 		}
-		if (!changed) {
-			log_info("zone %s at Sakura Cloud: nothing to change", z->apex);
+		if (changed == 0) {
+			log_info("zone %s at Sakura Cloud: nothing to change (the value%s %s "
+			    "already)", z->apex, n == 1 ? " is" : "s are", del ? "gone" : "there");
 			rc = ST_OK;
 			goto out;
 		}
@@ -573,8 +574,9 @@ change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, i
 				k = 1;
 		}
 		if (contains_all(after, want) && k == 0) {
-			log_info("%s %zu TXT record(s) %s zone %s at Sakura Cloud", del ? "deleted" :
-			    "added", n, del ? "from" : "in", z->apex);
+			/* What this round changed; the rest was there (or gone) already. */
+			log_info("%s %d TXT record(s) %s zone %s at Sakura Cloud", del ? "deleted" :
+			    "added", changed, del ? "from" : "in", z->apex);
 			rc = ST_OK;
 			goto out;
 		}

@@ -842,11 +842,15 @@ def test_cf_cleanup_when_already_gone(tb):
     assert rc == 0, f'cleanup of a record already gone exited {rc}: {err[-500:]}'
     assert [r.status for r in em.calls('DELETE', since=mark)] == [404], \
         _summary(em.requests[mark:])
+    assert 'gone already' in err and 'deleted' not in err, \
+        f'a 404 must not be reported as a deletion: {err[-500:]}'
     mark = len(em.requests)
     rc, _, err, _ = _unset(conf, '_acme-challenge.' + domain, acme_value())
     note(f'unset of an absent value: exit {rc}: {_summary(em.requests[mark:])}')
     assert rc == 0, f'unset of an absent value exited {rc}: {err[-500:]}'
     assert not em.calls('DELETE', since=mark)
+    assert 'no such TXT value' in err and 'deleted' not in err, \
+        f'nothing was there: {err[-500:]}'
 
 
 @cf_test

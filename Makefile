@@ -70,9 +70,14 @@ integration: dns01
 # SANITIZE=1: ASan and valgrind do not mix).  Left out, to keep `make check`
 # short: the emulators' self-checks (no dns01 in them), certbot + pebble
 # (certbot ignores hook exit codes, so valgrind's could not fail them) and the
-# 20-process concurrency runs (the same code paths as the single runs).
+# 20-process concurrency runs (the same code paths as the single runs), and
+# the lego and dehydrated variants of the run-journal tests (the uacme and
+# certbot variants run the same core/run.c paths).
 MEMCHECK_EXCLUDE = --exclude=_emulator_ --exclude=pebble --exclude=concurrent \
-                   --exclude=two_hosts --exclude=test_testbed.
+                   --exclude=two_hosts --exclude=test_testbed. \
+                   --exclude=recovered_lego --exclude=recovered_dehydrated \
+                   --exclude=leaves_nothing_lego --exclude=leaves_nothing_dehydrated \
+                   --exclude=restored_by_every_dialect
 memcheck: dns01
 	DNS01=$(CURDIR)/tests/valgrind-dns01 MEMCHECK_TARGET=$(CURDIR)/dns01 \
 	    /usr/bin/python3 tests/integration/run.py --jobs=$(MEMCHECK_JOBS) $(MEMCHECK_EXCLUDE)

@@ -57,12 +57,24 @@ WEIGHTS = (('lego_five_times', 230), ('ttl_120', 150), ('uacme_five_times', 140)
            ('dehydrated_hook_chain', 22), ('pebble_dehydrated', 43), ('lego_raw', 14),
            ('pebble_lego', 40), ('pebble', 15), ('concurrent', 25), ('two_hosts', 5))
 DEFAULT_WEIGHT = 3
-MEMCHECK_WEIGHTS = (('transient_errors', 62), ('bad_input', 53), ('credentials_file', 31),
-                    ('duplicate_is_success', 27), ('apex_wildcard', 22), ('redacts', 20),
-                    ('doctor_cloudflare', 20), ('wrong_credentials', 19), ('exit_4', 19),
-                    ('other_zone_and_cname', 17), ('doctor_cache', 17), ('edge', 17),
-                    ('check_cert', 16))
-MEMCHECK_DEFAULT_WEIGHT = 6
+MEMCHECK_WEIGHTS = (('test_bad_input', 35), ('sk_transient_errors', 65),
+                    ('cf_transient_errors', 46), ('sk_other_zone_and_cname', 26),
+                    ('cf_duplicate_is_success', 24), ('global_key_and_credentials', 24),
+                    ('cf_certbot_apex_wildcard', 23), ('sk_provider_error_is_exit_4', 19),
+                    ('doctor_check_cert', 16), ('tsig_algorithms', 16), ('doctor_cache', 16),
+                    ('doctor_cloudflare_token', 15), ('cf_wrong_credentials', 14),
+                    ('cf_verbose_redacts', 14), ('test_uacme', 14),
+                    ('waits_for_the_edge', 14), ('cf_rate_limit_window', 13),
+                    ('interleaved_runs', 13), ('dehydrated_single', 13),
+                    ('killed_run_recovered', 12), ('help_version_usage', 12),
+                    ('permanent_500', 12), ('cf_cleanup_when_already_gone', 12),
+                    ('token_scoped_to_other_zone', 11), ('never_asked_challenge', 11),
+                    ('planted_lines', 11), ('dehydrated_other_operations', 11),
+                    ('test_apex_wildcard', 11), ('sk_certbot_apex_wildcard', 10),
+                    ('name_limits_accepted', 10), ('ledger_damaged_lines', 10),
+                    ('cache_wait_after_removal', 10), ('fifo_and_hard_link', 9),
+                    ('sk_wrong_secret', 9))
+MEMCHECK_DEFAULT_WEIGHT = 5
 
 
 def weight(name):

@@ -803,11 +803,16 @@ run_present(struct run *r, struct challenge *c, size_t n, const char *key, doubl
 		    "by content");
 	if (rc == ST_OK)
 		rc = run_wait(r, c, n, PROP_PRESENT, timeout_s);
-	if (rc == ST_OK) {
-		if (journal_put(r, c, n, key, JOURNAL_WRITTEN, 0) != ST_OK)
-			log_warn("the journal could not be updated: the values count as being "
-			    "written until the cleanup call deletes them");
+	/*
+	 * Handed to the client only once the journal says so: an entry left
+	 * "being written" would be taken for a dead run's by the next call.
+	 */
+	if (rc == ST_OK && journal_put(r, c, n, key, JOURNAL_WRITTEN, 0) == ST_OK)
 		return ST_OK;
+	if (rc == ST_OK) {
+		log_err("the values are everywhere, but the run journal cannot be updated (see "
+		    "above): failing rather than leaving them unaccounted for");
+		rc = ST_FAIL;
 	}
 	/*
 	 * Failed after writing (or while writing): delete what this call

@@ -96,19 +96,23 @@ def _set_twice(conf, name, ttl, v1, v2):
 
 def test_no_cache_wait_without_recent_change(tb):
     """Nothing changed recently at the name: no wait beyond propagation, and
-    a removal never waits for caches. Other names are not affected."""
+    a removal never waits for caches. Other names are not affected.  (No
+    wall-clock bound: the TTL is 30 s and --timeout 20, so any cache wait
+    would be a timeout, exit 5, and it would be announced.)"""
     conf = tb.write_config(ttl=30)
     name = _name('none')
     v1 = acme_value()
-    rc, _, err, elapsed = run_dns01(['-c', conf, 'set', name, v1])
-    assert rc == 0 and elapsed < 3, f'set took {elapsed:.2f}s (rc {rc}): {err[-600:]}'
-    assert 'cached' not in err, f'unexpected cache wait:\n{err}'
-    rc, _, err, elapsed = run_dns01(['-c', conf, 'unset', name, v1])
-    assert rc == 0 and elapsed < 3, f'unset took {elapsed:.2f}s (rc {rc}): {err[-600:]}'
+
+    def no_cache_wait(args, what):
+        rc, _, err, _ = run_dns01(['-c', conf, '--timeout', '20'] + args)
+        assert rc == 0, f'{what} exited {rc}: {err[-600:]}'
+        assert 'cache' not in err, f'{what}: unexpected cache wait:\n{err}'
+
+    no_cache_wait(['set', name, v1], 'set')
+    no_cache_wait(['unset', name, v1], 'unset')
     other = _name('other')
     try:
-        rc, _, err, elapsed = run_dns01(['-c', conf, 'set', other, v1])
-        assert rc == 0 and elapsed < 3, f'set at another name took {elapsed:.2f}s: {err[-600:]}'
+        no_cache_wait(['set', other, v1], 'set at another name')
     finally:
         _cleanup(conf, other, v1)
 
@@ -124,7 +128,7 @@ def test_cache_wait_timeout(tb):
         assert run_dns01(['-c', conf, 'unset', name, v1])[0] == 0
         rc, _, err, elapsed = run_dns01(['-c', conf, '--timeout', '2', 'set', name, v2])
         assert rc == 5, f'expected exit 5, got {rc}: {err[-600:]}'
-        assert 'older answer may still be cached' in err and elapsed < 5, err
+        assert 'older answer may still be cached' in err, err
         expect_txt(NS1, name, [v2])
     finally:
         _cleanup(conf, name, v1, v2)

@@ -927,7 +927,8 @@ def test_cf_transient_errors_then_success(tb):
 @cf_test
 def test_cf_permanent_500_is_bounded(tb):
     """Every POST gets HTTP 500: exit 4 after a bounded number of attempts
-    (at most 5) and within 15 s."""
+    (at most 5; the retry delays are dns01's named constants, so the count
+    bounds the time — no wall-clock assertion)."""
     _need_cloudflare()
     em = _emulator(tb)
     conf = cf_config(tb, em, token=_token(em))
@@ -938,7 +939,6 @@ def test_cf_permanent_500_is_bounded(tb):
          f'{err.strip().splitlines()[-1] if err.strip() else ""}')
     assert rc == 4, f'expected exit 4, got {rc}: {err[-500:]}'
     assert 1 <= len(posts) <= 5, f'{len(posts)} POSTs: {_summary(em.requests)}'
-    assert el <= 15, f'took {el:.1f}s'
     assert not em.records(ZONE)
 
 

@@ -72,12 +72,14 @@ integration: dns01
 # (certbot ignores hook exit codes, so valgrind's could not fail them) and the
 # 20-process concurrency runs (the same code paths as the single runs), and
 # the lego and dehydrated variants of the run-journal tests (the uacme and
-# certbot variants run the same core/run.c paths).
+# certbot variants run the same core/run.c paths), and the two long
+# retry-then-succeed provider tests (the retry paths of core/http.c run under
+# valgrind in the rate-limit and permanent-error tests).
 MEMCHECK_EXCLUDE = --exclude=_emulator_ --exclude=pebble --exclude=concurrent \
                    --exclude=two_hosts --exclude=test_testbed. \
                    --exclude=recovered_lego --exclude=recovered_dehydrated \
                    --exclude=leaves_nothing_lego --exclude=leaves_nothing_dehydrated \
-                   --exclude=restored_by_every_dialect
+                   --exclude=restored_by_every_dialect --exclude=_transient_errors_then_success
 memcheck: dns01
 	DNS01=$(CURDIR)/tests/valgrind-dns01 MEMCHECK_TARGET=$(CURDIR)/dns01 \
 	    /usr/bin/python3 tests/integration/run.py --jobs=$(MEMCHECK_JOBS) $(MEMCHECK_EXCLUDE)

@@ -7,7 +7,7 @@
 #ifndef DNS01_CLI_H
 #define DNS01_CLI_H
 
-#define CLEANUP_CONFIRM_MAX_S	60	/* cleanup waits at most this long for removal */
+#define DOCTOR_GONE_MAX_S	60	/* doctor waits at most this long for its removal */
 
 struct opts {
 	const char *config;		/* -c FILE, or NULL */

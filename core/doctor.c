@@ -836,8 +836,8 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
 	char fix[DOCTOR_TEXT_MAX], where[DOCTOR_LIST_MAX];
 	int rc, drc = ST_OK, wrc = ST_OK;
 
-	if (gone_max > CLEANUP_CONFIRM_MAX_S)
-		gone_max = CLEANUP_CONFIRM_MAX_S;
+	if (gone_max > DOCTOR_GONE_MAX_S)
+		gone_max = DOCTOR_GONE_MAX_S;
 	c->id[0] = '\0';
 	if (random_value(c->value, sizeof(c->value)) == -1) {
 		emit(dr, V_FAIL, ST_FAIL, "round-trip", domain, NULL, "no random value");

@@ -104,11 +104,12 @@ ledger_parse_line(const char *line, size_t len, struct ledger_entry *e, const ch
 		*why = "a time that is not a decimal number";
 		return -1;
 	}
-	if (flen[2] != 1 || (f[2][0] != '0' && f[2][0] != '1')) {
-		*why = "the live flag is neither 0 nor 1";
+	if (flen[2] != 1 || (f[2][0] != '0' && f[2][0] != '1' && f[2][0] != 'p')) {
+		*why = "the live flag is neither 0, 1 nor p";
 		return -1;
 	}
-	e->live = f[2][0] == '1';
+	e->pending = f[2][0] == 'p';
+	e->live = f[2][0] != '0';
 	if (parse_int(f[3], flen[3], &e->ttl) == -1) {
 		*why = "a TTL that is not a decimal number";
 		return -1;
@@ -126,6 +127,12 @@ ledger_parse_line(const char *line, size_t len, struct ledger_entry *e, const ch
 	return 0;
 }
 
+double
+ledger_pending_end(const struct ledger_entry *e)
+{
+	return e->pending ? e->changed + LEDGER_UNSEEN_S + e->ttl + LEDGER_CACHE_SLACK_S : 0;
+}
+
 enum ledger_verdict
 ledger_judge(const struct ledger_entry *e, double now, const char **why)
 {
@@ -136,6 +143,8 @@ ledger_judge(const struct ledger_entry *e, double now, const char **why)
 		*why = "a negative time";
 	else if (e->live != 0 && e->live != 1)
 		*why = "the live flag is neither 0 nor 1";
+	else if (e->pending && !e->live)
+		*why = "a pending removal whose RRset is said to be empty";
 	else if (e->ttl < 0 || e->ttl > LEDGER_TTL_MAX)
 		*why = "a TTL outside what dns01 writes";
 	else if (e->changed > now + LEDGER_CLOCK_STEP_S)
@@ -143,7 +152,8 @@ ledger_judge(const struct ledger_entry *e, double now, const char **why)
 	else if (e->until > now + LEDGER_AHEAD_MAX_S)
 		*why = "a cache wait that ends later than any dns01 notes (beyond now + the "
 		    "largest TTL)";
-	else if (e->until > now || (e->live && e->changed + e->ttl > now))
+	else if (e->until > now || (e->live && e->changed + e->ttl > now) ||
+	    ledger_pending_end(e) > now)
 		return LEDGER_CURRENT;
 	else
 		return LEDGER_EXPIRED;
@@ -351,19 +361,28 @@ out:
 }
 
 void
-ledger_get(const char *dir, const char *name, struct ledger_entry *e)
+ledger_get_many(const char *dir, const char *const *names, size_t n, struct ledger_entry *e)
 {
 	struct ledger l;
-	size_t i;
+	size_t i, k;
 
-	memset(e, 0, sizeof(*e));
-	snprintf(e->name, sizeof(e->name), "%s", name);
-	if (load(dir, &l) == -1)
+	for (k = 0; k < n; k++) {
+		memset(&e[k], 0, sizeof(e[k]));
+		snprintf(e[k].name, sizeof(e[k].name), "%s", names[k]);
+	}
+	if (n == 0 || load(dir, &l) == -1)
 		return;
-	for (i = 0; i < l.p.n; i++)
-		if (strcmp(l.p.e[i].name, name) == 0)
-			*e = l.p.e[i];
+	for (k = 0; k < n; k++)
+		for (i = 0; i < l.p.n; i++)
+			if (strcmp(l.p.e[i].name, names[k]) == 0)
+				e[k] = l.p.e[i];
 	unload(&l);
+}
+
+void
+ledger_get(const char *dir, const char *name, struct ledger_entry *e)
+{
+	ledger_get_many(dir, &name, 1, e);
 }
 
 /*
@@ -384,8 +403,9 @@ save(const struct ledger *l)
 	for (i = 0; i < l->p.n; i++) {
 		const struct ledger_entry *e = &l->p.e[i];
 
-		n = snprintf(text + len, LEDGER_FILE_MAX - len, "%.3f %.3f %d %d %s\n",
-		    e->until, e->changed, e->live, e->ttl, e->name);
+		n = snprintf(text + len, LEDGER_FILE_MAX - len, "%.3f %.3f %c %d %s\n",
+		    e->until, e->changed, e->pending ? 'p' : e->live ? '1' : '0', e->ttl,
+		    e->name);
 		if (n < 0 || (size_t)n >= LEDGER_FILE_MAX - len) {
 			log_warn("%s: the entries do not fit in %d bytes", l->shown,
 			    LEDGER_FILE_MAX);
@@ -400,36 +420,57 @@ out:
 	return rc;
 }
 
+/* Merge e into the loaded ledger l (see ledger_put()). */
+static void
+merge(struct ledger *l, const struct ledger_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < l->p.n; i++)
+		if (strcmp(l->p.e[i].name, e->name) == 0)
+			break;
+	if (i == l->p.n) {
+		if (l->p.n == LEDGER_MAX_ENTRIES)	/* full: the oldest goes */
+			memmove(&l->p.e[0], &l->p.e[1], --l->p.n * sizeof(l->p.e[0]));
+		memset(&l->p.e[l->p.n], 0, sizeof(l->p.e[0]));
+		memcpy(l->p.e[l->p.n].name, e->name, sizeof(e->name));
+		i = l->p.n++;
+	}
+	if (e->until > l->p.e[i].until)
+		l->p.e[i].until = e->until;
+	l->p.e[i].changed = e->changed;
+	l->p.e[i].live = e->live;
+	l->p.e[i].ttl = e->ttl;
+	l->p.e[i].pending = e->pending;
+}
+
 void
-ledger_put(const char *dir, const struct ledger_entry *e)
+ledger_put_many(const char *dir, const struct ledger_entry *e, size_t n)
 {
 	struct ledger l;
 	const char *why;
-	size_t i;
+	double now = prop_wall_now();
+	size_t k, ok = 0;
 
-	if (ledger_judge(e, prop_wall_now(), &why) == LEDGER_DAMAGED) {
-		log_warn("not noting the change at %s in the cache ledger: %s", e->name, why);
-		return;
-	}
-	if (load(dir, &l) == -1)
+	for (k = 0; k < n; k++)
+		if (ledger_judge(&e[k], now, &why) == LEDGER_DAMAGED)
+			log_warn("not noting the change at %s in the cache ledger: %s", e[k].name,
+			    why);
+		else
+			ok++;
+	if (ok == 0 || load(dir, &l) == -1)
 		return;		/* reported: cache waits are off */
-	for (i = 0; i < l.p.n; i++)
-		if (strcmp(l.p.e[i].name, e->name) == 0)
-			break;
-	if (i == l.p.n) {
-		if (l.p.n == LEDGER_MAX_ENTRIES)	/* full: the oldest goes */
-			memmove(&l.p.e[0], &l.p.e[1], --l.p.n * sizeof(l.p.e[0]));
-		memset(&l.p.e[l.p.n], 0, sizeof(l.p.e[0]));
-		memcpy(l.p.e[l.p.n].name, e->name, sizeof(e->name));
-		i = l.p.n++;
-	}
-	if (e->until > l.p.e[i].until)
-		l.p.e[i].until = e->until;
-	l.p.e[i].changed = e->changed;
-	l.p.e[i].live = e->live;
-	l.p.e[i].ttl = e->ttl;
+	for (k = 0; k < n; k++)
+		if (ledger_judge(&e[k], now, &why) != LEDGER_DAMAGED)
+			merge(&l, &e[k]);
 	if (save(&l) == -1)
-		log_warn("cannot update the cache ledger %s: the next write at %s may not wait "
-		    "for cached answers", l.shown, e->name);
+		log_warn("cannot update the cache ledger %s: the next write at %s%s may not wait "
+		    "for cached answers", l.shown, e[0].name, n > 1 ? " and the other names" : "");
 	unload(&l);
+}
+
+void
+ledger_put(const char *dir, const struct ledger_entry *e)
+{
+	ledger_put_many(dir, e, 1);
 }

@@ -38,13 +38,28 @@
 #define LEDGER_CLOCK_STEP_S	300
 #define LEDGER_AHEAD_MAX_S	(LEDGER_TTL_MAX + LEDGER_CACHE_SLACK_S + LEDGER_CLOCK_STEP_S)
 
+/*
+ * A removal nobody watched (a hook's cleanup does not wait; a rollback or
+ * recovery neither): it is assumed to reach every server within
+ * LEDGER_UNSEEN_S of the provider accepting it.  Until the next write at
+ * the name bounds it better (see run.c: cache_waits), an answer with the
+ * removed values may be cached until changed + LEDGER_UNSEEN_S + ttl +
+ * LEDGER_CACHE_SLACK_S: ledger_pending_end().
+ */
+#define LEDGER_UNSEEN_S		60
+
 struct ledger_entry {
 	char	name[NAME_BUF];
 	double	until;		/* older answers may be cached until then (epoch s) */
 	double	changed;	/* dns01's last change was on every server then */
 	int	live;		/* the RRset after that change had values */
 	int	ttl;		/* and this TTL */
+	int	pending;	/* a removal accepted at `changed`, not seen on the
+				   servers (live is then 1: unknown) */
 };
+
+/* When an unwatched removal's answers are out of every cache; 0 if e is none. */
+double	ledger_pending_end(const struct ledger_entry *e);
 
 /*
  * The entry of name into *e; a name without a current entry gives an
@@ -56,14 +71,24 @@ struct ledger_entry {
 void	ledger_get(const char *dir, const char *name, struct ledger_entry *e);
 
 /*
- * Note a change at e->name: e->changed, e->live and e->ttl replace the
- * entry's, e->until is raised to the larger of the two.  The ledger is
+ * The entries of the n names (each a canonical name) into e[0..n-1], under
+ * one lock and one read; as ledger_get() for each.
+ */
+void	ledger_get_many(const char *dir, const char *const *names, size_t n,
+	    struct ledger_entry *e);
+
+/*
+ * Note a change at e->name: e->changed, e->live, e->ttl and e->pending
+ * replace the entry's, e->until is raised to the larger of the two.  The ledger is
  * written to a new file that replaces the old one (never written in
  * place, so a crash leaves the old or the new ledger, and a hard link to
  * it keeps its content); damaged lines are dropped.  Failure to write is
  * reported (the next run may then skip a cache wait) but is not fatal.
  */
 void	ledger_put(const char *dir, const struct ledger_entry *e);
+
+/* ledger_put() for each of e[0..n-1], in one read and one write. */
+void	ledger_put_many(const char *dir, const struct ledger_entry *e, size_t n);
 
 /* What one ledger entry is at a given time. */
 enum ledger_verdict {
@@ -74,7 +99,8 @@ enum ledger_verdict {
 
 /*
  * Parse one line (len bytes, without its newline) into *e: "UNTIL CHANGED
- * LIVE TTL NAME", one space apart, times as decimal numbers.  0, or -1 with
+ * LIVE TTL NAME", one space apart, times as decimal numbers; LIVE is 0, 1,
+ * or p for a pending (unwatched) removal.  0, or -1 with
  * *why set to a static reason.  Only the syntax: ledger_judge() the rest.
  */
 int	ledger_parse_line(const char *line, size_t len, struct ledger_entry *e,

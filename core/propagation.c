@@ -531,9 +531,8 @@ all_done(struct loop *l, int say)
 				if (l->probes[i].target == t && l->probes[i].state == AS_GOOD &&
 				    l->probes[i].others)
 					pt->others = 1;
-			if (l->mode == PROP_PRESENT && pt->hold > 0 &&
-			    pt->not_before < wall + pt->hold)
-				pt->not_before = wall + pt->hold;
+			if (l->mode == PROP_PRESENT && pt->not_before < prop_hold_end(pt, wall))
+				pt->not_before = prop_hold_end(pt, wall);
 			if (l->mode == PROP_PRESENT && pt->not_before > wall)
 				say = 1;
 		}
@@ -573,6 +572,16 @@ next_cache_end(const struct loop *l, double now)
 		    (best == 0 || now + l->t[t].not_before - wall < best))
 			best = now + l->t[t].not_before - wall;
 	return best;
+}
+
+double
+prop_hold_end(const struct prop_target *t, double from)
+{
+	if (t->hold <= 0)
+		return 0;
+	if (t->hold_until > 0 && from + t->hold > t->hold_until)
+		return t->hold_until;
+	return from + t->hold;
 }
 
 double

@@ -47,6 +47,7 @@ struct prop_target {
 	size_t	nvalues;
 	double	not_before;		/* in: 0, or an older answer's cache expiry */
 	double	hold;			/* in: seconds after done_at, 0 for none */
+	double	hold_until;		/* in: the hold ends by then at the latest; 0: no cap */
 	double	done_at;		/* out: when every nameserver was done; 0: never */
 	int	others;			/* out (absent): other TXT values remain */
 };
@@ -68,6 +69,9 @@ enum prop_mode {
  */
 int	propagation_wait(struct prop_target *t, size_t n, enum prop_mode mode,
     double timeout_s);
+
+/* The end of t's hold when its values were everywhere at `from`; 0: no hold. */
+double	prop_hold_end(const struct prop_target *t, double from);
 
 /* Wall-clock time, seconds since the epoch. */
 double	prop_wall_now(void);

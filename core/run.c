@@ -245,60 +245,124 @@ target_ttl(const struct run *r, const struct challenge *c, size_t n, const char 
 	return ttl;
 }
 
+/* The entries of the names of t[] (ledger_get_many).  NULL when out of memory. */
+static struct ledger_entry *
+ledger_of(const struct run *r, const struct prop_target *t, size_t nt)
+{
+	struct ledger_entry *e = calloc(nt ? nt : 1, sizeof(*e));
+	const char **names = calloc(nt ? nt : 1, sizeof(*names));
+	size_t i;
+
+	if (e == NULL || names == NULL) {
+		log_err("out of memory");
+		free(e);
+		e = NULL;
+		goto out;
+	}
+	for (i = 0; i < nt; i++)
+		names[i] = t[i].name;
+	ledger_get_many(r->cfg->state_dir, names, nt, e);
+out:
+	free(names);
+	return e;
+}
+
 /*
  * Before a wait for written values: the cache waits of each name (see
  * ledger.h).  An older answer noted in the ledger sets not_before; an
  * RRset dns01 itself made less than its TTL ago is replaced now, and may
  * be cached for its TTL after the new one is everywhere: that is the hold.
+ *
+ * A removal nobody watched (pending) is bounded here: an answer with the
+ * removed values that lacks the new ones was fetched before the new values
+ * were on every server, so it is out of every cache one TTL after that,
+ * and in any case by ledger_pending_end().  A hold capped there.
+ * ST_OK, or ST_FAIL when out of memory.
  */
-static void
+static int
 cache_waits(const struct run *r, struct prop_target *t, size_t nt)
 {
-	struct ledger_entry e;
+	struct ledger_entry *all = ledger_of(r, t, nt), *e;
 	double now = prop_wall_now();
 	size_t i;
 
+	if (all == NULL)
+		return ST_FAIL;
 	for (i = 0; i < nt; i++) {
-		ledger_get(r->cfg->state_dir, t[i].name, &e);
-		t[i].not_before = e.until;
-		t[i].hold = e.live && e.changed + e.ttl > now ? e.ttl + CACHE_CLOCK_SLACK_S : 0;
-		if (e.until > now)
+		e = &all[i];
+		t[i].not_before = e->until;
+		t[i].hold = t[i].hold_until = 0;
+		if (e->until > now)
 			log_info("%s: dns01 changed it %.0f s ago; resolvers may cache the older "
-			    "answer until %.0f s from now", t[i].name, now - e.changed,
-			    e.until - now);
-		else if (t[i].hold > 0)
-			log_info("%s: dns01 wrote it %.0f s ago (TTL %d s); the answer this write "
-			    "replaces may stay in resolver caches for %d s after it",
-			    t[i].name, now - e.changed, e.ttl, e.ttl);
+			    "answer until %.0f s from now", t[i].name, now - e->changed,
+			    e->until - now);
+		if (ledger_pending_end(e) > now) {
+			t[i].hold = e->ttl + CACHE_CLOCK_SLACK_S;
+			t[i].hold_until = ledger_pending_end(e);
+			log_info("%s: dns01 deleted values here %.0f s ago and did not wait for "
+			    "the servers to drop them (TTL %d s); the answer this write replaces "
+			    "may stay in resolver caches for %d s after it", t[i].name,
+			    now - e->changed, e->ttl, e->ttl);
+		} else if (e->live && e->changed + e->ttl > now) {
+			t[i].hold = e->ttl + CACHE_CLOCK_SLACK_S;
+			if (e->until <= now)
+				log_info("%s: dns01 wrote it %.0f s ago (TTL %d s); the answer this "
+				    "write replaces may stay in resolver caches for %d s after it",
+				    t[i].name, now - e->changed, e->ttl, e->ttl);
+		}
 	}
+	free(all);
+	return ST_OK;
 }
 
-/* After a wait (or instead of one): note each name's change in the ledger. */
+/*
+ * After a wait (or instead of one): note each name's change in the ledger,
+ * all names in one write.  A removal that was not seen on every server
+ * (not waited for, or the wait ended first) is noted as pending.  An
+ * earlier pending removal that this change could not bound (its wait did
+ * not end) keeps its conservative end.
+ */
 static void
 note_changes(const struct run *r, const struct challenge *c, size_t n,
     const struct prop_target *t, size_t nt, enum prop_mode mode)
 {
-	struct ledger_entry e, old;
+	struct ledger_entry *old = ledger_of(r, t, nt), *e = calloc(nt ? nt : 1, sizeof(*e));
 	double now = prop_wall_now();
 	size_t i;
+	int oldttl;
 
-	for (i = 0; i < nt; i++) {
-		memset(&e, 0, sizeof(e));
-		snprintf(e.name, sizeof(e.name), "%s", t[i].name);
-		e.changed = t[i].done_at > 0 ? t[i].done_at : now;
-		e.ttl = target_ttl(r, c, n, t[i].name);
-		if (mode == PROP_PRESENT) {
-			e.live = 1;
-			e.until = t[i].hold > 0 ? e.changed + t[i].hold : 0;
-		} else {
-			/* The answer with the deleted values may be cached for their TTL. */
-			ledger_get(r->cfg->state_dir, t[i].name, &old);
-			e.until = e.changed + (old.live && old.ttl > e.ttl ? old.ttl : e.ttl) +
-			    CACHE_CLOCK_SLACK_S;
-			e.live = t[i].others;
-		}
-		ledger_put(r->cfg->state_dir, &e);
+	if (old == NULL || e == NULL) {
+		log_warn("out of memory: the cache ledger is not updated");
+		goto out;
 	}
+	for (i = 0; i < nt; i++) {
+		snprintf(e[i].name, sizeof(e[i].name), "%s", t[i].name);
+		e[i].changed = t[i].done_at > 0 ? t[i].done_at : now;
+		e[i].ttl = target_ttl(r, c, n, t[i].name);
+		oldttl = old[i].live && old[i].ttl > e[i].ttl ? old[i].ttl : e[i].ttl;
+		if (mode == PROP_PRESENT) {
+			e[i].live = 1;
+			e[i].until = prop_hold_end(&t[i], e[i].changed);
+		} else if (t[i].done_at > 0) {
+			/* The answer with the deleted values may be cached for their TTL. */
+			e[i].until = e[i].changed + oldttl + CACHE_CLOCK_SLACK_S;
+			e[i].live = t[i].others;
+		} else {
+			e[i].pending = e[i].live = 1;
+			e[i].ttl = oldttl;
+		}
+		/*
+		 * An earlier pending removal: a write whose values reached every
+		 * server bounded it by its hold; anything else leaves it its end.
+		 */
+		if (!e[i].pending && !(mode == PROP_PRESENT && t[i].done_at > 0) &&
+		    ledger_pending_end(&old[i]) > e[i].until)
+			e[i].until = ledger_pending_end(&old[i]);
+	}
+	ledger_put_many(r->cfg->state_dir, e, nt);
+out:
+	free(old);
+	free(e);
 }
 
 /* The distinct names of c[] with their values.  NULL when out of memory. */
@@ -338,8 +402,10 @@ run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode
 
 	if ((t = targets(c, n, &nt)) == NULL)
 		return ST_FAIL;
-	if (r->wrote && mode == PROP_PRESENT)
-		cache_waits(r, t, nt);
+	if (r->wrote && mode == PROP_PRESENT && cache_waits(r, t, nt) != ST_OK) {
+		free(t);
+		return ST_FAIL;
+	}
 	rc = propagation_wait(t, nt, mode, timeout_s);
 	if (r->wrote)
 		note_changes(r, c, n, t, nt, mode);
@@ -907,9 +973,10 @@ run_remove(struct run *r, struct challenge *c, size_t n)
 			}
 		journal_close(j);
 	}
-	if ((rc = run_locate(r, c, n)) == ST_OK && (rc = run_del(r, c, n)) == ST_OK)
+	if ((rc = run_locate(r, c, n)) == ST_OK && (rc = run_del(r, c, n)) == ST_OK) {
+		run_unwaited(r, c, n, PROP_ABSENT);
 		journal_drop(r, c, tok, n, &hs);
-	else
+	} else
 		release_holds(r, &hs, NULL);
 	log_debug("%zu of %zu value(s) were in the run journal", m, n);
 	free(tok);

@@ -142,8 +142,10 @@ size_t	run_entries(struct run *r, enum journal_status status, struct challenge *
 
 /*
  * Delete exactly these values (located here) and drop them from the
- * journal; an id journaled for a value is used when c[] has none.  Status
- * of the deletion; a value that cannot be deleted stays journaled.
+ * journal; an id journaled for a value is used when c[] has none.  Does
+ * not wait for the servers: the removal goes into the cache ledger as
+ * pending (ledger.h).  Status of the deletion; a value that cannot be
+ * deleted stays journaled.
  */
 int	run_remove(struct run *r, struct challenge *c, size_t n);
 

@@ -202,7 +202,7 @@ hook_certbot_cleanup(const struct opts *o)
 	/*
 	 * Like auth, cleanup batches: calls above 0 only mark their value in
 	 * the journal, and the call with 0 deletes every marked value of the
-	 * run at once (one UPDATE, one PUT per zone) and confirms once.  Only
+	 * run at once (one UPDATE, one PUT per zone) and returns.  Only
 	 * values this run journaled are marked, so a line planted in the
 	 * journal never makes dns01 delete a value it did not write.
 	 */
@@ -214,9 +214,7 @@ hook_certbot_cleanup(const struct opts *o)
 	n = 1;
 	if (e.remaining == 0)
 		n += run_entries(r, JOURNAL_CLEANUP, c + 1, RUN_MAX_CHALLENGES);
-	if ((rc = run_remove(r, c, n)) != ST_OK)
-		goto out;
-	hook_confirm_removed(r, c, n, cfg);
+	rc = run_remove(r, c, n);
 out:
 	run_free(r);
 	free(c);

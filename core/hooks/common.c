@@ -1,4 +1,4 @@
-/* Write-and-wait and delete-and-confirm for the hook dialects; see hook.h. */
+/* Write-and-wait and delete for the hook dialects; see hook.h. */
 #include <string.h>
 
 #include "hook.h"
@@ -55,18 +55,6 @@ hook_present(const struct opts *o, struct challenge *c, size_t n)
 	return rc;
 }
 
-void
-hook_confirm_removed(struct run *r, const struct challenge *c, size_t n,
-    const struct config *cfg)
-{
-	double confirm = cfg->timeout < CLEANUP_CONFIRM_MAX_S ? cfg->timeout :
-	    CLEANUP_CONFIRM_MAX_S;
-
-	if (run_wait(r, c, n, PROP_ABSENT_WARN, confirm) != ST_OK)
-		log_warn("the values are deleted at the provider; the servers above drop them "
-		    "when they catch up");
-}
-
 int
 hook_remove(const struct opts *o, struct challenge *c, size_t n)
 {
@@ -74,8 +62,8 @@ hook_remove(const struct opts *o, struct challenge *c, size_t n)
 	struct run *r = NULL;
 	int rc;
 
-	if ((rc = prepare(o, &cfg, &r)) == ST_OK && (rc = run_remove(r, c, n)) == ST_OK)
-		hook_confirm_removed(r, c, n, cfg);
+	if ((rc = prepare(o, &cfg, &r)) == ST_OK)
+		rc = run_remove(r, c, n);
 	run_free(r);
 	config_free(cfg);
 	return rc;

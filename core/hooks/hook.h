@@ -19,20 +19,14 @@
 int	hook_present(const struct opts *o, struct challenge *c, size_t n);
 
 /*
- * Delete exactly these values, then confirm (at most CLEANUP_CONFIRM_MAX_S)
- * that no authoritative server still has them.  A value that lingers is
- * reported but is not a failure: the certificate is already issued or
- * refused by then.  Status of the deletion.
+ * Delete exactly these values and return once the provider accepted the
+ * deletion: no wait for the servers to drop them (that would hold the
+ * client up for another round of secondary lag).  The removal is noted in
+ * the cache ledger as pending, so the next write at the name still waits
+ * until no older answer can be cached (run.h: run_remove).  Status of the
+ * deletion.
  */
 int	hook_remove(const struct opts *o, struct challenge *c, size_t n);
-
-/*
- * After run_del: wait at most CLEANUP_CONFIRM_MAX_S (or the timeout, if
- * lower) until no authoritative server serves the values; one that still
- * does is a warning, never a failure.
- */
-void	hook_confirm_removed(struct run *r, const struct challenge *c, size_t n,
-    const struct config *cfg);
 
 /*
  * Fill c with _acme-challenge.<domain> and an ACME value, both checked.

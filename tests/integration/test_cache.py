@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from flows import expect_txt
-from testbed import NS1, RES_CA, acme_value, note, run_dns01
+from testbed import NS1, NS2, RES_CA, acme_value, note, run_dns01
 
 # One name per test, and values removed in `finally`: a failed test must not
 # leave values where the next test (or client run) expects none.
@@ -69,6 +69,40 @@ def _removal_then_set(conf, name, ttl, v1, v2):
     since = time.monotonic() - removed
     assert since >= ttl, f'returned {since:.2f}s after the removal, TTL is {ttl}s'
     note(f'set v2 took {elapsed:.2f}s; returned {since:.2f}s after v1 was gone (TTL {ttl}s)')
+
+
+def test_cache_wait_after_hook_cleanup(tb):
+    """lego's apex+wildcard pattern with a cleanup that does not wait: v1 is
+    presented, a resolver caches {v1}, lego's cleanup deletes v1 and returns
+    while ns2 (getting no changes) still serves it, then v2 is presented at
+    the same name.  The pending removal makes that wait announce a cache
+    wait, and when it returns the same resolver answers v2 only."""
+    ttl = 10
+    conf = tb.write_config(ttl=ttl)
+    tb.restart_ca_resolver()
+    name = _name('hook')
+    v1, v2 = acme_value(), acme_value()
+    try:
+        rc, _, err, _ = run_dns01(['-c', conf, 'present', name + '.', v1])
+        assert rc == 0, f'present v1 exited {rc}: {err[-600:]}'
+        assert resolver_txt(name) == ('NOERROR', [v1]), 'the resolver did not see v1'
+        tb.set_lag(None)
+        rc, _, err, _ = run_dns01(['-c', conf, 'cleanup', name + '.', v1])
+        assert rc == 0, f'cleanup v1 exited {rc}: {err[-600:]}'
+        assert 'gone on every' not in err, f'the cleanup waited:\n{err}'
+        expect_txt(NS2, name, [v1], 'when cleanup returned (ns2 gets no changes): ')
+        tb.set_lag(0)
+        rc, _, err, _ = run_dns01(['-c', conf, 'present', name + '.', v2])
+        assert rc == 0, f'present v2 exited {rc}: {err[-600:]}'
+        assert 'did not wait for the servers to drop them' in err, \
+            f'no cache wait for the pending removal:\n{err}'
+        rcode, values = resolver_txt(name)
+        assert values == [v2], \
+            f'present v2 returned while the resolver still answered {rcode} {values}:\n{err}'
+    finally:
+        tb.set_lag(0)
+        tb.sync()
+        _cleanup(conf, name, v1, v2)
 
 
 def test_cache_wait_replaced_rrset(tb):

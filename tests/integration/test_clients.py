@@ -59,6 +59,7 @@ def _start(tb, prefix, domains=TWO, fresh_resolver=True, **conf_overrides):
         tb.restart_ca_resolver()
     conf = tb.write_config(**conf_overrides)
     work = Path(tempfile.mkdtemp(prefix=prefix, dir=tb.tmp))
+    tb.settle()     # an earlier run's cleanup did not wait for ns2
     tb.set_lag(3)
     for name in _challenge_names(domains):
         expect_txt(NS2, name, [], 'before the client ran: ')

@@ -1,6 +1,6 @@
 """Waiting for every authoritative server: a lagging and a dead secondary."""
 
-from flows import cleanup_pair, expect_txt, timed_auth_pair
+from flows import cleanup_pair, expect_txt, expect_txt_soon, timed_auth_pair
 from testbed import NS1, NS2, acme_value, dig_txt, note, run_dns01
 
 MAX_OVERHEAD = 0.3   # s between ns2 serving the record and the hook returning
@@ -31,8 +31,9 @@ def test_secondary_lag(tb):
         f'(limit {MAX_OVERHEAD}s)'
     tb.set_lag(0)
     cleanup_pair(tb, conf, domain, r['values'], r['outs'], f'{domain},{domain}')
-    for server in (NS1, NS2):
-        expect_txt(server, '_acme-challenge.' + domain, [], 'after cleanup: ')
+    expect_txt(NS1, '_acme-challenge.' + domain, [], 'after cleanup: ')
+    # the cleanup does not wait for the secondary
+    expect_txt_soon(NS2, '_acme-challenge.' + domain, [], 'after cleanup: ')
 
 
 def test_secondary_never_updated(tb):

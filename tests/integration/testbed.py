@@ -906,11 +906,18 @@ class Testbed:
         for z in ZONES:
             self.lag.transfer(z, timeout=timeout)
 
+    def settle(self):
+        """Lag 0 and ns2 in sync now.  Transfers still queued are dropped
+        first: one due later would carry the next change to ns2 before its
+        lag (a cleanup returns without waiting for ns2)."""
+        self.set_lag(None)
+        self.set_lag(0)
+        self.sync()
+
     def reset(self):
         """Between tests: lag 0, ns2 in sync, and no cache ledger (each test
         starts like a host where dns01 changed nothing recently)."""
-        self.set_lag(0)
-        self.sync()
+        self.settle()
         (self.tmp / 'state' / 'cache.ledger').unlink(missing_ok=True)
 
     def nsupdate(self, *lines, zone='example.test', key='dns01-key', server=None):

@@ -263,6 +263,38 @@ test_judge(void **state)
 	}
 }
 
+/* A pending (unwatched) removal: its own syntax, end and verdict. */
+static void
+test_pending(void **state)
+{
+	struct ledger_entry e;
+	const char *why = NULL;
+	double end;
+
+	(void)state;
+	assert_int_equal(ledger_parse_line("0 1000 p 10 a.test", 18, &e, &why), 0);
+	assert_int_equal(e.pending, 1);
+	assert_int_equal(e.live, 1);	/* what remains at the name is unknown */
+	end = 1000 + LEDGER_UNSEEN_S + 10 + LEDGER_CACHE_SLACK_S;
+	assert_true(ledger_pending_end(&e) == end);
+	assert_int_equal(ledger_judge(&e, end - 0.5, &why), LEDGER_CURRENT);
+	assert_int_equal(ledger_judge(&e, end, &why), LEDGER_EXPIRED);
+
+	/* anything else in the flag is damage, and a pending entry is live */
+	assert_int_equal(ledger_parse_line("0 1000 q 10 a.test", 18, &e, &why), -1);
+	assert_int_equal(ledger_parse_line("0 1000 P 10 a.test", 18, &e, &why), -1);
+	assert_int_equal(ledger_parse_line("0 1000 p 10 a.test", 18, &e, &why), 0);
+	e.live = 0;
+	why = NULL;
+	assert_int_equal(ledger_judge(&e, 1000, &why), LEDGER_DAMAGED);
+	assert_non_null(why);
+
+	/* an entry that is not pending has no pending end */
+	assert_int_equal(ledger_parse_line("0 1000 1 10 a.test", 18, &e, &why), 0);
+	assert_int_equal(e.pending, 0);
+	assert_true(ledger_pending_end(&e) == 0);
+}
+
 /* The bound is what dns01 can write: the largest TTL it gives a record. */
 static void
 test_bound_covers_ttl(void **state)
@@ -379,6 +411,40 @@ test_put_get_round_trip(void **state)
 	ledger_get(dir, NAME_B, &got);
 	assert_string_equal(got.name, NAME_B);
 	assert_true(got.until == 0 && got.changed == 0 && got.live == 0 && got.ttl == 0);
+}
+
+/* A pending entry survives the file; many names go in one read and write. */
+static void
+test_pending_and_many(void **state)
+{
+	struct ledger_entry e[3] = { entry(NAME_A, 0), entry(NAME_B, 30), entry(NAME_C, 0) },
+	    got[3];
+	const char *names[3] = { NAME_C, NAME_A, NAME_B };
+
+	(void)state;
+	e[0].until = 0;
+	e[0].pending = e[0].live = 1;
+	e[2].live = 1;
+	ledger_put_many(dir, e, 3);
+	ledger_get_many(dir, names, 3, got);
+	assert_string_equal(got[0].name, NAME_C);
+	assert_int_equal(got[0].live, 1);
+	assert_int_equal(got[0].pending, 0);
+	assert_string_equal(got[1].name, NAME_A);
+	assert_int_equal(got[1].pending, 1);
+	assert_int_equal(got[1].live, 1);
+	assert_true(fabs(ledger_pending_end(&got[1]) - ledger_pending_end(&e[0])) < 0.01);
+	assert_string_equal(got[2].name, NAME_B);
+	assert_true(fabs(got[2].until - e[1].until) < 0.01);
+
+	/* a confirmed change replaces the pending flag */
+	e[0].pending = 0;
+	e[0].live = 0;
+	e[0].until = e[0].changed + 20;
+	ledger_put(dir, &e[0]);
+	ledger_get(dir, NAME_A, &got[0]);
+	assert_int_equal(got[0].pending, 0);
+	assert_int_equal(got[0].live, 0);
 }
 
 /* A rewrite replaces the file: a new inode, damaged lines gone, good kept. */
@@ -666,10 +732,12 @@ main(void)
 		cmocka_unit_test(test_parse_line_bad),
 		cmocka_unit_test(test_parse_line_nul_and_length),
 		cmocka_unit_test(test_judge),
+		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_bound_covers_ttl),
 		cmocka_unit_test(test_parse_text),
 		cmocka_unit_test(test_parse_text_limits),
 		F(test_put_get_round_trip),
+		F(test_pending_and_many),
 		F(test_put_drops_damage),
 		F(test_put_refuses_damaged_entry),
 		F(test_hard_link_untouched),

@@ -204,22 +204,59 @@ setup(struct loop *l)
 	return 0;
 }
 
+/* 1 when probe k is a witness of its batch (see propagation.h) worth asking. */
+static int
+is_witness(const struct loop *l, size_t k)
+{
+	return l->mode == PROP_PRESENT && l->t[l->probes[k].target].witness;
+}
+
 /*
  * The next probe of address ai that still needs asking, after the cursor
- * (round robin), or (size_t)-1.  Does not move the cursor.
+ * (round robin), witnesses first (one of them answers for its whole
+ * batch), or (size_t)-1.  Does not move the cursor.
  */
 static size_t
 next_probe(const struct loop *l, size_t ai)
 {
 	const struct paddr *p = &l->addrs[ai];
 	size_t i, k;
+	int pass;
 
-	for (i = 0; i < l->nprobes; i++) {
-		k = (p->cursor + i) % l->nprobes;
-		if (l->probes[k].addr == ai && l->probes[k].state != AS_GOOD)
-			return k;
-	}
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < l->nprobes; i++) {
+			k = (p->cursor + i) % l->nprobes;
+			if (l->probes[k].addr == ai && l->probes[k].state != AS_GOOD &&
+			    (pass == 1 || is_witness(l, k)))
+				return k;
+		}
 	return (size_t)-1;
+}
+
+/*
+ * Probe pr (a witness) is served at its address: so is every member of its
+ * batch there, being in the same change (see propagation.h).  They are
+ * marked done without a query, saying why.
+ */
+static void
+infer_batch(struct loop *l, const struct probe *pr)
+{
+	const struct prop_target *w = &l->t[pr->target];
+	size_t k;
+
+	if (pr->state != AS_GOOD || !is_witness(l, (size_t)(pr - l->probes)))
+		return;
+	for (k = 0; k < l->nprobes; k++) {
+		struct probe *o = &l->probes[k];
+		const struct prop_target *t = &l->t[o->target];
+
+		if (o->addr != pr->addr || o->state == AS_GOOD || !t->member ||
+		    t->batch != w->batch || t->zone != w->zone)
+			continue;
+		o->state = AS_GOOD;
+		snprintf(o->desc, PROP_DESC, "served: written in the same change as %s, which "
+		    "it serves", w->name);
+	}
 }
 
 /*
@@ -341,6 +378,7 @@ receive(struct loop *l, size_t ai, double now)
 			judge(l, pr, r);
 			ldns_pkt_free(r);
 			say_lame(l, pr);
+			infer_batch(l, pr);
 		}
 		return;
 	}
@@ -614,8 +652,12 @@ propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double t
 	if (setup(l) == -1)
 		goto out;
 	pfd = l->pfd;
-	for (i = 0; i < nt; i++)
+	for (i = 0, np = 0; i < nt; i++) {
 		t[i].done_at = 0;
+		np += mode == PROP_PRESENT && t[i].witness;
+	}
+	log_debug("waiting for %zu name(s) at %zu address(es); %zu witness(es) of an atomic "
+	    "change", nt, l->naddrs, np);
 	for (;;) {
 		now = log_now();
 		if (all_done(l, say)) {

@@ -6,7 +6,17 @@
  * Schedule: each address gets at most one query in flight and at most one
  * query per PROP_INTERVAL_MS (10 queries/s), so the wait ends within about
  * PROP_INTERVAL_MS + one round trip of the moment the last server has the
- * record.  Names that share an address take turns.  UDP with RD=0; a
+ * record.  Names that share an address take turns, witnesses first.
+ *
+ * One change, one arrival: values a provider wrote in one atomic change
+ * (one RFC 2136 UPDATE) reach each server together, since a server serves
+ * whole zone versions.  So when an address serves every value of a witness
+ * target (PROP_PRESENT), every member target of the same batch counts as
+ * served there without being asked: 100 names cost one query per address
+ * and poll, not 100.  A witness must have a value the change put there that
+ * no older version held: a name with a removal still pending (ledger.h) may
+ * show a stale copy of a re-used value on a lagging server, so it is only
+ * a member, asked for itself or inferred from another name.  UDP with RD=0; a
  * truncated answer is asked again over TCP.  An address that never answered
  * (no IPv6 route, firewalled) does not block its nameserver when another
  * address of that nameserver has answered; it is reported.
@@ -48,6 +58,12 @@ struct prop_target {
 	double	not_before;		/* in: 0, or an older answer's cache expiry */
 	double	hold;			/* in: seconds after done_at, 0 for none */
 	double	hold_until;		/* in: the hold ends by then at the latest; 0: no cap */
+	int	batch;			/* in: the provider call that wrote the values */
+	int	member;			/* in: that call changed a value here, in one
+					   atomic change (provider.h) with its batch */
+	int	witness;		/* in: a member whose values cannot be on a
+					   server from before the change (no pending
+					   removal at the name): see below */
 	double	done_at;		/* out: when every nameserver was done; 0: never */
 	int	others;			/* out (absent): other TXT values remain */
 };

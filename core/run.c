@@ -30,6 +30,7 @@ struct run {
 	struct instance inst[CONFIG_MAX_PROVIDERS];
 	size_t	ninst;
 	int	wrote;			/* run_add or run_del changed something */
+	int	batches;		/* provider calls so far (challenge.batch) */
 	char	token[JOURNAL_TOKEN_BUF];	/* the journal run this call acts for */
 	int	tokfd;			/* holding its token lock; -1 if none */
 };
@@ -204,12 +205,17 @@ same:
 		}
 		if ((rc = instance(r, c[i].pc, &in)) != ST_OK)
 			break;
+		for (j = 0; j < k; j++)
+			recs[j].changed = 0;
 		rc = del ? in->ops->del(in->priv, c[i].zone, recs, k) :
 		    in->ops->add(in->priv, c[i].zone, recs, k, ttl_for_write(r, in->ops));
+		r->batches++;
 		for (j = 0; !del && j < k; j++) {
 			if (rc == ST_OK)
 				memcpy(c[idx[j]].id, recs[j].id, sizeof(c[idx[j]].id));
 			c[idx[j]].sent = rc == ST_OK ? CH_ADDED : CH_FAILED;
+			c[idx[j]].batch = r->batches;
+			c[idx[j]].fresh = rc == ST_OK && in->ops->atomic && recs[j].changed;
 		}
 	}
 out:
@@ -292,6 +298,7 @@ cache_waits(const struct run *r, struct prop_target *t, size_t nt)
 		e = &all[i];
 		t[i].not_before = e->until;
 		t[i].hold = t[i].hold_until = 0;
+		t[i].witness = t[i].member && ledger_pending_end(e) <= now;
 		if (e->until > now)
 			log_info("%s: dns01 changed it %.0f s ago; resolvers may cache the older "
 			    "answer until %.0f s from now", t[i].name, now - e->changed,
@@ -388,6 +395,10 @@ targets(const struct challenge *c, size_t n, size_t *nt)
 		}
 		if (t[j].nvalues < PROP_MAX_VALUES)
 			t[j].values[t[j].nvalues++] = c[i].value;
+		if (c[i].fresh) {
+			t[j].member = 1;
+			t[j].batch = c[i].batch;
+		}
 	}
 	return t;
 }

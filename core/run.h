@@ -29,6 +29,10 @@ struct challenge {
 	char	how[LOCATE_HOW_MAX];	/* how that zone was found (run_locate) */
 	const struct provider_conf *pc;	/* its provider (run_add, run_del) */
 	int	sent;			/* run_add: CH_* below */
+	int	batch;			/* run_add: which provider call of the run */
+	int	fresh;			/* run_add: that call put the value there, in one
+					   change with the rest of the batch (provider.h:
+					   atomic) */
 };
 
 #define CH_UNSENT	0	/* not sent (an earlier provider call failed) */

@@ -21,6 +21,9 @@ struct record {
 	const char *name;		/* owner, canonical (the CNAME target if any) */
 	const char *value;		/* TXT value, checked */
 	char	id[RECORD_ID_MAX];	/* provider record id, "" if none */
+	int	changed;		/* out: this add() put the value there (del():
+					   took it away); 0 when it was there (gone)
+					   already, or the provider cannot tell */
 };
 
 /* An environment variable that can stand for a config key (env mode). */
@@ -44,6 +47,13 @@ struct provider_ops {
 	const struct cred_map *cred;		/* `credentials =`, {NULL} terminated */
 	int	 default_ttl;			/* seconds */
 	int	 min_ttl;			/* the lowest the provider accepts */
+	/*
+	 * 1 when one add() is one change that every server applies whole (one
+	 * RFC 2136 UPDATE: RFC 2136 §3.7, and zone transfers move whole
+	 * versions, RFC 1995 §4): a server that serves one value the call
+	 * changed serves all of them.  The wait uses that (propagation.h).
+	 */
+	int	 atomic;
 
 	/* Check the section and make an instance in *priv (cfg: state_dir, ...). */
 	int	(*create)(const struct provider_conf *pc, const struct config *cfg, void **priv);

@@ -766,11 +766,14 @@ added(const struct zone *z, const struct dns_addr *server, const struct site *s,
 
 	for (i = 0; i < n; i++) {
 		site_id(&s[at[i]], ttl, recs[i].id, sizeof(recs[i].id));
+		recs[i].changed = 0;
 		if (exact && s[at[i]].rrset != NULL && rrset_has(s[at[i]].rrset, &recs[i]))
 			log_info("%s: TXT value \"%s\" is there already", recs[i].name,
 			    recs[i].value);
-		else
+		else {
+			recs[i].changed = exact && s[at[i]].rrset != NULL;
 			count++;
+		}
 	}
 	for (i = 0; i < ns; i++)
 		if (s[i].rrset == NULL)
@@ -1011,6 +1014,7 @@ const struct provider_ops provider_rfc2136 = {
 	.cred = cred,
 	.default_ttl = RFC2136_DEFAULT_TTL,
 	.min_ttl = RFC2136_MIN_TTL,
+	.atomic = 1,			/* one UPDATE per zone and add() */
 	.create = rfc2136_create,
 	.add = rfc2136_add,
 	.del = rfc2136_del,

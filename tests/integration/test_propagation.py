@@ -61,3 +61,42 @@ def test_secondary_never_updated(tb):
     assert rc == 0, f'unset exited {rc}: {err.strip()[-500:]}'
     for server in (NS1, NS2):
         expect_txt(server, name, [], 'after unset: ')
+
+
+MANY = 50                 # names in one UPDATE
+MANY_LAG = 2              # s that ns2 is behind
+DEHYDRATED_ENV = {'BASEDIR': '/var/lib/dehydrated', 'CERTDIR': '/var/lib/dehydrated/certs'}
+
+
+def _txt_queries(text, prefix):
+    """TXT queries for names starting with prefix in BIND query log text."""
+    return sum(1 for line in text.splitlines()
+               if 'query: ' + prefix in line and ' IN TXT ' in line)
+
+
+def test_one_update_many_names(tb):
+    """MANY names written in one UPDATE (dehydrated with HOOK_CHAIN) while
+    ns2 lags: the call returns only once ns2 serves every one of them, and
+    ns2 was asked fewer TXT queries than there are names: a name it serves
+    stands for every name of the same UPDATE (core/propagation.h)."""
+    conf = tb.write_config()
+    doms = [f'many{i}.example.test' for i in range(MANY)]
+    vals = [acme_value() for _ in doms]
+    chain = [x for d, v in zip(doms, vals) for x in (d, 'tok', v)]
+    ns2 = tb.servers['ns2']
+    assert tb.rndc(NS2, 'querylog', 'on').returncode == 0
+    try:
+        tb.set_lag(MANY_LAG)
+        before = ns2.log_sizes()
+        rc, _, err, _ = run_dns01(['-c', conf, 'deploy_challenge'] + chain, env=DEHYDRATED_ENV)
+        assert rc == 0, f'deploy_challenge exited {rc}: {err[-800:]}'
+        asked = _txt_queries(ns2.log_text(before, tail=100000), '_acme-challenge.many')
+        for d, v in zip(doms, vals):
+            expect_txt(NS2, '_acme-challenge.' + d, [v], 'when deploy_challenge returned: ')
+        assert 0 < asked < MANY, f'ns2 was asked {asked} TXT queries for {MANY} names'
+        note(f'{MANY} names, ns2 {MANY_LAG} s behind: ns2 asked {asked} TXT queries')
+    finally:
+        tb.rndc(NS2, 'querylog', 'off')
+        tb.settle()
+        rc, _, err, _ = run_dns01(['-c', conf, 'clean_challenge'] + chain, env=DEHYDRATED_ENV)
+        assert rc == 0, f'clean_challenge exited {rc}: {err[-800:]}'

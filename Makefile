@@ -38,7 +38,8 @@ LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
 HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
 UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal \
-             tests/unit/test_tsig tests/unit/test_answer tests/unit/test_ledger
+             tests/unit/test_tsig tests/unit/test_answer tests/unit/test_ledger \
+             tests/unit/test_schedule
 
 all: dns01
 

@@ -33,6 +33,8 @@ struct paddr {
 	size_t	probe;			/* the probe in flight */
 	size_t	cursor;			/* round robin over this address's probes */
 	struct addr_health h;		/* whether it still counts (core/answer.h) */
+	int	have;			/* a learned arrival window [lo, hi] */
+	double	lo, hi;
 };
 
 /* An address that cannot be reached does not block its nameserver. */
@@ -45,6 +47,7 @@ struct probe {
 	enum addr_state state;		/* AS_NONE until it answers */
 	int	others;			/* absent: the good answer had other values */
 	int	lame_said;		/* its nameserver was reported lame */
+	struct prop_arrival *arr;	/* its (zone, address) pair, or NULL */
 	char	desc[PROP_DESC];
 };
 
@@ -53,6 +56,9 @@ struct loop {
 	struct prop_target *t;
 	size_t	nt;
 	enum prop_mode mode;
+	double	start;			/* log_now() when the wait began */
+	struct prop_arrival *arr;	/* learned arrivals, narr of them */
+	size_t	narr;
 	struct paddr *addrs;		/* distinct addresses; room for one per probe */
 	size_t	naddrs;
 	struct probe *probes;		/* one per target, nameserver and address */
@@ -159,6 +165,45 @@ free_loop(struct loop *l)
 	free(l);
 }
 
+/* The learned arrival of zone apex at address text, or NULL. */
+static struct prop_arrival *
+arrival_of(const struct loop *l, const char *apex, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < l->narr; i++)
+		if (strcmp(l->arr[i].zone, apex) == 0 && strcmp(l->arr[i].addr, text) == 0)
+			return &l->arr[i];
+	return NULL;
+}
+
+/* Widen p's window to cover a's (an address may serve several zones). */
+static void
+learn_window(struct paddr *p, const struct prop_arrival *a)
+{
+	if (a == NULL || !a->have)
+		return;
+	if (!p->have || a->lo < p->lo)
+		p->lo = a->lo;
+	if (!p->have || a->hi > p->hi)
+		p->hi = a->hi;
+	p->have = 1;
+}
+
+double
+prop_poll_gap(double elapsed, int have, double lo, double hi)
+{
+	double gap = PROP_SPARSE_MS / 1000.0, dense = PROP_DENSE_MS / 1000.0;
+
+	if (!have || elapsed > hi)
+		return PROP_INTERVAL_MS / 1000.0;
+	if (elapsed >= lo)
+		return dense;
+	if (elapsed + gap > lo)		/* the first dense query lands at lo */
+		gap = lo - elapsed;
+	return gap < dense ? dense : gap;
+}
+
 static int
 setup(struct loop *l)
 {
@@ -178,7 +223,9 @@ setup(struct loop *l)
 			for (k = 0; k < z->ns[n].naddrs; k++) {
 				ai = add_addr(l, &z->ns[n].addrs[k]);
 				l->probes[l->nprobes++] = (struct probe){ .target = t, .ns = n,
-				    .addr = ai, .state = AS_NONE, .desc = "no answer yet" };
+				    .addr = ai, .state = AS_NONE, .desc = "no answer yet",
+				    .arr = arrival_of(l, z->apex, z->ns[n].addrs[k].text) };
+				learn_window(&l->addrs[ai], l->probes[l->nprobes - 1].arr);
 			}
 	}
 	for (ai = 0; ai < l->naddrs; ai++) {
@@ -292,7 +339,7 @@ send_query(struct loop *l, size_t ai, double now)
 	w[0] = (uint8_t)(p->qid >> 8);
 	w[1] = (uint8_t)p->qid;
 	p->sent_at = now;
-	p->next_send = now + PROP_INTERVAL_MS / 1000.0;
+	p->next_send = now + prop_poll_gap(now - l->start, p->have, p->lo, p->hi);
 	if (send(p->fd, w, l->wirelen[l->probes[k].target], 0) == -1) {
 		probe_failed(l, p, k, strerror(errno), 0);
 		p->next_send = now + PROP_ERROR_RETRY_MS / 1000.0;
@@ -378,6 +425,9 @@ receive(struct loop *l, size_t ai, double now)
 			judge(l, pr, r);
 			ldns_pkt_free(r);
 			say_lame(l, pr);
+			if (l->mode == PROP_PRESENT && pr->state == AS_GOOD && pr->arr != NULL &&
+			    l->t[pr->target].member && pr->arr->seen == 0)
+				pr->arr->seen = now - l->start;
 			infer_batch(l, pr);
 		}
 		return;
@@ -632,7 +682,8 @@ prop_wall_now(void)
 }
 
 int
-propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double timeout_s)
+propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double timeout_s,
+    struct prop_arrival *arr, size_t narr)
 {
 	struct loop *l = calloc(1, sizeof(*l));
 	struct pollfd *pfd;
@@ -649,6 +700,9 @@ propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double t
 	l->t = t;
 	l->nt = nt;
 	l->mode = mode;
+	l->start = start;
+	l->arr = arr;
+	l->narr = narr;
 	if (setup(l) == -1)
 		goto out;
 	pfd = l->pfd;

@@ -30,6 +30,8 @@
 #include "zone.h"
 
 #define PROP_INTERVAL_MS	100	/* per address: at most 10 queries/s */
+#define PROP_SPARSE_MS		125	/* before a learned arrival window: 8/s */
+#define PROP_DENSE_MS		20	/* inside it: 50/s, for a few hundred ms */
 #define PROP_QUERY_TIMEOUT_MS	1500	/* a query unanswered this long is retransmitted */
 #define PROP_ERROR_RETRY_MS	1000	/* after an ICMP error (refused, unreachable) */
 #define PROP_PROGRESS_FIRST_S	1	/* the first progress line after this long */
@@ -77,14 +79,38 @@ enum prop_mode {
 };
 
 /*
+ * When one zone's values reached one nameserver address in earlier waits
+ * (core/arrivals.h keeps them): secondaries are late by about the same time
+ * each change.  An address with a window [lo, hi] (seconds after the wait
+ * starts) is asked every PROP_SPARSE_MS before lo, every PROP_DENSE_MS
+ * inside, and every PROP_INTERVAL_MS after hi; one without, every
+ * PROP_INTERVAL_MS.  So a known lag is caught within PROP_DENSE_MS of the
+ * arrival at fewer queries per second than the plain schedule, and a lag
+ * that changed costs at most PROP_SPARSE_MS.
+ */
+struct prop_arrival {
+	const char *zone;		/* canonical apex */
+	const char *addr;		/* address text (struct dns_addr.text) */
+	int	have;			/* in: lo and hi hold a window */
+	double	lo, hi;			/* in */
+	double	seen;			/* out: seconds after the start when this address
+					   first served a value the run changed (a
+					   member, PROP_PRESENT); 0: not seen */
+};
+
+/* The gap before the next query to an address at elapsed seconds (see above). */
+double	prop_poll_gap(double elapsed, int have, double lo, double hi);
+
+/*
  * Wait until every nameserver of every target is done and every cache wait
- * is over, at most timeout_s.  Progress goes to stderr.  Returns ST_OK, or
- * ST_TIMEOUT after printing per nameserver and address what it last
- * answered, and which cache waits had not ended (an error; with
- * PROP_ABSENT_WARN a warning, which -q leaves out).
+ * is over, at most timeout_s.  arr[0..narr-1] (may be empty): the learned
+ * windows of (zone, address) pairs in, what was seen out.  Progress goes to
+ * stderr.  Returns ST_OK, or ST_TIMEOUT after printing per nameserver and
+ * address what it last answered, and which cache waits had not ended (an
+ * error; with PROP_ABSENT_WARN a warning, which -q leaves out).
  */
 int	propagation_wait(struct prop_target *t, size_t n, enum prop_mode mode,
-    double timeout_s);
+    double timeout_s, struct prop_arrival *arr, size_t narr);
 
 /* The end of t's hold when its values were everywhere at `from`; 0: no hold. */
 double	prop_hold_end(const struct prop_target *t, double from);

@@ -417,7 +417,7 @@ run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode
 		free(t);
 		return ST_FAIL;
 	}
-	rc = propagation_wait(t, nt, mode, timeout_s);
+	rc = propagation_wait(t, nt, mode, timeout_s, NULL, 0);
 	if (r->wrote)
 		note_changes(r, c, n, t, nt, mode);
 	free(t);

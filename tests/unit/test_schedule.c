@@ -1,0 +1,90 @@
+/*
+ * Unit tests for the poll schedule of core/propagation.c (prop_poll_gap):
+ * the gap before an address's next query, with and without a learned
+ * arrival window, and the query budget it implies.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../../core/propagation.h"
+#include "unit.h"
+
+#define MS(x)	((x) / 1000.0)
+#define EPS	1e-9
+
+/* No window: the plain interval, whatever the time. */
+static void
+test_no_window(void **state)
+{
+	(void)state;
+	assert_true(prop_poll_gap(0, 0, 0, 0) == MS(PROP_INTERVAL_MS));
+	assert_true(prop_poll_gap(7.3, 0, 1, 2) == MS(PROP_INTERVAL_MS));
+}
+
+/* Before the window sparse, the last sparse gap ends at lo, dense inside, plain after. */
+static void
+test_window(void **state)
+{
+	(void)state;
+	assert_true(prop_poll_gap(0, 1, 5, 5.3) == MS(PROP_SPARSE_MS));
+	assert_true(prop_poll_gap(4.9, 1, 5, 5.3) - 0.1 < EPS);	/* lands at lo */
+	assert_true(prop_poll_gap(4.9, 1, 5, 5.3) - 0.1 > -EPS);
+	assert_true(prop_poll_gap(4.995, 1, 5, 5.3) == MS(PROP_DENSE_MS));	/* never below */
+	assert_true(prop_poll_gap(5, 1, 5, 5.3) == MS(PROP_DENSE_MS));
+	assert_true(prop_poll_gap(5.3, 1, 5, 5.3) == MS(PROP_DENSE_MS));
+	assert_true(prop_poll_gap(5.31, 1, 5, 5.3) == MS(PROP_INTERVAL_MS));
+	/* a window from the start (lag 0): dense at once */
+	assert_true(prop_poll_gap(0, 1, 0, 0.2) == MS(PROP_DENSE_MS));
+}
+
+/* Queries an address gets from 0 to end when nothing arrives (instant answers). */
+static unsigned
+queries(double end, int have, double lo, double hi)
+{
+	double t = 0;
+	unsigned n = 0;
+
+	while (t < end) {
+		n++;
+		t += prop_poll_gap(t, have, lo, hi);
+	}
+	return n;
+}
+
+/*
+ * The budget: a 5 s lag learned as [4.85, 5.2] costs fewer queries up to
+ * the arrival than the plain 10 per second; a window that is wrong costs
+ * at most PROP_SPARSE_MS of extra delay, and the plain rate after it.
+ */
+static void
+test_budget(void **state)
+{
+	unsigned plain = queries(5.05, 0, 0, 0), learned = queries(5.05, 1, 4.85, 5.2);
+
+	(void)state;
+	assert_true(plain >= 50);
+	assert_true(learned <= plain);
+	assert_true(learned <= 5.05 * 1000 / PROP_INTERVAL_MS);
+	/* the dense part is short: at most (hi - lo) / PROP_DENSE_MS + 1 queries */
+	assert_true(queries(5.2, 1, 4.85, 5.2) - queries(4.85, 1, 4.85, 5.2) <=
+	    (unsigned)(0.35 / MS(PROP_DENSE_MS)) + 1);
+	/* no gap anywhere is longer than PROP_SPARSE_MS */
+	for (double t = 0; t < 12; t += 0.01)
+		assert_true(prop_poll_gap(t, 1, 4.85, 5.2) <= MS(PROP_SPARSE_MS) + EPS);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_window),
+		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_budget),
+	};
+
+	return cmocka_run_group_tests_name("schedule", tests, NULL, NULL);
+}

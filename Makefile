@@ -29,7 +29,8 @@ LDFLAGS    += -fsanitize=address,undefined
 endif
 
 CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/zone.c \
-           core/propagation.c core/tsig.c core/state.c core/journal.c core/ledger.c core/run.c core/cli.c \
+           core/propagation.c core/tsig.c core/state.c core/journal.c core/ledger.c core/arrivals.c \
+           core/run.c core/cli.c \
            core/hooks/common.c core/hooks/certbot.c \
            core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/doctor.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
@@ -39,7 +40,7 @@ HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
 UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal \
              tests/unit/test_tsig tests/unit/test_answer tests/unit/test_ledger \
-             tests/unit/test_schedule
+             tests/unit/test_schedule tests/unit/test_arrivals
 
 all: dns01
 

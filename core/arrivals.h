@@ -50,8 +50,8 @@
  */
 #define ARRIVALS_USE		4
 #define ARRIVALS_MIN_SEEN	1
-#define ARRIVALS_MARGIN_S	0.1
-#define ARRIVALS_MARGIN_FRAC	0.05
+#define ARRIVALS_MARGIN_S	0.05
+#define ARRIVALS_MARGIN_FRAC	0.01
 
 /* Characters of the fields of a line, and of a whole line (no newline). */
 #define ARRIVALS_TIME_CHARS	24	/* UPDATED; dns01 writes "1732748000.123" */

@@ -31,7 +31,7 @@
 
 #define PROP_INTERVAL_MS	100	/* per address: at most 10 queries/s */
 #define PROP_SPARSE_MS		125	/* before a learned arrival window: 8/s */
-#define PROP_DENSE_MS		20	/* inside it: 50/s, for a few hundred ms */
+#define PROP_DENSE_MS		25	/* inside it: 40/s, for a few hundred ms at most */
 #define PROP_QUERY_TIMEOUT_MS	1500	/* a query unanswered this long is retransmitted */
 #define PROP_ERROR_RETRY_MS	1000	/* after an ICMP error (refused, unreachable) */
 #define PROP_PROGRESS_FIRST_S	1	/* the first progress line after this long */

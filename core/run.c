@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arrivals.h"
 #include "journal.h"
 #include "ledger.h"
 #include "state.h"
@@ -403,11 +404,84 @@ targets(const struct challenge *c, size_t n, size_t *nt)
 	return t;
 }
 
+/* The learned arrivals of a wait: the file's entries and the loop's view. */
+struct learned {
+	struct arrival *a;
+	struct prop_arrival *pa;
+	size_t	n;
+};
+
+/*
+ * The distinct (zone, address) pairs of t[] with their arrival windows
+ * from earlier waits (arrivals.h).  Out of memory leaves l empty: the wait
+ * then polls without windows.
+ */
+static void
+learned_get(const struct run *r, const struct prop_target *t, size_t nt, struct learned *l)
+{
+	size_t i, j, k, m, max = 0;
+
+	memset(l, 0, sizeof(*l));
+	for (i = 0; i < nt; i++)
+		for (j = 0; j < t[i].zone->nns; j++)
+			max += t[i].zone->ns[j].naddrs;
+	if (max == 0 || (l->a = calloc(max, sizeof(*l->a))) == NULL ||
+	    (l->pa = calloc(max, sizeof(*l->pa))) == NULL) {
+		free(l->a);
+		l->a = NULL;
+		return;
+	}
+	for (i = 0; i < nt; i++)
+		for (j = 0; j < t[i].zone->nns; j++)
+			for (k = 0; k < t[i].zone->ns[j].naddrs; k++) {
+				const char *text = t[i].zone->ns[j].addrs[k].text;
+
+				for (m = 0; m < l->n; m++)
+					if (strcmp(l->a[m].zone, t[i].zone->apex) == 0 &&
+					    strcmp(l->a[m].addr, text) == 0)
+						break;
+				if (m < l->n)
+					continue;
+				snprintf(l->a[m].zone, sizeof(l->a[m].zone), "%s", t[i].zone->apex);
+				snprintf(l->a[m].addr, sizeof(l->a[m].addr), "%s", text);
+				l->n++;
+			}
+	arrivals_get(r->cfg->state_dir, l->a, l->n);
+	for (m = 0; m < l->n; m++) {
+		l->pa[m].zone = l->a[m].zone;
+		l->pa[m].addr = l->a[m].addr;
+		l->pa[m].have = arrivals_window(&l->a[m], &l->pa[m].lo, &l->pa[m].hi);
+		if (l->pa[m].have)
+			log_debug("%s at %s: its values usually arrive %.2f to %.2f s after the "
+			    "write", l->a[m].zone, l->a[m].addr, l->pa[m].lo, l->pa[m].hi);
+	}
+}
+
+/* Note when each address first served the run's values; free l. */
+static void
+learned_put(const struct run *r, struct learned *l)
+{
+	size_t m, k = 0;
+
+	for (m = 0; m < l->n; m++)
+		if (l->pa[m].seen > 0) {
+			l->a[k] = l->a[m];
+			l->a[k].delay[0] = l->pa[m].seen;
+			l->a[k++].n = 1;
+		}
+	if (k > 0)
+		arrivals_add(r->cfg->state_dir, l->a, k);
+	free(l->a);
+	free(l->pa);
+	memset(l, 0, sizeof(*l));
+}
+
 int
 run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode,
     double timeout_s)
 {
 	struct prop_target *t;
+	struct learned l = { 0 };
 	size_t nt;
 	int rc;
 
@@ -417,9 +491,13 @@ run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode
 		free(t);
 		return ST_FAIL;
 	}
-	rc = propagation_wait(t, nt, mode, timeout_s, NULL, 0);
 	if (r->wrote)
+		learned_get(r, t, nt, &l);
+	rc = propagation_wait(t, nt, mode, timeout_s, l.pa, l.n);
+	if (r->wrote) {
+		learned_put(r, &l);
 		note_changes(r, c, n, t, nt, mode);
+	}
 	free(t);
 	return rc;
 }

@@ -100,3 +100,32 @@ def test_one_update_many_names(tb):
         tb.settle()
         rc, _, err, _ = run_dns01(['-c', conf, 'clean_challenge'] + chain, env=DEHYDRATED_ENV)
         assert rc == 0, f'clean_challenge exited {rc}: {err[-800:]}'
+
+
+def test_arrival_learned(tb):
+    """ns2 gets each change 2 s late: a write notes in <state_dir>/arrivals
+    when ns2 first served it (after the lag, never before), and the next
+    write at the same zone polls by that window (said with -v)."""
+    conf = tb.write_config()
+    tb.set_lag(MANY_LAG)
+    name = '_acme-challenge.learn.example.test'
+    name2 = '_acme-challenge.learn2.example.test'
+    values = [acme_value(), acme_value()]
+    try:
+        rc, _, err, _ = run_dns01(['-c', conf, 'set', name, values[0]])
+        assert rc == 0, f'first set exited {rc}: {err[-600:]}'
+        lines = (tb.tmp / 'state' / 'arrivals').read_text().splitlines()
+        ns2 = [l.split() for l in lines if l.split()[1:3] == ['example.test', NS2]]
+        assert len(ns2) == 1, f'no arrival noted for ns2:\n{lines}'
+        delays = [float(d) for d in ns2[0][3].split(',')]
+        assert len(delays) == 1 and delays[0] >= MANY_LAG, \
+            f'ns2 noted as serving {delays} s after the write (lag {MANY_LAG} s)'
+        # another name of the zone: the same name would wait for caches
+        rc, _, err, _ = run_dns01(['-v', '-c', conf, 'set', name2, values[1]])
+        assert rc == 0, f'second set exited {rc}: {err[-600:]}'
+        assert f'example.test at {NS2}: its values usually arrive' in err, err[-1500:]
+        note(f'ns2 noted at {delays[0]:.3f} s for a {MANY_LAG} s lag')
+    finally:
+        tb.settle()
+        run_dns01(['-c', conf, 'unset', name, values[0]])
+        run_dns01(['-c', conf, 'unset', name2, values[1]])

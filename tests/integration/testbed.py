@@ -915,10 +915,12 @@ class Testbed:
         self.sync()
 
     def reset(self):
-        """Between tests: lag 0, ns2 in sync, and no cache ledger (each test
-        starts like a host where dns01 changed nothing recently)."""
+        """Between tests: lag 0, ns2 in sync, no cache ledger and no learned
+        arrival times (each test starts like a host where dns01 changed
+        nothing recently)."""
         self.settle()
         (self.tmp / 'state' / 'cache.ledger').unlink(missing_ok=True)
+        (self.tmp / 'state' / 'arrivals').unlink(missing_ok=True)
 
     def nsupdate(self, *lines, zone='example.test', key='dns01-key', server=None):
         """Send one signed UPDATE to the zone's primary (ns3 for its zones,

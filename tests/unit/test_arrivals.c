@@ -34,6 +34,9 @@
 #define ADDR_4		"192.0.2.1"
 #define ADDR_6		"[2001:db8::1]:5353"
 #define EPS		1e-9		/* for computed window bounds */
+/* The window arrivals_window() gives around the delays min and max. */
+#define WLO(min)	((min) - ARRIVALS_MARGIN_S - ARRIVALS_MARGIN_FRAC * (min))
+#define WHI(max)	((max) + ARRIVALS_MARGIN_S + ARRIVALS_MARGIN_FRAC * (max))
 #define FILE_EPS	0.0005		/* a delay through the file (%.3f) */
 #define BIG_FILE	(ARRIVALS_MAX_ENTRIES * ARRIVALS_LINE_MAX)
 
@@ -369,24 +372,23 @@ test_window(void **state)
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
 	assert_true(fabs(lo - (3 - ARRIVALS_MARGIN_S - ARRIVALS_MARGIN_FRAC * 3)) < EPS);
 	assert_true(fabs(hi - (3 + ARRIVALS_MARGIN_S + ARRIVALS_MARGIN_FRAC * 3)) < EPS);
-	assert_true(fabs(lo - 2.75) < EPS && fabs(hi - 3.25) < EPS);
 
 	/* four: the range of all four */
 	a = history(four, 4);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(lo - (2.5 - 0.1 - 0.125)) < EPS);
-	assert_true(fabs(hi - (4 + 0.1 + 0.2)) < EPS);
+	assert_true(fabs(lo - WLO(2.5)) < EPS);
+	assert_true(fabs(hi - WHI(4)) < EPS);
 
 	/* eight: only the last ARRIVALS_USE count (the old, long lags are forgotten) */
 	assert_int_equal(ARRIVALS_USE, 4);
 	a = history(eight, 8);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(lo - (2.5 - 0.1 - 0.125)) < EPS);
-	assert_true(fabs(hi - 4.3) < EPS);
+	assert_true(fabs(lo - WLO(2.5)) < EPS);
+	assert_true(fabs(hi - WHI(4)) < EPS);
 	/* five: the oldest one is out */
 	a = history(eight + 3, 5);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(hi - 4.3) < EPS);
+	assert_true(fabs(hi - WHI(4)) < EPS);
 
 	/* lo never goes below 0 */
 	a = history((const double[]){ 0 }, 1);
@@ -394,12 +396,12 @@ test_window(void **state)
 	assert_true(lo == 0 && fabs(hi - ARRIVALS_MARGIN_S) < EPS);
 	a = history((const double[]){ 0.05, 2 }, 2);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(lo == 0 && fabs(hi - 2.2) < EPS);
+	assert_true(lo == 0 && fabs(hi - WHI(2)) < EPS);
 
 	/* the largest delay */
 	a = history((const double[]){ ARRIVALS_MAX_DELAY_S }, 1);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(hi - (3600 + 0.1 + 180)) < EPS && fabs(lo - (3600 - 0.1 - 180)) < EPS);
+	assert_true(fabs(hi - WHI(3600)) < EPS && fabs(lo - WLO(3600)) < EPS);
 }
 
 /* Values no file holds (a struct filled by hand) do not count. */
@@ -415,12 +417,12 @@ test_window_damage(void **state)
 	assert_true(lo == 0 && hi == 0);
 	a = history((const double[]){ NAN, 2, -INFINITY, 3 }, 4);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(lo - 1.8) < EPS && fabs(hi - 3.25) < EPS);
+	assert_true(fabs(lo - WLO(2)) < EPS && fabs(hi - WHI(3)) < EPS);
 	/* n beyond the array is read as ARRIVALS_KEEP */
 	a = history((const double[]){ 1, 1, 1, 1, 5, 5, 5, 5 }, 8);
 	a.n = 1000;
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(lo - 4.65) < EPS);
+	assert_true(fabs(lo - WLO(5)) < EPS);
 }
 
 /* --------------------------------------------------------- arrivals_parse */

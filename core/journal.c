@@ -121,6 +121,29 @@ parse_line(char *line, time_t now, struct journal_entry *e)
 	return NULL;
 }
 
+#define JOURNAL_FIRST_CAP	16	/* entries of a journal's first allocation */
+
+/* Room for one more entry in j.  0, or -1 when full or out of memory. */
+static int
+room(struct journal *j)
+{
+	struct journal_entry *e;
+	size_t cap;
+
+	if (j->n < j->cap)
+		return 0;
+	if (j->cap >= JOURNAL_MAX_ENTRIES)
+		return -1;
+	cap = j->cap ? 2 * j->cap : JOURNAL_FIRST_CAP;
+	if (cap > JOURNAL_MAX_ENTRIES)
+		cap = JOURNAL_MAX_ENTRIES;
+	if ((e = realloc(j->e, cap * sizeof(*e))) == NULL)
+		return -1;
+	j->e = e;
+	j->cap = cap;
+	return 0;
+}
+
 size_t
 journal_parse(struct journal *j, const char *text, time_t now, size_t *bad_line,
     const char **why)
@@ -137,6 +160,8 @@ journal_parse(struct journal *j, const char *text, time_t now, size_t *bad_line,
 			w = "too long";
 		else if (j->n == JOURNAL_MAX_ENTRIES)
 			w = "more entries than dns01 keeps";
+		else if (room(j) == -1)
+			w = "out of memory";
 		else {
 			memcpy(line, p, len);
 			line[len] = '\0';
@@ -238,6 +263,7 @@ journal_close(struct journal *j)
 	if (j == NULL)
 		return;
 	state_unlock(j->lockfd);
+	free(j->e);
 	free(j->path);
 	free(j->dir);
 	free(j);
@@ -249,7 +275,7 @@ journal_add(struct journal *j, enum journal_status status, const char *token,
 {
 	struct journal_entry *e;
 
-	if (j->n == JOURNAL_MAX_ENTRIES)
+	if (room(j) == -1)
 		return NULL;
 	e = &j->e[j->n++];
 	memset(e, 0, sizeof(*e));

@@ -65,8 +65,9 @@ struct journal {
 	char	*dir;
 	char	*path;
 	int	lockfd;
-	struct journal_entry e[JOURNAL_MAX_ENTRIES];
-	size_t	n;
+	struct journal_entry *e;	/* n entries, room for cap (at most
+					   JOURNAL_MAX_ENTRIES); grown as needed */
+	size_t	n, cap;
 };
 
 /* A run key "PREFIX-<16 hex digits>" from a string (e.g. CERTBOT_ALL_DOMAINS). */

@@ -653,7 +653,8 @@ def versions():
     def deb(pkg):
         return first_line(['dpkg-query', '-W', '-f', '${Version}', pkg])
     rev = first_line(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'])
-    return {'dns01': f'{first_line([testbed.dns01_binary(), "--version"])} (git {rev})',
+    dns01 = first_line([testbed.dns01_binary(), '--version']).removeprefix('dns01 ')
+    return {'dns01': f'{dns01} (git {rev})',
             'certbot': deb('certbot'), 'python3-certbot-dns-rfc2136':
             deb('python3-certbot-dns-rfc2136'), 'lego': deb('lego'), 'pebble': deb('pebble'),
             'bind9': deb('bind9'), 'unbound': deb('unbound'),

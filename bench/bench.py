@@ -86,7 +86,7 @@ API_LATENCY = 0.1                     # s, added to every emulator answer
 CLIENT_TIMEOUT = 600                  # s, one certbot / lego process
 DNS01_TIMEOUT = 60                    # s, dns01's `timeout` (no lag here comes near it)
 BED_B_ZONES = tuple(f'slot{k}.test' for k in range(1, 3 * REPS + 1))
-STAGGER = 8                           # s, bed B: the one-by-one runs start after the batch's startup
+STAGGER = 8                           # s, bed B: one-by-one runs start after the batch started
 ZONE = 'example.test'
 KEY = 'dns01-key'
 

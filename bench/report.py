@@ -9,7 +9,8 @@ import statistics
 import subprocess
 
 from bench import (API_LATENCY, BURST_WINDOW, CERTBOT_DEFAULT_PROPAGATION,
-                   CERTBOT_FAST_PROPAGATION, DNS01, FEW_NAMES, FLOOR, LABELS, LAGS, MANY_LAG, MANY_NAMES, PEERS,
+                   CERTBOT_FAST_PROPAGATION, DNS01, FEW_NAMES, FLOOR, LABELS, LAGS,
+                   MANY_LAG, MANY_NAMES, PEERS,
                    PROBE_PERIOD, REPS, STAGGER, TARGET_FLOOR_MARGIN, TARGET_MANY_AUTH_MARGIN,
                    TARGET_MANY_TOTAL, TARGET_OVERHEAD_MAX, TARGET_OVERHEAD_MEDIAN,
                    TARGET_PEER_RATIO, TARGET_QPS, TARGET_RSS_KB, TARGET_UPDATES, TOOLS)
@@ -96,7 +97,8 @@ def write(runs, versions, total_seconds, outdir):
                             f'{_s(d.median)} s <= {TARGET_PEER_RATIO * best[1]:.1f} s',
                             _verdict(d.issued and d.median <= TARGET_PEER_RATIO * best[1])))
         if d and floor and floor.median is not None:
-            targets.append((f'apex+wildcard, lag {lag} s: dns01 <= floor + {TARGET_FLOOR_MARGIN} s',
+            targets.append((f'apex+wildcard, lag {lag} s: dns01 <= floor + '
+                            f'{TARGET_FLOOR_MARGIN} s',
                             f'{_s(d.median)} s <= {floor.median + TARGET_FLOOR_MARGIN:.1f} s',
                             _verdict(d.issued and d.median <= floor.median + TARGET_FLOOR_MARGIN)))
     sections.append('\n'.join(lines))
@@ -205,7 +207,8 @@ def write(runs, versions, total_seconds, outdir):
             qps = [v['qps'] for v in vals]
             burst = [v['burst'] for v in vals]
             worst.append((max(qps), f'{what}, {phase}, {addr}'))
-            lines.append(f'| {what} | {phase} | {addr} | {_s(_med([v["window"] for v in vals]), 2)} '
+            window = _med([v['window'] for v in vals])
+            lines.append(f'| {what} | {phase} | {addr} | {_s(window, 2)} '
                          f'| {_s(_med(qps))} ({_s(max(qps))}) | {_s(_med(burst), 0)} '
                          f'({max(burst)}) |')
     sections.append('\n'.join(lines))

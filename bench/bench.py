@@ -398,7 +398,8 @@ class Bed:
         logf = work / 'logs' / 'letsencrypt.log'
         text = logf.read_text(errors='replace') if logf.exists() else \
             (work / 'client.out').read_text(errors='replace')
-        m = re.findall(r'(?:Detail|detail|Error|error)[^\n]{0,300}', text)
+        m = re.findall(r'Detail: [^\n]{0,300}', text) or \
+            re.findall(r'(?:Error|error)[^\n]{0,300}', text)
         return m[-1] if m else text[-300:]
 
     def _overhead(self, r, watchers):

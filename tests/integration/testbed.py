@@ -220,14 +220,18 @@ def _skip_name(msg, off):
         off += 1 + n
 
 
-def dns_query(server, name, qtype, timeout=1.0, port=53):
+def dns_query(server, name, qtype, timeout=1.0, port=53, source=None):
     """One UDP query with RD=0. Returns (rcode_name, aa, [(type, rdata)])
-    for the answer section, or ('TIMEOUT', False, [])."""
+    for the answer section, or ('TIMEOUT', False, []).  source: the local
+    address to send from (any 127/8 address), so that a server's query log
+    tells these queries from the program's under test."""
     qid = random.getrandbits(16)
     msg = struct.pack('!HHHHHH', qid, 0, 1, 0, 0, 0) + _encode_name(name) \
         + struct.pack('!HH', qtype, 1)
     deadline = time.monotonic() + timeout
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        if source:
+            s.bind((source, 0))
         s.sendto(msg, (server, port))
         while True:
             left = deadline - time.monotonic()
@@ -266,9 +270,9 @@ def _txt_strings(resp, off, rdlen):
     return ''.join(out)
 
 
-def txt_values(server, name, timeout=1.0):
+def txt_values(server, name, timeout=1.0, source=None):
     """(rcode, aa, [values]) via the raw client; one value per TXT RR."""
-    rcode, aa, recs = dns_query(server, name, T_TXT, timeout)
+    rcode, aa, recs = dns_query(server, name, T_TXT, timeout, source=source)
     return rcode, aa, [_txt_strings(r, o, n) for t, r, o, n in recs if t == T_TXT]
 
 
@@ -422,11 +426,13 @@ class TxtWatcher(threading.Thread):
                     was not (the server could not have had them before).
     Times come from `clock` (time.monotonic, or time.time to compare with
     timestamps taken by other processes). Stops by itself once positive.
+    source: the address to query from (see dns_query).
     """
 
     def __init__(self, server, name, values=(), min_count=None, period=0.01,
-                 clock=time.monotonic):
+                 clock=time.monotonic, source=None):
         super().__init__(daemon=True)
+        self.source = source
         self.server, self.name, self.values = server, name, set(values)
         self.min_count = min_count
         self.period, self.clock = period, clock
@@ -443,7 +449,8 @@ class TxtWatcher(threading.Thread):
     def run(self):
         while not self._stop_ev.is_set() and self.first_positive is None:
             sent = self.clock()
-            rcode, aa, vals = txt_values(self.server, self.name, timeout=0.2)
+            rcode, aa, vals = txt_values(self.server, self.name, timeout=0.2,
+                                         source=self.source)
             got = self.clock()
             self.queries += 1
             if rcode == 'NOERROR' and aa and self._positive(vals):
@@ -611,13 +618,15 @@ controls {{ inet {addr} port {RNDC_PORT} allow {{ 127.0.0.0/8; }} keys {{ "{rndc
 """
 
 
-def unbound_conf(workdir, addr):
+def unbound_conf(workdir, addr, extra_zones=()):
+    """extra_zones: more zones served by ns1 + ns2 (Testbed's extra_zones)."""
+    stub_zones = STUB_ZONES + tuple(extra_zones)
     stubs = ''.join(f"""
 stub-zone:
     name: "{z}."
     stub-addr: {NS1}
     stub-addr: {NS2}
-""" for z in STUB_ZONES)
+""" for z in stub_zones)
     if addr == RES_CA:
         # The CA side only: FAR_ZONE straight at ns3.  Its lame nameserver
         # ns2 answers with example.test's referral to FAR_ZONE itself;
@@ -631,7 +640,7 @@ stub-zone:
     stub-addr: {NS3}
 """ for z in NS3_ZONES)
     # unbound answers NXDOMAIN for .test by default (RFC 6761 local zone).
-    transparent = ''.join(f'    local-zone: "{z}." transparent\n' for z in STUB_ZONES)
+    transparent = ''.join(f'    local-zone: "{z}." transparent\n' for z in stub_zones)
     return f"""\
 server:
     interface: {addr}
@@ -662,8 +671,15 @@ remote-control:
 # --------------------------------------------------------------------------
 
 class Testbed:
-    def __init__(self, tmp=None):
+    def __init__(self, tmp=None, extra_zones=()):
+        """extra_zones: zones (top-level names such as 'slot1.test') served
+        like ZONES - ns1 primary with UPDATE, ns2 its lagging secondary, stubs
+        in both resolvers - for callers that run several ACME clients at once,
+        each in its own zone, so that one's changes never reach ns2 early in
+        another's transfer (bench/bench.py)."""
         self.tmp = Path(tmp or tempfile.mkdtemp(prefix='dns01-it-'))
+        self.extra_zones = tuple(extra_zones)
+        self.zones = ZONES + self.extra_zones
         self.keys = {name: (alg, secret(_KEY_BYTES[alg])) for name, alg in TSIG_KEYS.items()}
         SECRETS.update(sec for _, sec in self.keys.values())
         self.rndc_conf = {}
@@ -679,12 +695,12 @@ class Testbed:
     def start(self):
         atexit.register(self.stop)
         (self.tmp / 'state').mkdir(exist_ok=True)
-        self._start_named('ns1', NS1, primary=ZONES)
-        for z in ZONES:
+        self._start_named('ns1', NS1, primary=self.zones)
+        for z in self.zones:
             self._wait(lambda z=z: dig_ok(NS1, z, 'SOA'), f'ns1 serving {z}', 'ns1')
-        self._start_named('ns2', NS2, primary=NS2_OWN_ZONES, secondary=ZONES)
+        self._start_named('ns2', NS2, primary=NS2_OWN_ZONES, secondary=self.zones)
         self._start_named('ns3', NS3, primary=NS3_ZONES)
-        for z in ZONES:
+        for z in self.zones:
             self._wait(lambda z=z: dig_ok(NS2, z, 'SOA')
                        and soa_serial(NS2, z) == soa_serial(NS1, z),
                        f'ns2 transferred {z}', 'ns2')
@@ -760,7 +776,7 @@ class Testbed:
         d = self.tmp / name
         d.mkdir()
         conf = d / 'unbound.conf'
-        conf.write_text(unbound_conf(d, addr))
+        conf.write_text(unbound_conf(d, addr, self.extra_zones))
         _run(['unbound-checkconf', str(conf)])
         srv = Server(name, [self.server_binary('unbound'), '-d', '-c', str(conf)], d,
                      logs=[d / 'unbound.log'])
@@ -903,7 +919,7 @@ class Testbed:
 
     def sync(self, timeout=10):
         """Bring ns2 up to ns1's serial for every zone now."""
-        for z in ZONES:
+        for z in self.zones:
             self.lag.transfer(z, timeout=timeout)
 
     def settle(self):
@@ -1027,14 +1043,15 @@ class LagController:
         self.tb = tb
         self.lag = 0
         self.cv = threading.Condition()
-        self.due = {z: [] for z in ZONES}
-        self.last = {z: soa_serial(NS1, z) for z in ZONES}
-        self.zone_locks = {z: threading.Lock() for z in ZONES}
+        self.zones = tb.zones
+        self.due = {z: [] for z in self.zones}
+        self.last = {z: soa_serial(NS1, z) for z in self.zones}
+        self.zone_locks = {z: threading.Lock() for z in self.zones}
         self.events = []
         self.t0 = time.monotonic()
         self._stop = threading.Event()
         self.threads = [threading.Thread(target=self._poll, daemon=True)] + \
-            [threading.Thread(target=self._worker, args=(z,), daemon=True) for z in ZONES]
+            [threading.Thread(target=self._worker, args=(z,), daemon=True) for z in self.zones]
 
     def start(self):
         for t in self.threads:
@@ -1066,7 +1083,7 @@ class LagController:
     def _poll(self):
         while not self._stop.is_set():
             now = time.monotonic()
-            for z in ZONES:
+            for z in self.zones:
                 s = soa_serial(NS1, z, timeout=0.3)
                 with self.cv:
                     if s is not None and s != self.last[z]:

@@ -8,9 +8,14 @@ VERSION   = 0.1.0
 # Debian's libldns-dev installs ldns.pc.  libcrypto (OpenSSL's HMAC for TSIG,
 # see core/tsig.h) is already a run-time dependency of ldns and libcurl, and
 # so is libssl (doctor --check-cert's TLS client, core/doctor.c).
+#
+# libcurl is compiled against (its headers, from pkg-config) but not linked:
+# core/http.c loads it (HTTP_CURL_SONAME) when an HTTP provider runs, so that
+# the other commands do not load its 25 libraries at start-up.
 PKGS      = libcurl jansson ldns libcrypto libssl
+LINKED    = jansson ldns libcrypto libssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(LINKED) && pkg-config --exists libcurl)
 # (not for deps and demo: they install what is missing, then build)
 ifeq ($(PKG_LIBS)$(filter deps demo,$(MAKECMDGOALS)),)
 $(error pkg-config found no $(PKGS): run 'make deps' (Debian packages))

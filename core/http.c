@@ -1,4 +1,5 @@
 /* The JSON-over-HTTPS client; see http.h. */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,143 @@
 #define HTTP_TRACE_BODY_MAX	2048	/* body bytes shown at -v */
 #define HTTP_POLL_MS		1000	/* longest single wait in the loop */
 #define HTTP_CA_MAX		(16 * 1024 * 1024)	/* bytes of a CA bundle */
+
+/*
+ * libcurl is loaded when the first HTTP client is made, not at start-up:
+ * with its 25 libraries (GnuTLS, Kerberos, LDAP, ...) it made every dns01
+ * process start 10-15 ms later and 4.5 MB larger, an rfc2136 hook call
+ * (which never speaks HTTP) included.  HTTP_CURL_SONAME is the ABI that
+ * pkg-config's libcurl (the headers compiled against) belongs to.  Every
+ * function below is called through cu; setopt and getinfo only through the
+ * typed helpers after it, which stand in for curl.h's type checks.
+ */
+#define HTTP_CURL_SONAME	"libcurl.so.4"
+
+static struct {
+	int	loaded;
+	CURLcode (*global_init)(long);
+	CURL	*(*easy_init)(void);
+	void	(*easy_cleanup)(CURL *);
+	void	(*easy_reset)(CURL *);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	const char *(*easy_strerror)(CURLcode);
+	char	*(*easy_escape)(CURL *, const char *, int);
+	void	(*free)(void *);
+	CURLM	*(*multi_init)(void);
+	CURLMcode (*multi_cleanup)(CURLM *);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_perform)(CURLM *, int *);
+	CURLMsg	*(*multi_info_read)(CURLM *, int *);
+	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void	(*slist_free_all)(struct curl_slist *);
+} cu;
+
+/* Bind one symbol of lib into *fn.  0 or -1. */
+static int
+bind_fn(void *lib, const char *name, void *fn, size_t size)
+{
+	void *sym = dlsym(lib, name);
+
+	if (sym == NULL || size != sizeof(sym))
+		return -1;
+	memcpy(fn, &sym, size);	/* object to function pointer, as POSIX dlsym() allows */
+	return 0;
+}
+
+#define BIND(lib, field, name)	bind_fn((lib), (name), &cu.field, sizeof(cu.field))
+
+/* Load libcurl and initialise it, once.  0, or -1 after saying why. */
+static int
+load_curl(void)
+{
+	void *lib;
+	int bad = 0;
+
+	if (cu.loaded)
+		return 0;
+	if ((lib = dlopen(HTTP_CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		log_err("cannot load %s (%s): the HTTP providers need libcurl (Debian: "
+		    "apt-get install libcurl4)", HTTP_CURL_SONAME, dlerror());
+		return -1;
+	}
+	bad |= BIND(lib, global_init, "curl_global_init");
+	bad |= BIND(lib, easy_init, "curl_easy_init");
+	bad |= BIND(lib, easy_cleanup, "curl_easy_cleanup");
+	bad |= BIND(lib, easy_reset, "curl_easy_reset");
+	bad |= BIND(lib, easy_setopt, "curl_easy_setopt");
+	bad |= BIND(lib, easy_getinfo, "curl_easy_getinfo");
+	bad |= BIND(lib, easy_strerror, "curl_easy_strerror");
+	bad |= BIND(lib, easy_escape, "curl_easy_escape");
+	bad |= BIND(lib, free, "curl_free");
+	bad |= BIND(lib, multi_init, "curl_multi_init");
+	bad |= BIND(lib, multi_cleanup, "curl_multi_cleanup");
+	bad |= BIND(lib, multi_add_handle, "curl_multi_add_handle");
+	bad |= BIND(lib, multi_remove_handle, "curl_multi_remove_handle");
+	bad |= BIND(lib, multi_perform, "curl_multi_perform");
+	bad |= BIND(lib, multi_info_read, "curl_multi_info_read");
+	bad |= BIND(lib, multi_poll, "curl_multi_poll");
+	bad |= BIND(lib, slist_append, "curl_slist_append");
+	bad |= BIND(lib, slist_free_all, "curl_slist_free_all");
+	if (bad || cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("%s lacks a function dns01 needs, or does not start: libcurl 7.66 "
+		    "or later is needed", HTTP_CURL_SONAME);
+		dlclose(lib);
+		memset(&cu, 0, sizeof(cu));
+		return -1;
+	}
+	cu.loaded = 1;		/* never unloaded: libcurl keeps global state */
+	return 0;
+}
+
+/* curl_easy_setopt() by the type of the option's argument.  1 when it took. */
+static int
+opt_long(CURL *c, CURLoption o, long v)
+{
+	return cu.easy_setopt(c, o, v) == CURLE_OK;
+}
+
+static int
+opt_ptr(CURL *c, CURLoption o, const void *v)
+{
+	return cu.easy_setopt(c, o, v) == CURLE_OK;
+}
+
+static int
+opt_write(CURL *c, curl_write_callback fn)
+{
+	return cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, fn) == CURLE_OK;
+}
+
+static int
+opt_debug(CURL *c, curl_debug_callback fn)
+{
+	return cu.easy_setopt(c, CURLOPT_DEBUGFUNCTION, fn) == CURLE_OK;
+}
+
+/* curl_easy_getinfo() by the type of what it gives. */
+static void
+info_long(CURL *c, CURLINFO i, long *v)
+{
+	if (cu.easy_getinfo(c, i, v) != CURLE_OK)
+		*v = 0;
+}
+
+static void
+info_off(CURL *c, CURLINFO i, curl_off_t *v)
+{
+	if (cu.easy_getinfo(c, i, v) != CURLE_OK)
+		*v = 0;
+}
+
+static void
+info_ptr(CURL *c, CURLINFO i, char **v)
+{
+	if (cu.easy_getinfo(c, i, v) != CURLE_OK)
+		*v = NULL;
+}
 
 /* Headers libcurl itself may send with credentials (URL userinfo, proxy). */
 static const char *const curl_secret_headers[] = { "Authorization", "Proxy-Authorization",
@@ -101,22 +239,24 @@ http_new(const char *ca_file, const struct http_header *headers, size_t n, struc
 			log_err("cannot set up the HTTP client: malformed header");
 			return ST_FAIL;
 		}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (h = calloc(1, sizeof(*h))) == NULL) {
-		log_err("cannot initialise libcurl");
+	if (load_curl() == -1)
+		return ST_FAIL;
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		log_err("out of memory");
 		return ST_FAIL;
 	}
-	if ((h->multi = curl_multi_init()) == NULL)
+	if ((h->multi = cu.multi_init()) == NULL)
 		goto fail;
 	if (ca_file != NULL && (ca_append(h, HTTP_SYSTEM_CA, 0) == -1 ||
 	    ca_append(h, ca_file, 1) == -1)) {
 		http_free(h);
 		return ST_CONFIG;
 	}
-	h->headers = curl_slist_append(h->headers, "Accept: application/json");
-	h->headers = curl_slist_append(h->headers, "Content-Type: application/json");
+	h->headers = cu.slist_append(h->headers, "Accept: application/json");
+	h->headers = cu.slist_append(h->headers, "Content-Type: application/json");
 	for (i = 0; i < n && h->headers != NULL; i++) {
 		snprintf(line, sizeof(line), "%s: %s", headers[i].name, headers[i].value);
-		h->headers = curl_slist_append(h->headers, line);
+		h->headers = cu.slist_append(h->headers, line);
 		explicit_bzero(line, sizeof(line));
 		memcpy(h->names[i], headers[i].name, strlen(headers[i].name) + 1);
 		h->trace[i].name = h->names[i];
@@ -144,12 +284,13 @@ http_free(struct http *h)
 		return;
 	for (i = 0; i < HTTP_MAX_PARALLEL; i++)
 		if (h->easy[i] != NULL)
-			curl_easy_cleanup(h->easy[i]);
+			cu.easy_cleanup(h->easy[i]);
 	if (h->multi != NULL)
-		curl_multi_cleanup(h->multi);
+		cu.multi_cleanup(h->multi);
 	for (s = h->headers; s != NULL; s = s->next)	/* they hold credentials */
 		explicit_bzero(s->data, strlen(s->data));
-	curl_slist_free_all(h->headers);
+	if (h->headers != NULL)
+		cu.slist_free_all(h->headers);
 	free(h->ca);
 	free(h);
 }
@@ -175,13 +316,13 @@ http_url(char *url, size_t len, const char *base, const char *path, const char *
 	if (n < 0 || (size_t)n >= len)
 		return -1;
 	for (i = 0; query != NULL && query[i] != NULL; i += 2) {
-		char *v = curl_easy_escape(NULL, query[i + 1], 0);
+		char *v = cu.easy_escape(NULL, query[i + 1], 0);
 		size_t o = strlen(url);
 
 		if (v == NULL)
 			return -1;
 		n = snprintf(url + o, len - o, "%c%s=%s", i == 0 ? '?' : '&', query[i], v);
-		curl_free(v);
+		cu.free(v);
 		if (n < 0 || (size_t)n >= len - o)
 			return -1;
 	}
@@ -194,10 +335,10 @@ http_url_json(char *url, size_t len, const char *base, const char *path, json_t 
 	char *text = json_dumps(q, JSON_COMPACT), *esc = NULL;
 	int n = -1;
 
-	if (text != NULL && (esc = curl_easy_escape(NULL, text, 0)) != NULL)
+	if (text != NULL && (esc = cu.easy_escape(NULL, text, 0)) != NULL)
 		n = snprintf(url, len, "%s%s?%s", base, path, esc);
 	free(text);
-	curl_free(esc);
+	cu.free(esc);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -326,39 +467,39 @@ prepare(struct http *h, struct xfer *x)
 	CURL *c = x->easy;
 	int ok = 1;
 
-	curl_easy_reset(c);
+	cu.easy_reset(c);
 	free(x->body);
 	x->body = NULL;
 	x->len = 0;
 	x->overflow = 0;
 	x->errbuf[0] = '\0';
-	ok &= curl_easy_setopt(c, CURLOPT_URL, x->r->url) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT_S) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)HTTP_TOTAL_TIMEOUT_S) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, HTTP_USER_AGENT) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, x) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_PRIVATE, x) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, x->r->method) == CURLE_OK;
+	ok &= opt_ptr(c, CURLOPT_URL, x->r->url);
+	ok &= opt_ptr(c, CURLOPT_PROTOCOLS_STR, "https");
+	ok &= opt_long(c, CURLOPT_FOLLOWLOCATION, 0L);
+	ok &= opt_long(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	ok &= opt_long(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	ok &= opt_long(c, CURLOPT_NOSIGNAL, 1L);
+	ok &= opt_long(c, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT_S);
+	ok &= opt_long(c, CURLOPT_TIMEOUT, (long)HTTP_TOTAL_TIMEOUT_S);
+	ok &= opt_ptr(c, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+	ok &= opt_ptr(c, CURLOPT_HTTPHEADER, h->headers);
+	ok &= opt_write(c, on_body);
+	ok &= opt_ptr(c, CURLOPT_WRITEDATA, x);
+	ok &= opt_ptr(c, CURLOPT_ERRORBUFFER, x->errbuf);
+	ok &= opt_ptr(c, CURLOPT_PRIVATE, x);
+	ok &= opt_ptr(c, CURLOPT_CUSTOMREQUEST, x->r->method);
 	if (x->sent != NULL)
-		ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, x->sent) == CURLE_OK;
+		ok &= opt_ptr(c, CURLOPT_POSTFIELDS, x->sent);
 	if (h->ca != NULL) {
 		struct curl_blob blob = { .data = h->ca, .len = h->calen,
 		    .flags = CURL_BLOB_NOCOPY };
 
-		ok &= curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK;
+		ok &= opt_ptr(c, CURLOPT_CAINFO_BLOB, &blob);
 	}
 	if (log_get_level() >= LOG_VERBOSE) {
-		ok &= curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug) == CURLE_OK;
-		ok &= curl_easy_setopt(c, CURLOPT_DEBUGDATA, h) == CURLE_OK;
-		ok &= curl_easy_setopt(c, CURLOPT_VERBOSE, 1L) == CURLE_OK;
+		ok &= opt_debug(c, on_debug);
+		ok &= opt_ptr(c, CURLOPT_DEBUGDATA, h);
+		ok &= opt_long(c, CURLOPT_VERBOSE, 1L);
 	}
 	return ok ? 0 : -1;
 }
@@ -413,9 +554,9 @@ finish(struct xfer *x, CURLcode rc)
 	json_error_t jerr;
 	long status = 0;
 
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	info_long(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc == CURLE_OK && retryable_status(status) && r->attempts < HTTP_MAX_ATTEMPTS) {
-		curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &retry_after);
+		info_off(x->easy, CURLINFO_RETRY_AFTER, &retry_after);
 		x->not_before = log_now() + backoff(r->attempts, (long)retry_after);
 		log_warn("%s %s: HTTP %ld, trying again in %.1f s (attempt %d of %d)", r->method,
 		    r->url, status, x->not_before - log_now(), r->attempts + 1, HTTP_MAX_ATTEMPTS);
@@ -424,13 +565,13 @@ finish(struct xfer *x, CURLcode rc)
 	if (rc != CURLE_OK && retryable_error(rc) && r->attempts < HTTP_MAX_ATTEMPTS) {
 		x->not_before = log_now() + backoff(r->attempts, 0);
 		log_warn("%s %s: %s, trying again in %.1f s (attempt %d of %d)", r->method, r->url,
-		    x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc),
+		    x->errbuf[0] ? x->errbuf : cu.easy_strerror(rc),
 		    x->not_before - log_now(), r->attempts + 1, HTTP_MAX_ATTEMPTS);
 		return 0;
 	}
 	if (rc != CURLE_OK) {
 		snprintf(r->error, sizeof(r->error), "%s", x->overflow ? "answer too large" :
-		    x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		    x->errbuf[0] ? x->errbuf : cu.easy_strerror(rc));
 		r->tls_error = rc == CURLE_PEER_FAILED_VERIFICATION ||
 		    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CONNECT_ERROR;
 		r->status = 0;
@@ -480,24 +621,24 @@ http_perform(struct http *h, struct http_request *reqs, size_t n)
 				if (j == n)
 					break;
 			}
-			if (h->easy[slot] == NULL && (h->easy[slot] = curl_easy_init()) == NULL)
+			if (h->easy[slot] == NULL && (h->easy[slot] = cu.easy_init()) == NULL)
 				goto out;
 			x[i].easy = h->easy[slot];
 			x[i].r->attempts++;
 			if (prepare(h, &x[i]) == -1 ||
-			    curl_multi_add_handle(h->multi, x[i].easy) != CURLM_OK)
+			    cu.multi_add_handle(h->multi, x[i].easy) != CURLM_OK)
 				goto out;
 			running++;
 		}
-		if (curl_multi_perform(h->multi, &still) != CURLM_OK)
+		if (cu.multi_perform(h->multi, &still) != CURLM_OK)
 			goto out;
-		while ((msg = curl_multi_info_read(h->multi, &still)) != NULL) {
+		while ((msg = cu.multi_info_read(h->multi, &still)) != NULL) {
 			struct xfer *done = NULL;
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&done);
-			curl_multi_remove_handle(h->multi, msg->easy_handle);
+			info_ptr(msg->easy_handle, CURLINFO_PRIVATE, (char **)&done);
+			cu.multi_remove_handle(h->multi, msg->easy_handle);
 			running--;
 			if (finish(done, msg->data.result)) {
 				done->done = 1;
@@ -508,7 +649,7 @@ http_perform(struct http *h, struct http_request *reqs, size_t n)
 		if (left == 0)
 			break;
 		now = log_now();
-		if (curl_multi_poll(h->multi, NULL, 0, wake > now ? (int)((wake - now) * 1000) + 1 :
+		if (cu.multi_poll(h->multi, NULL, 0, wake > now ? (int)((wake - now) * 1000) + 1 :
 		    0, NULL) != CURLM_OK)
 			goto out;
 	}
@@ -516,7 +657,7 @@ http_perform(struct http *h, struct http_request *reqs, size_t n)
 out:
 	for (i = 0; i < n; i++) {
 		if (x[i].easy != NULL)
-			curl_multi_remove_handle(h->multi, x[i].easy);
+			cu.multi_remove_handle(h->multi, x[i].easy);
 		free(x[i].body);
 		free(x[i].sent);
 	}

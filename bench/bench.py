@@ -225,6 +225,22 @@ def query_times(text, suffix):
     return out
 
 
+UPDATE_RE = re.compile(r"^(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d\.\d{3}) client .*: updating zone "
+                       r"'[^']*': adding an RR at '([^']+)'")
+
+
+def update_times(text, suffix):
+    """Epoch times at which ns1 (named -g log `text`) applied an UPDATE that
+    added a record at a name ending in `suffix`."""
+    out = []
+    for line in text.splitlines():
+        m = UPDATE_RE.match(line)
+        if m and m.group(2).lower().endswith(suffix):
+            out.append(datetime.datetime.strptime(m.group(1), '%d-%b-%Y %H:%M:%S.%f')
+                       .timestamp())
+    return out
+
+
 def rate_and_burst(times, start, end):
     """(queries/s over [start, end], most queries in any BURST_WINDOW)."""
     ts = sorted(t for t in times if start <= t <= end)
@@ -426,15 +442,25 @@ class Bed:
                 raise RuntimeError(f'rndc querylog {state} at {s}: {p.stderr.strip()}')
 
     def _queries(self, r, offsets, suffix):
-        """Query rates at each address during the last auth call and the
-        last cleanup call."""
+        """Query rates at each address during dns01's wait (from ns1 applying
+        the UPDATE that added the values to the last auth return), and, to
+        show the bursts of zone discovery too, during the whole last auth
+        call and the whole last cleanup call (which does not wait)."""
         r['queries'] = {}
+        texts = {}
         for s in AUTH_SERVERS:
             with open(self._log_path(s), 'rb') as f:
                 f.seek(offsets[s])
-                times = query_times(f.read().decode('utf-8', 'replace'), suffix)
-            for phase in ('auth', 'cleanup'):
-                start, end = r.get(f'last_{phase}_start'), r.get(f'last_{phase}_end')
+                texts[s] = f.read().decode('utf-8', 'replace')
+        a0, a1 = r.get('last_auth_start'), r.get('last_auth_end')
+        ups = [t for t in update_times(texts[NS1], suffix) if a0 and a1 and a0 <= t <= a1]
+        r['wait_start'] = min(ups) if ups else None
+        for s in AUTH_SERVERS:
+            times = query_times(texts[s], suffix)
+            for phase, (start, end) in (('wait', (r['wait_start'], a1)),
+                                        ('auth', (a0, a1)),
+                                        ('cleanup', (r.get('last_cleanup_start'),
+                                                     r.get('last_cleanup_end')))):
                 if start and end:
                     qps, burst = rate_and_burst(times, start, end)
                     r['queries'][f'{phase} {s}'] = {'qps': qps, 'burst': burst,

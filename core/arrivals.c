@@ -167,7 +167,7 @@ int
 arrivals_window(const struct arrival *a, double *lo, double *hi)
 {
 	size_t n = a->n < ARRIVALS_KEEP ? a->n : ARRIVALS_KEEP, i, used = 0;
-	double min = 0, max = 0, d;
+	double min = 0, max = 0, last = 0, d;
 
 	*lo = *hi = 0;
 	for (i = n > ARRIVALS_USE ? n - ARRIVALS_USE : 0; i < n; i++) {
@@ -179,10 +179,13 @@ arrivals_window(const struct arrival *a, double *lo, double *hi)
 			min = d;
 		if (used == 0 || d > max)
 			max = d;
+		last = d;
 		used++;
 	}
 	if (used < ARRIVALS_MIN_SEEN || used == 0)
 		return 0;
+	if (max - min > ARRIVALS_SPREAD_MAX_S)	/* the lag changed: the newest counts */
+		min = max = last;
 	*lo = min - ARRIVALS_MARGIN_S - ARRIVALS_MARGIN_FRAC * min;
 	if (*lo < 0)
 		*lo = 0;

@@ -52,6 +52,12 @@
 #define ARRIVALS_MIN_SEEN	1
 #define ARRIVALS_MARGIN_S	0.05
 #define ARRIVALS_MARGIN_FRAC	0.01
+/*
+ * Delays further apart than this are not one lag with jitter but a lag
+ * that changed: the window is then around the newest delay alone, so the
+ * dense part stays short (propagation.h: the query budget).
+ */
+#define ARRIVALS_SPREAD_MAX_S	0.5
 
 /* Characters of the fields of a line, and of a whole line (no newline). */
 #define ARRIVALS_TIME_CHARS	24	/* UPDATED; dns01 writes "1732748000.123" */
@@ -108,6 +114,8 @@ int	arrivals_parse_line(const char *line, size_t len, struct arrival *a,
  * seconds after the write, over the most recent ARRIVALS_USE delays:
  *	*lo = min - ARRIVALS_MARGIN_S - ARRIVALS_MARGIN_FRAC * min (at least 0)
  *	*hi = max + ARRIVALS_MARGIN_S + ARRIVALS_MARGIN_FRAC * max
+ * where min and max are the newest delay alone when they are more than
+ * ARRIVALS_SPREAD_MAX_S apart.
  * 1 when there is a window; 0 (and *lo = *hi = 0) when a has fewer than
  * ARRIVALS_MIN_SEEN delays: no prediction.  Delays that are not finite or
  * outside 0..ARRIVALS_MAX_DELAY_S do not count.  Pure.

@@ -195,8 +195,10 @@ prop_poll_gap(double elapsed, int have, double lo, double hi)
 {
 	double gap = PROP_SPARSE_MS / 1000.0, dense = PROP_DENSE_MS / 1000.0;
 
-	if (!have || elapsed > hi)
+	if (!have)
 		return PROP_INTERVAL_MS / 1000.0;
+	if (elapsed > hi)
+		return gap;
 	if (elapsed >= lo)
 		return dense;
 	if (elapsed + gap > lo)		/* the first dense query lands at lo */

@@ -356,8 +356,8 @@ history(const double *d, size_t n)
 static void
 test_window(void **state)
 {
-	static const double four[] = { 3, 2.5, 4, 3.5 };
-	static const double eight[] = { 100, 200, 0.5, 300, 3, 2.5, 4, 3.5 };
+	static const double four[] = { 5.1, 5.0, 5.3, 5.2 };
+	static const double eight[] = { 100, 200, 0.5, 300, 5.1, 5.0, 5.3, 5.2 };
 	struct arrival a;
 	double lo = -1, hi = -1;
 
@@ -370,33 +370,46 @@ test_window(void **state)
 	/* one delay (ARRIVALS_MIN_SEEN): both margins around it */
 	a = history(four, 1);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(lo - (3 - ARRIVALS_MARGIN_S - ARRIVALS_MARGIN_FRAC * 3)) < EPS);
-	assert_true(fabs(hi - (3 + ARRIVALS_MARGIN_S + ARRIVALS_MARGIN_FRAC * 3)) < EPS);
+	assert_true(fabs(lo - (5.1 - ARRIVALS_MARGIN_S - ARRIVALS_MARGIN_FRAC * 5.1)) < EPS);
+	assert_true(fabs(hi - (5.1 + ARRIVALS_MARGIN_S + ARRIVALS_MARGIN_FRAC * 5.1)) < EPS);
 
-	/* four: the range of all four */
+	/* four within ARRIVALS_SPREAD_MAX_S: the range of all four */
 	a = history(four, 4);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(lo - WLO(2.5)) < EPS);
-	assert_true(fabs(hi - WHI(4)) < EPS);
+	assert_true(fabs(lo - WLO(5.0)) < EPS);
+	assert_true(fabs(hi - WHI(5.3)) < EPS);
 
 	/* eight: only the last ARRIVALS_USE count (the old, long lags are forgotten) */
 	assert_int_equal(ARRIVALS_USE, 4);
 	a = history(eight, 8);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(lo - WLO(2.5)) < EPS);
-	assert_true(fabs(hi - WHI(4)) < EPS);
+	assert_true(fabs(lo - WLO(5.0)) < EPS);
+	assert_true(fabs(hi - WHI(5.3)) < EPS);
 	/* five: the oldest one is out */
 	a = history(eight + 3, 5);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(hi - WHI(4)) < EPS);
+	assert_true(fabs(lo - WLO(5.0)) < EPS && fabs(hi - WHI(5.3)) < EPS);
+
+	/* a lag that changed (delays further apart than ARRIVALS_SPREAD_MAX_S): the newest */
+	a = history((const double[]){ 2.1, 2.0, 5.1, 5.0 }, 4);
+	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
+	assert_true(fabs(lo - WLO(5.0)) < EPS && fabs(hi - WHI(5.0)) < EPS);
+	a = history((const double[]){ 5.0, 2.0 }, 2);
+	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
+	assert_true(fabs(lo - WLO(2.0)) < EPS && fabs(hi - WHI(2.0)) < EPS);
+	/* just within: the range */
+	a = history((const double[]){ 1.0, 1.0 + ARRIVALS_SPREAD_MAX_S }, 2);
+	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
+	assert_true(fabs(lo - WLO(1.0)) < EPS &&
+	    fabs(hi - WHI(1.0 + ARRIVALS_SPREAD_MAX_S)) < EPS);
 
 	/* lo never goes below 0 */
 	a = history((const double[]){ 0 }, 1);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
 	assert_true(lo == 0 && fabs(hi - ARRIVALS_MARGIN_S) < EPS);
-	a = history((const double[]){ 0.05, 2 }, 2);
+	a = history((const double[]){ 0.02, 0.04 }, 2);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(lo == 0 && fabs(hi - WHI(2)) < EPS);
+	assert_true(lo == 0 && fabs(hi - WHI(0.04)) < EPS);
 
 	/* the largest delay */
 	a = history((const double[]){ ARRIVALS_MAX_DELAY_S }, 1);
@@ -415,9 +428,9 @@ test_window_damage(void **state)
 	a = history((const double[]){ NAN, -1, INFINITY, 1e9 }, 4);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 0);
 	assert_true(lo == 0 && hi == 0);
-	a = history((const double[]){ NAN, 2, -INFINITY, 3 }, 4);
+	a = history((const double[]){ NAN, 2.8, -INFINITY, 3 }, 4);
 	assert_int_equal(arrivals_window(&a, &lo, &hi), 1);
-	assert_true(fabs(lo - WLO(2)) < EPS && fabs(hi - WHI(3)) < EPS);
+	assert_true(fabs(lo - WLO(2.8)) < EPS && fabs(hi - WHI(3)) < EPS);
 	/* n beyond the array is read as ARRIVALS_KEEP */
 	a = history((const double[]){ 1, 1, 1, 1, 5, 5, 5, 5 }, 8);
 	a.n = 1000;
@@ -608,10 +621,10 @@ test_keeps_last(void **state)
 	assert_int_equal(got.n, ARRIVALS_KEEP);
 	for (i = 0; i < ARRIVALS_KEEP; i++)
 		assert_true(fabs(got.delay[i] - ((double)i + 3.5)) < FILE_EPS);
-	/* and the window is that of the last ARRIVALS_USE */
+	/* and the window is that of the newest (the last ARRIVALS_USE are 3 s apart) */
 	assert_int_equal(arrivals_window(&got, &lo, &hi), 1);
-	assert_true(fabs(lo - (7.5 - ARRIVALS_MARGIN_S - ARRIVALS_MARGIN_FRAC * 7.5)) < 1e-3);
-	assert_true(fabs(hi - (10.5 + ARRIVALS_MARGIN_S + ARRIVALS_MARGIN_FRAC * 10.5)) < 1e-3);
+	assert_true(fabs(lo - WLO(10.5)) < 1e-3);
+	assert_true(fabs(hi - WHI(10.5)) < 1e-3);
 }
 
 /* Observations that are damage are not noted, and said so; the others are. */

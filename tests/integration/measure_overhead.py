@@ -41,7 +41,7 @@ def main():
         for lag in LAGS:
             overheads = []
             for i in range(n):
-                tb.reset()
+                tb.reset(keep_arrivals=True)     # as a host renewing again and again
                 testbed.TRANSCRIPT.clear()
                 try:
                     r = timed_auth_pair(tb, conf, DOMAIN, lag)

@@ -930,13 +930,15 @@ class Testbed:
         self.set_lag(0)
         self.sync()
 
-    def reset(self):
-        """Between tests: lag 0, ns2 in sync, no cache ledger and no learned
-        arrival times (each test starts like a host where dns01 changed
-        nothing recently)."""
+    def reset(self, keep_arrivals=False):
+        """Between tests: lag 0, ns2 in sync, no cache ledger and (unless
+        keep_arrivals: a measurement of repeated runs) no learned arrival
+        times: each test starts like a host where dns01 changed nothing
+        recently."""
         self.settle()
         (self.tmp / 'state' / 'cache.ledger').unlink(missing_ok=True)
-        (self.tmp / 'state' / 'arrivals').unlink(missing_ok=True)
+        if not keep_arrivals:
+            (self.tmp / 'state' / 'arrivals').unlink(missing_ok=True)
 
     def nsupdate(self, *lines, zone='example.test', key='dns01-key', server=None):
         """Send one signed UPDATE to the zone's primary (ns3 for its zones,

@@ -103,6 +103,9 @@ TARGET_RSS_KB = 8 * 1024              # peak RSS of a hook call
 
 # Tool keys and their labels, in table order.  PEERS: what dns01 competes with.
 DNS01, REF, FLOOR = 'dns01', 'reference', 'floor'
+# certbot with a hook that does nothing (not a tool in the tables): how long
+# certbot itself takes between its hook calls, the least any hook can cost.
+NOOP, HOOKCOST = 'noop', 'hookcost'
 CB10, CB60, LEGO = 'certbot-rfc2136-10', 'certbot-rfc2136-60', 'lego-rfc2136'
 LABELS = {
     DNS01: 'certbot + dns01 hooks',
@@ -111,6 +114,7 @@ LABELS = {
     LEGO: f'lego rfc2136, TTL {LEGO_TTL} s, sequence {LEGO_SEQUENCE_INTERVAL} s',
     REF: 'certbot + reference hook (nsupdate, dig every 1 s)',
     FLOOR: 'certbot + floor hook (nsupdate, told by the prober)',
+    NOOP: 'certbot + a hook that does nothing (/bin/true)',
 }
 PEERS = (CB10, CB60, LEGO, REF)
 TOOLS = (DNS01,) + PEERS + (FLOOR,)
@@ -350,11 +354,12 @@ class Bed:
                 '--logs-dir', str(work / 'logs')]
         hooklog = work / 'hooks.log'
         floor = None
-        if tool in (DNS01, REF, FLOOR):
+        if tool in (DNS01, REF, FLOOR, NOOP):
             cmd = {DNS01: f'{shlex.quote(testbed.dns01_binary())} '
                           f'-c {shlex.quote(conf or self.conf)}',
                    REF: str(HERE / 'reference-hook.sh'),
-                   FLOOR: str(HERE / 'floor-hook.sh')}[tool]
+                   FLOOR: str(HERE / 'floor-hook.sh'),
+                   NOOP: '/bin/true'}[tool]
             auth, cleanup = (f'{WRAP} {hooklog} {phase} {cmd} {phase}'
                              for phase in ('auth', 'cleanup'))
             argv += ['--manual', '--preferred-challenges', 'dns',
@@ -396,7 +401,7 @@ class Bed:
              'ok': rc == 0 and bool(certs), 'seconds': t1 - t0, 'rc': rc, 'work': str(work)}
         if not r['ok']:
             r['error'] = self._certbot_error(work)
-        if tool in (DNS01, REF, FLOOR):
+        if tool in (DNS01, REF, FLOOR, NOOP):
             r.update(hook_summary(read_hook_log(hooklog)))
             if r['failed_hooks']:
                 r['note'] = f'  (hook exit codes: {" ".join(r["failed_hooks"])})'
@@ -515,6 +520,9 @@ def bed_a(bed):
         bed.settle(MANY_LAG)
         base = bed.fresh('c')
         bed.certbot(DNS01, base, many(base, MANY_NAMES), MANY_LAG, 'many', querylog=True)
+    for rep in range(REPS):     # the CA then refuses: only the hook calls count
+        base = bed.fresh('n')
+        bed.certbot(NOOP, base, many(base, MANY_NAMES), MANY_LAG, HOOKCOST)
     bed.settle(0)
     api_calls(bed)
     resources(bed)

@@ -187,8 +187,8 @@ def write(runs, versions, total_seconds, outdir):
                   f'({_s(max(spans, default=None))} s max), of which the {MANY_NAMES - 1} calls '
                   f'before the last (certbot runs them one after the other) took '
                   f'{_s(_med(recording))} s and the last one (UPDATE, then the wait) '
-                  f'{_s(_med(last))} s; the last cleanup call (UPDATE, then waiting until the '
-                  f'values are gone) took {_s(_med(cleanup))} s. UPDATE messages per run (ns1\'s '
+                  f'{_s(_med(last))} s; the last cleanup call (one UPDATE; it does not wait for '
+                  f'the servers) took {_s(_med(cleanup))} s. UPDATE messages per run (ns1\'s '
                   f'zone journal): {adds} adding, {dels} removing, {total} in all.']
         noop = [r for r in runs if r['kind'] == HOOKCOST and r['tool'] == NOOP]
         nspan = [r['last_auth_end'] - r['first_auth_start'] for r in noop

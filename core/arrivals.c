@@ -14,21 +14,16 @@
 
 #define ARR_FILE_MAX		(ARRIVALS_MAX_ENTRIES * ARRIVALS_LINE_MAX)
 #define ARR_LOCK		"arrivals"	/* state_lock(): arrivals.lock */
-#define ARR_PATH_MAX		4096
-#define ARR_SHOWN_MAX		(4 * ARR_PATH_MAX + 1)	/* a path, every byte \xHH */
+#define ARR_OFF			"dns01 polls without learned arrival times"
 #define ARR_NAME_SHOWN_MAX	(4 * NAME_BUF + 1)	/* a caller's zone, escaped */
 #define ARR_ADDR_SHOWN_MAX	(4 * DNS_ADDR_TEXT + 1)	/* a caller's address, escaped */
 #define ARR_REPORT_MAX		1024	/* the damaged lines named in the warning */
 #define ARR_FIELDS		4
 #define DIGITS			"0123456789"
-#define FNV_BASIS		14695981039346656037ULL	/* 64-bit FNV-1a */
-#define FNV_PRIME		1099511628211ULL
 
 /* The arrivals file while it is locked. */
 struct arrivals {
-	int	lockfd;
-	char	path[ARR_PATH_MAX];
-	char	shown[ARR_SHOWN_MAX];	/* path for messages */
+	struct state_file f;
 	struct arrivals_parsed p;
 };
 
@@ -246,42 +241,6 @@ arrivals_parse(const char *text, size_t len, double now, struct arrivals_parsed 
 	}
 }
 
-/* The FNV-1a hash of the n bytes at s, going on from h. */
-static unsigned long long
-fnv(unsigned long long h, const char *s, size_t n)
-{
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*s++) * FNV_PRIME;
-	return h;
-}
-
-/*
- * 1 unless the last report of this process had the same key (a hash of a
- * path and of what is wrong with it, or of what it holds): a run reads the
- * file more than once, and says what is wrong with it once.
- */
-static int
-first_report(unsigned long long key)
-{
-	static unsigned long long last;
-	static int have;
-
-	if (have && last == key)
-		return 0;
-	last = key;
-	have = 1;
-	return 1;
-}
-
-/* Say (once) that the file shown is why (from state_*()): no arrival times. */
-static void
-refused(const char *shown, const char *why)
-{
-	if (first_report(fnv(fnv(FNV_BASIS, shown, strlen(shown)), why, strlen(why))))
-		log_warn("%s is %s: dns01 leaves it alone, and polls without learned arrival "
-		    "times until it is removed", shown, why);
-}
-
 /*
  * Say, in one warning and once for the same text, what was wrong in the
  * file of a read as text (len bytes): how many lines were ignored, the
@@ -295,7 +254,7 @@ report_damage(const struct arrivals *a, const char *text, size_t len, int trunca
 	int n;
 
 	if ((a->p.nbad == 0 && !truncated) ||
-	    !first_report(fnv(fnv(FNV_BASIS, a->path, strlen(a->path)), text, len)))
+	    !state_report_once(a->f.path, strlen(a->f.path), text, len))
 		return;
 	lines[0] = '\0';
 	for (i = 0; i < a->p.nbad && i < ARRIVALS_DAMAGE_SHOWN; i++) {
@@ -311,102 +270,54 @@ report_damage(const struct arrivals *a, const char *text, size_t len, int trunca
 	if (a->p.nbad == 0)
 		log_warn("%s is larger than any arrivals file dns01 writes: only the whole lines "
 		    "in its first %d bytes are read, and dns01 drops the rest the next time it "
-		    "updates the file", a->shown, ARR_FILE_MAX);
+		    "updates the file", a->f.shown, ARR_FILE_MAX);
 	else
 		log_warn("%s%s: %zu damaged line%s ignored (%s); dns01 drops them the next time "
-		    "it updates the file", a->shown, truncated ? " (only its first part is read)" :
+		    "it updates the file", a->f.shown, truncated ? " (only its first part is read)" :
 		    "", a->p.nbad, a->p.nbad == 1 ? "" : "s", lines);
-}
-
-/*
- * Read the file into a->p (state_read(): no FIFO, device, directory or
- * symbolic link).  A missing file has no entries; one with a second name (a
- * cp -al backup) is read too; of a larger one, the whole lines in its first
- * ARR_FILE_MAX bytes.  0 or -1 (reported).
- */
-static int
-read_file(struct arrivals *a)
-{
-	const char *why = NULL;
-	char *text = NULL;
-	size_t len = 0;
-	int r;
-
-	r = state_read(a->path, ARR_FILE_MAX, STATE_READ_LINKED | STATE_READ_HEAD, &text, &len,
-	    &why);
-	if (r == -1) {
-		refused(a->shown, why);
-		return -1;
-	}
-	if (text == NULL)
-		return 0;	/* no file yet */
-	if (r == 1)	/* cut at ARR_FILE_MAX: whole lines only */
-		while (len > 0 && text[len - 1] != '\n')
-			len--;
-	arrivals_parse(text, len, prop_wall_now(), &a->p);
-	report_damage(a, text, len, r == 1);
-	free(text);
-	return 0;
 }
 
 /* Unlock and free what load() holds. */
 static void
 unload(struct arrivals *a)
 {
-	state_unlock(a->lockfd);
-	a->lockfd = -1;
+	state_file_close(&a->f);
 	free(a->p.e);
 	a->p.e = NULL;
 }
 
-/* Lock the file of dir (into a->lockfd).  0 or -1 (reported). */
-static int
-lock_file(const char *dir, struct arrivals *a)
-{
-	char path[ARR_PATH_MAX], shown[ARR_SHOWN_MAX];
-	const char *why = NULL;
-
-	if (state_lock(dir, ARR_LOCK, &a->lockfd, &why) == ST_OK)
-		return 0;
-	if (why == NULL) {
-		log_warn("cannot lock the arrival times %s: dns01 polls without them", a->shown);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, ARR_LOCK);
-	refused(log_escape(path, shown, sizeof(shown)), why);
-	return -1;
-}
-
 /*
  * Lock the file of dir and read its current entries into a (release with
- * unload()).  0, or -1 (reported) with nothing held.
+ * unload()): state_file_open() reads it (no FIFO, device, directory or
+ * symbolic link; one with a second name, a cp -al backup, too; of a larger
+ * one, the whole lines in its first ARR_FILE_MAX bytes); a missing file
+ * has no entries.  0, or -1 (reported) with nothing held.
  */
 static int
 load(const char *dir, struct arrivals *a)
 {
-	int n, rc = -1;
+	char *text = NULL;
+	size_t len = 0;
+	int cut;
 
 	memset(a, 0, sizeof(*a));
-	a->lockfd = -1;
-	n = snprintf(a->path, sizeof(a->path), "%s/%s", dir, ARRIVALS_FILE);
-	if (n < 0 || (size_t)n >= sizeof(a->path)) {
-		log_warn("state_dir path too long: dns01 polls without learned arrival times");
+	if ((a->p.e = calloc(ARRIVALS_MAX_ENTRIES, sizeof(*a->p.e))) == NULL) {
+		log_warn("out of memory reading the arrival times: %s", ARR_OFF);
 		return -1;
 	}
-	log_escape(a->path, a->shown, sizeof(a->shown));
-	if ((a->p.e = calloc(ARRIVALS_MAX_ENTRIES, sizeof(*a->p.e))) == NULL) {
-		log_warn("out of memory reading %s: dns01 polls without learned arrival times",
-		    a->shown);
-		goto out;
-	}
 	a->p.max = ARRIVALS_MAX_ENTRIES;
-	if (lock_file(dir, a) == -1 || read_file(a) == -1)
-		goto out;
-	rc = 0;
-out:
-	if (rc == -1)
-		unload(a);
-	return rc;
+	if (state_file_open(dir, ARRIVALS_FILE, ARR_LOCK, ARR_FILE_MAX, ARR_OFF, &a->f, &text,
+	    &len, &cut) == -1) {
+		free(a->p.e);
+		a->p.e = NULL;
+		return -1;
+	}
+	if (text != NULL) {
+		arrivals_parse(text, len, prop_wall_now(), &a->p);
+		report_damage(a, text, len, cut);
+		free(text);
+	}
+	return 0;
 }
 
 void
@@ -469,7 +380,7 @@ save(const struct arrivals *a)
 	int rc = -1;
 
 	if ((text = malloc(ARR_FILE_MAX)) == NULL) {
-		log_warn("out of memory writing %s", a->shown);
+		log_warn("out of memory writing %s", a->f.shown);
 		return -1;
 	}
 	for (i = 0; i < a->p.n; i++) {
@@ -485,11 +396,11 @@ save(const struct arrivals *a)
 		if (put(text, ARR_FILE_MAX, &len, "\n") == -1)
 			goto full;
 	}
-	if (state_write(a->path, text, len) == ST_OK)
+	if (state_write(a->f.path, text, len) == ST_OK)
 		rc = 0;
 	goto out;
 full:
-	log_warn("%s: the entries do not fit in %d bytes", a->shown, ARR_FILE_MAX);
+	log_warn("%s: the entries do not fit in %d bytes", a->f.shown, ARR_FILE_MAX);
 out:
 	free(text);
 	return rc;
@@ -611,7 +522,7 @@ arrivals_add(const char *dir, const struct arrival *obs, size_t n)
 		merge(&f, &c[k], now);
 	if (save(&f) == -1)
 		log_warn("cannot update the arrival times %s: later runs poll without this run's",
-		    f.shown);
+		    f.f.shown);
 	unload(&f);
 out:
 	free(c);

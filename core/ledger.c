@@ -14,20 +14,17 @@
 #define LEDGER_LINE_MAX		(NAME_BUF + 64)
 #define LEDGER_FILE_MAX		(LEDGER_MAX_ENTRIES * LEDGER_LINE_MAX)
 #define LEDGER_LOCK		"cache"
-#define LEDGER_PATH_MAX		4096
-#define LEDGER_SHOWN_MAX	(4 * LEDGER_PATH_MAX + 1)	/* a path, every byte \xHH */
 #define LEDGER_NUM_MAX		24	/* characters of a time ("1732748000.123") */
 #define LEDGER_INT_MAX		9	/* digits of the TTL */
 #define LEDGER_FIELDS		5
 #define DIGITS			"0123456789"
-#define FNV_BASIS		14695981039346656037ULL	/* 64-bit FNV-1a */
-#define FNV_PRIME		1099511628211ULL
+
+/* What stops working when the ledger cannot be used (state_file_open()). */
+#define LEDGER_OFF	"cache waits are off"
 
 /* The ledger while it is locked. */
 struct ledger {
-	int	lockfd;
-	char	path[LEDGER_PATH_MAX];
-	char	shown[LEDGER_SHOWN_MAX];	/* path for messages */
+	struct state_file f;
 	struct ledger_parsed p;
 };
 
@@ -212,42 +209,6 @@ ledger_parse(const char *text, size_t len, double now, struct ledger_parsed *p)
 	}
 }
 
-/* The FNV-1a hash of the n bytes at s, going on from h. */
-static unsigned long long
-fnv(unsigned long long h, const char *s, size_t n)
-{
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*s++) * FNV_PRIME;
-	return h;
-}
-
-/*
- * 1 unless the last report of this process had the same key (a hash of a
- * path and of what is wrong with it, or of what it holds): a run reads the
- * ledger several times, and says what is wrong with it once.
- */
-static int
-first_report(unsigned long long key)
-{
-	static unsigned long long last;
-	static int have;
-
-	if (have && last == key)
-		return 0;
-	last = key;
-	have = 1;
-	return 1;
-}
-
-/* Say (once) that the file shown is why (from state_*()): cache waits are off. */
-static void
-refused(const char *shown, const char *why)
-{
-	if (first_report(fnv(fnv(FNV_BASIS, shown, strlen(shown)), why, strlen(why))))
-		log_warn("%s is %s: dns01 leaves it alone, and cache waits are off until it is "
-		    "removed (see dns01(1), RESOLVER CACHES)", shown, why);
-}
-
 /* Say what was wrong in the ledger l read as text (len bytes), once. */
 static void
 report_damage(const struct ledger *l, const char *text, size_t len, int truncated)
@@ -255,109 +216,62 @@ report_damage(const struct ledger *l, const char *text, size_t len, int truncate
 	size_t i;
 
 	if ((l->p.nbad == 0 && !truncated) ||
-	    !first_report(fnv(fnv(FNV_BASIS, l->path, strlen(l->path)), text, len)))
+	    !state_report_once(l->f.path, strlen(l->f.path), text, len))
 		return;
 	if (truncated)
 		log_warn("%s is larger than any ledger dns01 writes: only its first %d bytes "
-		    "are read", l->shown, LEDGER_FILE_MAX);
+		    "are read", l->f.shown, LEDGER_FILE_MAX);
 	for (i = 0; i < l->p.nbad && i < LEDGER_DAMAGE_SHOWN; i++)
-		log_warn("%s line %zu ignored: %s", l->shown, l->p.bad[i].line, l->p.bad[i].why);
+		log_warn("%s line %zu ignored: %s", l->f.shown, l->p.bad[i].line, l->p.bad[i].why);
 	if (l->p.nbad > LEDGER_DAMAGE_SHOWN)
-		log_warn("%s: %zu more damaged lines ignored", l->shown,
+		log_warn("%s: %zu more damaged lines ignored", l->f.shown,
 		    l->p.nbad - LEDGER_DAMAGE_SHOWN);
 	log_warn("%s: dns01 drops ignored lines the next time it updates the ledger; to drop "
 	    "them now, delete those lines (not the whole file: that also forgets the pending "
-	    "cache waits of other names)", l->shown);
-}
-
-/*
- * Read the ledger file into l->p (state_read: no FIFO, device, directory or
- * symbolic link).  A missing file is an empty ledger; one with a second
- * name (a cp -al backup) is read too; of a larger one, the whole lines in
- * its first LEDGER_FILE_MAX bytes.  0 or -1 (reported).
- */
-static int
-read_ledger(struct ledger *l)
-{
-	const char *why = NULL;
-	char *text = NULL;
-	size_t len = 0;
-	int r;
-
-	r = state_read(l->path, LEDGER_FILE_MAX, STATE_READ_LINKED | STATE_READ_HEAD, &text,
-	    &len, &why);
-	if (r == -1) {
-		refused(l->shown, why);
-		return -1;
-	}
-	if (text == NULL)
-		return 0;	/* no ledger yet */
-	if (r == 1)	/* cut at LEDGER_FILE_MAX: whole lines only */
-		while (len > 0 && text[len - 1] != '\n')
-			len--;
-	ledger_parse(text, len, prop_wall_now(), &l->p);
-	report_damage(l, text, len, r == 1);
-	free(text);
-	return 0;
+	    "cache waits of other names)", l->f.shown);
 }
 
 /* Unlock and free what load() holds. */
 static void
 unload(struct ledger *l)
 {
-	state_unlock(l->lockfd);
-	l->lockfd = -1;
+	state_file_close(&l->f);
 	free(l->p.e);
 	l->p.e = NULL;
 }
 
-/* Lock the ledger of dir (into l->lockfd).  0 or -1 (reported). */
-static int
-lock_ledger(const char *dir, struct ledger *l)
-{
-	char path[LEDGER_PATH_MAX], shown[LEDGER_SHOWN_MAX];
-	const char *why = NULL;
-
-	if (state_lock(dir, LEDGER_LOCK, &l->lockfd, &why) == ST_OK)
-		return 0;
-	if (why == NULL) {
-		log_warn("cannot lock the cache ledger %s: cache waits are off", l->shown);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, LEDGER_LOCK);
-	refused(log_escape(path, shown, sizeof(shown)), why);
-	return -1;
-}
-
 /*
  * Lock the ledger of dir and read its current entries into l (release
- * with unload()).  0, or -1 (reported) with nothing held.
+ * with unload()): state_file_open() reads it (no FIFO, device, directory
+ * or symbolic link; one with a second name, a cp -al backup, too; of a
+ * larger one, the whole lines in its first LEDGER_FILE_MAX bytes); a
+ * missing file is an empty ledger.  0, or -1 (reported) with nothing held.
  */
 static int
 load(const char *dir, struct ledger *l)
 {
-	int n, rc = -1;
+	char *text = NULL;
+	size_t len = 0;
+	int cut;
 
 	memset(l, 0, sizeof(*l));
-	l->lockfd = -1;
-	n = snprintf(l->path, sizeof(l->path), "%s/%s", dir, LEDGER_FILE);
-	if (n < 0 || (size_t)n >= sizeof(l->path)) {
-		log_warn("state_dir path too long: cache waits are off");
+	if ((l->p.e = calloc(LEDGER_MAX_ENTRIES, sizeof(*l->p.e))) == NULL) {
+		log_warn("out of memory reading the cache ledger: cache waits are off");
 		return -1;
 	}
-	log_escape(l->path, l->shown, sizeof(l->shown));
-	if ((l->p.e = calloc(LEDGER_MAX_ENTRIES, sizeof(*l->p.e))) == NULL) {
-		log_warn("out of memory reading %s: cache waits are off", l->shown);
-		goto out;
-	}
 	l->p.max = LEDGER_MAX_ENTRIES;
-	if (lock_ledger(dir, l) == -1 || read_ledger(l) == -1)
-		goto out;
-	rc = 0;
-out:
-	if (rc == -1)
-		unload(l);
-	return rc;
+	if (state_file_open(dir, LEDGER_FILE, LEDGER_LOCK, LEDGER_FILE_MAX, LEDGER_OFF, &l->f,
+	    &text, &len, &cut) == -1) {
+		free(l->p.e);
+		l->p.e = NULL;
+		return -1;
+	}
+	if (text != NULL) {
+		ledger_parse(text, len, prop_wall_now(), &l->p);
+		report_damage(l, text, len, cut);
+		free(text);
+	}
+	return 0;
 }
 
 void
@@ -397,7 +311,7 @@ save(const struct ledger *l)
 	int n, rc = -1;
 
 	if ((text = malloc(LEDGER_FILE_MAX)) == NULL) {
-		log_warn("out of memory writing %s", l->shown);
+		log_warn("out of memory writing %s", l->f.shown);
 		return -1;
 	}
 	for (i = 0; i < l->p.n; i++) {
@@ -407,13 +321,13 @@ save(const struct ledger *l)
 		    e->until, e->changed, e->pending ? 'p' : e->live ? '1' : '0', e->ttl,
 		    e->name);
 		if (n < 0 || (size_t)n >= LEDGER_FILE_MAX - len) {
-			log_warn("%s: the entries do not fit in %d bytes", l->shown,
+			log_warn("%s: the entries do not fit in %d bytes", l->f.shown,
 			    LEDGER_FILE_MAX);
 			goto out;
 		}
 		len += (size_t)n;
 	}
-	if (state_write(l->path, text, len) == ST_OK)
+	if (state_write(l->f.path, text, len) == ST_OK)
 		rc = 0;
 out:
 	free(text);
@@ -465,7 +379,7 @@ ledger_put_many(const char *dir, const struct ledger_entry *e, size_t n)
 			merge(&l, &e[k]);
 	if (save(&l) == -1)
 		log_warn("cannot update the cache ledger %s: the next write at %s%s may not wait "
-		    "for cached answers", l.shown, e[0].name, n > 1 ? " and the other names" : "");
+		    "for cached answers", l.f.shown, e[0].name, n > 1 ? " and the other names" : "");
 	unload(&l);
 }
 

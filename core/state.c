@@ -12,8 +12,6 @@
 #include "state.h"
 #include "status.h"
 
-#define STATE_PATH_MAX	4096
-#define STATE_SHOWN_MAX	(4 * STATE_PATH_MAX + 1)	/* a path, every byte \xHH */
 #define STATE_WHY_MAX	128
 
 /* path for a message (log_escape), in a static buffer. */
@@ -285,4 +283,93 @@ fail:
 		close(fd);
 	(void)unlink(tmp);
 	return ST_FAIL;
+}
+
+#define FNV_BASIS	14695981039346656037ULL	/* 64-bit FNV-1a */
+#define FNV_PRIME	1099511628211ULL
+
+/* The FNV-1a hash of the n bytes at s, going on from h. */
+static unsigned long long
+fnv(unsigned long long h, const char *s, size_t n)
+{
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*s++) * FNV_PRIME;
+	return h;
+}
+
+int
+state_report_once(const char *a, size_t alen, const char *b, size_t blen)
+{
+	static unsigned long long seen[STATE_REPORTS_KEPT];
+	static size_t nseen, next;
+	unsigned long long key = fnv(fnv(FNV_BASIS, a, alen), b, blen);
+	size_t i;
+
+	for (i = 0; i < nseen; i++)
+		if (seen[i] == key)
+			return 0;
+	seen[next] = key;
+	next = (next + 1) % STATE_REPORTS_KEPT;
+	if (nseen < STATE_REPORTS_KEPT)
+		nseen++;
+	return 1;
+}
+
+/* Say (once) that the file shown is why: what stops working is off. */
+static void
+refused(const char *shown, const char *why, const char *off)
+{
+	if (state_report_once(shown, strlen(shown), why, strlen(why)))
+		log_warn("%s is %s: dns01 leaves it alone, and %s until it is removed", shown,
+		    why, off);
+}
+
+int
+state_file_open(const char *dir, const char *file, const char *lock, size_t max,
+    const char *off, struct state_file *f, char **text, size_t *len, int *cut)
+{
+	char path[STATE_PATH_MAX], shown[STATE_SHOWN_MAX];
+	const char *why = NULL;
+	int n, r;
+
+	memset(f, 0, sizeof(*f));
+	f->lockfd = -1;
+	*text = NULL;
+	*len = 0;
+	*cut = 0;
+	n = snprintf(f->path, sizeof(f->path), "%s/%s", dir, file);
+	if (n < 0 || (size_t)n >= sizeof(f->path)) {
+		log_warn("state_dir path too long: %s", off);
+		return -1;
+	}
+	log_escape(f->path, f->shown, sizeof(f->shown));
+	if (state_lock(dir, lock, &f->lockfd, &why) != ST_OK) {
+		f->lockfd = -1;
+		if (why == NULL) {
+			log_warn("cannot lock %s: %s", f->shown, off);
+			return -1;
+		}
+		snprintf(path, sizeof(path), "%s/%s.lock", dir, lock);
+		refused(log_escape(path, shown, sizeof(shown)), why, off);
+		return -1;
+	}
+	r = state_read(f->path, max, STATE_READ_LINKED | STATE_READ_HEAD, text, len, &why);
+	if (r == -1) {
+		refused(f->shown, why, off);
+		state_file_close(f);
+		return -1;
+	}
+	if (r == 1) {	/* cut at max: whole lines only */
+		*cut = 1;
+		while (*len > 0 && (*text)[*len - 1] != '\n')
+			(*len)--;
+	}
+	return 0;
+}
+
+void
+state_file_close(struct state_file *f)
+{
+	state_unlock(f->lockfd);
+	f->lockfd = -1;
 }

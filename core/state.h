@@ -48,6 +48,42 @@ int	state_read(const char *path, size_t max, int flags, char **text, size_t *len
 	    const char **why);
 
 /*
+ * A state file read and replaced whole under its own lock: the cache
+ * ledger, the learned arrival times.  Its path, that path as messages show
+ * it (escaped), and the lock held.
+ */
+#define STATE_PATH_MAX	4096
+#define STATE_SHOWN_MAX	(4 * STATE_PATH_MAX + 1)	/* a path, every byte \xHH */
+
+struct state_file {
+	int	lockfd;
+	char	path[STATE_PATH_MAX];
+	char	shown[STATE_SHOWN_MAX];
+};
+
+/*
+ * Lock <dir>/<lock>.lock and read <dir>/<file> (state_read(): a file with
+ * other names is read too; of one larger than max, the whole lines in its
+ * first max bytes, and *cut is 1).  *text is NULL when there is no file
+ * yet.  A file or lock that cannot be used (a FIFO, a symbolic link, ...)
+ * is reported once per process: "<path> is <what>: dns01 leaves it alone,
+ * and <off> until it is removed".  0, or -1 (reported, nothing held).
+ * Release with state_file_close().
+ */
+int	state_file_open(const char *dir, const char *file, const char *lock, size_t max,
+	    const char *off, struct state_file *f, char **text, size_t *len, int *cut);
+void	state_file_close(struct state_file *f);
+
+/*
+ * 1 the first time this process asks about the text at a (alen bytes) and
+ * b (blen bytes) together, 0 after (the last STATE_REPORTS_KEPT are
+ * remembered): a run reads a state file several times and says what is
+ * wrong with it once.
+ */
+#define STATE_REPORTS_KEPT	8
+int	state_report_once(const char *a, size_t alen, const char *b, size_t blen);
+
+/*
  * Replace path with the len bytes of text, atomically: a temp file in the
  * same directory (<path>.tmp-<pid>, mode 0600; one left by a killed process
  * with this pid is removed first), fsync, rename, fsync of the directory.  A

@@ -529,3 +529,10 @@ answer_ns_state(const enum addr_state *st, const int *unreachable, size_t n)
 		return NS_DONE;
 	return lame_ ? NS_LAME : NS_WAITING;
 }
+
+int
+answer_same_change(const struct change_tag *a, const struct change_tag *b)
+{
+	return a->witness && a->member && b->member && a->batch == b->batch &&
+	    a->zone == b->zone;
+}

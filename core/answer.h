@@ -198,4 +198,24 @@ enum ns_state { NS_WAITING, NS_DONE, NS_LAME };
 /* unreachable[i] is addr_unreachable() of address i. */
 enum ns_state answer_ns_state(const enum addr_state *st, const int *unreachable, size_t n);
 
+/*
+ * One change, one arrival (core/propagation.h): what a name's values came
+ * with.  batch: the provider call of the run that wrote them; member: that
+ * call changed one of them, and the provider applies a call whole; witness:
+ * a member whose values no older version of the zone held.
+ */
+struct change_tag {
+	const void *zone;		/* the zone the call wrote to */
+	int	batch;
+	int	member;
+	int	witness;
+};
+
+/*
+ * 1 when an address that serves every value of name a (waiting for values
+ * to appear) therefore serves those of name b too: a is a witness, b a
+ * member of the same call to the same zone.  Pure.
+ */
+int	answer_same_change(const struct change_tag *a, const struct change_tag *b);
+
 #endif

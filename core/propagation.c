@@ -291,6 +291,7 @@ static void
 infer_batch(struct loop *l, const struct probe *pr)
 {
 	const struct prop_target *w = &l->t[pr->target];
+	struct change_tag wt = { w->zone, w->batch, w->member, w->witness }, ot;
 	size_t k;
 
 	if (pr->state != AS_GOOD || !is_witness(l, (size_t)(pr - l->probes)))
@@ -299,8 +300,8 @@ infer_batch(struct loop *l, const struct probe *pr)
 		struct probe *o = &l->probes[k];
 		const struct prop_target *t = &l->t[o->target];
 
-		if (o->addr != pr->addr || o->state == AS_GOOD || !t->member ||
-		    t->batch != w->batch || t->zone != w->zone)
+		ot = (struct change_tag){ t->zone, t->batch, t->member, t->witness };
+		if (o->addr != pr->addr || o->state == AS_GOOD || !answer_same_change(&wt, &ot))
 			continue;
 		o->state = AS_GOOD;
 		snprintf(o->desc, PROP_DESC, "served: written in the same change as %s, which "

@@ -1393,6 +1393,39 @@ test_ns_case(void **state)
 	assert_int_equal(s, c->want);
 }
 
+/* --------------------------------------------------------- answer_same_change */
+
+static const int zone_a, zone_b;	/* two zones, by address */
+
+struct change_case {
+	const char *desc;
+	struct change_tag a, b;
+	int	want;
+};
+
+static const struct change_case change_cases[] = {
+	{ "witness and member of one call", { &zone_a, 1, 1, 1 }, { &zone_a, 1, 1, 0 }, 1 },
+	{ "two witnesses of one call", { &zone_a, 1, 1, 1 }, { &zone_a, 1, 1, 1 }, 1 },
+	{ "the other is not a member (value there already)", { &zone_a, 1, 1, 1 },
+	  { &zone_a, 1, 0, 0 }, 0 },
+	{ "a member that is no witness (removal pending) says nothing",
+	  { &zone_a, 1, 1, 0 }, { &zone_a, 1, 1, 1 }, 0 },
+	{ "another call", { &zone_a, 1, 1, 1 }, { &zone_a, 2, 1, 1 }, 0 },
+	{ "another zone", { &zone_a, 1, 1, 1 }, { &zone_b, 1, 1, 1 }, 0 },
+	{ "a witness flag without membership counts for nothing", { &zone_a, 1, 0, 1 },
+	  { &zone_a, 1, 1, 0 }, 0 },
+	{ "no call at all (batch 0, not members)", { &zone_a, 0, 0, 0 }, { &zone_a, 0, 0, 0 },
+	  0 },
+};
+
+static void
+test_change_case(void **state)
+{
+	const struct change_case *c = *state;
+
+	assert_int_equal(answer_same_change(&c->a, &c->b), c->want);
+}
+
 /* -------------------------------------------------------------------- runner */
 
 static size_t ntests;
@@ -1464,6 +1497,9 @@ main(void)
 	    NULL);
 	for (i = 0; i < NELEM(ns_cases); i++)
 		add("answer_ns_state", ns_cases[i].desc, test_ns_case, &ns_cases[i]);
+	for (i = 0; i < NELEM(change_cases); i++)
+		add("answer_same_change", change_cases[i].desc, test_change_case,
+		    &change_cases[i]);
 	rc = _cmocka_run_group_tests("answer", tests, ntests, NULL, NULL);
 	for (i = 0; i < ntests; i++)
 		free((void *)(uintptr_t)tests[i].name);

@@ -28,7 +28,6 @@
 #include "../../core/arrivals.h"
 
 #define NOW		1700000000.0	/* for the pure functions */
-#define HANG_GUARD_S	20		/* a test that blocks this long is killed */
 #define ZONE_A		"a.example.test"
 #define ZONE_B		"b.example.test"
 #define ADDR_4		"192.0.2.1"
@@ -42,30 +41,8 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Each file test: a fresh state directory (0700), and a guard against hangs. */
-static char dir[512];
-
-static int
-dir_setup(void **state)
-{
-	static unsigned next;
-
-	(void)state;
-	snprintf(dir, sizeof(dir), "%s/state%u", unit_tmpdir, next++);
-	alarm(HANG_GUARD_S);
-	return mkdir(dir, 0700);
-}
-
-static int
-dir_teardown(void **state)
-{
-	(void)state;
-	alarm(0);
-	return 0;
-}
-
 /* A file in the test's state directory. */
-#define in_dir(name)	unit_path(dir, (name))
+#define in_dir(name)	unit_path(unit_state, (name))
 
 /* The temporary file of this process's writes (state_write()). */
 static const char *
@@ -77,15 +54,6 @@ temp_file(void)
 	return in_dir(name);
 }
 
-static size_t
-count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-
-	for (; (hay = strstr(hay, needle)) != NULL; hay++)
-		n++;
-	return n;
-}
 
 /* An observation: delay seconds at (zone, addr). */
 static struct arrival
@@ -533,14 +501,14 @@ test_add_get_round_trip(void **state)
 	/* nothing yet: n = 0, and no file is made by a read */
 	got.n = 5;
 	got.updated = 7;
-	arrivals_get(dir, &got, 1);
+	arrivals_get(unit_state, &got, 1);
 	assert_true(got.n == 0 && got.updated == 0);
 	assert_string_equal(got.zone, ZONE_A);
 	assert_string_equal(got.addr, ADDR_4);
 	assert_int_equal(access(in_dir(ARRIVALS_FILE), F_OK), -1);
 
-	arrivals_add(dir, &o, 1);
-	arrivals_get(dir, &got, 1);
+	arrivals_add(unit_state, &o, 1);
+	arrivals_get(unit_state, &got, 1);
 	assert_int_equal(got.n, 1);
 	assert_true(fabs(got.delay[0] - 2.25) < FILE_EPS);
 	assert_true(got.updated >= before - 1 && got.updated <= (double)time(NULL) + 1);
@@ -557,15 +525,15 @@ test_add_get_round_trip(void **state)
 
 	/* another address, another zone: no entry */
 	got = key(ZONE_A, "192.0.2.2");
-	arrivals_get(dir, &got, 1);
+	arrivals_get(unit_state, &got, 1);
 	assert_int_equal(got.n, 0);
 	got = key(ZONE_B, ADDR_4);
-	arrivals_get(dir, &got, 1);
+	arrivals_get(unit_state, &got, 1);
 	assert_int_equal(got.n, 0);
 
 	/* the caller's key is matched in canonical form */
 	got = key("A.Example.Test.", "192.0.2.1:53");
-	arrivals_get(dir, &got, 1);
+	arrivals_get(unit_state, &got, 1);
 	assert_int_equal(got.n, 1);
 	assert_string_equal(got.zone, "A.Example.Test.");	/* left as given */
 }
@@ -585,10 +553,10 @@ test_many(void **state)
 	struct stat st1, st2;
 
 	(void)state;
-	arrivals_add(dir, o, 4);
-	assert_int_equal(count(unit_slurp(in_dir(ARRIVALS_FILE)), "\n"), 3);
+	arrivals_add(unit_state, o, 4);
+	assert_int_equal(unit_count(unit_slurp(in_dir(ARRIVALS_FILE)), "\n"), 3);
 	assert_int_equal(stat(in_dir(ARRIVALS_FILE), &st1), 0);
-	arrivals_get(dir, got, 4);
+	arrivals_get(unit_state, got, 4);
 	assert_true(got[0].n == 1 && fabs(got[0].delay[0] - 3) < FILE_EPS);
 	assert_true(got[1].n == 1 && fabs(got[1].delay[0] - 2.5) < FILE_EPS);
 	assert_string_equal(got[1].addr, ADDR_6);
@@ -598,7 +566,7 @@ test_many(void **state)
 	assert_int_equal(got[3].n, 0);
 
 	/* a write replaces the file: a new inode */
-	arrivals_add(dir, o, 1);
+	arrivals_add(unit_state, o, 1);
 	assert_int_equal(stat(in_dir(ARRIVALS_FILE), &st2), 0);
 	assert_true(st1.st_ino != st2.st_ino);
 	assert_int_equal(access(temp_file(), F_OK), -1);
@@ -615,9 +583,9 @@ test_keeps_last(void **state)
 	(void)state;
 	for (i = 0; i < ARRIVALS_KEEP + 3; i++) {
 		o = obs(ZONE_A, ADDR_6, (double)i + 0.5);
-		arrivals_add(dir, &o, 1);
+		arrivals_add(unit_state, &o, 1);
 	}
-	arrivals_get(dir, &got, 1);
+	arrivals_get(unit_state, &got, 1);
 	assert_int_equal(got.n, ARRIVALS_KEEP);
 	for (i = 0; i < ARRIVALS_KEEP; i++)
 		assert_true(fabs(got.delay[i] - ((double)i + 3.5)) < FILE_EPS);
@@ -643,31 +611,31 @@ test_add_refuses_damage(void **state)
 	(void)state;
 	o[4].n = 2;
 	unit_cap_begin();
-	arrivals_add(dir, o, 9);
+	arrivals_add(unit_state, o, 9);
 	err = unit_cap_end();
-	assert_int_equal(count(err, "not noting the arrival time at"), 8);
+	assert_int_equal(unit_count(err, "not noting the arrival time at"), 8);
 	assert_non_null(strstr(err, "not exactly one delay"));
 	assert_non_null(strstr(err, "a zone that is not a domain name"));
 	assert_non_null(strstr(err, "an address that is not an IP address"));
 	assert_null(strchr(err, '\x1b'));
 	text = unit_slurp(in_dir(ARRIVALS_FILE));
-	assert_int_equal(count(text, "\n"), 1);
+	assert_int_equal(unit_count(text, "\n"), 1);
 	assert_non_null(strstr(text, ZONE_B));
-	arrivals_get(dir, &got, 1);
+	arrivals_get(unit_state, &got, 1);
 	assert_true(got.n == 1 && fabs(got.delay[0] - 4) < FILE_EPS);
 
 	/* all of them damage: the file is not touched */
 	unit_cap_begin();
-	arrivals_add(dir, o, 4);
+	arrivals_add(unit_state, o, 4);
 	err = unit_cap_end();
-	assert_int_equal(count(err, "not noting"), 4);
+	assert_int_equal(unit_count(err, "not noting"), 4);
 	assert_string_equal(unit_slurp(in_dir(ARRIVALS_FILE)), text);
 
 	/* a zone without its NUL is not read past its buffer */
 	memset(o[0].zone, 'a', sizeof(o[0].zone));
 	o[0].delay[0] = 1;
 	unit_cap_begin();
-	arrivals_add(dir, o, 1);
+	arrivals_add(unit_state, o, 1);
 	err = unit_cap_end();
 	assert_non_null(strstr(err, "without its end"));
 }
@@ -690,13 +658,13 @@ test_damage_dropped(void **state)
 	unit_write_text(in_dir(ARRIVALS_FILE), text);
 
 	unit_cap_begin();
-	arrivals_get(dir, got, 2);
-	arrivals_get(dir, got, 2);		/* said once */
+	arrivals_get(unit_state, got, 2);
+	arrivals_get(unit_state, got, 2);		/* said once */
 	err = unit_cap_end();
 	assert_int_equal(got[0].n, 0);		/* the inf line is not its entry */
 	assert_int_equal(got[1].n, 2);
-	assert_int_equal(count(err, "warning"), 1);
-	assert_int_equal(count(err, "4 damaged lines ignored"), 1);
+	assert_int_equal(unit_count(err, "warning"), 1);
+	assert_int_equal(unit_count(err, "4 damaged lines ignored"), 1);
 	assert_non_null(strstr(err, "line 1: "));
 	assert_non_null(strstr(err, "line 3: an update time in the future"));
 	assert_non_null(strstr(err, "line 4: "));
@@ -704,20 +672,20 @@ test_damage_dropped(void **state)
 	assert_null(strstr(err, "line 2:"));
 	assert_null(strchr(err, '\x1b'));
 	assert_null(strstr(err, "pwned"));
-	assert_non_null(strstr(err, dir));
+	assert_non_null(strstr(err, unit_state));
 
 	unit_cap_begin();
-	arrivals_add(dir, &o, 1);
+	arrivals_add(unit_state, &o, 1);
 	err = unit_cap_end();
-	assert_int_equal(count(err, "ignored"), 0);	/* said already */
+	assert_int_equal(unit_count(err, "ignored"), 0);	/* said already */
 	now_text = unit_slurp(in_dir(ARRIVALS_FILE));
-	assert_int_equal(count(now_text, "\n"), 2);
-	assert_int_equal(count(now_text, ZONE_B), 1);
+	assert_int_equal(unit_count(now_text, "\n"), 2);
+	assert_int_equal(unit_count(now_text, ZONE_B), 1);
 	assert_non_null(strstr(now_text, " 1.500,2.500\n"));
 	assert_null(strstr(now_text, "inf"));
 	assert_null(strstr(now_text, "c.example.test"));
 	assert_null(strstr(now_text, "pwned"));
-	arrivals_get(dir, got, 2);
+	arrivals_get(unit_state, got, 2);
 	assert_true(got[0].n == 1 && fabs(got[0].delay[0] - 5) < FILE_EPS);
 }
 
@@ -735,14 +703,14 @@ test_stale_dropped(void **state)
 	t = unit_append(t, end, "%s", line(ARRIVALS_MAX_AGE_S - 60, ZONE_B, ADDR_4, "3"));
 	unit_write_text(in_dir(ARRIVALS_FILE), text);
 	unit_cap_begin();
-	arrivals_get(dir, got, 2);
-	arrivals_add(dir, &o, 1);
+	arrivals_get(unit_state, got, 2);
+	arrivals_add(unit_state, &o, 1);
 	err = unit_cap_end();
 	assert_int_equal(got[0].n, 0);
 	assert_int_equal(got[1].n, 1);
 	assert_string_equal(err, "");
 	now_text = unit_slurp(in_dir(ARRIVALS_FILE));
-	assert_int_equal(count(now_text, "\n"), 2);
+	assert_int_equal(unit_count(now_text, "\n"), 2);
 	assert_null(strstr(now_text, ZONE_A));
 }
 
@@ -764,9 +732,9 @@ test_eviction(void **state)
 		    ADDR_4, "2"));
 	}
 	unit_write_text(in_dir(ARRIVALS_FILE), text);
-	arrivals_add(dir, &o, 1);
+	arrivals_add(unit_state, &o, 1);
 	now_text = slurp_big(in_dir(ARRIVALS_FILE));
-	assert_int_equal(count(now_text, "\n"), ARRIVALS_MAX_ENTRIES);
+	assert_int_equal(unit_count(now_text, "\n"), ARRIVALS_MAX_ENTRIES);
 	assert_null(strstr(now_text, " z100.example.test "));
 	assert_non_null(strstr(now_text, " z511.example.test "));
 	assert_non_null(strstr(now_text, " z0.example.test "));
@@ -774,25 +742,25 @@ test_eviction(void **state)
 
 	/* the next one: now z511 is the least recent (updated 1511 s ago) */
 	o = obs(ZONE_B, ADDR_4, 1);
-	arrivals_add(dir, &o, 1);
+	arrivals_add(unit_state, &o, 1);
 	got[0] = key("z511.example.test", ADDR_4);
 	got[1] = key(ZONE_A, ADDR_4);
 	got[2] = key("z510.example.test", ADDR_4);
-	arrivals_get(dir, got, 3);
+	arrivals_get(unit_state, got, 3);
 	assert_int_equal(got[0].n, 0);
 	assert_int_equal(got[1].n, 1);
 	assert_int_equal(got[2].n, 1);
-	assert_int_equal(count(slurp_big(in_dir(ARRIVALS_FILE)), "\n"), ARRIVALS_MAX_ENTRIES);
+	assert_int_equal(unit_count(slurp_big(in_dir(ARRIVALS_FILE)), "\n"), ARRIVALS_MAX_ENTRIES);
 
 	/* an update of an existing entry evicts nothing */
 	o = obs("z0.example.test", ADDR_4, 3);
-	arrivals_add(dir, &o, 1);
+	arrivals_add(unit_state, &o, 1);
 	got[0] = key("z0.example.test", ADDR_4);
 	got[1] = key("z1.example.test", ADDR_4);
-	arrivals_get(dir, got, 2);
+	arrivals_get(unit_state, got, 2);
 	assert_int_equal(got[0].n, 2);
 	assert_int_equal(got[1].n, 1);
-	assert_int_equal(count(slurp_big(in_dir(ARRIVALS_FILE)), "\n"), ARRIVALS_MAX_ENTRIES);
+	assert_int_equal(unit_count(slurp_big(in_dir(ARRIVALS_FILE)), "\n"), ARRIVALS_MAX_ENTRIES);
 }
 
 /* ------------------------------------------------- files: not ours to write */
@@ -807,13 +775,13 @@ test_fifo_file(void **state)
 	(void)state;
 	assert_int_equal(mkfifo(in_dir(ARRIVALS_FILE), 0600), 0);
 	unit_cap_begin();
-	arrivals_get(dir, &got, 1);		/* returns: a hang trips the alarm */
-	arrivals_add(dir, &o, 1);
-	arrivals_get(dir, &got, 1);
+	arrivals_get(unit_state, &got, 1);		/* returns: a hang trips the alarm */
+	arrivals_add(unit_state, &o, 1);
+	arrivals_get(unit_state, &got, 1);
 	err = unit_cap_end();
 	assert_int_equal(got.n, 0);
-	assert_int_equal(count(err, "arrivals is a FIFO, not a regular file"), 1);
-	assert_non_null(strstr(err, dir));
+	assert_int_equal(unit_count(err, "arrivals is a FIFO, not a regular file"), 1);
+	assert_non_null(strstr(err, unit_state));
 	/* left alone */
 	assert_int_equal(lstat(in_dir(ARRIVALS_FILE), &st), 0);
 	assert_true(S_ISFIFO(st.st_mode));
@@ -829,11 +797,11 @@ test_fifo_lock(void **state)
 	(void)state;
 	assert_int_equal(mkfifo(in_dir("arrivals.lock"), 0600), 0);
 	unit_cap_begin();
-	arrivals_add(dir, &o, 1);
-	arrivals_get(dir, &got, 1);
+	arrivals_add(unit_state, &o, 1);
+	arrivals_get(unit_state, &got, 1);
 	err = unit_cap_end();
 	assert_int_equal(got.n, 0);
-	assert_int_equal(count(err, "arrivals.lock is a FIFO, not a regular file"), 1);
+	assert_int_equal(unit_count(err, "arrivals.lock is a FIFO, not a regular file"), 1);
 	assert_int_equal(access(in_dir(ARRIVALS_FILE), F_OK), -1);
 }
 
@@ -849,12 +817,12 @@ test_symlink_not_followed(void **state)
 	unit_write_text(target, line(10, ZONE_A, ADDR_4, "7"));
 	assert_int_equal(symlink(target, in_dir(ARRIVALS_FILE)), 0);
 	unit_cap_begin();
-	arrivals_get(dir, &got, 1);
-	arrivals_add(dir, &o, 1);
+	arrivals_get(unit_state, &got, 1);
+	arrivals_add(unit_state, &o, 1);
 	err = unit_cap_end();
 	assert_int_equal(got.n, 0);		/* not read through the link */
 	assert_non_null(strstr(err, "arrivals is a symbolic link, not a regular file"));
-	assert_int_equal(count(unit_slurp(target), "\n"), 1);
+	assert_int_equal(unit_count(unit_slurp(target), "\n"), 1);
 	assert_non_null(strstr(unit_slurp(target), " 7\n"));
 	assert_int_equal(lstat(in_dir(ARRIVALS_FILE), &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
@@ -870,11 +838,11 @@ test_directory_file(void **state)
 	(void)state;
 	assert_int_equal(mkdir(in_dir(ARRIVALS_FILE), 0700), 0);
 	unit_cap_begin();
-	arrivals_get(dir, &got, 1);
-	arrivals_add(dir, &o, 1);
+	arrivals_get(unit_state, &got, 1);
+	arrivals_add(unit_state, &o, 1);
 	err = unit_cap_end();
 	assert_int_equal(got.n, 0);
-	assert_int_equal(count(err, "arrivals is a directory, not a regular file"), 1);
+	assert_int_equal(unit_count(err, "arrivals is a directory, not a regular file"), 1);
 	assert_int_equal(lstat(in_dir(ARRIVALS_FILE), &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 }
@@ -891,9 +859,9 @@ test_hard_link_untouched(void **state)
 	snprintf(before, sizeof(before), "%s", line(10, ZONE_A, ADDR_4, "7"));
 	unit_write_text(other, before);
 	assert_int_equal(link(other, in_dir(ARRIVALS_FILE)), 0);
-	arrivals_add(dir, &o, 1);
+	arrivals_add(unit_state, &o, 1);
 	assert_string_equal(unit_slurp(other), before);
-	arrivals_get(dir, &got, 1);
+	arrivals_get(unit_state, &got, 1);
 	assert_int_equal(got.n, 2);
 	assert_true(fabs(got.delay[0] - 7) < FILE_EPS && fabs(got.delay[1] - 1) < FILE_EPS);
 }
@@ -924,7 +892,7 @@ test_failed_write(void **state)
 	signal(SIGXFSZ, SIG_IGN);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
 	unit_cap_begin();
-	arrivals_add(dir, &o, 1);
+	arrivals_add(unit_state, &o, 1);
 	err = unit_cap_end();
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, SIG_DFL);
@@ -932,7 +900,7 @@ test_failed_write(void **state)
 	assert_non_null(strstr(err, "cannot update the arrival times"));
 	assert_string_equal(unit_slurp(in_dir(ARRIVALS_FILE)), before);
 	assert_int_equal(access(temp_file(), F_OK), -1);
-	arrivals_get(dir, &got, 1);
+	arrivals_get(unit_state, &got, 1);
 	assert_int_equal(got.n, 1);
 }
 
@@ -944,8 +912,8 @@ test_leftover_temp(void **state)
 
 	(void)state;
 	assert_int_equal(mkfifo(temp_file(), 0600), 0);
-	arrivals_add(dir, &o, 1);
-	arrivals_get(dir, &got, 1);
+	arrivals_add(unit_state, &o, 1);
+	arrivals_get(unit_state, &got, 1);
 	assert_int_equal(got.n, 1);
 	assert_int_equal(access(temp_file(), F_OK), -1);
 }
@@ -967,7 +935,7 @@ test_oversized(void **state)
 		fputs("# padding\n", f);
 	assert_int_equal(fclose(f), 0);
 	unit_cap_begin();
-	arrivals_get(dir, &got, 1);
+	arrivals_get(unit_state, &got, 1);
 	err = unit_cap_end();
 	assert_int_equal(got.n, 1);
 	assert_non_null(strstr(err, "(only its first part is read)"));
@@ -975,7 +943,7 @@ test_oversized(void **state)
 	assert_non_null(strstr(err, "more)"));
 }
 
-#define F(t)	cmocka_unit_test_setup_teardown(t, dir_setup, dir_teardown)
+#define F(t)	cmocka_unit_test_setup_teardown(t, unit_state_setup, unit_state_teardown)
 
 int
 main(void)

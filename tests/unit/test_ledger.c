@@ -27,37 +27,14 @@
 #include "../../core/ledger.h"
 
 #define NOW		1700000000.0	/* for the pure functions */
-#define HANG_GUARD_S	20		/* a test that blocks this long is killed */
 #define NAME_A		"_acme-challenge.a.example.test"
 #define NAME_B		"_acme-challenge.b.example.test"
 #define NAME_C		"_acme-challenge.c.example.test"
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Each file test: a fresh state directory (0700), and a guard against hangs. */
-static char dir[512];
-
-static int
-dir_setup(void **state)
-{
-	static unsigned next;
-
-	(void)state;
-	snprintf(dir, sizeof(dir), "%s/state%u", unit_tmpdir, next++);
-	alarm(HANG_GUARD_S);
-	return mkdir(dir, 0700);
-}
-
-static int
-dir_teardown(void **state)
-{
-	(void)state;
-	alarm(0);
-	return 0;
-}
-
 /* A file in the test's state directory. */
-#define in_dir(name)	unit_path(dir, (name))
+#define in_dir(name)	unit_path(unit_state, (name))
 
 /* The temporary file of this process's ledger writes (state_write()). */
 static const char *
@@ -69,15 +46,6 @@ temp_file(void)
 	return in_dir(name);
 }
 
-static size_t
-count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-
-	for (; (hay = strstr(hay, needle)) != NULL; hay++)
-		n++;
-	return n;
-}
 
 /* An entry at name, noted now, whose cache wait ends wait_s from now. */
 static struct ledger_entry
@@ -388,8 +356,8 @@ test_put_get_round_trip(void **state)
 	struct stat st;
 
 	(void)state;
-	ledger_put(dir, &e);
-	ledger_get(dir, NAME_A, &got);
+	ledger_put(unit_state, &e);
+	ledger_get(unit_state, NAME_A, &got);
 	assert_string_equal(got.name, NAME_A);
 	assert_true(fabs(got.until - e.until) < 0.01);
 	assert_true(fabs(got.changed - e.changed) < 0.01);
@@ -402,13 +370,13 @@ test_put_get_round_trip(void **state)
 	/* until only ever rises; the rest is replaced */
 	e.until -= 20;
 	e.live = 1;
-	ledger_put(dir, &e);
-	ledger_get(dir, NAME_A, &got);
+	ledger_put(unit_state, &e);
+	ledger_get(unit_state, NAME_A, &got);
 	assert_true(got.until > e.until + 19);
 	assert_int_equal(got.live, 1);
 
 	/* another name has no entry */
-	ledger_get(dir, NAME_B, &got);
+	ledger_get(unit_state, NAME_B, &got);
 	assert_string_equal(got.name, NAME_B);
 	assert_true(got.until == 0 && got.changed == 0 && got.live == 0 && got.ttl == 0);
 }
@@ -425,8 +393,8 @@ test_pending_and_many(void **state)
 	e[0].until = 0;
 	e[0].pending = e[0].live = 1;
 	e[2].live = 1;
-	ledger_put_many(dir, e, 3);
-	ledger_get_many(dir, names, 3, got);
+	ledger_put_many(unit_state, e, 3);
+	ledger_get_many(unit_state, names, 3, got);
 	assert_string_equal(got[0].name, NAME_C);
 	assert_int_equal(got[0].live, 1);
 	assert_int_equal(got[0].pending, 0);
@@ -441,8 +409,8 @@ test_pending_and_many(void **state)
 	e[0].pending = 0;
 	e[0].live = 0;
 	e[0].until = e[0].changed + 20;
-	ledger_put(dir, &e[0]);
-	ledger_get(dir, NAME_A, &got[0]);
+	ledger_put(unit_state, &e[0]);
+	ledger_get(unit_state, NAME_A, &got[0]);
 	assert_int_equal(got[0].pending, 0);
 	assert_int_equal(got[0].live, 0);
 }
@@ -465,32 +433,32 @@ test_put_drops_damage(void **state)
 	assert_int_equal(stat(in_dir(LEDGER_FILE), &before), 0);
 
 	unit_cap_begin();
-	ledger_get(dir, NAME_A, &got);		/* the inf line is not NAME_A's entry */
-	ledger_get(dir, NAME_C, &got);
+	ledger_get(unit_state, NAME_A, &got);		/* the inf line is not NAME_A's entry */
+	ledger_get(unit_state, NAME_C, &got);
 	err = unit_cap_end();
 	assert_true(got.until == 0);
 	/* each damaged line named once, by number; no raw byte of the file */
-	assert_int_equal(count(err, "cache.ledger line 1 ignored"), 1);
-	assert_int_equal(count(err, "cache.ledger line 3 ignored"), 1);
-	assert_int_equal(count(err, "cache.ledger line 4 ignored"), 1);
-	assert_int_equal(count(err, "line 2 "), 0);
+	assert_int_equal(unit_count(err, "cache.ledger line 1 ignored"), 1);
+	assert_int_equal(unit_count(err, "cache.ledger line 3 ignored"), 1);
+	assert_int_equal(unit_count(err, "cache.ledger line 4 ignored"), 1);
+	assert_int_equal(unit_count(err, "line 2 "), 0);
 	assert_null(strchr(err, '\x1b'));
 	assert_null(strstr(err, "pwned"));
 	assert_non_null(strstr(err, "delete those lines"));
 
 	unit_cap_begin();
-	ledger_put(dir, &e);
+	ledger_put(unit_state, &e);
 	err = unit_cap_end();
-	assert_int_equal(count(err, "ignored"), 0);	/* said already */
+	assert_int_equal(unit_count(err, "ignored"), 0);	/* said already */
 	assert_int_equal(stat(in_dir(LEDGER_FILE), &after), 0);
 	assert_true(after.st_ino != before.st_ino);
 	now_text = unit_slurp(in_dir(LEDGER_FILE));
-	assert_int_equal(count(now_text, "\n"), 2);
+	assert_int_equal(unit_count(now_text, "\n"), 2);
 	assert_non_null(strstr(now_text, NAME_B));
 	assert_non_null(strstr(now_text, NAME_A));
 	assert_null(strstr(now_text, "inf"));
 	assert_null(strstr(now_text, NAME_C));
-	ledger_get(dir, NAME_A, &got);
+	ledger_get(unit_state, NAME_A, &got);
 	assert_true(fabs(got.until - e.until) < 0.01);
 }
 
@@ -502,16 +470,16 @@ test_put_refuses_damaged_entry(void **state)
 	const char *err;
 
 	(void)state;
-	ledger_put(dir, &e);
+	ledger_put(unit_state, &e);
 	e.until = INFINITY;
 	unit_cap_begin();
-	ledger_put(dir, &e);
+	ledger_put(unit_state, &e);
 	err = unit_cap_end();
 	assert_non_null(strstr(err, "not noting the change at " NAME_A));
-	assert_int_equal(count(unit_slurp(in_dir(LEDGER_FILE)), "inf"), 0);
+	assert_int_equal(unit_count(unit_slurp(in_dir(LEDGER_FILE)), "inf"), 0);
 	e.until = e.changed + LEDGER_AHEAD_MAX_S + 10;
-	ledger_put(dir, &e);
-	assert_int_equal(count(unit_slurp(in_dir(LEDGER_FILE)), "\n"), 1);
+	ledger_put(unit_state, &e);
+	assert_int_equal(unit_count(unit_slurp(in_dir(LEDGER_FILE)), "\n"), 1);
 }
 
 /* ------------------------------------------------- files: not ours to write */
@@ -528,11 +496,11 @@ test_hard_link_untouched(void **state)
 	(void)state;
 	unit_write_text(other, other_text);
 	assert_int_equal(link(other, in_dir(LEDGER_FILE)), 0);
-	ledger_put(dir, &e);
+	ledger_put(unit_state, &e);
 	assert_string_equal(unit_slurp(other), other_text);
 	assert_int_equal(stat(other, &st), 0);
 	assert_int_equal(st.st_nlink, 1);
-	ledger_get(dir, NAME_A, &got);
+	ledger_get(unit_state, NAME_A, &got);
 	assert_true(fabs(got.until - e.until) < 0.01);
 }
 
@@ -545,7 +513,7 @@ test_hard_link_read(void **state)
 	(void)state;
 	unit_write_text(in_dir(LEDGER_FILE), line(NAME_A, 40));
 	assert_int_equal(link(in_dir(LEDGER_FILE), in_dir("snapshot")), 0);
-	ledger_get(dir, NAME_A, &got);
+	ledger_get(unit_state, NAME_A, &got);
 	assert_true(got.until > (double)time(NULL) + 30);
 }
 
@@ -559,13 +527,13 @@ test_fifo_ledger(void **state)
 	(void)state;
 	assert_int_equal(mkfifo(in_dir(LEDGER_FILE), 0600), 0);
 	unit_cap_begin();
-	ledger_get(dir, NAME_A, &got);		/* returns: a hang trips the alarm */
-	ledger_put(dir, &e);
-	ledger_get(dir, NAME_A, &got);
+	ledger_get(unit_state, NAME_A, &got);		/* returns: a hang trips the alarm */
+	ledger_put(unit_state, &e);
+	ledger_get(unit_state, NAME_A, &got);
 	err = unit_cap_end();
 	assert_true(got.until == 0);
-	assert_int_equal(count(err, "cache.ledger is a FIFO, not a regular file"), 1);
-	assert_non_null(strstr(err, dir));
+	assert_int_equal(unit_count(err, "cache.ledger is a FIFO, not a regular file"), 1);
+	assert_non_null(strstr(err, unit_state));
 	/* left alone */
 	assert_int_equal(lstat(in_dir(LEDGER_FILE), &st), 0);
 	assert_true(S_ISFIFO(st.st_mode));
@@ -581,11 +549,11 @@ test_fifo_lock(void **state)
 	(void)state;
 	assert_int_equal(mkfifo(in_dir("cache.lock"), 0600), 0);
 	unit_cap_begin();
-	ledger_put(dir, &e);
-	ledger_get(dir, NAME_A, &got);
+	ledger_put(unit_state, &e);
+	ledger_get(unit_state, NAME_A, &got);
 	err = unit_cap_end();
 	assert_true(got.until == 0);
-	assert_int_equal(count(err, "cache.lock is a FIFO, not a regular file"), 1);
+	assert_int_equal(unit_count(err, "cache.lock is a FIFO, not a regular file"), 1);
 	assert_int_equal(access(in_dir(LEDGER_FILE), F_OK), -1);
 }
 
@@ -601,12 +569,12 @@ test_symlink_not_followed(void **state)
 	unit_write_text(target, line(NAME_A, 40));
 	assert_int_equal(symlink(target, in_dir(LEDGER_FILE)), 0);
 	unit_cap_begin();
-	ledger_get(dir, NAME_A, &got);
-	ledger_put(dir, &e);
+	ledger_get(unit_state, NAME_A, &got);
+	ledger_put(unit_state, &e);
 	err = unit_cap_end();
 	assert_true(got.until == 0);		/* not read through the link */
 	assert_non_null(strstr(err, "cache.ledger is a symbolic link, not a regular file"));
-	assert_int_equal(count(unit_slurp(target), "\n"), 1);
+	assert_int_equal(unit_count(unit_slurp(target), "\n"), 1);
 	assert_int_equal(lstat(in_dir(LEDGER_FILE), &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
 }
@@ -620,7 +588,7 @@ test_directory_ledger(void **state)
 	(void)state;
 	assert_int_equal(mkdir(in_dir(LEDGER_FILE), 0700), 0);
 	unit_cap_begin();
-	ledger_get(dir, NAME_A, &got);
+	ledger_get(unit_state, NAME_A, &got);
 	err = unit_cap_end();
 	assert_non_null(strstr(err, "cache.ledger is a directory, not a regular file"));
 }
@@ -634,12 +602,12 @@ test_path_escaped(void **state)
 	const char *err;
 
 	(void)state;
-	snprintf(sub, sizeof(sub), "%s/esc\x1b[31m", dir);
+	snprintf(sub, sizeof(sub), "%s/esc\x1b[31m", unit_state);
 	assert_int_equal(mkdir(sub, 0700), 0);
-	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/esc\x1b[31m");
+	snprintf(unit_state + strlen(unit_state), sizeof(unit_state) - strlen(unit_state), "/esc\x1b[31m");
 	assert_int_equal(mkfifo(in_dir(LEDGER_FILE), 0600), 0);
 	unit_cap_begin();
-	ledger_get(dir, NAME_A, &got);
+	ledger_get(unit_state, NAME_A, &got);
 	err = unit_cap_end();
 	assert_non_null(strstr(err, "esc\\x1b[31m/cache.ledger is a FIFO"));
 	assert_null(strchr(err, '\x1b'));
@@ -655,8 +623,8 @@ test_leftover_temp(void **state)
 
 	(void)state;
 	assert_int_equal(mkfifo(temp_file(), 0600), 0);
-	ledger_put(dir, &e);
-	ledger_get(dir, NAME_A, &got);
+	ledger_put(unit_state, &e);
+	ledger_get(unit_state, NAME_A, &got);
 	assert_true(fabs(got.until - e.until) < 0.01);
 	assert_int_equal(access(temp_file(), F_OK), -1);
 }
@@ -685,7 +653,7 @@ test_failed_write(void **state)
 	signal(SIGXFSZ, SIG_IGN);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
 	unit_cap_begin();
-	ledger_put(dir, &e);
+	ledger_put(unit_state, &e);
 	err = unit_cap_end();
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, SIG_DFL);
@@ -694,7 +662,7 @@ test_failed_write(void **state)
 	assert_non_null(strstr(err, "the next write at " NAME_C));
 	assert_string_equal(unit_slurp(in_dir(LEDGER_FILE)), before);
 	assert_int_equal(access(temp_file(), F_OK), -1);
-	ledger_get(dir, "_acme-challenge.n7.example.test", &got);
+	ledger_get(unit_state, "_acme-challenge.n7.example.test", &got);
 	assert_true(got.until > (double)time(NULL) + 30);
 }
 
@@ -715,14 +683,14 @@ test_oversized(void **state)
 		fputs("# padding\n", f);
 	assert_int_equal(fclose(f), 0);
 	unit_cap_begin();
-	ledger_get(dir, NAME_A, &got);
+	ledger_get(unit_state, NAME_A, &got);
 	err = unit_cap_end();
 	assert_true(got.until > (double)time(NULL) + 30);
 	assert_non_null(strstr(err, "is larger than any ledger dns01 writes"));
 	assert_non_null(strstr(err, "more damaged lines ignored"));
 }
 
-#define F(t)	cmocka_unit_test_setup_teardown(t, dir_setup, dir_teardown)
+#define F(t)	cmocka_unit_test_setup_teardown(t, unit_state_setup, unit_state_teardown)
 
 int
 main(void)

@@ -79,6 +79,43 @@ unit_append(char *p, const char *end, const char *fmt, ...)
 	return p + n;
 }
 
+/*
+ * Fixture of a file test: a fresh state directory (0700) in unit_state,
+ * and an alarm after UNIT_HANG_GUARD_S against a test that blocks.
+ */
+#define UNIT_HANG_GUARD_S	20
+static char unit_state[512];
+
+static inline int
+unit_state_setup(void **state)
+{
+	static unsigned next;
+
+	(void)state;
+	snprintf(unit_state, sizeof(unit_state), "%s/state%u", unit_tmpdir, next++);
+	alarm(UNIT_HANG_GUARD_S);
+	return mkdir(unit_state, 0700);
+}
+
+static inline int
+unit_state_teardown(void **state)
+{
+	(void)state;
+	alarm(0);
+	return 0;
+}
+
+/* How many times needle occurs in hay (overlapping ones too). */
+static inline size_t
+unit_count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (hay = strstr(hay, needle)) != NULL; hay++)
+		n++;
+	return n;
+}
+
 /* The whole of a file, at most UNIT_FILE_MAX - 1 bytes (static buffer). */
 static inline const char *
 unit_slurp(const char *path)

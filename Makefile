@@ -45,7 +45,7 @@ HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
 UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal \
              tests/unit/test_tsig tests/unit/test_answer tests/unit/test_ledger \
-             tests/unit/test_schedule tests/unit/test_arrivals
+             tests/unit/test_schedule tests/unit/test_arrivals tests/unit/test_http
 
 all: dns01
 

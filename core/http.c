@@ -172,6 +172,16 @@ struct http {
 	char	 names[HTTP_MAX_HEADERS][HTTP_NAME_MAX];
 	struct http_header trace[HTTP_MAX_HEADERS];
 	size_t	 ntrace;
+	struct http_retry retry;
+	double	 deadline;		/* log_now() seconds, 0: none */
+};
+
+/* The policy of a client that sets none. */
+static const struct http_retry default_retry = {
+	.attempts = HTTP_MAX_ATTEMPTS,
+	.first_s = HTTP_BACKOFF_MS / 1000.0,
+	.max_s = HTTP_BACKOFF_MAX_S,
+	.statuses = { 423, 429, 500, 502, 503, 504, 0 },
 };
 
 struct xfer {
@@ -245,6 +255,7 @@ http_new(const char *ca_file, const struct http_header *headers, size_t n, struc
 		log_err("out of memory");
 		return ST_FAIL;
 	}
+	h->retry = default_retry;
 	if ((h->multi = cu.multi_init()) == NULL)
 		goto fail;
 	if (ca_file != NULL && (ca_append(h, HTTP_SYSTEM_CA, 0) == -1 ||
@@ -272,6 +283,21 @@ fail:
 	log_err("cannot set up the HTTP client");
 	http_free(h);
 	return ST_FAIL;
+}
+
+void
+http_set_retry(struct http *h, const struct http_retry *p)
+{
+	h->retry = *p;
+	if (h->retry.attempts < 1)
+		h->retry.attempts = 1;
+	h->retry.statuses[HTTP_MAX_STATUSES - 1] = 0;
+}
+
+void
+http_set_deadline(struct http *h, double deadline)
+{
+	h->deadline = deadline;
 }
 
 void
@@ -304,6 +330,8 @@ http_request_clear(struct http_request *r)
 	r->error[0] = '\0';
 	r->tls_error = 0;
 	r->attempts = 0;
+	r->retry_after = 0;
+	r->out_of_time = 0;
 }
 
 int
@@ -524,50 +552,89 @@ retryable_error(CURLcode rc)
 	}
 }
 
-static int
-retryable_status(long status)
+int
+http_retry_status(const struct http_retry *p, long status)
 {
-	return status == 423 || status == 429 || status == 500 || status == 502 || status == 503 ||
-	    status == 504;
+	size_t i;
+
+	for (i = 0; i < HTTP_MAX_STATUSES && p->statuses[i] != 0; i++)
+		if (p->statuses[i] == status)
+			return 1;
+	return 0;
 }
 
-/* The pause before attempt number `attempts` + 1. */
-static double
-backoff(int attempts, long retry_after)
+/*
+ * The retry policy's one decision.  The server's Retry-After wins over the
+ * doubling pause, however long, because it says when the server will answer
+ * (Cloudflare's rate limit blocks every call for five minutes and says how
+ * much of them is left): cutting it short only spends attempts on more
+ * refusals, and giving up before it ends throws away a run that could have
+ * finished.  What bounds it is the run's deadline — a pause that would end
+ * after it is not taken, so the caller can say at once when to try again.
+ * Without a deadline Retry-After is cut to HTTP_MAX_RETRY_AFTER_S.
+ */
+double
+http_retry_pause(const struct http_retry *p, int attempts, double retry_after, double now,
+    double deadline)
 {
-	double s = HTTP_BACKOFF_MS / 1000.0;
+	double s = p->first_s;
 	int i;
 
+	if (attempts >= p->attempts)
+		return -1;
 	if (retry_after > 0)
-		return retry_after > HTTP_MAX_RETRY_AFTER_S ? HTTP_MAX_RETRY_AFTER_S : retry_after;
-	for (i = 1; i < attempts; i++)
-		s *= 2;
+		s = deadline > 0 || retry_after < HTTP_MAX_RETRY_AFTER_S ? retry_after :
+		    HTTP_MAX_RETRY_AFTER_S;
+	else {
+		for (i = 1; i < attempts && s < p->max_s; i++)
+			s *= 2;
+		if (s > p->max_s)
+			s = p->max_s;
+	}
+	if (deadline > 0 && now + s > deadline)
+		return -1;
 	return s;
 }
 
 /* Judge a finished attempt: final (1) or to be retried (0). */
 static int
-finish(struct xfer *x, CURLcode rc)
+finish(struct http *h, struct xfer *x, CURLcode rc)
 {
 	struct http_request *r = x->r;
 	curl_off_t retry_after = 0;
 	json_error_t jerr;
 	long status = 0;
+	double pause, now = log_now();
+	char what[CURL_ERROR_SIZE + 32];
 
 	info_long(x->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (rc == CURLE_OK && retryable_status(status) && r->attempts < HTTP_MAX_ATTEMPTS) {
+	r->retry_after = 0;
+	if (rc == CURLE_OK) {
 		info_off(x->easy, CURLINFO_RETRY_AFTER, &retry_after);
-		x->not_before = log_now() + backoff(r->attempts, (long)retry_after);
-		log_warn("%s %s: HTTP %ld, trying again in %.1f s (attempt %d of %d)", r->method,
-		    r->url, status, x->not_before - log_now(), r->attempts + 1, HTTP_MAX_ATTEMPTS);
-		return 0;
+		r->retry_after = retry_after > 0 ? (double)retry_after : 0;
 	}
-	if (rc != CURLE_OK && retryable_error(rc) && r->attempts < HTTP_MAX_ATTEMPTS) {
-		x->not_before = log_now() + backoff(r->attempts, 0);
-		log_warn("%s %s: %s, trying again in %.1f s (attempt %d of %d)", r->method, r->url,
-		    x->errbuf[0] ? x->errbuf : cu.easy_strerror(rc),
-		    x->not_before - log_now(), r->attempts + 1, HTTP_MAX_ATTEMPTS);
-		return 0;
+	if ((rc == CURLE_OK && http_retry_status(&h->retry, status)) ||
+	    (rc != CURLE_OK && retryable_error(rc))) {
+		pause = http_retry_pause(&h->retry, r->attempts, r->retry_after, now, h->deadline);
+		if (rc == CURLE_OK)
+			snprintf(what, sizeof(what), "HTTP %ld", status);
+		else
+			snprintf(what, sizeof(what), "%s", x->errbuf[0] ? x->errbuf :
+			    cu.easy_strerror(rc));
+		if (pause >= 0) {
+			x->not_before = now + pause;
+			if (r->retry_after > 0)
+				log_warn("%s %s: %s, the server asks to wait %.0f s (Retry-After): "
+				    "trying again then, within the timeout (attempt %d of %d)",
+				    r->method, r->url, what, pause, r->attempts + 1,
+				    h->retry.attempts);
+			else
+				log_warn("%s %s: %s, trying again in %.1f s (attempt %d of %d)",
+				    r->method, r->url, what, pause, r->attempts + 1,
+				    h->retry.attempts);
+			return 0;
+		}
+		r->out_of_time = r->attempts < h->retry.attempts;
 	}
 	if (rc != CURLE_OK) {
 		snprintf(r->error, sizeof(r->error), "%s", x->overflow ? "answer too large" :
@@ -640,7 +707,7 @@ http_perform(struct http *h, struct http_request *reqs, size_t n)
 			info_ptr(msg->easy_handle, CURLINFO_PRIVATE, (char **)&done);
 			cu.multi_remove_handle(h->multi, msg->easy_handle);
 			running--;
-			if (finish(done, msg->data.result)) {
+			if (finish(h, done, msg->data.result)) {
 				done->done = 1;
 				left--;
 			}

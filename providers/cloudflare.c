@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include <jansson.h>
@@ -33,6 +34,7 @@
 #define CF_CODE_EXISTS_OLD	81057
 #define CF_CODE_EXISTS		81058
 #define CF_CODE_NO_RECORD	81044
+#define CF_CODE_RATE		971	/* "Please wait and consider throttling..." */
 #define CF_MAX_PAGES		50	/* of one TXT list */
 #define CF_DEL_MAX		4	/* records deleted per value (unquoted, quoted, spares) */
 
@@ -57,6 +59,8 @@ struct cf {
 	size_t	 nhdr;
 	int	 global;		/* email + global API key, not a token */
 	struct http *http;
+	double	 deadline;		/* log_now() seconds: the run's timeout */
+	unsigned timeout;		/* its length, for messages */
 	struct cf_zone zones[CF_ZONE_CACHE];
 	size_t	 nzones;
 };
@@ -139,9 +143,10 @@ cf_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
 	struct cf *cf;
 	size_t n;
 
-	(void)cfg;
 	if ((cf = calloc(1, sizeof(*cf))) == NULL)
 		return ST_FAIL;
+	cf->timeout = cfg->timeout;
+	cf->deadline = log_now() + cfg->timeout;
 	snprintf(cf->section, sizeof(cf->section), "%s", pc->name);
 	if (token != NULL && *token != '\0') {
 		if (email != NULL || key != NULL) {
@@ -207,9 +212,13 @@ fail:
 static int
 client(struct cf *cf)
 {
+	int rc;
+
 	if (cf->http != NULL)
 		return ST_OK;
-	return http_new(cf->ca_file, cf->hdr, cf->nhdr, &cf->http);
+	if ((rc = http_new(cf->ca_file, cf->hdr, cf->nhdr, &cf->http)) == ST_OK)
+		http_set_deadline(cf->http, cf->deadline);
+	return rc;
 }
 
 /* Copy an API message into out, printable ASCII only. */
@@ -242,6 +251,39 @@ has_code(json_t *errors, json_int_t code)
 }
 
 /*
+ * Say that Cloudflare's rate limit stopped the call, and when to try again.
+ * Cloudflare allows 1200 calls per 5 minutes per user or account token,
+ * counted over dashboard, API key and tokens, and then refuses every call
+ * with 429 for five minutes, Retry-After giving what is left of them
+ * (developers.cloudflare.com/fundamentals/api/reference/limits/).  The
+ * HTTP client waited for it when it ended within the timeout; here it did
+ * not, or the attempts ran out.
+ */
+static void
+rate_limited(const struct cf *cf, const struct http_request *r, const char *what)
+{
+	char when[32] = "";
+	time_t t;
+	struct tm tm;
+
+	if (r->retry_after > 0) {
+		t = time(NULL) + (time_t)r->retry_after;
+		if (localtime_r(&t, &tm) != NULL)
+			strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	}
+	if (r->out_of_time && when[0] != '\0')
+		log_err("Cloudflare API: %s: the rate limit blocks the credentials of [provider %s] "
+		    "for another %.0f s, beyond the timeout (%u s): try again after %s (Cloudflare "
+		    "allows 1200 calls per 5 minutes, counted with every other tool that uses "
+		    "these credentials)", what, cf->section, r->retry_after, cf->timeout, when);
+	else
+		log_err("Cloudflare API: %s: rate-limited (HTTP 429) after %d attempt(s)%s%s "
+		    "(Cloudflare allows 1200 calls per 5 minutes, counted with every other tool "
+		    "that uses these credentials)", what, r->attempts, when[0] ? "; try again "
+		    "after " : "", when);
+}
+
+/*
  * Judge an answer.  On success sets *result (borrowed from r->json).  On
  * failure says what is wrong and how to fix it, and sets *status.
  */
@@ -266,6 +308,10 @@ check(const struct cf *cf, const struct http_request *r, const char *what, const
 			    r->attempts);
 		return CF_FAILED;
 	}
+	if (r->status == 429) {
+		rate_limited(cf, r, what);
+		return CF_FAILED;
+	}
 	if (r->json == NULL || json_unpack_ex(r->json, NULL, 0, "{s:b, s?o, s?o}", "success",
 	    &success, "errors", &errors, "result", &res) != 0) {
 		log_err("Cloudflare API: %s: malformed answer (HTTP %ld, not the API's JSON "
@@ -275,6 +321,10 @@ check(const struct cf *cf, const struct http_request *r, const char *what, const
 	if (success && r->status >= 200 && r->status < 300) {
 		*result = res;
 		return CF_OK;
+	}
+	if (has_code(errors, CF_CODE_RATE)) {
+		rate_limited(cf, r, what);
+		return CF_FAILED;
 	}
 	if (has_code(errors, CF_CODE_EXISTS) || has_code(errors, CF_CODE_EXISTS_OLD))
 		return CF_EXISTS;

@@ -39,6 +39,21 @@
 #define SAKURA_MSG_MAX		300
 #define SAKURA_CRED_MAX		512
 
+/*
+ * HTTP retries as Sakura's own client makes them (sacloud/go-http client.go:
+ * DefaultRetryMax 10 retries, DefaultRetryWaitMin 1 s, DefaultRetryWaitMax
+ * 64 s, exponential; DefaultCheckRetryFunc retries 423 Locked and 503, and
+ * sacloud/iaas-api-go client.go defaultCheckRetryStatusCodes names the
+ * same two), bounded by the run's timeout.  429, 502 and 504 (a proxy or
+ * gateway in front of the API) are retried too; a 500 is not, as there.
+ */
+static const struct http_retry sakura_retry = {
+	.attempts = 11,
+	.first_s = 1,
+	.max_s = 64,
+	.statuses = { 423, 429, 502, 503, 504, 0 },
+};
+
 struct sakura_zone {
 	char	apex[NAME_BUF];
 	char	id[SAKURA_ID_MAX];
@@ -52,6 +67,8 @@ struct sakura {
 	char	*auth;			/* "Basic ..." (secret) */
 	struct http_header hdr;
 	struct http *http;
+	double	 deadline;		/* log_now() seconds: the run's timeout */
+	unsigned timeout;		/* its length, for messages */
 	struct sakura_zone zones[SAKURA_ZONE_CACHE];
 	size_t	 nzones;
 };
@@ -111,6 +128,8 @@ sakura_create(const struct provider_conf *pc, const struct config *cfg, void **p
 
 	if ((sk = calloc(1, sizeof(*sk))) == NULL)
 		return ST_FAIL;
+	sk->timeout = cfg->timeout;
+	sk->deadline = log_now() + cfg->timeout;
 	snprintf(sk->section, sizeof(sk->section), "%s", pc->name);
 	if (token == NULL || secret == NULL || *token == '\0' || *secret == '\0') {
 		log_err("%s: [provider %s]: needs access_token and access_token_secret",
@@ -252,7 +271,11 @@ check(const struct sakura *sk, const struct http_request *r, const char *what, i
 		log_err("Sakura Cloud API: %s: forbidden: the API key of [provider %s] needs the "
 		    "access level \"can modify settings\" (設定変更) (%s)", what, sk->section, msg);
 		*status = ST_CONFIG;
-	} else if (r->json == NULL)
+	} else if (r->out_of_time)
+		log_err("Sakura Cloud API: %s: HTTP %ld %s: %s; still so after %d attempt(s), and "
+		    "the next would start after the timeout (%u s): try again later", what,
+		    r->status, code ? code : "", msg, r->attempts, sk->timeout);
+	else if (r->json == NULL)
 		log_err("Sakura Cloud API: %s: malformed answer (HTTP %ld, not JSON)", what,
 		    r->status);
 	else
@@ -300,8 +323,12 @@ zone_item(struct sakura *sk, const char *apex, const char **id)
 			*id = sk->zones[i].id;
 			return ST_OK;
 		}
-	if (sk->http == NULL && (rc = http_new(sk->ca_file, &sk->hdr, 1, &sk->http)) != ST_OK)
-		return rc;
+	if (sk->http == NULL) {
+		if ((rc = http_new(sk->ca_file, &sk->hdr, 1, &sk->http)) != ST_OK)
+			return rc;
+		http_set_retry(sk->http, &sakura_retry);
+		http_set_deadline(sk->http, sk->deadline);
+	}
 	snprintf(what, sizeof(what), "finding zone %s", apex);
 	for (page = 0; page < SAKURA_MAX_PAGES && found[0] == '\0'; page++) {
 		json_decref(q);

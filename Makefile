@@ -63,6 +63,12 @@ dns01: bin/dns01.o $(LIB_OBJ) .flags
 tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ) $(HEADERS) $(wildcard tests/unit/*.h) .flags
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
 
+# Test tools the integration suite runs (not installed).
+TEST_TOOLS = tests/tools/http_probe
+
+tests/tools/%: tests/tools/%.c $(LIB_OBJ) $(HEADERS) .flags
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
 unit: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || failed=1; done; exit $$failed
 
@@ -70,7 +76,7 @@ unit: $(UNIT_TESTS)
 # the tests run in parallel runners, each with its own servers and namespaces.
 INTEGRATION_JOBS ?= 4
 MEMCHECK_JOBS    ?= 3
-integration: dns01
+integration: dns01 $(TEST_TOOLS)
 	/usr/bin/python3 tests/integration/run.py --jobs=$(INTEGRATION_JOBS)
 
 # The integration suite again with every dns01 call under valgrind (not with
@@ -87,7 +93,7 @@ MEMCHECK_EXCLUDE = --exclude=_emulator_ --exclude=pebble --exclude=concurrent \
                    --exclude=recovered_lego --exclude=recovered_dehydrated \
                    --exclude=leaves_nothing_lego --exclude=leaves_nothing_dehydrated \
                    --exclude=restored_by_every_dialect --exclude=_transient_errors_then_success
-memcheck: dns01
+memcheck: dns01 $(TEST_TOOLS)
 	DNS01=$(CURDIR)/tests/valgrind-dns01 MEMCHECK_TARGET=$(CURDIR)/dns01 \
 	    /usr/bin/python3 tests/integration/run.py --jobs=$(MEMCHECK_JOBS) $(MEMCHECK_EXCLUDE)
 
@@ -129,6 +135,6 @@ bench:
 	@/usr/bin/python3 bench/bench.py
 
 clean:
-	rm -f dns01 .flags bin/*.o core/*.o core/hooks/*.o providers/*.o $(UNIT_TESTS)
+	rm -f dns01 .flags bin/*.o core/*.o core/hooks/*.o providers/*.o $(UNIT_TESTS) $(TEST_TOOLS)
 
 .PHONY: all unit integration memcheck mancheck check install deps demo bench clean FORCE

@@ -174,6 +174,10 @@ struct http {
 	size_t	 ntrace;
 	struct http_retry retry;
 	double	 deadline;		/* log_now() seconds, 0: none */
+	http_signer sign;		/* NULL: none */
+	void	*sign_arg;
+	char	 sigv4[HTTP_SIGV4_MAX];	/* CURLOPT_AWS_SIGV4, "" when not used */
+	char	*sigv4_user, *sigv4_secret;	/* wiped when freed */
 };
 
 /* The policy of a client that sets none. */
@@ -184,8 +188,14 @@ static const struct http_retry default_retry = {
 	.statuses = { 423, 429, 500, 502, 503, 504, 0 },
 };
 
+#define HTTP_TRACE_MAX	(HTTP_MAX_HEADERS + HTTP_REQ_HEADERS + HTTP_SIGN_HEADERS)
+
 struct xfer {
 	struct http_request *r;
+	struct curl_slist *hdrs;	/* this attempt's headers (may hold credentials) */
+	struct http_signed sig;		/* what the signer added to it */
+	struct http_header trace[HTTP_TRACE_MAX];	/* names and secret flags, for -v */
+	size_t	 ntrace;
 	CURL	*easy;			/* NULL when not running */
 	char	*body;			/* the answer */
 	size_t	 len;
@@ -220,6 +230,15 @@ ca_append(struct http *h, const char *path, int required)
 	h->ca[h->calen++] = '\n';
 	free(text);
 	return 0;
+}
+
+/* Free a string after wiping it (a credential). */
+static void
+wipe_free(char *p)
+{
+	if (p != NULL)
+		explicit_bzero(p, strlen(p));
+	free(p);
 }
 
 /* 1 when a header fits in a request: a token name, a value without CR or LF. */
@@ -263,9 +282,7 @@ http_new(const char *ca_file, const struct http_header *headers, size_t n, struc
 		http_free(h);
 		return ST_CONFIG;
 	}
-	h->headers = cu.slist_append(h->headers, "Accept: application/json");
-	h->headers = cu.slist_append(h->headers, "Content-Type: application/json");
-	for (i = 0; i < n && h->headers != NULL; i++) {
+	for (i = 0; i < n; i++) {
 		snprintf(line, sizeof(line), "%s: %s", headers[i].name, headers[i].value);
 		h->headers = cu.slist_append(h->headers, line);
 		explicit_bzero(line, sizeof(line));
@@ -273,10 +290,10 @@ http_new(const char *ca_file, const struct http_header *headers, size_t n, struc
 		h->trace[i].name = h->names[i];
 		h->trace[i].value = "";
 		h->trace[i].secret = headers[i].secret;
+		if (h->headers == NULL)
+			goto fail;
 	}
 	h->ntrace = n;
-	if (h->headers == NULL)
-		goto fail;
 	*out = h;
 	return ST_OK;
 fail:
@@ -301,9 +318,71 @@ http_set_deadline(struct http *h, double deadline)
 }
 
 void
-http_free(struct http *h)
+http_set_signer(struct http *h, http_signer fn, void *arg)
+{
+	h->sign = fn;
+	h->sign_arg = arg;
+}
+
+int
+http_set_aws_sigv4(struct http *h, const char *spec, const char *key_id, const char *secret)
+{
+	struct http_header k = { .name = "x", .value = key_id }, v = { .name = "x",
+	    .value = secret };
+	int n = snprintf(h->sigv4, sizeof(h->sigv4), "%s", spec);
+
+	if (n <= 0 || (size_t)n >= sizeof(h->sigv4) || strncmp(spec, "aws:amz:", 8) != 0 ||
+	    !header_ok(&k) || !header_ok(&v) || *key_id == '\0' || *secret == '\0') {
+		h->sigv4[0] = '\0';
+		log_err("cannot sign requests with AWS SigV4: malformed key or signing scope");
+		return ST_CONFIG;
+	}
+	wipe_free(h->sigv4_user);
+	wipe_free(h->sigv4_secret);
+	h->sigv4_user = strdup(key_id);
+	h->sigv4_secret = strdup(secret);
+	if (h->sigv4_user == NULL || h->sigv4_secret == NULL) {
+		h->sigv4[0] = '\0';
+		log_err("out of memory");
+		return ST_FAIL;
+	}
+	return ST_OK;
+}
+
+int
+http_sign_add(struct http_signed *s, const char *name, const char *value, int secret)
+{
+	size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
+	struct http_header t = { .name = name, .value = value };
+
+	if (s->n >= HTTP_SIGN_HEADERS || !header_ok(&t) || s->used + nl + vl > sizeof(s->buf))
+		return -1;
+	memcpy(s->buf + s->used, name, nl);
+	s->h[s->n].name = s->buf + s->used;
+	s->used += nl;
+	memcpy(s->buf + s->used, value, vl);
+	s->h[s->n].value = s->buf + s->used;
+	s->used += vl;
+	s->h[s->n].secret = secret;
+	s->n++;
+	return 0;
+}
+
+/* Free a header list after wiping it (its lines may hold credentials). */
+static void
+wipe_slist(struct curl_slist *l)
 {
 	struct curl_slist *s;
+
+	for (s = l; s != NULL; s = s->next)
+		explicit_bzero(s->data, strlen(s->data));
+	if (l != NULL)
+		cu.slist_free_all(l);
+}
+
+void
+http_free(struct http *h)
+{
 	size_t i;
 
 	if (h == NULL)
@@ -313,10 +392,9 @@ http_free(struct http *h)
 			cu.easy_cleanup(h->easy[i]);
 	if (h->multi != NULL)
 		cu.multi_cleanup(h->multi);
-	for (s = h->headers; s != NULL; s = s->next)	/* they hold credentials */
-		explicit_bzero(s->data, strlen(s->data));
-	if (h->headers != NULL)
-		cu.slist_free_all(h->headers);
+	wipe_slist(h->headers);		/* they hold credentials */
+	wipe_free(h->sigv4_user);
+	wipe_free(h->sigv4_secret);
 	free(h->ca);
 	free(h);
 }
@@ -332,6 +410,10 @@ http_request_clear(struct http_request *r)
 	r->attempts = 0;
 	r->retry_after = 0;
 	r->out_of_time = 0;
+	free(r->answer);
+	r->answer = NULL;
+	r->answer_len = 0;
+	r->answer_type[0] = '\0';
 }
 
 int
@@ -442,7 +524,7 @@ http_trace_header(const struct http_header *headers, size_t n, const char *line,
 
 /* One header line per call; secret headers are shown redacted. */
 static void
-trace_headers(const struct http *h, const char *prefix, const char *data, size_t len)
+trace_headers(const struct xfer *x, const char *prefix, const char *data, size_t len)
 {
 	const char *p = data, *end = data + len, *nl;
 	char line[HTTP_TRACE_BODY_MAX];
@@ -454,7 +536,7 @@ trace_headers(const struct http *h, const char *prefix, const char *data, size_t
 		if (nl - p <= 1)
 			continue;
 		n = (size_t)(nl - p) - (nl[-1] == '\r');
-		http_trace_header(h->trace, h->ntrace, p, n, line, sizeof(line));
+		http_trace_header(x->trace, x->ntrace, p, n, line, sizeof(line));
 		fprintf(stderr, "dns01: debug: %s%s\n", prefix, line);
 	}
 }
@@ -462,7 +544,7 @@ trace_headers(const struct http *h, const char *prefix, const char *data, size_t
 static int
 on_debug(CURL *c, curl_infotype type, char *data, size_t len, void *arg)
 {
-	const struct http *h = arg;
+	const struct xfer *x = arg;
 
 	(void)c;
 	switch (type) {
@@ -471,10 +553,10 @@ on_debug(CURL *c, curl_infotype type, char *data, size_t len, void *arg)
 		    HTTP_TRACE_BODY_MAX);
 		break;
 	case CURLINFO_HEADER_OUT:
-		trace_headers(h, "> ", data, len);
+		trace_headers(x, "> ", data, len);
 		break;
 	case CURLINFO_HEADER_IN:
-		trace_headers(h, "< ", data, len);
+		trace_headers(x, "< ", data, len);
 		break;
 	case CURLINFO_DATA_OUT:
 		trace_bytes("> ", data, len, HTTP_TRACE_BODY_MAX);
@@ -488,7 +570,90 @@ on_debug(CURL *c, curl_infotype type, char *data, size_t len, void *arg)
 	return 0;
 }
 
-/* Set up x's easy handle for one attempt.  0 or -1. */
+/* Append "name: value" to *l and name to x's trace table.  0 or -1. */
+static int
+add_header(struct xfer *x, struct curl_slist **l, const struct http_header *hd)
+{
+	char line[HTTP_URL_MAX + HTTP_NAME_MAX];
+	struct curl_slist *n;
+	int len;
+
+	if (!header_ok(hd) || x->ntrace >= HTTP_TRACE_MAX)
+		return -1;
+	len = snprintf(line, sizeof(line), "%s: %s", hd->name, hd->value);
+	n = len > 0 && (size_t)len < sizeof(line) ? cu.slist_append(*l, line) : NULL;
+	explicit_bzero(line, sizeof(line));
+	if (n == NULL)
+		return -1;
+	*l = n;
+	x->trace[x->ntrace].name = hd->name;
+	x->trace[x->ntrace].value = "";
+	x->trace[x->ntrace++].secret = hd->secret;
+	return 0;
+}
+
+/*
+ * This attempt's headers in x->hdrs: the client's, Accept and Content-Type,
+ * the request's own, then the signer's over the body to be sent.  The
+ * request's own or the signer's Accept or Content-Type replaces the
+ * default (libcurl would send both).  0, or -1 with r->error set.
+ */
+static int
+build_headers(struct http *h, struct xfer *x)
+{
+	const struct http_request *r = x->r;
+	const char *body = x->sent != NULL ? x->sent : r->data != NULL ? r->data : "";
+	size_t blen = x->sent != NULL ? strlen(x->sent) : r->data != NULL ? r->datalen : 0;
+	struct http_header acc = { "Accept", r->accept ? r->accept : "application/json", 0 };
+	struct http_header ct = { "Content-Type", r->type && r->data ? r->type :
+	    "application/json", 0 };
+	struct curl_slist *l = NULL, *c;
+	int own_acc = 0, own_ct = 0;
+	size_t i;
+
+	wipe_slist(x->hdrs);
+	x->hdrs = NULL;
+	memset(&x->sig, 0, sizeof(x->sig));
+	memcpy(x->trace, h->trace, h->ntrace * sizeof(h->trace[0]));
+	x->ntrace = h->ntrace;
+	for (c = h->headers; c != NULL; c = c->next) {
+		struct curl_slist *n = cu.slist_append(l, c->data);
+
+		if (n == NULL)
+			goto fail;
+		l = n;
+	}
+	if (h->sign != NULL && h->sign(h->sign_arg, r, body, blen, &x->sig) == -1) {
+		snprintf(x->r->error, sizeof(x->r->error), "cannot sign the request");
+		goto out;
+	}
+	for (i = 0; i < r->nheaders; i++) {
+		own_acc |= strcasecmp(r->headers[i].name, "Accept") == 0;
+		own_ct |= strcasecmp(r->headers[i].name, "Content-Type") == 0;
+	}
+	for (i = 0; i < x->sig.n; i++) {
+		own_acc |= strcasecmp(x->sig.h[i].name, "Accept") == 0;
+		own_ct |= strcasecmp(x->sig.h[i].name, "Content-Type") == 0;
+	}
+	if ((!own_acc && add_header(x, &l, &acc) == -1) ||
+	    (!own_ct && add_header(x, &l, &ct) == -1))
+		goto fail;
+	for (i = 0; i < r->nheaders; i++)
+		if (add_header(x, &l, &r->headers[i]) == -1)
+			goto fail;
+	for (i = 0; i < x->sig.n; i++)
+		if (add_header(x, &l, &x->sig.h[i]) == -1)
+			goto fail;
+	x->hdrs = l;
+	return 0;
+fail:
+	snprintf(x->r->error, sizeof(x->r->error), "malformed or too many request headers");
+out:
+	wipe_slist(l);
+	return -1;
+}
+
+/* Set up x's easy handle for one attempt (headers built).  0 or -1. */
 static int
 prepare(struct http *h, struct xfer *x)
 {
@@ -510,14 +675,24 @@ prepare(struct http *h, struct xfer *x)
 	ok &= opt_long(c, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT_S);
 	ok &= opt_long(c, CURLOPT_TIMEOUT, (long)HTTP_TOTAL_TIMEOUT_S);
 	ok &= opt_ptr(c, CURLOPT_USERAGENT, HTTP_USER_AGENT);
-	ok &= opt_ptr(c, CURLOPT_HTTPHEADER, h->headers);
+	ok &= opt_ptr(c, CURLOPT_HTTPHEADER, x->hdrs);
 	ok &= opt_write(c, on_body);
 	ok &= opt_ptr(c, CURLOPT_WRITEDATA, x);
 	ok &= opt_ptr(c, CURLOPT_ERRORBUFFER, x->errbuf);
 	ok &= opt_ptr(c, CURLOPT_PRIVATE, x);
 	ok &= opt_ptr(c, CURLOPT_CUSTOMREQUEST, x->r->method);
-	if (x->sent != NULL)
+	if (x->sent != NULL) {
+		ok &= opt_long(c, CURLOPT_POSTFIELDSIZE, (long)strlen(x->sent));
 		ok &= opt_ptr(c, CURLOPT_POSTFIELDS, x->sent);
+	} else if (x->r->data != NULL) {
+		ok &= opt_long(c, CURLOPT_POSTFIELDSIZE, (long)x->r->datalen);
+		ok &= opt_ptr(c, CURLOPT_POSTFIELDS, x->r->data);
+	}
+	if (h->sigv4[0] != '\0') {
+		ok &= opt_ptr(c, CURLOPT_AWS_SIGV4, h->sigv4);
+		ok &= opt_ptr(c, CURLOPT_USERNAME, h->sigv4_user);
+		ok &= opt_ptr(c, CURLOPT_PASSWORD, h->sigv4_secret);
+	}
 	if (h->ca != NULL) {
 		struct curl_blob blob = { .data = h->ca, .len = h->calen,
 		    .flags = CURL_BLOB_NOCOPY };
@@ -526,7 +701,7 @@ prepare(struct http *h, struct xfer *x)
 	}
 	if (log_get_level() >= LOG_VERBOSE) {
 		ok &= opt_debug(c, on_debug);
-		ok &= opt_ptr(c, CURLOPT_DEBUGDATA, h);
+		ok &= opt_ptr(c, CURLOPT_DEBUGDATA, x);
 		ok &= opt_long(c, CURLOPT_VERBOSE, 1L);
 	}
 	return ok ? 0 : -1;
@@ -605,7 +780,7 @@ finish(struct http *h, struct xfer *x, CURLcode rc)
 	json_error_t jerr;
 	long status = 0;
 	double pause, now = log_now();
-	char what[CURL_ERROR_SIZE + 32];
+	char what[CURL_ERROR_SIZE + 32], *type = NULL;
 
 	info_long(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	r->retry_after = 0;
@@ -645,8 +820,14 @@ finish(struct http *h, struct xfer *x, CURLcode rc)
 		return 1;
 	}
 	r->status = status;
+	info_ptr(x->easy, CURLINFO_CONTENT_TYPE, &type);
+	if (type != NULL)
+		snprintf(r->answer_type, sizeof(r->answer_type), "%s", type);
 	if (x->body != NULL)
 		r->json = json_loadb(x->body, x->len, 0, &jerr);
+	r->answer = x->body;
+	r->answer_len = x->len;
+	x->body = NULL;
 	return 1;
 }
 
@@ -677,6 +858,12 @@ http_perform(struct http *h, struct http_request *reqs, size_t n)
 			if (x[i].not_before > now) {
 				if (x[i].not_before < wake)
 					wake = x[i].not_before;
+				continue;
+			}
+			if (build_headers(h, &x[i]) == -1) {	/* this request fails */
+				x[i].r->status = 0;
+				x[i].done = 1;
+				left--;
 				continue;
 			}
 			for (slot = 0; slot < HTTP_MAX_PARALLEL; slot++) {
@@ -727,6 +914,7 @@ out:
 			cu.multi_remove_handle(h->multi, x[i].easy);
 		free(x[i].body);
 		free(x[i].sent);
+		wipe_slist(x[i].hdrs);
 	}
 	free(x);
 	if (rc != ST_OK)

@@ -1,10 +1,16 @@
 /*
- * The one JSON-over-HTTPS client every API provider uses (libcurl + jansson).
+ * The one HTTPS client every API provider uses (libcurl, loaded on first
+ * use; JSON through jansson).
  *
  * One struct http per provider instance and run: a curl multi handle whose
  * connections are reused between requests.  HTTPS only, TLS always verified
  * (ca_file adds a trust anchor to the system bundle, it never replaces
- * verification), no redirects, a versioned User-Agent.  Requests that fail
+ * verification), no redirects, a versioned User-Agent.  A request carries a
+ * JSON body or a body of any content type, headers of its own besides the
+ * client's, and gets back the raw answer with its content type (and the
+ * parsed JSON when it is JSON).  Requests can be signed: AWS SigV4 by
+ * libcurl itself (http_set_aws_sigv4), any other scheme by a hook called
+ * before each attempt (http_set_signer).  Requests that fail
  * at the connection level or get a status the client's retry policy names
  * (struct http_retry; by default 423/429/500/502/503/504) are tried again
  * after a pause that doubles each time, or as long as Retry-After asks —
@@ -12,12 +18,13 @@
  * timeout): a pause that would end after it is not taken, and the request
  * ends with its last answer and out_of_time set.  Several requests
  * can be run at once (http_perform with n > 1), HTTP_MAX_PARALLEL at a time.
- * At -v every request and answer is traced on stderr; a header the provider
- * marks secret (struct http_header) is shown as "[redacted]", and so are
- * Authorization and Proxy-Authorization, which libcurl may add itself.
+ * At -v every request and answer is traced on stderr; a header marked
+ * secret (struct http_header: the client's, the request's or the signer's)
+ * is shown as "[redacted]", and so are Authorization and
+ * Proxy-Authorization, which libcurl may add itself.
  *
- * http_new() returns a handle freed with http_free().  A request's json is
- * owned by the request; free it with http_request_clear().
+ * http_new() returns a handle freed with http_free().  A request's json and
+ * answer are owned by the request; free them with http_request_clear().
  */
 #ifndef DNS01_HTTP_H
 #define DNS01_HTTP_H
@@ -36,7 +43,12 @@
 #define HTTP_MAX_STATUSES	8	/* statuses one retry policy names */
 #define HTTP_MAX_BODY		(4 * 1024 * 1024)
 #define HTTP_MAX_PARALLEL	8
-#define HTTP_MAX_HEADERS	4
+#define HTTP_MAX_HEADERS	4	/* of a client */
+#define HTTP_REQ_HEADERS	8	/* of one request */
+#define HTTP_SIGN_HEADERS	8	/* a signer adds per attempt */
+#define HTTP_SIGN_BUF		4096	/* bytes of their names and values */
+#define HTTP_TYPE_MAX		128	/* octets of a Content-Type kept */
+#define HTTP_SIGV4_MAX		128	/* octets of a CURLOPT_AWS_SIGV4 spec */
 #define HTTP_NAME_MAX		64	/* octets of a header name */
 #define HTTP_URL_MAX		2048
 #define HTTP_SYSTEM_CA		"/etc/ssl/certs/ca-certificates.crt"
@@ -66,12 +78,21 @@ struct http_retry {
 };
 
 struct http_request {
-	const char *method;		/* "GET", "POST", "DELETE" */
+	const char *method;		/* "GET", "POST", "PUT", "DELETE", ... */
 	char	url[HTTP_URL_MAX];
 	json_t	*body;			/* sent as JSON when not NULL (borrowed) */
+	const char *data;		/* else sent as is when not NULL (borrowed), */
+	size_t	 datalen;		/* datalen octets */
+	const char *type;		/* data's Content-Type; NULL: application/json */
+	const char *accept;		/* Accept; NULL: application/json */
+	struct http_header headers[HTTP_REQ_HEADERS];	/* sent besides the client's */
+	size_t	 nheaders;
 	/* results: */
 	long	status;			/* HTTP status, 0 when no answer */
 	json_t	*json;			/* the parsed answer, NULL if not JSON */
+	char	*answer;		/* the answer's body, NUL-terminated, or NULL */
+	size_t	 answer_len;
+	char	 answer_type[HTTP_TYPE_MAX];	/* its Content-Type, "" if none */
 	char	error[256];		/* transport problem when status == 0 */
 	int	tls_error;		/* the server's certificate was not trusted */
 	int	attempts;
@@ -88,6 +109,42 @@ struct http_request {
 int	http_new(const char *ca_file, const struct http_header *headers, size_t n,
     struct http **out);
 void	http_free(struct http *h);
+
+/*
+ * Headers a signer adds to one attempt; http_sign_add() copies names and
+ * values into buf.
+ */
+struct http_signed {
+	struct http_header h[HTTP_SIGN_HEADERS];
+	size_t	 n;
+	char	 buf[HTTP_SIGN_BUF];
+	size_t	 used;
+};
+
+/* Add a header to s.  0, or -1 when it is malformed or s is full. */
+int	http_sign_add(struct http_signed *s, const char *name, const char *value, int secret);
+
+/*
+ * A signer is called before each attempt of every request of the client
+ * (so a signature over a timestamp is fresh on a retry) with the body that
+ * will be sent (len octets; "" for none), and adds its headers to out.
+ * Returns 0, or -1 (the request then ends with status 0 and error set).
+ */
+typedef int (*http_signer)(void *arg, const struct http_request *r, const char *body,
+    size_t len, struct http_signed *out);
+
+/* Sign every request of h with fn (arg is passed on; borrowed). */
+void	http_set_signer(struct http *h, http_signer fn, void *arg);
+
+/*
+ * Sign every request of h with AWS Signature Version 4, computed by libcurl
+ * (CURLOPT_AWS_SIGV4): spec is "aws:amz:REGION:SERVICE", key_id and secret
+ * the access key (copied; the copy is wiped by http_free()).  A session
+ * token goes as a secret client header (X-Amz-Security-Token).  Returns
+ * ST_OK, or ST_CONFIG when spec or the key cannot be used.
+ */
+int	http_set_aws_sigv4(struct http *h, const char *spec, const char *key_id,
+    const char *secret);
 
 /* Replace the default retry policy (p is copied). */
 void	http_set_retry(struct http *h, const struct http_retry *p);
@@ -128,7 +185,7 @@ int	http_perform(struct http *h, struct http_request *r, size_t n);
 void	http_trace_header(const struct http_header *headers, size_t n, const char *line,
     size_t len, char *out, size_t outlen);
 
-/* Free a request's answer and make it ready to be sent again. */
+/* Free a request's answer (json and raw) and make it ready to be sent again. */
 void	http_request_clear(struct http_request *r);
 
 /* Append "?k=v&k2=v2" style pairs, URL-escaped, to a URL.  0 or -1 (too long). */

@@ -65,7 +65,9 @@ static const struct command commands[] = {
 	    "  _acme-challenge.DOMAIN; --check-cert also reads the certificate HOST serves\n"
 	    "  (port 443) and fails when it expires within --warn-days (21) or misses a\n"
 	    "  DOMAIN.  One OK/WARN/FAIL line per check; exit 0 unless a check failed" },
-	{ "providers", "providers", "the compiled-in providers" },
+	{ "providers", "providers [TYPE]",
+	    "the compiled-in providers; with TYPE, its config keys, environment variables\n"
+	    "  (lego's names) and certbot credentials-file names" },
 	{ NULL, NULL, NULL }
 };
 
@@ -108,11 +110,67 @@ find_command(const char *name)
 	return NULL;
 }
 
+/* 1 when key is one of the NULL-terminated list. */
 static int
-providers(void)
+listed(const char *const *list, const char *key)
 {
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(*list, key) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Everything a user can write for provider p, from its ops table alone (so
+ * that the docs test, tests/integration/test_docs.py, can check that README
+ * and the man page name each one).
+ */
+static void
+provider_detail(const struct provider_ops *p)
+{
+	const struct env_map *e;
+	const struct cred_map *c;
+	const char *const *k;
 	size_t i;
 
+	printf("%s: %s\n\nkeys of [provider NAME] (besides type, zones, credentials):\n",
+	    p->type, p->description);
+	for (k = p->keys; k != NULL && *k != NULL; k++)
+		printf(listed(p->secret_keys, *k) ? "  %-20s(secret)\n" : "  %s\n", *k);
+	printf("\nenvironment (DNS01_PROVIDER=%s; each variable also as NAME_FILE):\n", p->type);
+	for (e = p->env; e != NULL && e->key != NULL; e++) {
+		printf("  %-20s", e->key);
+		for (i = 0; i < sizeof(e->vars) / sizeof(e->vars[0]) && e->vars[i] != NULL; i++)
+			printf("%s%s", i ? ", " : "", e->vars[i]);
+		printf("\n");
+	}
+	printf("\ncertbot credentials file (credentials = FILE):\n");
+	for (c = p->cred; c != NULL && c->key != NULL; c++)
+		printf("  %-20s%s\n", c->key, c->certbot_key);
+	printf("\nTTL: %d s by default, %d s at least\n", p->default_ttl, p->min_ttl);
+}
+
+/* `dns01 providers [TYPE]`.  Status. */
+static int
+providers(int nargs, char **args)
+{
+	const struct provider_ops *p;
+	char esc[128];
+	size_t i;
+
+	if (nargs > 1) {
+		log_err("providers takes at most one TYPE");
+		return ST_USAGE;
+	}
+	if (nargs == 1) {
+		if ((p = provider_find(args[0])) == NULL) {
+			log_err("%s: unknown provider type (see: dns01 providers)",
+			    log_escape(args[0], esc, sizeof(esc)));
+			return ST_USAGE;
+		}
+		provider_detail(p);
+		return ST_OK;
+	}
 	for (i = 0; provider_table[i] != NULL; i++)
 		printf("%-12s %s\n", provider_table[i]->type, provider_table[i]->description);
 	return ST_OK;
@@ -184,7 +242,7 @@ dispatch(const struct opts *o, const char *cmd, int nargs, char **args)
 		return cmd_list(o, nargs, args);
 	if (strcmp(cmd, "doctor") == 0)
 		return cmd_doctor(o, nargs, args);
-	return providers();
+	return providers(nargs, args);
 }
 
 /*

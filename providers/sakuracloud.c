@@ -193,8 +193,8 @@ sakura_create(const struct provider_conf *pc, const struct config *cfg, void **p
 	 */
 	if (strstr(sk->url, SAKURA_SANDBOX) != NULL)
 		log_warn("[provider %s]: api_url is Sakura Cloud's Sandbox (tk1v), a test "
-		    "environment separate from the production zones: your zones are not there, "
-		    "and records written to a Sandbox zone do not reach public DNS (the "
+		    "environment separate from the production zones: it holds only zones made "
+		    "in the Sandbox, and records written to them do not reach public DNS (the "
 		    "production endpoints are is1a, is1b, is1c, tk1a, tk1b)", pc->name);
 	if ((ca != NULL && (sk->ca_file = strdup(ca)) == NULL) ||
 	    (sk->state_dir = strdup(cfg->state_dir)) == NULL)
@@ -770,7 +770,7 @@ change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, i
 		}
 		if (op == OP_CONFIRM && round == 1)
 			log_warn("zone %s at Sakura Cloud: %ld value(s) dns01 wrote are gone after the "
-			    "wait (another writer put back the records it had read before); writing "
+			    "wait (another writer wrote back records it had read before); writing "
 			    "them again", z->apex, changed);
 		if ((rc = write_set(sk, id, z->apex, want, hash, &busy)) != ST_OK)
 			goto out;

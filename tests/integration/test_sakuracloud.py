@@ -1277,16 +1277,17 @@ def test_sk_endpoints(tb):
 def test_sk_busy_within_timeout(tb):
     """A zone locked (423) for 5 attempts, more than the default HTTP policy
     makes (HTTP_MAX_ATTEMPTS): dns01 keeps trying as Sakura's own client does
-    (up to 11 attempts) and succeeds within --timeout 8 (the emulator sends
+    (up to 11 attempts) and succeeds within --timeout (the emulator sends
     Retry-After: 1 to keep the test short; without it the pauses are 1, 2,
-    4, 8, 16 s). A 409 still_creating twice on the PUT: read again after a
-    growing random pause each time, then written."""
+    4, 8, 16 s; the timeout leaves room for valgrind, the test takes about
+    5 s). A 409 still_creating twice on the PUT: read again after a growing
+    random pause each time, then written."""
     _need_sakura()
     em = _emulator(tb)
     conf = sk_config(tb, em, _key(em))
     name, v = f'_acme-challenge.locked.{ZONE}', acme_value()
     em.inject('423', count=5, method='PUT', retry_after=1)
-    rc, _, err, el = _set(conf, name, v, extra=('--timeout', '8'))
+    rc, _, err, el = _set(conf, name, v, extra=('--timeout', '20'))
     note(f'423 x 5: exit {rc} after {el:.2f}s')
     assert rc == 0, f'set exited {rc}: {err[-800:]}'
     assert [r.status for r in em.calls('PUT')] == [423] * 5 + [200], em.log_text()
@@ -1294,7 +1295,7 @@ def test_sk_busy_within_timeout(tb):
     name, v = f'_acme-challenge.creating.{ZONE}', acme_value()
     em.inject('409', count=2, method='PUT', code='still_creating')
     mark = len(em.requests)
-    rc, _, err, el = _set(conf, name, v, extra=('--timeout', '8'))
+    rc, _, err, el = _set(conf, name, v, extra=('--timeout', '20'))
     note(f'409 still_creating x 2: exit {rc} after {el:.2f}s')
     assert rc == 0, f'set exited {rc}: {err[-800:]}'
     assert _routes(em, mark) == [('GET', 200), ('PUT', 409), ('GET', 200), ('PUT', 409),
@@ -1309,7 +1310,9 @@ def test_sk_busy_within_timeout(tb):
 @sk_test
 def test_sk_busy_beyond_timeout(tb):
     """A 423 and a 409 that last beyond --timeout 5: exit 4 as soon as the
-    next pause would end after the timeout, saying so; nothing written."""
+    next pause would end after the timeout, saying so; nothing written.
+    (The pauses from 1 s and from 0.5-1 s fit 3 and at most 4 PUTs into 5 s;
+    fewer under valgrind.)"""
     _need_sakura()
     em = _emulator(tb)
     conf = sk_config(tb, em, _key(em))
@@ -1323,7 +1326,7 @@ def test_sk_busy_beyond_timeout(tb):
         note(f'{kind} on every PUT: exit {rc} after {el:.2f}s and {len(puts)} PUTs: '
              f'{_last_line(err)}')
         assert rc == 4, f'{kind}: exit {rc}: {err[-800:]}'
-        assert 2 <= len(puts) <= most and {r.status for r in puts} == {int(kind)}, \
+        assert 1 <= len(puts) <= most and {r.status for r in puts} == {int(kind)}, \
             _summary(em.requests[mark:], _ids(em))
         assert re.search(r'the next would start after the timeout \(5 s\)', _last_line(err)), \
             err[-800:]
@@ -1346,9 +1349,9 @@ def test_sk_empty_zone(tb):
         # name would wait for resolver caches (the cache ledger)
         name, v = f'_acme-challenge.empty{i}.{ZONE}', acme_value()
         mark = len(em.requests)
-        rc, _, err, _ = _set(conf, name, v)
+        rc, _, err, _ = _set(conf, name, v, extra=('--no-wait',))
         assert rc == 0, f'{form}: set exited {rc}: {err[-500:]}'
-        rc, _, err, _ = _unset(conf, name, v)
+        rc, _, err, _ = _unset(conf, name, v, extra=('--no-wait',))
         assert rc == 0, f'{form}: unset exited {rc}: {err[-500:]}'
         sent = [r.body['CommonServiceItem']['Settings']['DNS']['ResourceRecordSets']
                 for r in em.calls('PUT', since=mark)]

@@ -546,6 +546,7 @@ def api_calls(bed):
         f'api_url = {em.api_url}\nca_file = {em.ca_file}\n')))
     em = tb.sakura()
     em.reset()
+    em.publish_delay = 0        # as before: its default is as slow as the real service
     token, secret = sakura_emulator.new_token(), sakura_emulator.new_secret()
     testbed.SECRETS.update((token, secret))
     em.add_key(token, secret)

@@ -165,15 +165,24 @@ ttl_for_write(const struct run *r, const struct provider_ops *ops)
 	return run_ttl(r->cfg, ops);
 }
 
-/* Add or delete, one provider call per (provider, zone). */
+enum change_op {
+	OP_ADD,
+	OP_DEL,
+	OP_CONFIRM		/* providers with a confirm op: write back what is gone */
+};
+
+/*
+ * Add, delete or confirm, one provider call per (provider, zone).  *nchanged
+ * (may be NULL): how many values the calls reported changed (record.changed).
+ */
 static int
-change(struct run *r, struct challenge *c, size_t n, int del)
+change(struct run *r, struct challenge *c, size_t n, enum change_op op, size_t *nchanged)
 {
 	struct record *recs = calloc(n ? n : 1, sizeof(*recs));
 	size_t *idx = calloc(n ? n : 1, sizeof(*idx));
 	char *done = calloc(n ? n : 1, 1);
 	struct instance *in;
-	size_t i, j, k;
+	size_t i, j, k, changed = 0;
 	int rc = ST_OK;
 
 	if (recs == NULL || idx == NULL || done == NULL) {
@@ -183,7 +192,7 @@ change(struct run *r, struct challenge *c, size_t n, int del)
 	}
 	if ((rc = route(r, c, n)) != ST_OK)
 		goto out;
-	for (i = 0; i < n && !del; i++)
+	for (i = 0; i < n && op == OP_ADD; i++)
 		c[i].sent = CH_UNSENT;
 	r->wrote = 1;
 	for (i = 0; i < n && rc == ST_OK; i++) {
@@ -208,10 +217,18 @@ same:
 			break;
 		for (j = 0; j < k; j++)
 			recs[j].changed = 0;
-		rc = del ? in->ops->del(in->priv, c[i].zone, recs, k) :
-		    in->ops->add(in->priv, c[i].zone, recs, k, ttl_for_write(r, in->ops));
-		r->batches++;
-		for (j = 0; !del && j < k; j++) {
+		if (op == OP_CONFIRM) {
+			if (in->ops->confirm == NULL)
+				continue;
+			rc = in->ops->confirm(in->priv, c[i].zone, recs, k, run_ttl(r->cfg, in->ops));
+		} else {
+			rc = op == OP_DEL ? in->ops->del(in->priv, c[i].zone, recs, k) :
+			    in->ops->add(in->priv, c[i].zone, recs, k, ttl_for_write(r, in->ops));
+			r->batches++;
+		}
+		for (j = 0; j < k; j++)
+			changed += rc == ST_OK && recs[j].changed;
+		for (j = 0; op == OP_ADD && j < k; j++) {
 			if (rc == ST_OK)
 				memcpy(c[idx[j]].id, recs[j].id, sizeof(c[idx[j]].id));
 			c[idx[j]].sent = rc == ST_OK ? CH_ADDED : CH_FAILED;
@@ -219,6 +236,8 @@ same:
 			c[idx[j]].fresh = rc == ST_OK && in->ops->atomic && recs[j].changed;
 		}
 	}
+	if (nchanged != NULL)
+		*nchanged = changed;
 out:
 	free(recs);
 	free(idx);
@@ -229,13 +248,13 @@ out:
 int
 run_add(struct run *r, struct challenge *c, size_t n)
 {
-	return change(r, c, n, 0);
+	return change(r, c, n, OP_ADD, NULL);
 }
 
 int
 run_del(struct run *r, struct challenge *c, size_t n)
 {
-	return change(r, c, n, 1);
+	return change(r, c, n, OP_DEL, NULL);
 }
 
 /* The TTL the run's records at target have (the largest of its challenges'). */
@@ -476,14 +495,33 @@ learned_put(const struct run *r, struct learned *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* 1 when every value of c[] was accepted by its provider in this run. */
+static int
+all_added(const struct challenge *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (c[i].sent != CH_ADDED)
+			return 0;
+	return n > 0;
+}
+
+/*
+ * The wait, and for values this run wrote, the confirmation: a provider
+ * with a confirm op (provider.h) reads again once every server has the
+ * values, and writes back those another writer erased meanwhile; then the
+ * wait starts over for the time left, at most RUN_CONFIRM_ROUNDS times.
+ */
 int
-run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode,
-    double timeout_s)
+run_wait(struct run *r, struct challenge *c, size_t n, enum prop_mode mode, double timeout_s)
 {
 	struct prop_target *t;
 	struct learned l = { 0 };
-	size_t nt;
-	int rc;
+	double deadline = log_now() + timeout_s;
+	int confirming = r->wrote && mode == PROP_PRESENT && all_added(c, n);
+	size_t nt, back = 0;
+	int rc, round;
 
 	if ((t = targets(c, n, &nt)) == NULL)
 		return ST_FAIL;
@@ -493,7 +531,20 @@ run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode
 	}
 	if (r->wrote)
 		learned_get(r, t, nt, &l);
-	rc = propagation_wait(t, nt, mode, timeout_s, l.pa, l.n);
+	for (round = 1;; round++) {
+		rc = propagation_wait(t, nt, mode, deadline - log_now(), l.pa, l.n);
+		if (rc != ST_OK || !confirming ||
+		    (rc = change(r, c, n, OP_CONFIRM, &back)) != ST_OK || back == 0)
+			break;
+		if (round == RUN_CONFIRM_ROUNDS) {
+			log_err("%zu value(s) were gone from the provider again after the wait "
+			    "(%d times): another writer keeps replacing the records; giving up",
+			    back, round);
+			rc = ST_PROVIDER;
+			break;
+		}
+		log_info("waiting again for the %zu value(s) written back", back);
+	}
 	if (r->wrote) {
 		learned_put(r, &l);
 		note_changes(r, c, n, t, nt, mode);

@@ -61,8 +61,15 @@ int	run_del(struct run *r, struct challenge *c, size_t n);
  * After run_add, also until no resolver can still hold an older answer that
  * dns01 replaced (core/ledger.h); after run_add or run_del, note the change
  * in the ledger.
+ *
+ * After run_add, once every server has the values, a provider with a
+ * confirm op (provider.h) checks that they are still there and writes back
+ * those another writer erased; the wait then starts over for the rest of
+ * timeout_s.  At most RUN_CONFIRM_ROUNDS confirmations: one that still
+ * finds values gone after the last wait fails the call (ST_PROVIDER).
  */
-int	run_wait(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode,
+#define RUN_CONFIRM_ROUNDS	3
+int	run_wait(struct run *r, struct challenge *c, size_t n, enum prop_mode mode,
     double timeout_s);
 
 /* Instead of run_wait (--no-wait): note the change in the ledger as of now. */

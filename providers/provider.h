@@ -3,8 +3,8 @@
  * and nothing about hooks; the core calls it with records grouped by zone.
  *
  * Lifecycle: create() once per run for each [provider] section used, then any
- * number of add()/del()/verify() calls, then destroy().  They return a
- * status (core/status.h) and print their own error messages.
+ * number of add()/del()/verify()/confirm() calls, then destroy().  They
+ * return a status (core/status.h) and print their own error messages.
  */
 #ifndef DNS01_PROVIDER_H
 #define DNS01_PROVIDER_H
@@ -22,8 +22,9 @@ struct record {
 	const char *value;		/* TXT value, checked */
 	char	id[RECORD_ID_MAX];	/* provider record id, "" if none */
 	int	changed;		/* out: this add() put the value there (del():
-					   took it away); 0 when it was there (gone)
-					   already, or the provider cannot tell */
+					   took it away; confirm(): wrote it back); 0
+					   when it was there (gone) already, or the
+					   provider cannot tell */
 };
 
 /* An environment variable that can stand for a config key (env mode). */
@@ -70,6 +71,17 @@ struct provider_ops {
 	 * when the credentials are rejected — after saying why, as add() does.
 	 */
 	int	(*verify)(void *priv, const struct zone *z, char *what, size_t whatlen);
+	/*
+	 * Optional (NULL: what add() wrote stays until someone deletes it).
+	 * For an API where another writer can erase a value without meaning
+	 * to — a record set replaced as a whole, from a read taken before our
+	 * add() — and nobody is told: called after every authoritative server
+	 * served the values, it reads again and writes back each value of
+	 * r[] that is gone, setting r[i].changed for it (as add() would, ttl
+	 * included).  The core then waits again (run_wait, RUN_CONFIRM_ROUNDS).
+	 * Status as add().
+	 */
+	int	(*confirm)(void *priv, const struct zone *z, struct record *r, size_t n, int ttl);
 	void	(*destroy)(void *priv);
 };
 

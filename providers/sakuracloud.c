@@ -1,15 +1,21 @@
 /*
  * Provider "sakuracloud": the Sakura Cloud DNS appliance, API 1.1
- * (../shared/reference/provider-apis.md §2).
+ * (../shared/reference/provider-apis.md §2, api-fidelity.md §2).
  *
  * A zone is one "common service item" whose record set is replaced as a
- * whole by PUT, so every change is a read-modify-write.  To lose no update:
- * a per-zone lock file under state_dir serialises dns01 processes on this
- * host; the PUT carries the hash that was read (OriginalSettingsHash), so the
- * server can refuse a stale write (409); and after the PUT the set is read
- * again to check that our change is there and nothing we read was lost.  A
- * conflict or a failed check starts over, at most SAKURA_MAX_ROUNDS times.
- * All records of one zone go in one PUT.
+ * whole by PUT, so every change is a read-modify-write, and a writer that
+ * read before us can erase our record.  The server very likely ignores the
+ * settings hash a PUT carries (api-fidelity.md §2.6: the iaas-api-go
+ * author found it has no effect on CommonServiceItem, sacloud/usacloud
+ * #641), so the hash is sent but nothing rests on it.  What protects a
+ * change: a per-zone lock file under state_dir serialises dns01 processes
+ * on this host; after the PUT the item is read again to check that our
+ * change is there and nothing we read was lost (else the round starts
+ * over); and after the propagation wait, confirm() reads once more and
+ * writes back a value that a writer elsewhere erased (provider.h).  What
+ * it cannot see: our PUT erasing a record someone else wrote between our
+ * read and our PUT.  All records of one zone go in one PUT, with every
+ * field of Settings sent back as read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +34,25 @@
 #include "provider.h"
 
 #define SAKURA_DEFAULT_URL	"https://secure.sakura.ad.jp/cloud/zone/is1a/api/cloud/1.1"
-#define SAKURA_DEFAULT_TTL	10	/* no documented minimum; 10 is in use (README) */
+#define SAKURA_SANDBOX		"/zone/tk1v/"	/* the Sandbox endpoint, in api_url */
+/*
+ * TTL: Sakura's own CLI accepted 10..3600000 s (sacloud/usacloud v0
+ * define/dns.go, validateIntRange(10, 3600000)), and its record names
+ * 1..63 characters (validateStrLen(1, 63)); the server is believed to
+ * refuse what lies outside, so dns01 never sends it.
+ */
+#define SAKURA_DEFAULT_TTL	10
 #define SAKURA_MIN_TTL		10
+#define SAKURA_NAME_MAX		63	/* characters of a relative record Name */
 #define SAKURA_ID_MAX		32
 #define SAKURA_PAGE		50	/* items asked for per list call */
 #define SAKURA_MAX_PAGES	20
-#define SAKURA_MAX_ROUNDS	8	/* read-modify-write attempts per change */
-#define SAKURA_BACKOFF_MS	100	/* before round k+1: up to k times this, random */
+#define SAKURA_MAX_ROUNDS	10	/* read-modify-write attempts per change */
+#define SAKURA_BUSY_FIRST_S	1.0	/* the pause after round 1 (see again()) */
+#define SAKURA_BUSY_MAX_S	32.0	/* the longest pause */
 #define SAKURA_ZONE_CACHE	16
 #define SAKURA_MSG_MAX		300
+#define SAKURA_BUSY_MAX		(SAKURA_MSG_MAX + 64)	/* "HTTP 409 <code>: <msg>" */
 #define SAKURA_CRED_MAX		512
 
 /*
@@ -69,6 +85,7 @@ struct sakura {
 	struct http *http;
 	double	 deadline;		/* log_now() seconds: the run's timeout */
 	unsigned timeout;		/* its length, for messages */
+	char	 busy[SAKURA_BUSY_MAX];	/* the last 409, as check() saw it */
 	struct sakura_zone zones[SAKURA_ZONE_CACHE];
 	size_t	 nzones;
 };
@@ -168,6 +185,17 @@ sakura_create(const struct provider_conf *pc, const struct config *cfg, void **p
 	}
 	memcpy(sk->url, url, n);
 	sk->url[n] = '\0';
+	/*
+	 * tk1v is the Sandbox: a test zone independent of the production ones
+	 * (is1a is1b is1c tk1a tk1b), whose resources do not work as real ones
+	 * do (manual.sakura.ad.jp/cloud/server/sandbox.html; iaas-api-go
+	 * types/zone.go).  Only a user names it, so it is used, with a warning.
+	 */
+	if (strstr(sk->url, SAKURA_SANDBOX) != NULL)
+		log_warn("[provider %s]: api_url is Sakura Cloud's Sandbox (tk1v), a test "
+		    "environment separate from the production zones: it holds only zones made "
+		    "in the Sandbox, and records written to them do not reach public DNS (the "
+		    "production endpoints are is1a, is1b, is1c, tk1a, tk1b)", pc->name);
 	if ((ca != NULL && (sk->ca_file = strdup(ca)) == NULL) ||
 	    (sk->state_dir = strdup(cfg->state_dir)) == NULL)
 		goto fail;
@@ -232,13 +260,19 @@ decode_entities(const char *in, char *out, size_t outlen)
 
 enum sk_err {
 	SK_OK,
-	SK_CONFLICT,		/* 409: someone else changed the zone */
+	SK_BUSY,		/* 409: not now; sk->busy says what the API said */
 	SK_FAILED		/* reported; see the status */
 };
 
-/* Judge an answer; on success *json is the answer (borrowed). */
+/*
+ * Judge an answer; on success *json is the answer (borrowed).  A 409 is
+ * Sakura's general "not in the current state of the resource" (error_code
+ * "conflict", or a sub-code such as "still_creating": iaas-api-go error.go,
+ * IsStillCreatingError), not a verdict on the settings hash: SK_BUSY, not
+ * reported here, for the caller to read again later.
+ */
 static enum sk_err
-check(const struct sakura *sk, const struct http_request *r, const char *what, int *status)
+check(struct sakura *sk, const struct http_request *r, const char *what, int *status)
 {
 	const char *code = NULL, *m = NULL;
 	char msg[SAKURA_MSG_MAX];
@@ -260,9 +294,11 @@ check(const struct sakura *sk, const struct http_request *r, const char *what, i
 		    &code, "error_msg", &m);
 	if (r->status >= 200 && r->status < 300 && r->json != NULL && ok)
 		return SK_OK;
-	if (r->status == 409)
-		return SK_CONFLICT;
 	decode_entities(m ? m : "no message", msg, sizeof(msg));
+	if (r->status == 409) {
+		snprintf(sk->busy, sizeof(sk->busy), "HTTP 409 %s: %s", code ? code : "", msg);
+		return SK_BUSY;
+	}
 	if (r->status == 401) {
 		log_err("Sakura Cloud API: %s: access token or secret rejected ([provider %s] "
 		    "access_token, access_token_secret; %s)", what, sk->section, msg);
@@ -317,6 +353,7 @@ zone_item(struct sakura *sk, const char *apex, const char **id)
 	char what[NAME_BUF + 32], found[SAKURA_ID_MAX] = "";
 	size_t i, page;
 	int rc = ST_OK, st;
+	enum sk_err e;
 
 	for (i = 0; i < sk->nzones; i++)
 		if (strcmp(sk->zones[i].apex, apex) == 0) {
@@ -341,7 +378,9 @@ zone_item(struct sakura *sk, const char *apex, const char **id)
 		}
 		if ((rc = http_perform(sk->http, &r, 1)) != ST_OK)
 			goto out;
-		if (check(sk, &r, what, &st) != SK_OK) {
+		if ((e = check(sk, &r, what, &st)) != SK_OK) {
+			if (e == SK_BUSY)
+				log_err("Sakura Cloud API: %s: %s", what, sk->busy);
 			rc = st;
 			goto out;
 		}
@@ -380,40 +419,75 @@ out:
 	return rc;
 }
 
-/* Read the item: a new reference to its record set, and its hash.  Status. */
+/*
+ * Read the zone's item: a copy of its Settings, every field as read (such
+ * as Settings.DNS.MonitoringSuiteLog, iaas-api-go naked/dns.go), and its
+ * hash.  A zone without records may come with ResourceRecordSets null or
+ * left out (not observed either way, api-fidelity.md §2.11): the copy then
+ * has [].  With busy not NULL, a 409 sets *busy and returns ST_OK without
+ * a copy; otherwise it is reported.  Status.
+ */
 static int
-read_set(struct sakura *sk, const char *id, const char *apex, json_t **set, char *hash,
-    size_t hashlen)
+read_item(struct sakura *sk, const char *id, const char *apex, json_t **settings, char *hash,
+    size_t hashlen, int *busy)
 {
 	struct http_request r = { .method = "GET" };
 	char path[64], what[NAME_BUF + 32];
 	const char *h = "";
-	json_t *rr = NULL;
+	json_t *got = NULL, *dns, *rr;
+	enum sk_err e;
 	int rc, st;
 
+	*settings = NULL;
+	if (busy != NULL)
+		*busy = 0;
 	snprintf(path, sizeof(path), "/commonserviceitem/%s", id);
 	snprintf(what, sizeof(what), "reading zone %s", apex);
 	if (http_url(r.url, sizeof(r.url), sk->url, path, NULL) == -1)
 		return ST_FAIL;
 	if ((rc = http_perform(sk->http, &r, 1)) != ST_OK)
 		goto out;
-	if (check(sk, &r, what, &st) != SK_OK) {
+	if ((e = check(sk, &r, what, &st)) == SK_BUSY && busy != NULL) {
+		*busy = 1;
+		goto out;
+	}
+	if (e != SK_OK) {
+		if (e == SK_BUSY)
+			log_err("Sakura Cloud API: %s: %s", what, sk->busy);
 		rc = st;
 		goto out;
 	}
 	rc = ST_PROVIDER;
-	if (json_unpack_ex(r.json, NULL, 0, "{s:{s?s, s:{s:{s:o}}}}", "CommonServiceItem",
-	    "SettingsHash", &h, "Settings", "DNS", "ResourceRecordSets", &rr) != 0 ||
-	    !json_is_array(rr)) {
-		log_err("Sakura Cloud API: %s: malformed answer (no ResourceRecordSets)", what);
+	if (json_unpack_ex(r.json, NULL, 0, "{s:{s?s, s:o}}", "CommonServiceItem",
+	    "SettingsHash", &h, "Settings", &got) != 0 ||
+	    !json_is_object(dns = json_object_get(got, "DNS")) ||
+	    ((rr = json_object_get(dns, "ResourceRecordSets")) != NULL && !json_is_null(rr) &&
+	    !json_is_array(rr))) {
+		log_err("Sakura Cloud API: %s: malformed answer (no Settings.DNS, or its "
+		    "ResourceRecordSets is not a list)", what);
 		goto out;
 	}
-	*set = json_deep_copy(rr);
+	rc = ST_FAIL;
+	if ((*settings = json_deep_copy(got)) == NULL)
+		goto out;
+	if (!json_is_array(rr) && json_object_set_new(json_object_get(*settings, "DNS"),
+	    "ResourceRecordSets", json_array()) == -1) {
+		json_decref(*settings);
+		*settings = NULL;
+		goto out;
+	}
 	snprintf(hash, hashlen, "%s", h ? h : "");
-	rc = *set ? ST_OK : ST_FAIL;
+	rc = ST_OK;
 out:
 	http_request_clear(&r);
 	return rc;
+}
+
+/* The record list of Settings that read_item() gave (borrowed; an array). */
+static json_t *
+records_of(json_t *settings)
+{
+	return json_object_get(json_object_get(settings, "DNS"), "ResourceRecordSets");
 }
 
 /* The name relative to the zone: "@" for the apex. */
@@ -477,25 +551,30 @@ contains_all(json_t *have, json_t *want)
 	return 1;
 }
 
-/* PUT the whole set with the hash it was read with.  Status, or conflict. */
+/*
+ * PUT the Settings read (changed only in ResourceRecordSets) with the hash
+ * they were read with.  A 409 sets *busy.  Status.
+ */
 static int
-write_set(struct sakura *sk, const char *id, const char *apex, json_t *set, const char *hash,
-    int *conflict)
+write_set(struct sakura *sk, const char *id, const char *apex, json_t *settings,
+    const char *hash, int *busy)
 {
 	struct http_request r = { .method = "PUT" };
 	char path[64], what[NAME_BUF + 32];
 	int rc, st;
 
-	*conflict = 0;
+	*busy = 0;
 	snprintf(path, sizeof(path), "/commonserviceitem/%s", id);
 	snprintf(what, sizeof(what), "writing zone %s", apex);
-	/* The hash goes both where saklient puts it and where iaas-api-go does. */
+	/*
+	 * The hash goes both where saklient puts it and where iaas-api-go
+	 * does; harmless if, as is likely, the server ignores it.
+	 */
 	if (http_url(r.url, sizeof(r.url), sk->url, path, NULL) == -1 ||
 	    (r.body = hash[0] != '\0' ?
-	    json_pack("{s:{s:{s:{s:O}}, s:s}, s:s}", "CommonServiceItem", "Settings", "DNS",
-	    "ResourceRecordSets", set, "SettingsHash", hash, "OriginalSettingsHash", hash) :
-	    json_pack("{s:{s:{s:{s:O}}}}", "CommonServiceItem", "Settings", "DNS",
-	    "ResourceRecordSets", set)) == NULL)
+	    json_pack("{s:{s:O, s:s}, s:s}", "CommonServiceItem", "Settings", settings,
+	    "SettingsHash", hash, "OriginalSettingsHash", hash) :
+	    json_pack("{s:{s:O}}", "CommonServiceItem", "Settings", settings)) == NULL)
 		return ST_FAIL;
 	if ((rc = http_perform(sk->http, &r, 1)) != ST_OK)
 		goto out;
@@ -503,8 +582,8 @@ write_set(struct sakura *sk, const char *id, const char *apex, json_t *set, cons
 	case SK_OK:
 		rc = ST_OK;
 		break;
-	case SK_CONFLICT:
-		*conflict = 1;
+	case SK_BUSY:
+		*busy = 1;
 		rc = ST_OK;
 		break;
 	case SK_FAILED:
@@ -517,103 +596,202 @@ out:
 	return rc;
 }
 
-/*
- * Pause before another round after losing a race: a random time, longer each
- * round, so two writers on different hosts stop colliding.
- */
-static void
-backoff(int round)
-{
-	unsigned r = 0;
-	struct timespec ts;
-	long ms;
+enum sk_op {
+	OP_ADD,
+	OP_DEL,
+	OP_CONFIRM		/* after the wait: add back what is gone */
+};
 
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (unsigned)round * 7919u;
-	ms = (long)(r % ((unsigned)round * SAKURA_BACKOFF_MS)) + SAKURA_BACKOFF_MS / 2;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	nanosleep(&ts, NULL);
+/*
+ * Make the record list rrs say what op asks for recs: the number of records
+ * changed, each value's changed flag set; -1 when out of memory.
+ */
+static long
+edit(json_t *rrs, const char *apex, struct record *recs, size_t n, int ttl, enum sk_op op)
+{
+	char rel[NAME_BUF];
+	long k, changed = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		relative(recs[i].name, apex, rel);
+		recs[i].changed = 0;
+		if (op == OP_DEL) {
+			while ((k = find_record(rrs, rel, "TXT", recs[i].value)) >= 0) {
+				json_array_remove(rrs, (size_t)k);
+				recs[i].changed = 1;
+				changed++;
+			}
+		} else if (find_record(rrs, rel, "TXT", recs[i].value) < 0) {
+			if (json_array_append_new(rrs, json_pack("{s:s, s:s, s:s, s:i}", "Name", rel,
+			    "Type", "TXT", "RData", recs[i].value, "TTL", ttl)) == -1)
+				return -1;
+			recs[i].changed = 1;
+			changed++;
+		}
+	}
+	return changed;
 }
 
-/* Add or delete recs in zone z: locked read-modify-write-verify rounds. */
+/* 1 when after holds all of want and, for a deletion, none of recs. */
 static int
-change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, int ttl, int del)
+verified(json_t *after, json_t *want, const char *apex, const struct record *recs, size_t n,
+    enum sk_op op)
 {
-	char hash[128], vhash[128], rel[NAME_BUF], lockname[NAME_BUF + 16];
+	char rel[NAME_BUF];
+	size_t i;
+
+	for (i = 0; op == OP_DEL && i < n; i++) {
+		relative(recs[i].name, apex, rel);
+		if (find_record(after, rel, "TXT", recs[i].value) >= 0)
+			return 0;
+	}
+	return contains_all(after, want);
+}
+
+/*
+ * Refuse, before anything is sent, a record Name the API does not take:
+ * longer than SAKURA_NAME_MAX relative to the zone.  Status.
+ */
+static int
+names_fit(const struct zone *z, const struct record *recs, size_t n)
+{
+	char rel[NAME_BUF];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		relative(recs[i].name, z->apex, rel);
+		if (strlen(rel) <= SAKURA_NAME_MAX)
+			continue;
+		log_err("%s: in zone %s at Sakura Cloud its record name would be \"%s\", %zu "
+		    "characters: Sakura Cloud takes at most %d (its own CLI checks so, and the "
+		    "API is believed to refuse longer ones); nothing was sent.  Point a CNAME "
+		    "from the name to a shorter one in the zone, or use a zone closer to it",
+		    recs[i].name, z->apex, rel, strlen(rel), SAKURA_NAME_MAX);
+		return ST_PROVIDER;
+	}
+	return ST_OK;
+}
+
+/*
+ * Before round `round` + 1 of a change, after a 409 or a lost race (why
+ * says which): pause, or give up and say why.  ST_OK after the pause.
+ *
+ * The policy.  A 409 means the zone is busy (being created, changed or
+ * locked by the service) for an unknown time, and a lost race means
+ * another writer is at work; both are read again later.  The pause is
+ * random between half and all of SAKURA_BUSY_FIRST_S, doubled each round
+ * up to SAKURA_BUSY_MAX_S — the scale of Sakura's own client for 423 and
+ * 503 (sacloud/go-http: 1 s to 64 s) — so that two writers drift apart and
+ * a busy zone gets tens of seconds.  At most SAKURA_MAX_ROUNDS rounds, and
+ * never a pause that would end after the run's timeout (sk->deadline): the
+ * change stops at once instead, ST_PROVIDER.
+ */
+static int
+again(const struct sakura *sk, const struct zone *z, int round, const char *why)
+{
+	double base = SAKURA_BUSY_FIRST_S, pause;
+	unsigned r = 0;
+	struct timespec ts;
+	int i;
+
+	if (round >= SAKURA_MAX_ROUNDS) {
+		log_err("zone %s at Sakura Cloud: %s, still after %d rounds; giving up (try again "
+		    "later)", z->apex, why, round);
+		return ST_PROVIDER;
+	}
+	for (i = 1; i < round && base < SAKURA_BUSY_MAX_S; i++)
+		base *= 2;
+	if (base > SAKURA_BUSY_MAX_S)
+		base = SAKURA_BUSY_MAX_S;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (unsigned)round * 7919u;
+	pause = base / 2 + base / 2 * (double)(r % 1000) / 1000.0;
+	if (log_now() + pause > sk->deadline) {
+		log_err("zone %s at Sakura Cloud: %s, after %d round(s); the next would start "
+		    "after the timeout (%u s): giving up, try again later", z->apex, why, round,
+		    sk->timeout);
+		return ST_PROVIDER;
+	}
+	log_warn("zone %s at Sakura Cloud: %s; reading it again in %.1f s (round %d of %d)",
+	    z->apex, why, pause, round + 1, SAKURA_MAX_ROUNDS);
+	ts.tv_sec = (time_t)pause;
+	ts.tv_nsec = (long)((pause - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+	return ST_OK;
+}
+
+/* Add, delete or confirm recs in zone z: locked read-modify-write-verify rounds. */
+static int
+change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, int ttl,
+    enum sk_op op)
+{
+	char hash[128], vhash[128], lockname[NAME_BUF + 16], why[SAKURA_BUSY_MAX + 16];
 	json_t *set = NULL, *want = NULL, *after = NULL;
 	const char *id = NULL;
-	int rc, lock = -1, conflict, round, changed;
-	size_t i;
-	long k;
+	int rc, lock = -1, busy, round;
+	long changed;
 
+	if (op != OP_DEL && (rc = names_fit(z, recs, n)) != ST_OK)
+		return rc;
 	/* The zone lookup changes nothing: outside the lock. */
 	if ((rc = zone_item(sk, z->apex, &id)) != ST_OK)
 		return rc;
 	snprintf(lockname, sizeof(lockname), "sakuracloud-%s", z->apex);
 	if ((rc = state_lock(sk->state_dir, lockname, &lock, NULL)) != ST_OK)
 		return rc;
-	for (round = 1; round <= SAKURA_MAX_ROUNDS; round++) {
+	for (round = 1;; round++) {
+		if (round > 1 && (rc = again(sk, z, round - 1, why)) != ST_OK)
+			goto out;
 		json_decref(set);
 		json_decref(want);
 		json_decref(after);
 		set = want = after = NULL;
-		if ((rc = read_set(sk, id, z->apex, &set, hash, sizeof(hash))) != ST_OK)
+		if ((rc = read_item(sk, id, z->apex, &set, hash, sizeof(hash), &busy)) != ST_OK)
 			goto out;
-		want = json_deep_copy(set);
-		for (i = 0, changed = 0; want != NULL && i < n; i++) {
-			relative(recs[i].name, z->apex, rel);
-			if (del) {
-				while ((k = find_record(want, rel, "TXT", recs[i].value)) >= 0) {
-					json_array_remove(want, (size_t)k);
-					changed++;
-				}
-			} else if (find_record(want, rel, "TXT", recs[i].value) < 0) {
-				json_array_append_new(want, json_pack("{s:s, s:s, s:s, s:i}", "Name",
-				    rel, "Type", "TXT", "RData", recs[i].value, "TTL", ttl));
-				changed++;
-			}
+		if (busy) {
+			snprintf(why, sizeof(why), "busy (%s)", sk->busy);
+			continue;
 		}
-		if (want == NULL) {
-			rc = ST_FAIL;
+		rc = ST_FAIL;
+		if ((want = json_deep_copy(set)) == NULL ||
+		    (changed = edit(records_of(want), z->apex, recs, n, ttl, op)) < 0)
 			goto out;
-		}
 		if (changed == 0) {
-			log_info("zone %s at Sakura Cloud: nothing to change (the value%s %s "
-			    "already)", z->apex, n == 1 ? " is" : "s are", del ? "gone" : "there");
+			if (op == OP_CONFIRM)
+				log_debug("zone %s at Sakura Cloud: the value(s) are still there",
+				    z->apex);
+			else
+				log_info("zone %s at Sakura Cloud: nothing to change (the value%s %s "
+				    "already)", z->apex, n == 1 ? " is" : "s are",
+				    op == OP_DEL ? "gone" : "there");
 			rc = ST_OK;
 			goto out;
 		}
-		if ((rc = write_set(sk, id, z->apex, want, hash, &conflict)) != ST_OK)
+		if (op == OP_CONFIRM && round == 1)
+			log_warn("zone %s at Sakura Cloud: %ld value(s) dns01 wrote are gone after the "
+			    "wait (another writer wrote back records it had read before); writing "
+			    "them again", z->apex, changed);
+		if ((rc = write_set(sk, id, z->apex, want, hash, &busy)) != ST_OK)
 			goto out;
-		if (conflict) {
-			log_warn("zone %s at Sakura Cloud changed under us (409); reading it again "
-			    "(round %d of %d)", z->apex, round, SAKURA_MAX_ROUNDS);
-			backoff(round);
+		if (busy) {
+			snprintf(why, sizeof(why), "busy (%s)", sk->busy);
 			continue;
 		}
 		/* Verify: everything we wrote is there (our change, and all we read). */
-		if ((rc = read_set(sk, id, z->apex, &after, vhash, sizeof(vhash))) != ST_OK)
+		if ((rc = read_item(sk, id, z->apex, &after, vhash, sizeof(vhash), &busy)) != ST_OK)
 			goto out;
-		for (i = 0, k = 0; del && i < n; i++) {
-			relative(recs[i].name, z->apex, rel);
-			if (find_record(after, rel, "TXT", recs[i].value) >= 0)
-				k = 1;
-		}
-		if (contains_all(after, want) && k == 0) {
+		if (!busy && verified(records_of(after), records_of(want), z->apex, recs, n, op)) {
 			/* What this round changed; the rest was there (or gone) already. */
-			log_info("%s %d TXT record(s) %s zone %s at Sakura Cloud", del ? "deleted" :
-			    "added", changed, del ? "from" : "in", z->apex);
+			log_info("%s %ld TXT record(s) %s zone %s at Sakura Cloud", op == OP_DEL ?
+			    "deleted" : op == OP_ADD ? "added" : "wrote back", changed,
+			    op == OP_DEL ? "from" : "in", z->apex);
 			rc = ST_OK;
 			goto out;
 		}
-		log_warn("zone %s at Sakura Cloud: another writer replaced the records at the same "
-		    "time; writing again (round %d of %d)", z->apex, round, SAKURA_MAX_ROUNDS);
-		backoff(round);
+		snprintf(why, sizeof(why), "%s", busy ? "busy after our write" : "another writer "
+		    "replaced the records at the same time");
 	}
-	log_err("zone %s at Sakura Cloud: still changing under us after %d rounds; giving up",
-	    z->apex, SAKURA_MAX_ROUNDS);
-	rc = ST_PROVIDER;
 out:
 	json_decref(set);
 	json_decref(want);
@@ -625,13 +803,19 @@ out:
 static int
 sakura_add(void *priv, const struct zone *z, struct record *r, size_t n, int ttl)
 {
-	return change(priv, z, r, n, ttl, 0);
+	return change(priv, z, r, n, ttl, OP_ADD);
 }
 
 static int
 sakura_del(void *priv, const struct zone *z, struct record *r, size_t n)
 {
-	return change(priv, z, r, n, 0, 1);
+	return change(priv, z, r, n, 0, OP_DEL);
+}
+
+static int
+sakura_confirm(void *priv, const struct zone *z, struct record *r, size_t n, int ttl)
+{
+	return change(priv, z, r, n, ttl, OP_CONFIRM);
 }
 
 /* Verify: the zone lookup and the zone read that every change starts with. */
@@ -641,16 +825,17 @@ sakura_verify(void *priv, const struct zone *z, char *what, size_t whatlen)
 	struct sakura *sk = priv;
 	char hash[128];
 	const char *id = NULL;
-	json_t *set = NULL;
+	json_t *settings = NULL;
 	int rc;
 
 	if ((rc = zone_item(sk, z->apex, &id)) != ST_OK)
 		return rc;
-	if ((rc = read_set(sk, id, z->apex, &set, hash, sizeof(hash))) != ST_OK)
+	if ((rc = read_item(sk, id, z->apex, &settings, hash, sizeof(hash), NULL)) != ST_OK)
 		return rc;
 	snprintf(what, whatlen, "Sakura Cloud accepts the API key of [provider %s] and reads "
-	    "zone %s (item %s, %zu records)", sk->section, z->apex, id, json_array_size(set));
-	json_decref(set);
+	    "zone %s (item %s, %zu records)", sk->section, z->apex, id,
+	    json_array_size(records_of(settings)));
+	json_decref(settings);
 	return ST_OK;
 }
 
@@ -667,5 +852,6 @@ const struct provider_ops provider_sakuracloud = {
 	.add = sakura_add,
 	.del = sakura_del,
 	.verify = sakura_verify,
+	.confirm = sakura_confirm,
 	.destroy = sakura_destroy,
 };

@@ -55,7 +55,8 @@ def collect(patterns=('',), exclude=()):
 # tests are the slow ones, and every dns01 call costs more.
 WEIGHTS = (('lego_five_times', 230), ('ttl_120', 150), ('uacme_five_times', 140),
            ('dehydrated_hook_chain', 22), ('pebble_dehydrated', 43), ('lego_raw', 14),
-           ('pebble_lego', 40), ('pebble', 15), ('concurrent', 25), ('two_hosts', 5))
+           ('pebble_lego', 40), ('pebble', 15), ('concurrent', 25), ('two_hosts', 5),
+           ('sk_busy_within', 8), ('sk_busy_beyond', 7))
 DEFAULT_WEIGHT = 3
 MEMCHECK_WEIGHTS = (('test_bad_input', 35), ('sk_transient_errors', 65),
                     ('cf_transient_errors', 46), ('sk_other_zone_and_cname', 26),
@@ -73,7 +74,9 @@ MEMCHECK_WEIGHTS = (('test_bad_input', 35), ('sk_transient_errors', 65),
                     ('test_apex_wildcard', 11), ('sk_certbot_apex_wildcard', 10),
                     ('name_limits_accepted', 10), ('ledger_damaged_lines', 10),
                     ('cache_wait_after_removal', 10), ('fifo_and_hard_link', 9),
-                    ('sk_wrong_secret', 9))
+                    ('sk_wrong_secret', 9), ('sk_empty_zone', 40), ('sk_endpoints', 35),
+                    ('sk_busy_within', 30), ('sk_busy_beyond', 25),
+                    ('sk_settings_sent_back', 19))
 MEMCHECK_DEFAULT_WEIGHT = 5
 
 

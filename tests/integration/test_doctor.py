@@ -136,6 +136,7 @@ def test_doctor_sakuracloud(tb):
     _need_sakura()
     em = tb.sakura()
     em.reset()
+    em.publish_delay = 0        # its default is as slow as the real service
     conf = sk_config(tb, em, key=_key(em))
     rc, out, err, _ = doctor(conf, 'sk.example.test')
     assert rc == 0, f'exit {rc}: {err[-600:]}'

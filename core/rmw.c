@@ -211,76 +211,129 @@ pause_for(double s)
 		;
 }
 
+/* Why a round failed, for the messages. */
+static void
+busy_text(const struct rmw_ctx *c, char *why, size_t len)
+{
+	const char *api = c->ops->busy_why != NULL ? c->ops->busy_why(c->priv) : NULL;
+
+	if (api != NULL && *api != '\0')
+		snprintf(why, len, "busy (%s)", api);
+	else
+		snprintf(why, len, "busy");
+}
+
+/*
+ * Before round `round` + 1, after a round that failed for why: pause, or
+ * give up and say why.  ST_OK after the pause, else ST_PROVIDER.
+ *
+ * The policy.  A refused stale write means another writer changed the zone
+ * since we read it, a failed check that one wrote at the same time, and
+ * "busy" that the API will not take the change now, for an unknown time:
+ * each is read again later.  The pause doubles each round from
+ * pause_first_s up to pause_max_s and is random between half and all of
+ * that, so that two writers that collided drift apart and a busy zone gets
+ * tens of seconds.  At most `rounds` rounds, and never a pause that would
+ * end after the deadline: the change stops at once instead.
+ */
+static int
+again(const struct rmw_ctx *c, const struct zone *z, int round, const char *why)
+{
+	int max = c->rounds > 0 ? c->rounds : RMW_MAX_ROUNDS;
+	double pause;
+
+	if (round >= max) {
+		log_err("zone %s at %s: %s, still after %d rounds; giving up (try again later)",
+		    z->apex, c->ops->label, why, round);
+		return ST_PROVIDER;
+	}
+	pause = rmw_pause(round, c->pause_first_s > 0 ? c->pause_first_s : RMW_PAUSE_FIRST_S,
+	    c->pause_max_s > 0 ? c->pause_max_s : RMW_PAUSE_MAX_S, random01());
+	if (c->deadline > 0 && log_now() + pause > c->deadline) {
+		log_err("zone %s at %s: %s, after %d round(s); the next would start after the "
+		    "timeout (%u s): giving up, try again later", z->apex, c->ops->label, why,
+		    round, c->timeout_s);
+		return ST_PROVIDER;
+	}
+	log_warn("zone %s at %s: %s; reading it again in %.1f s (round %d of %d)", z->apex,
+	    c->ops->label, why, pause, round + 1, max);
+	pause_for(pause);
+	return ST_OK;
+}
+
 /*
  * The rounds.  Each round reads the zone, applies the change to what it
  * read, writes, and reads again: the round counts only when the second read
  * holds everything the write meant (our change and every record read with
- * it — so a record another writer added between our read and our write and
- * that our write erased is not caught here, only what that writer erases
- * after; see rmw_confirm) and, for a delete, none of the values.  A refused
- * stale write (RMW_CONFLICT) or a failed check starts another round after
- * a pause that doubles and is randomised (two writers that collided must
- * not collide again in step); no pause may end after the deadline, and
- * after the last round dns01 gives up (ST_PROVIDER).  The lock file
- * serialises dns01 processes on this host, which then never collide.
+ * it) and, for a delete, none of the values.  What the check cannot see: a
+ * record another writer added between our read and our write, which our
+ * write erased when the API does not refuse stale writes; and a writer who
+ * read before our write and writes after our check (RMW_CONFIRM, after the
+ * wait, catches that one for our values).  The lock file serialises dns01
+ * processes on this host, which therefore never collide.
  */
 static int
 rounds(const struct rmw_ctx *c, const struct zone *z, struct record *recs, size_t n, int ttl,
-    int del, int *ch)
+    enum rmw_op op, int *ch)
 {
 	const struct rmw_ops *o = c->ops;
 	struct rr_list before = { 0 }, after = { 0 }, now = { 0 };
-	int rc, round, max = c->rounds > 0 ? c->rounds : RMW_MAX_ROUNDS, k;
-	const char *why;
-	double pause;
+	int rc, round, k, del = op == RMW_DEL;
+	char why[RMW_WHY_MAX] = "";
 	size_t i;
 
 	for (round = 1;; round++) {
+		if (round > 1 && (rc = again(c, z, round - 1, why)) != ST_OK)
+			goto out;
 		rr_list_clear(&before);
 		rr_list_clear(&now);
-		if ((rc = o->read(c->priv, z, recs, n, &before)) != ST_OK)
+		if ((rc = o->read(c->priv, z, recs, n, &before)) == RMW_BUSY) {
+			busy_text(c, why, sizeof(why));
+			continue;
+		}
+		if (rc != ST_OK)
 			goto out;
 		if ((k = rmw_apply(&before, recs, n, ttl, del, o->quote_txt, &after, ch)) < 0) {
 			rc = ST_FAIL;
 			goto out;
 		}
 		if (k == 0) {
-			log_info("zone %s at %s: nothing to change (the value%s %s already)",
-			    z->apex, o->label, n == 1 ? " is" : "s are", del ? "gone" : "there");
-			rc = ST_OK;
+			if (op == RMW_CONFIRM)
+				log_debug("zone %s at %s: the value(s) are still there", z->apex,
+				    o->label);
+			else
+				log_info("zone %s at %s: nothing to change (the value%s %s already)",
+				    z->apex, o->label, n == 1 ? " is" : "s are", del ? "gone" : "there");
 			goto out;
 		}
-		rc = o->write(c->priv, z, &before, &after);
-		if (rc == RMW_CONFLICT)
-			why = "changed since we read it (the API refused the write)";
-		else if (rc != ST_OK)
+		if (op == RMW_CONFIRM && round == 1)
+			log_warn("zone %s at %s: %d value(s) dns01 wrote are gone after the wait "
+			    "(another writer wrote back records it had read before); writing them "
+			    "again", z->apex, o->label, k);
+		if ((rc = o->write(c->priv, z, &before, &after)) == RMW_BUSY) {
+			busy_text(c, why, sizeof(why));
+			continue;
+		}
+		if (rc == RMW_CONFLICT) {
+			snprintf(why, sizeof(why), "changed since we read it (the API refused the "
+			    "write)");
+			continue;
+		}
+		if (rc != ST_OK)
 			goto out;
-		else if ((rc = o->read(c->priv, z, recs, n, &now)) != ST_OK)
+		if ((rc = o->read(c->priv, z, recs, n, &now)) == RMW_BUSY) {
+			snprintf(why, sizeof(why), "busy after our write");
+			continue;
+		}
+		if (rc != ST_OK)
 			goto out;
-		else if (rmw_verify(&now, &after, recs, n, del)) {
-			log_info("%s %d TXT record(s) %s zone %s at %s", del ? "deleted" : "added", k,
-			    del ? "from" : "in", z->apex, o->label);
-			goto out;
-		} else
-			why = "another writer replaced the records at the same time";
-		if (round >= max) {
-			log_err("zone %s at %s: %s, still after %d rounds; giving up", z->apex,
-			    o->label, why, max);
-			rc = ST_PROVIDER;
+		if (rmw_verify(&now, &after, recs, n, del)) {
+			log_info("%s %d TXT record(s) %s zone %s at %s", del ? "deleted" :
+			    op == RMW_ADD ? "added" : "wrote back", k, del ? "from" : "in", z->apex,
+			    o->label);
 			goto out;
 		}
-		pause = rmw_pause(round, c->pause_first_s > 0 ? c->pause_first_s :
-		    RMW_PAUSE_FIRST_S, c->pause_max_s > 0 ? c->pause_max_s : RMW_PAUSE_MAX_S,
-		    random01());
-		if (c->deadline > 0 && log_now() + pause > c->deadline) {
-			log_err("zone %s at %s: %s, and another round would end after the timeout; "
-			    "giving up after %d round(s)", z->apex, o->label, why, round);
-			rc = ST_PROVIDER;
-			goto out;
-		}
-		log_warn("zone %s at %s: %s; reading it again in %.1f s (round %d of %d)", z->apex,
-		    o->label, why, pause, round + 1, max);
-		pause_for(pause);
+		snprintf(why, sizeof(why), "another writer replaced the records at the same time");
 	}
 out:
 	if (rc == ST_OK)
@@ -292,10 +345,9 @@ out:
 	return rc;
 }
 
-/* rounds() under the zone's lock file. */
-static int
-locked(const struct rmw_ctx *c, const struct zone *z, struct record *recs, size_t n, int ttl,
-    int del)
+int
+rmw_change(const struct rmw_ctx *c, const struct zone *z, struct record *recs, size_t n, int ttl,
+    enum rmw_op op)
 {
 	char lockname[NAME_BUF + 64];
 	int rc, fd = -1, *ch;
@@ -304,48 +356,9 @@ locked(const struct rmw_ctx *c, const struct zone *z, struct record *recs, size_
 		return ST_FAIL;
 	snprintf(lockname, sizeof(lockname), "%s-%s", c->lock_prefix, z->apex);
 	if ((rc = state_lock(c->state_dir, lockname, &fd, NULL)) == ST_OK) {
-		rc = rounds(c, z, recs, n, ttl, del, ch);
+		rc = rounds(c, z, recs, n, ttl, op, ch);
 		state_unlock(fd);
 	}
 	free(ch);
-	return rc;
-}
-
-int
-rmw_change(const struct rmw_ctx *c, const struct zone *z, struct record *recs, size_t n, int ttl,
-    int del)
-{
-	return locked(c, z, recs, n, ttl, del);
-}
-
-int
-rmw_confirm(const struct rmw_ctx *c, const struct zone *z, struct record *recs, size_t n,
-    int ttl, int *rewritten)
-{
-	struct rr_list now = { 0 };
-	struct record *lost = NULL;
-	size_t i, nlost = 0;
-	int rc;
-
-	*rewritten = 0;
-	if ((rc = c->ops->read(c->priv, z, recs, n, &now)) != ST_OK)
-		goto out;
-	if ((lost = calloc(n ? n : 1, sizeof(*lost))) == NULL) {
-		rc = ST_FAIL;
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		if (find_txt(&now, 0, recs[i].name, recs[i].value) < 0) {
-			lost[nlost] = recs[i];
-			lost[nlost++].id[0] = '\0';
-			log_warn("zone %s at %s: %s no longer holds the value %s that dns01 wrote "
-			    "(another writer replaced the records); writing it again", z->apex,
-			    c->ops->label, recs[i].name, recs[i].value);
-		}
-	if (nlost > 0 && (rc = locked(c, z, lost, nlost, ttl, 0)) == ST_OK)
-		*rewritten = (int)nlost;
-out:
-	free(lost);
-	rr_list_clear(&now);
 	return rc;
 }

@@ -12,12 +12,13 @@
  * write() making the zone hold `after` where it held `before`, conditional
  * on `before` where the API can be told (a precondition, a change batch
  * that deletes exactly `before`): a refused stale write returns
- * RMW_CONFLICT.  rmw_change() does the rest: a per-zone lock file, the
+ * RMW_CONFLICT; an API that says "not now" (busy, locked) makes either
+ * return RMW_BUSY.  rmw_change() does the rest: a per-zone lock file, the
  * modification (add exactly, remove exactly, nothing else touched), the
  * write, a read to verify, and bounded rounds with a randomised growing
- * pause, all within the run's deadline.  rmw_confirm() checks after the
- * propagation wait that the values are still there and writes back what
- * another writer erased.
+ * pause, all within the run's deadline.  Its RMW_CONFIRM, for a provider's
+ * confirm() op, checks after the propagation wait that the values are
+ * still there and writes back what another writer erased.
  *
  * What the decisions mean is in pure functions (rmw_apply, rmw_verify,
  * rmw_pause), unit-tested in tests/unit/test_rmw.c.
@@ -38,7 +39,9 @@
 #define RMW_PAUSE_MIN_FACTOR	0.5	/* each pause is this to 1 times its nominal length */
 #define RMW_VERSION_MAX		128	/* octets of a version (hash, ETag) */
 #define RMW_TYPE_MAX		16	/* octets of a record type */
+#define RMW_WHY_MAX		512	/* a round's failure, as the messages say it */
 #define RMW_CONFLICT		100	/* write(): the API refused a stale write */
+#define RMW_BUSY		101	/* read() or write(): the API said "not now" */
 
 /* One resource record as the API holds it. */
 struct rr {
@@ -67,12 +70,28 @@ int	rmw_txt_is(const char *rdata, const char *v);
 struct rmw_ops {
 	const char *label;		/* for messages: "Sakura Cloud" */
 	int	 quote_txt;		/* 1: a TXT value is written in double quotes */
-	/* Read into *out (empty on entry) what the change at recs[0..n-1] can touch. */
+	/*
+	 * Read into *out (empty on entry) what the change at recs[0..n-1] can
+	 * touch.  ST_OK, RMW_BUSY or a status (said).
+	 */
 	int	(*read)(void *priv, const struct zone *z, const struct record *recs, size_t n,
 		    struct rr_list *out);
-	/* Make zone z hold after where it held before.  ST_OK, RMW_CONFLICT or a status. */
+	/*
+	 * Make zone z hold after where it held before.  Always called right
+	 * after the read() that gave before (a provider may keep what else that
+	 * read brought, to send it back).  ST_OK, RMW_CONFLICT, RMW_BUSY or a
+	 * status (said).
+	 */
 	int	(*write)(void *priv, const struct zone *z, const struct rr_list *before,
 		    const struct rr_list *after);
+	/* Optional: what the API said with the last RMW_BUSY, for messages. */
+	const char *(*busy_why)(void *priv);
+};
+
+enum rmw_op {
+	RMW_ADD,			/* add each value to the TXT RRset at its name */
+	RMW_DEL,			/* delete exactly these values */
+	RMW_CONFIRM			/* after the wait: add back those that are gone */
 };
 
 /* One provider instance's use of the helper.  Strings are borrowed. */
@@ -82,30 +101,22 @@ struct rmw_ctx {
 	const char *state_dir;		/* where the per-zone lock file lives */
 	const char *lock_prefix;	/* lock "<prefix>-<apex>", e.g. the provider type */
 	double	 deadline;		/* log_now() seconds: no pause ends after it */
+	unsigned timeout_s;		/* the timeout it stands for, for messages */
 	int	 rounds;		/* 0: RMW_MAX_ROUNDS */
 	double	 pause_first_s;		/* 0: RMW_PAUSE_FIRST_S */
 	double	 pause_max_s;		/* 0: RMW_PAUSE_MAX_S */
 };
 
 /*
- * Add (del 0: each value to the TXT RRset at its name, with ttl) or delete
- * (del 1) exactly recs[0..n-1] in zone z; no other record changes.  Sets
- * each recs[i].changed.  ST_OK, or a status after saying why: ST_PROVIDER
- * when the zone kept changing under us for every round or until the
- * deadline.
+ * Change exactly recs[0..n-1] in zone z as op says (RMW_ADD with ttl,
+ * RMW_DEL, RMW_CONFIRM with ttl: write back the values that are gone); no
+ * other record changes.  Sets each recs[i].changed (RMW_CONFIRM: 1 for a
+ * value written back).  ST_OK, or a status after saying why: ST_PROVIDER
+ * when the zone kept changing under us or stayed busy for every round or
+ * until the deadline.
  */
 int	rmw_change(const struct rmw_ctx *c, const struct zone *z, struct record *recs, size_t n,
-    int ttl, int del);
-
-/*
- * After the propagation wait: ST_OK with *rewritten 0 when every value of
- * recs[0..n-1] is still in zone z; else writes back the missing ones (as
- * rmw_change() adds them, saying which another writer erased), sets
- * *rewritten to their number, and returns ST_OK — the caller then waits
- * again.  A status after saying why when it cannot.
- */
-int	rmw_confirm(const struct rmw_ctx *c, const struct zone *z, struct record *recs, size_t n,
-    int ttl, int *rewritten);
+    int ttl, enum rmw_op op);
 
 /*
  * The modification alone: after = before with each value of recs added

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -29,7 +28,7 @@
 
 #include "../core/http.h"
 #include "../core/log.h"
-#include "../core/state.h"
+#include "../core/rmw.h"
 #include "../core/status.h"
 #include "provider.h"
 
@@ -86,9 +85,13 @@ struct sakura {
 	double	 deadline;		/* log_now() seconds: the run's timeout */
 	unsigned timeout;		/* its length, for messages */
 	char	 busy[SAKURA_BUSY_MAX];	/* the last 409, as check() saw it */
+	json_t	*settings;		/* the item's Settings as last read (rd()) */
+	struct rmw_ctx rmw;		/* core/rmw.h, for this instance */
 	struct sakura_zone zones[SAKURA_ZONE_CACHE];
 	size_t	 nzones;
 };
+
+static const struct rmw_ops sakura_rmw;
 
 static const char *const keys[] = { "access_token", "access_token_secret", "api_url", "ca_file",
 	NULL };
@@ -113,6 +116,7 @@ sakura_destroy(void *priv)
 	if (sk == NULL)
 		return;
 	http_free(sk->http);
+	json_decref(sk->settings);
 	if (sk->auth != NULL) {
 		explicit_bzero(sk->auth, strlen(sk->auth));
 		free(sk->auth);
@@ -199,6 +203,10 @@ sakura_create(const struct provider_conf *pc, const struct config *cfg, void **p
 	if ((ca != NULL && (sk->ca_file = strdup(ca)) == NULL) ||
 	    (sk->state_dir = strdup(cfg->state_dir)) == NULL)
 		goto fail;
+	sk->rmw = (struct rmw_ctx){ .ops = &sakura_rmw, .priv = sk, .state_dir = sk->state_dir,
+	    .lock_prefix = "sakuracloud", .deadline = sk->deadline, .timeout_s = sk->timeout,
+	    .rounds = SAKURA_MAX_ROUNDS, .pause_first_s = SAKURA_BUSY_FIRST_S,
+	    .pause_max_s = SAKURA_BUSY_MAX_S };
 	*priv = sk;
 	return ST_OK;
 fail:
@@ -502,53 +510,67 @@ relative(const char *name, const char *apex, char *out)
 		snprintf(out, NAME_BUF, "%.*s", (int)(n - a - 1), name);
 }
 
-/* 1 when a record {Name, Type, RData} equals the given one (TXT: quotes ignored). */
+/* The absolute name of a record Name relative to apex ("@": the apex).  0 or -1. */
 static int
-same_record(json_t *rec, const char *name, const char *type, const char *rdata)
+absolute(const char *rel, const char *apex, char *out)
 {
-	const char *n, *t, *d;
-	size_t len = strlen(rdata);
+	int n = strcmp(rel, "@") == 0 ? snprintf(out, NAME_BUF, "%s", apex) :
+	    snprintf(out, NAME_BUF, "%s.%s", rel, apex);
 
-	if (json_unpack_ex(rec, NULL, 0, "{s:s, s:s, s:s}", "Name", &n, "Type", &t, "RData",
-	    &d) != 0)
-		return 0;
-	if (strcasecmp(n, name) != 0 || strcasecmp(t, type) != 0)
-		return 0;
-	if (strcmp(d, rdata) == 0)
-		return 1;
-	return strcmp(type, "TXT") == 0 && strlen(d) == len + 2 && d[0] == '"' &&
-	    d[len + 1] == '"' && strncmp(d + 1, rdata, len) == 0;
+	return n > 0 && n < NAME_BUF ? 0 : -1;
 }
 
-/* The index of the first record in set equal to (name, type, rdata), or -1. */
-static long
-find_record(json_t *set, const char *name, const char *type, const char *rdata)
+/* The fields of a record {Name, Type, RData[, TTL]}.  0, or -1 if it has not those. */
+static int
+record_fields(json_t *rec, const char **name, const char **type, const char **rdata, int *ttl)
 {
-	size_t i;
-	json_t *rec;
+	json_int_t t = 0;
 
-	json_array_foreach(set, i, rec)
-		if (same_record(rec, name, type, rdata))
-			return (long)i;
-	return -1;
+	if (json_unpack_ex(rec, NULL, 0, "{s:s, s:s, s:s, s?I}", "Name", name, "Type", type,
+	    "RData", rdata, "TTL", &t) != 0 || t < 0 || t > INT32_MAX)
+		return -1;
+	*ttl = (int)t;
+	return 0;
 }
 
-/* 1 when every record of want is in have (by Name, Type, RData). */
+/*
+ * rmw read(): the zone's whole record set as absolute names, and its hash
+ * as the version.  The Settings read are kept (sk->settings) for the
+ * write() that follows, which sends them back.  A record without the four
+ * fields is refused rather than dropped from the next write.
+ */
 static int
-contains_all(json_t *have, json_t *want)
+rd(void *priv, const struct zone *z, const struct record *recs, size_t n, struct rr_list *out)
 {
-	const char *n, *t, *d;
+	struct sakura *sk = priv;
+	const char *id = NULL, *name, *type, *rdata;
+	char abs[NAME_BUF];
 	size_t i;
 	json_t *rec;
+	int rc, busy, ttl;
 
-	json_array_foreach(want, i, rec) {
-		if (json_unpack_ex(rec, NULL, 0, "{s:s, s:s, s:s}", "Name", &n, "Type", &t,
-		    "RData", &d) != 0)
-			continue;
-		if (find_record(have, n, t, d) < 0)
-			return 0;
+	(void)recs;
+	(void)n;
+	json_decref(sk->settings);
+	sk->settings = NULL;
+	if ((rc = zone_item(sk, z->apex, &id)) != ST_OK ||
+	    (rc = read_item(sk, id, z->apex, &sk->settings, out->version, sizeof(out->version),
+	    &busy)) != ST_OK)
+		return rc;
+	if (busy)
+		return RMW_BUSY;
+	json_array_foreach(records_of(sk->settings), i, rec) {
+		if (record_fields(rec, &name, &type, &rdata, &ttl) == -1 ||
+		    absolute(name, z->apex, abs) == -1) {
+			log_err("Sakura Cloud API: zone %s holds a record dns01 cannot read (record "
+			    "%zu has no Name, Type and RData); not writing the zone, so as not to "
+			    "lose it", z->apex, i + 1);
+			return ST_PROVIDER;
+		}
+		if (rr_list_add(out, abs, type, rdata, ttl) == -1)
+			return ST_FAIL;
 	}
-	return 1;
+	return ST_OK;
 }
 
 /*
@@ -596,58 +618,87 @@ out:
 	return rc;
 }
 
-enum sk_op {
-	OP_ADD,
-	OP_DEL,
-	OP_CONFIRM		/* after the wait: add back what is gone */
-};
+/*
+ * rmw write(): the Settings last read, with ResourceRecordSets made from
+ * after — each record that was read sent back as it came (every field),
+ * a new one as {Name, Type, RData, TTL} — with the hash of before.
+ */
+static int
+wr(void *priv, const struct zone *z, const struct rr_list *before, const struct rr_list *after)
+{
+	struct sakura *sk = priv;
+	json_t *settings = NULL, *set = NULL, *rec, *old = records_of(sk->settings);
+	const char *id = NULL, *name, *type, *rdata;
+	char rel[NAME_BUF], abs[NAME_BUF];
+	size_t i, j;
+	int rc = ST_FAIL, busy, ttl;
+
+	if ((rc = zone_item(sk, z->apex, &id)) != ST_OK)
+		return rc;
+	rc = ST_FAIL;
+	if ((settings = json_deep_copy(sk->settings)) == NULL || (set = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < after->n; i++) {
+		const struct rr *rr = &after->rr[i];
+
+		rec = NULL;
+		json_array_foreach(old, j, rec) {
+			if (record_fields(rec, &name, &type, &rdata, &ttl) == 0 &&
+			    absolute(name, z->apex, abs) == 0 && strcasecmp(abs, rr->name) == 0 &&
+			    strcasecmp(type, rr->type) == 0 && strcmp(rdata, rr->rdata) == 0)
+				break;
+			rec = NULL;
+		}
+		relative(rr->name, z->apex, rel);
+		if (rec != NULL)
+			rec = json_deep_copy(rec);
+		else if (rr->ttl > 0)
+			rec = json_pack("{s:s, s:s, s:s, s:i}", "Name", rel, "Type", rr->type,
+			    "RData", rr->rdata, "TTL", rr->ttl);
+		else
+			rec = json_pack("{s:s, s:s, s:s}", "Name", rel, "Type", rr->type, "RData",
+			    rr->rdata);
+		if (json_array_append_new(set, rec) == -1)
+			goto out;
+	}
+	if (json_object_set_new(json_object_get(settings, "DNS"), "ResourceRecordSets",
+	    set) == -1) {
+		set = NULL;
+		goto out;
+	}
+	set = NULL;
+	if ((rc = write_set(sk, id, z->apex, settings, before->version, &busy)) == ST_OK && busy)
+		rc = RMW_BUSY;
+out:
+	json_decref(set);
+	json_decref(settings);
+	return rc;
+}
+
+/* rmw busy_why(): the last 409 as check() saw it. */
+static const char *
+busy_why(void *priv)
+{
+	return ((struct sakura *)priv)->busy;
+}
 
 /*
- * Make the record list rrs say what op asks for recs: the number of records
- * changed, each value's changed flag set; -1 when out of memory.
+ * The read-modify-write of core/rmw.h.  Its rounds for a busy zone (409)
+ * or a lost race: a pause from SAKURA_BUSY_FIRST_S doubling up to
+ * SAKURA_BUSY_MAX_S (each random between half and all of that) — the scale
+ * of Sakura's own client for 423 and 503 (sacloud/go-http: 1 s to 64 s),
+ * since a 409 is Sakura's general "not in the current state of the
+ * resource" (iaas-api-go error.go) and may last tens of seconds — at most
+ * SAKURA_MAX_ROUNDS rounds, within the run's timeout.  TXT values are
+ * written as they are: the API stores RData verbatim.
  */
-static long
-edit(json_t *rrs, const char *apex, struct record *recs, size_t n, int ttl, enum sk_op op)
-{
-	char rel[NAME_BUF];
-	long k, changed = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		relative(recs[i].name, apex, rel);
-		recs[i].changed = 0;
-		if (op == OP_DEL) {
-			while ((k = find_record(rrs, rel, "TXT", recs[i].value)) >= 0) {
-				json_array_remove(rrs, (size_t)k);
-				recs[i].changed = 1;
-				changed++;
-			}
-		} else if (find_record(rrs, rel, "TXT", recs[i].value) < 0) {
-			if (json_array_append_new(rrs, json_pack("{s:s, s:s, s:s, s:i}", "Name", rel,
-			    "Type", "TXT", "RData", recs[i].value, "TTL", ttl)) == -1)
-				return -1;
-			recs[i].changed = 1;
-			changed++;
-		}
-	}
-	return changed;
-}
-
-/* 1 when after holds all of want and, for a deletion, none of recs. */
-static int
-verified(json_t *after, json_t *want, const char *apex, const struct record *recs, size_t n,
-    enum sk_op op)
-{
-	char rel[NAME_BUF];
-	size_t i;
-
-	for (i = 0; op == OP_DEL && i < n; i++) {
-		relative(recs[i].name, apex, rel);
-		if (find_record(after, rel, "TXT", recs[i].value) >= 0)
-			return 0;
-	}
-	return contains_all(after, want);
-}
+static const struct rmw_ops sakura_rmw = {
+	.label = "Sakura Cloud",
+	.quote_txt = 0,
+	.read = rd,
+	.write = wr,
+	.busy_why = busy_why,
+};
 
 /*
  * Refuse, before anything is sent, a record Name the API does not take:
@@ -673,149 +724,40 @@ names_fit(const struct zone *z, const struct record *recs, size_t n)
 	return ST_OK;
 }
 
-/*
- * Before round `round` + 1 of a change, after a 409 or a lost race (why
- * says which): pause, or give up and say why.  ST_OK after the pause.
- *
- * The policy.  A 409 means the zone is busy (being created, changed or
- * locked by the service) for an unknown time, and a lost race means
- * another writer is at work; both are read again later.  The pause is
- * random between half and all of SAKURA_BUSY_FIRST_S, doubled each round
- * up to SAKURA_BUSY_MAX_S — the scale of Sakura's own client for 423 and
- * 503 (sacloud/go-http: 1 s to 64 s) — so that two writers drift apart and
- * a busy zone gets tens of seconds.  At most SAKURA_MAX_ROUNDS rounds, and
- * never a pause that would end after the run's timeout (sk->deadline): the
- * change stops at once instead, ST_PROVIDER.
- */
-static int
-again(const struct sakura *sk, const struct zone *z, int round, const char *why)
-{
-	double base = SAKURA_BUSY_FIRST_S, pause;
-	unsigned r = 0;
-	struct timespec ts;
-	int i;
-
-	if (round >= SAKURA_MAX_ROUNDS) {
-		log_err("zone %s at Sakura Cloud: %s, still after %d rounds; giving up (try again "
-		    "later)", z->apex, why, round);
-		return ST_PROVIDER;
-	}
-	for (i = 1; i < round && base < SAKURA_BUSY_MAX_S; i++)
-		base *= 2;
-	if (base > SAKURA_BUSY_MAX_S)
-		base = SAKURA_BUSY_MAX_S;
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (unsigned)round * 7919u;
-	pause = base / 2 + base / 2 * (double)(r % 1000) / 1000.0;
-	if (log_now() + pause > sk->deadline) {
-		log_err("zone %s at Sakura Cloud: %s, after %d round(s); the next would start "
-		    "after the timeout (%u s): giving up, try again later", z->apex, why, round,
-		    sk->timeout);
-		return ST_PROVIDER;
-	}
-	log_warn("zone %s at Sakura Cloud: %s; reading it again in %.1f s (round %d of %d)",
-	    z->apex, why, pause, round + 1, SAKURA_MAX_ROUNDS);
-	ts.tv_sec = (time_t)pause;
-	ts.tv_nsec = (long)((pause - (double)ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);
-	return ST_OK;
-}
-
-/* Add, delete or confirm recs in zone z: locked read-modify-write-verify rounds. */
+/* Add, delete or confirm recs in zone z (the zone lookup outside the lock). */
 static int
 change(struct sakura *sk, const struct zone *z, struct record *recs, size_t n, int ttl,
-    enum sk_op op)
+    enum rmw_op op)
 {
-	char hash[128], vhash[128], lockname[NAME_BUF + 16], why[SAKURA_BUSY_MAX + 16];
-	json_t *set = NULL, *want = NULL, *after = NULL;
 	const char *id = NULL;
-	int rc, lock = -1, busy, round;
-	long changed;
+	int rc;
 
-	if (op != OP_DEL && (rc = names_fit(z, recs, n)) != ST_OK)
+	if (op != RMW_DEL && (rc = names_fit(z, recs, n)) != ST_OK)
 		return rc;
-	/* The zone lookup changes nothing: outside the lock. */
 	if ((rc = zone_item(sk, z->apex, &id)) != ST_OK)
 		return rc;
-	snprintf(lockname, sizeof(lockname), "sakuracloud-%s", z->apex);
-	if ((rc = state_lock(sk->state_dir, lockname, &lock, NULL)) != ST_OK)
-		return rc;
-	for (round = 1;; round++) {
-		if (round > 1 && (rc = again(sk, z, round - 1, why)) != ST_OK)
-			goto out;
-		json_decref(set);
-		json_decref(want);
-		json_decref(after);
-		set = want = after = NULL;
-		if ((rc = read_item(sk, id, z->apex, &set, hash, sizeof(hash), &busy)) != ST_OK)
-			goto out;
-		if (busy) {
-			snprintf(why, sizeof(why), "busy (%s)", sk->busy);
-			continue;
-		}
-		rc = ST_FAIL;
-		if ((want = json_deep_copy(set)) == NULL ||
-		    (changed = edit(records_of(want), z->apex, recs, n, ttl, op)) < 0)
-			goto out;
-		if (changed == 0) {
-			if (op == OP_CONFIRM)
-				log_debug("zone %s at Sakura Cloud: the value(s) are still there",
-				    z->apex);
-			else
-				log_info("zone %s at Sakura Cloud: nothing to change (the value%s %s "
-				    "already)", z->apex, n == 1 ? " is" : "s are",
-				    op == OP_DEL ? "gone" : "there");
-			rc = ST_OK;
-			goto out;
-		}
-		if (op == OP_CONFIRM && round == 1)
-			log_warn("zone %s at Sakura Cloud: %ld value(s) dns01 wrote are gone after the "
-			    "wait (another writer wrote back records it had read before); writing "
-			    "them again", z->apex, changed);
-		if ((rc = write_set(sk, id, z->apex, want, hash, &busy)) != ST_OK)
-			goto out;
-		if (busy) {
-			snprintf(why, sizeof(why), "busy (%s)", sk->busy);
-			continue;
-		}
-		/* Verify: everything we wrote is there (our change, and all we read). */
-		if ((rc = read_item(sk, id, z->apex, &after, vhash, sizeof(vhash), &busy)) != ST_OK)
-			goto out;
-		if (!busy && verified(records_of(after), records_of(want), z->apex, recs, n, op)) {
-			/* What this round changed; the rest was there (or gone) already. */
-			log_info("%s %ld TXT record(s) %s zone %s at Sakura Cloud", op == OP_DEL ?
-			    "deleted" : op == OP_ADD ? "added" : "wrote back", changed,
-			    op == OP_DEL ? "from" : "in", z->apex);
-			rc = ST_OK;
-			goto out;
-		}
-		snprintf(why, sizeof(why), "%s", busy ? "busy after our write" : "another writer "
-		    "replaced the records at the same time");
-	}
-out:
-	json_decref(set);
-	json_decref(want);
-	json_decref(after);
-	state_unlock(lock);
+	rc = rmw_change(&sk->rmw, z, recs, n, ttl, op);
+	json_decref(sk->settings);
+	sk->settings = NULL;
 	return rc;
 }
 
 static int
 sakura_add(void *priv, const struct zone *z, struct record *r, size_t n, int ttl)
 {
-	return change(priv, z, r, n, ttl, OP_ADD);
+	return change(priv, z, r, n, ttl, RMW_ADD);
 }
 
 static int
 sakura_del(void *priv, const struct zone *z, struct record *r, size_t n)
 {
-	return change(priv, z, r, n, 0, OP_DEL);
+	return change(priv, z, r, n, 0, RMW_DEL);
 }
 
 static int
 sakura_confirm(void *priv, const struct zone *z, struct record *r, size_t n, int ttl)
 {
-	return change(priv, z, r, n, ttl, OP_CONFIRM);
+	return change(priv, z, r, n, ttl, RMW_CONFIRM);
 }
 
 /* Verify: the zone lookup and the zone read that every change starts with. */

@@ -29,6 +29,7 @@ struct fake {
 	int	 check_version;		/* refuse a write whose before is stale */
 	int	 stale_after_write;	/* the next N writes: a stale writer then erases ours */
 	int	 foreign_before_write;	/* the next N writes: another writer adds a record first */
+	int	 busy_reads;		/* the next N reads: "not now" */
 	int	 reads, writes, conflicts;
 };
 
@@ -48,6 +49,10 @@ fake_read(void *priv, const struct zone *z, const struct record *recs, size_t n,
 	(void)recs;
 	(void)n;
 	f->reads++;
+	if (f->busy_reads > 0) {
+		f->busy_reads--;
+		return RMW_BUSY;
+	}
 	if (rr_list_copy(out, &f->zone) == -1)
 		return ST_FAIL;
 	set_version(out, f->version);
@@ -88,8 +93,16 @@ fake_write(void *priv, const struct zone *z, const struct rr_list *before,
 	return ST_OK;
 }
 
+static const char *
+fake_busy_why(void *priv)
+{
+	(void)priv;
+	return "HTTP 409 still_creating";
+}
+
 static const struct rmw_ops fake_ops = {
 	.label = "Fake DNS", .quote_txt = 0, .read = fake_read, .write = fake_write,
+	.busy_why = fake_busy_why,
 };
 
 static void
@@ -212,7 +225,7 @@ test_change_lost_update(void **state)
 	c = ctx(&f);
 	f.stale_after_write = 1;
 	unit_cap_begin();
-	assert_int_equal(rmw_change(&c, &zone_example, r, 2, 60, 0), ST_OK);
+	assert_int_equal(rmw_change(&c, &zone_example, r, 2, 60, RMW_ADD), ST_OK);
 	assert_non_null(strstr(unit_cap_end(), "another writer replaced the records"));
 	assert_int_equal(f.writes, 2);
 	assert_int_equal(f.reads, 4);
@@ -235,7 +248,7 @@ test_change_conflict(void **state)
 	f.check_version = 1;
 	f.foreign_before_write = 1;
 	unit_cap_begin();
-	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, 0), ST_OK);
+	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, RMW_ADD), ST_OK);
 	assert_non_null(strstr(unit_cap_end(), "the API refused the write"));
 	assert_int_equal(f.conflicts, 1);
 	assert_int_equal(f.zone.n, 4);		/* A, foreign TXT, www A, v1 */
@@ -255,7 +268,7 @@ test_change_blind_write_loses_foreign(void **state)
 	fake_init(&f);
 	c = ctx(&f);
 	f.foreign_before_write = 1;
-	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, 0), ST_OK);
+	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, RMW_ADD), ST_OK);
 	assert_int_equal(f.zone.n, 3);		/* the www A record is gone */
 	rr_list_clear(&f.zone);
 }
@@ -277,7 +290,7 @@ test_change_gives_up(void **state)
 	f.check_version = 1;
 	f.foreign_before_write = 100;	/* a foreign change before each write */
 	unit_cap_begin();
-	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, 0), ST_PROVIDER);
+	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, RMW_ADD), ST_PROVIDER);
 	err = unit_cap_end();
 	assert_non_null(strstr(err, "still after 3 rounds; giving up"));
 	assert_int_equal(f.writes, 3);
@@ -301,8 +314,8 @@ test_change_deadline(void **state)
 	f.check_version = 1;
 	f.foreign_before_write = 100;
 	unit_cap_begin();
-	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, 0), ST_PROVIDER);
-	assert_non_null(strstr(unit_cap_end(), "would end after the timeout"));
+	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, RMW_ADD), ST_PROVIDER);
+	assert_non_null(strstr(unit_cap_end(), "the next would start after the timeout"));
 	assert_int_equal(f.writes, 1);
 	rr_list_clear(&f.zone);
 }
@@ -315,24 +328,45 @@ test_confirm(void **state)
 	struct rmw_ctx c;
 	struct record r[2] = { { .name = NAME, .value = "v1" }, { .name = NAME, .value = "v2" } };
 	struct rr_list after = { 0 };
-	int ch[2], rewritten = -1;
+	int ch[2];
 
 	(void)state;
 	fake_init(&f);
 	c = ctx(&f);
-	assert_int_equal(rmw_change(&c, &zone_example, r, 2, 60, 0), ST_OK);
-	assert_int_equal(rmw_confirm(&c, &zone_example, r, 2, 60, &rewritten), ST_OK);
-	assert_int_equal(rewritten, 0);
+	assert_int_equal(rmw_change(&c, &zone_example, r, 2, 60, RMW_ADD), ST_OK);
+	assert_int_equal(rmw_change(&c, &zone_example, r, 2, 60, RMW_CONFIRM), ST_OK);
+	assert_true(!r[0].changed && !r[1].changed);
+	assert_int_equal(f.writes, 1);
 	/* another writer drops v2 */
 	rmw_apply(&f.zone, &r[1], 1, 0, 1, 0, &after, ch);
 	rr_list_copy(&f.zone, &after);
 	unit_cap_begin();
-	assert_int_equal(rmw_confirm(&c, &zone_example, r, 2, 60, &rewritten), ST_OK);
-	assert_non_null(strstr(unit_cap_end(), "no longer holds the value v2"));
-	assert_int_equal(rewritten, 1);
+	assert_int_equal(rmw_change(&c, &zone_example, r, 2, 60, RMW_CONFIRM), ST_OK);
+	assert_non_null(strstr(unit_cap_end(), "1 value(s) dns01 wrote are gone after the wait"));
+	assert_true(!r[0].changed && r[1].changed);
 	assert_true(rmw_verify(&f.zone, &f.zone, r, 2, 0));
 	assert_int_equal(f.zone.n, 4);
 	rr_list_clear(&after);
+	rr_list_clear(&f.zone);
+}
+
+/* An API that is busy for a while: read again later, then done. */
+static void
+test_busy(void **state)
+{
+	struct fake f;
+	struct rmw_ctx c;
+	struct record r[1] = { { .name = NAME, .value = "v1" } };
+
+	(void)state;
+	fake_init(&f);
+	c = ctx(&f);
+	f.busy_reads = 2;
+	unit_cap_begin();
+	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, RMW_ADD), ST_OK);
+	assert_non_null(strstr(unit_cap_end(), "busy (HTTP 409 still_creating); reading it again"));
+	assert_int_equal(f.reads, 4);
+	assert_int_equal(f.writes, 1);
 	rr_list_clear(&f.zone);
 }
 
@@ -350,6 +384,7 @@ main(void)
 		cmocka_unit_test(test_change_gives_up),
 		cmocka_unit_test(test_change_deadline),
 		cmocka_unit_test(test_confirm),
+		cmocka_unit_test(test_busy),
 	};
 
 	return cmocka_run_group_tests_name("rmw", tests, unit_group_setup, unit_group_teardown);

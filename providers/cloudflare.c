@@ -556,9 +556,9 @@ zone_by_name(struct cf *cf, const char *apex, struct cf_zone **out)
 		    "the zone; check the account, or the token's zone scope)", apex, cf->section);
 		rc = ST_CONFIG;
 	} else if (pick == NULL) {
-		log_err("Cloudflare: %zu zones named %s, %s active, are visible to [provider %s]: "
-		    "%s; give the right one as zone_id = in [provider %s]", found, apex,
-		    active == 0 ? "none" : "several", cf->section, list, cf->section);
+		log_err("Cloudflare: %zu zones named %s are visible to [provider %s], and %s of them "
+		    "is active: %s; give the right one as zone_id = in [provider %s]", found, apex,
+		    cf->section, active == 0 ? "none" : "more than one", list, cf->section);
 		rc = ST_CONFIG;
 	} else {
 		zone_fields(pick, &name, &zid, &status, &acct, &acct_name);

@@ -176,7 +176,10 @@ def txt_strings(content):
     Content in double quotes is presentation format: one or more quoted
     strings with \\" \\\\ \\DDD escapes ("a" "b" is two strings). Anything else
     (or quotes that do not parse) is one literal value, split into 255-byte
-    strings."""
+    strings. (Quoted content read as presentation format: dns-aid/
+    dns-aid-core PR #200; unquoted content served verbatim: the 2025
+    dns-lexicon cassettes; long strings "are automatically split":
+    cloudflare-python types/dns/txt_record_param.py.)"""
     if content.startswith('"'):
         out, i, n = [], 0, len(content)
         ok = True
@@ -679,6 +682,11 @@ class CloudflareEmulator(EmulatorBase):
         """The actor for these headers, None for a well-formed token that
         Cloudflare does not know (revoked, never made), or HTTPError as
         Cloudflare answers malformed and missing credentials."""
+        # 6003 with an error_chain of 6111 (Authorization), 6102/6103
+        # (X-Auth-*): go-acme/lego providers/dns/cloudflare/internal/fixtures/
+        # error.json, jeessy2/ddns-go#658 and #916, acme.sh#6824; 9103:
+        # certbot's dns_cloudflare.py hint for it; 9106 for no credentials: a
+        # guess (no recording found).
         authz = h.get('Authorization')
         email, key = h.get('X-Auth-Email'), h.get('X-Auth-Key')
         if authz is not None:
@@ -739,6 +747,8 @@ class CloudflareEmulator(EmulatorBase):
         q.append(now)
 
     def _route_error(self, path):
+        """An unknown path or object id: 7003 + 7000 with route_status (404
+        by default; the status is a guess, see the module's docstring)."""
         return HTTPError(self.route_status, [
             _err(7003, f'Could not route to {path}, perhaps your object identifier is invalid?'),
             _err(7000, 'No route for that URI')])
@@ -761,6 +771,7 @@ class CloudflareEmulator(EmulatorBase):
                               'result': None}, e.headers
 
     def _method_not_allowed(self, actor, method, path):
+        """405 (guess: the codes and texts are not from a recording)."""
         if actor.kind == 'token':
             return HTTPError(405, [_err(10000, f'{method} method not allowed for the api_token '
                                                'authentication scheme')])
@@ -798,7 +809,7 @@ class CloudflareEmulator(EmulatorBase):
             return self._list_accounts(actor, query)
         if segs == ['user']:
             allow('GET')
-            if actor.kind != 'global':
+            if actor.kind != 'global':     # a token without user rights (guess, as below)
                 raise HTTPError(403, [_err(9109, 'Unauthorized to access requested resource')])
             return 200, _ok({'id': new_id(), 'email': actor.ident.split(':', 1)[1],
                              'suspended': False}), {}
@@ -810,6 +821,8 @@ class CloudflareEmulator(EmulatorBase):
             if z is None:
                 raise self._route_error(path)
             if not actor.sees(z):
+                # outside the token's scope, or a missing permission: 10000
+                # (lablabs/cloudflare-exporter#120, terraform-provider-cloudflare#1533)
                 raise HTTPError(403, [_err(10000, 'Authentication error')])
             if len(segs) == 2:
                 allow('GET')
@@ -821,6 +834,8 @@ class CloudflareEmulator(EmulatorBase):
                 return 200, _ok(self._zone_obj(z)), {}
             if segs[2] == 'dns_records' and len(segs) == 3:
                 allow('GET', 'POST')
+                # DNS:Edit alone may read records too: "Edit is full CRUDL"
+                # (developers.cloudflare.com/fundamentals/api/get-started/create-token/)
                 if method == 'GET':
                     return self._list_records(z, query)
                 if not actor.dns_edit:
@@ -834,17 +849,21 @@ class CloudflareEmulator(EmulatorBase):
                 if method == 'DELETE' and not actor.dns_edit:
                     raise HTTPError(403, [_err(10000, 'Authentication error')])
                 rec = next((r for r in z['records'] if r['id'] == rid), None)
-                if rec is None:
+                if rec is None:     # 81044 (zanjie1999/cloudflare-api-v4-ddns#5); 404: most clients
                     raise HTTPError(404, [_err(81044, 'Record does not exist.')])
                 if method == 'GET':
                     return 200, _ok(dict(rec)), {}
-                self._delete(z, rid)
+                self._delete(z, rid)      # {"result":{"id":...}}: the 2025 dns-lexicon cassettes
                 return 200, _ok({'id': rid}), {}
         raise self._route_error(path)
 
     # ---- endpoints -------------------------------------------------------------
 
     def _zone_obj(self, z):
+        """A zone as the 2025 dns-lexicon cassette shows it (dns-lexicon/
+        dns-lexicon tests/fixtures/cassettes/cloudflare/IntegrationTests/,
+        field for field); account {id, name}: cloudflare-python
+        types/zones/zone.py."""
         return {'id': z['id'], 'name': z['name'], 'status': z['status'], 'paused': False,
                 'type': 'full', 'development_mode': 0, 'name_servers': list(NAME_SERVERS),
                 'original_name_servers': None, 'original_registrar': None,
@@ -864,6 +883,9 @@ class CloudflareEmulator(EmulatorBase):
 
     @staticmethod
     def _paging(query, default, maximum):
+        """page and per_page; the 1001 errors are a guess. Zones: default 20
+        (AnalogJ/lexicon v3.19.0 cassettes), at most 50 (what lego asks for);
+        records: default 100 (the 2025 dns-lexicon cassettes)."""
         try:
             page = int(query.get('page', 1))
             per_page = int(query.get('per_page', default))
@@ -875,6 +897,8 @@ class CloudflareEmulator(EmulatorBase):
 
     @staticmethod
     def _page(items, page, per_page):
+        """result_info; total_pages is 1 for an empty list (the 2025 cassette
+        ...delete_record_by_filter_should_remove_record.yaml)."""
         total = len(items)
         chunk = items[(page - 1) * per_page:page * per_page]
         info = {'page': page, 'per_page': per_page, 'count': len(chunk), 'total_count': total,
@@ -953,6 +977,15 @@ class CloudflareEmulator(EmulatorBase):
         return 200, out, {}
 
     def _create(self, z, body):
+        """POST dns_records: HTTP 200 with the record (the 2025 dns-lexicon
+        cassette ...create_record_for_TXT_with_valid_name_and_content.yaml);
+        81058 "An identical record already exists." as HTTP 400 (the 2025
+        cassette ...with_duplicate_records_should_be_noop.yaml), 81057 in the
+        2020 ones (AnalogJ/lexicon v3.19.0); TTL 1 or 60..86400, else 9021
+        (cloudflare-python types/dns/a_record.py and siblings; the text:
+        timothymiller/cloudflare-ddns#179). The codes for a bad body, type,
+        name or content, a name outside the zone (1004 + 9000) and a proxied
+        TXT (9004) are guesses."""
         if not isinstance(body, dict):
             raise HTTPError(400, [_err(9207, 'Request body is invalid.')])
         rtype, name, content = body.get('type'), body.get('name'), body.get('content')

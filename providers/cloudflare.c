@@ -345,7 +345,8 @@ keys_of(const struct cf *cf)
  * /user/tokens/verify, 401 code 10000 "Authentication error" from
  * /zones/{id}/dns_records, and 403 code 9109 "Invalid access token" from
  * /zones and /accounts.  9109 also comes as "Cannot use the access token
- * from location: ..." (the token's IP filter), and as "Unauthorized to
+ * from location: ..." (the token's IP filter: home-assistant/addons#3243,
+ * said as such in the message), and as "Unauthorized to
  * access requested resource" for a valid token without the permission
  * (octodns/octodns-cloudflare#60): that one is not a refusal.
  */
@@ -416,11 +417,12 @@ check(const struct cf *cf, const struct http_request *r, const char *what, const
 		log_err("Cloudflare API: %s: wrong email or global API key ([provider %s]; code "
 		    "%lld: %s)", what, cf->section, (long long)code, msg);
 	} else if (rejected(r, errors, msg)) {
-		log_err("Cloudflare API: %s: the %s of [provider %s] (%s) %s rejected: invalid, "
-		    "revoked or expired (HTTP %ld, code %lld: %s); %s", what, cf->global ?
-		    "e-mail and global API key" : "API token", cf->section, keys_of(cf),
-		    cf->global ? "were" : "was", r->status, (long long)code, msg, cf->global ?
-		    "check both" : "make a new one with Zone:Read and Zone:DNS:Edit");
+		log_err("Cloudflare API: %s: the %s of [provider %s] (%s) %s rejected: %s (HTTP "
+		    "%ld, code %lld: %s); %s", what, cf->global ? "e-mail and global API key" :
+		    "API token", cf->section, keys_of(cf), cf->global ? "were" : "was",
+		    strstr(msg, "from location") != NULL ? "not from this address (the token's "
+		    "IP filter)" : "invalid, revoked or expired", r->status, (long long)code, msg,
+		    cf->global ? "check both" : "make a new one with Zone:Read and Zone:DNS:Edit");
 	} else if (has_code(errors, 10000) || has_code(errors, CF_CODE_BAD_TOKEN) ||
 	    r->status == 403 || strstr(msg, "zone.list")) {
 		log_err("Cloudflare API: %s: the credentials of [provider %s] lack Zone:Read or "

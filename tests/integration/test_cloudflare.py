@@ -60,8 +60,8 @@ def _emulator(tb, name='cf'):
     return em
 
 
-def _token(em, zones=None, **kw):
-    tok = cf_emulator.new_token()
+def _token(em, zones=None, prefix='', **kw):
+    tok = cf_emulator.new_token(prefix)
     SECRETS.add(tok)
     em.add_token(tok, zones, **kw)
     return tok
@@ -76,14 +76,15 @@ def _global_key(em, email='admin@example.test'):
 
 def cf_config(tb, em, token=None, email=None, api_key=None, credentials=None,
               zones='example.test acme.test', api_url=None, ca_file=None, mode=0o600,
-              main=None):
+              main=None, zone_id=None):
     """A dns01 config with one `type = cloudflare` section pointing at the
     emulator (api_url, ca_file); keys given as None are left out."""
     m = {'resolvers': RES_CLIENT, 'state_dir': str(tb.tmp / 'state'), 'timeout': '30'}
     m.update(main or {})
     prov = {'type': 'cloudflare', 'zones': zones, 'api_token': token, 'email': email,
             'api_key': api_key, 'credentials': credentials,
-            'api_url': api_url or em.api_url, 'ca_file': ca_file or em.ca_file}
+            'api_url': api_url or em.api_url, 'ca_file': ca_file or em.ca_file,
+            'zone_id': zone_id}
     text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in m.items() if v is not None) \
         + '\n[provider cf]\n' + ''.join(f'{k} = {v}\n' for k, v in prov.items()
                                         if v is not None)
@@ -121,6 +122,22 @@ def _summary(reqs):
 
 def _by_content(em, name, zone=ZONE):
     return {_unquote(r['content']): r for r in em.records(zone) if r['name'] == name}
+
+
+def _calls(reqs):
+    """[(method, route with ids as …, status)] of requests."""
+    return [(r.method, re.sub(r'[0-9a-f]{32}', '…', r.route), r.status) for r in reqs]
+
+
+_CREDENTIALS = re.compile(r'^(OK|WARN|FAIL) +credentials(?: \S+)?: (.*)$', re.M)
+
+
+def _doctor_credentials(conf, domain):
+    """dns01 doctor DOMAIN -> (rc, (status, text) of its credentials line
+    or None, stdout, stderr)."""
+    rc, out, err, _ = run_dns01(['-c', conf, 'doctor', domain], timeout=90)
+    m = _CREDENTIALS.search(out)
+    return rc, (m.group(1), m.group(2)) if m else None, out, err
 
 
 # --------------------------------------------------------------------------
@@ -255,6 +272,69 @@ def test_cf_emulator_auth(tb):
 
 
 @cf_test
+def test_cf_emulator_token_kinds(tb):
+    """Account-owned tokens, revoked and unknown tokens, tokens without
+    Zone:Read, and the newer credential formats, answered per endpoint as
+    Cloudflare does (api-fidelity.md §1.1, §1.2, §1.9)."""
+    em = _emulator(tb)
+    zid = em.zone_id(ZONE)
+    acct = Api(em, token=_token(em, prefix='cfat_', account=cf_emulator.ACCOUNT_ID))
+    st, doc, _ = acct.call('GET', '/user/tokens/verify')
+    assert (st, _errs(doc)) == (401, [(1000, 'Invalid API Token')]), (st, doc)
+    st, doc, _ = acct.call('GET', f'/accounts/{cf_emulator.ACCOUNT_ID}/tokens/verify')
+    assert st == 200 and doc['result']['status'] == 'active', (st, doc)
+    st, doc, _ = acct.call('GET', f'/accounts/{"0" * 32}/tokens/verify')
+    assert (st, _errs(doc)) == (401, [(1000, 'Invalid API Token')]), (st, doc)
+    st, doc, _ = acct.call('GET', '/zones', {'name': ZONE})
+    assert st == 200 and doc['result'][0]['account']['id'] == cf_emulator.ACCOUNT_ID, doc
+    st, doc, _ = acct.call('GET', '/accounts')
+    assert [a['id'] for a in doc['result']] == [cf_emulator.ACCOUNT_ID], doc
+    user = Api(em, token=_token(em, prefix='cfut_'))
+    st, doc, _ = user.call('GET', f'/accounts/{cf_emulator.ACCOUNT_ID}/tokens/verify')
+    assert st == 401, (st, doc)
+    assert user.call('GET', '/user/tokens/verify')[0] == 200
+    # another account's token sees only its account's zones
+    other = em.add_account('another account')
+    em.add_zone('other.test', account=other)
+    st, doc, _ = acct.call('GET', '/zones')
+    assert 'other.test' not in [z['name'] for z in doc['result']], doc
+    assert 'other.test' in [z['name'] for z in user.call('GET', '/zones')[1]['result']]
+
+    # revoked (unknown) token: what each endpoint answers
+    tok = _token(em)
+    rev = Api(em, token=tok)
+    assert rev.call('GET', '/user/tokens/verify')[0] == 200
+    em.revoke_token(tok)
+    for method, route, want in (
+            ('GET', '/user/tokens/verify', (401, [(1000, 'Invalid API Token')])),
+            ('GET', f'/accounts/{cf_emulator.ACCOUNT_ID}/tokens/verify',
+             (401, [(1000, 'Invalid API Token')])),
+            ('GET', f'/zones/{zid}/dns_records', (401, [(10000, 'Authentication error')])),
+            ('POST', f'/zones/{zid}/dns_records', (401, [(10000, 'Authentication error')])),
+            ('GET', f'/zones/{zid}', (403, [(9109, 'Invalid access token')])),
+            ('GET', '/zones', (403, [(9109, 'Invalid access token')])),
+            ('GET', '/accounts', (403, [(9109, 'Invalid access token')]))):
+        st, doc, _ = rev.call(method, route, body={} if method == 'POST' else None)
+        assert (st, _errs(doc)) == want, (method, route, st, doc)
+
+    # a token without Zone:Read: no zone list, no zone read; DNS records work
+    nozr = Api(em, token=_token(em, zone_read=False))
+    st, doc, _ = nozr.call('GET', '/zones', {'name': ZONE})
+    assert st == 403 and _errs(doc)[0][0] == 0 and 'zone.list' in _errs(doc)[0][1], (st, doc)
+    st, doc, _ = nozr.call('GET', f'/zones/{zid}')
+    assert (st, _errs(doc)) == (403, [(9109, 'Unauthorized to access requested resource')]), doc
+    assert nozr.call('GET', f'/zones/{zid}/dns_records')[0] == 200
+
+    # Global API keys: 37-45 lowercase hex, or cfk_...; 36 hex is malformed
+    for key in (cf_emulator.new_global_key(37), cf_emulator.new_global_key(45),
+                cf_emulator.new_global_key(prefix='cfk_')):
+        em.add_global_key('k@example.test', key)
+        assert Api(em, email='k@example.test', key=key).call('GET', '/user')[0] == 200, key
+    st, doc, _ = Api(em, email='k@example.test', key='a' * 36).call('GET', '/user')
+    assert st == 400 and doc['errors'][0]['error_chain'][0]['code'] == 6103, doc
+
+
+@cf_test
 def test_cf_emulator_zones_and_paging(tb):
     """GET /zones: the name and status filters, zone objects, result_info."""
     em = _emulator(tb)
@@ -287,6 +367,16 @@ def test_cf_emulator_zones_and_paging(tb):
     assert st == 400 and not doc['success'], doc
     st, doc, _ = api.call('GET', f'/zones/{em.zone_id(ZONE)}')
     assert st == 200 and doc['result']['name'] == ZONE, doc
+    # one name in two accounts (a user in both; a zone being moved)
+    other = em.add_account('Other Team')
+    twin = em.add_zone(ZONE, status='pending', account=other)
+    st, doc, _ = api.call('GET', '/zones', {'name': ZONE})
+    assert sorted((z['account']['name'], z['status']) for z in doc['result']) == [
+        ('Other Team', 'pending'), ('dns01 test account', 'active')], doc
+    for q, want in (({'account.id': other}, [twin]), ({'account.name': 'Other Team'}, [twin]),
+                    ({'status': 'active'}, [em.zone_id(ZONE)])):
+        st, doc, _ = api.call('GET', '/zones', dict(q, name=ZONE))
+        assert [z['id'] for z in doc['result']] == want, (q, doc)
 
 
 @cf_test
@@ -362,7 +452,10 @@ def test_cf_emulator_records(tb):
                                   'total_pages': 1}, doc['result_info']
     for q, want in (({'content': v2}, []), ({'content': f'"{v2}"'}, [id2]),
                     ({'content.exact': v1}, [id1]), ({'name.exact': name, 'content': v1}, [id1]),
-                    ({'name': 'nosuch.example.test'}, [])):
+                    ({'name': 'nosuch.example.test'}, []),
+                    # name and content filters are case-insensitive
+                    ({'name': name.upper(), 'content': v1.swapcase()}, [id1]),
+                    ({'content.contains': v1[5:15].swapcase()}, [id1])):
         st, doc, _ = api.call('GET', recs, dict(q, type='TXT'))
         assert [r['id'] for r in doc['result']] == want, (q, doc)
         if not want:
@@ -479,16 +572,26 @@ def test_cf_emulator_faults(tb):
     assert faults == ['429', '503', '503', '500', '502', '504', 'malformed', 'reset', 'lost',
                       'slow', '500'], faults
 
-    # rate limit: per credential; blocks for the whole window
-    em.rate_limit, em.rate_window = 5, 2.0
+    # rate limit: per credential; the call over the budget starts a block
+    # (a window far longer than the calls take: the count cannot run late)
+    em.rate_limit, em.rate_window, em.rate_block = 5, 600.0, 1.0
     api, other = Api(em, token=_token(em)), Api(em, token=_token(em))
     codes = [api.call('GET', '/zones')[0] for _ in range(6)]
     assert codes == [200] * 5 + [429], codes
     st, doc, h = api.call('GET', '/zones')
-    assert st == 429 and _errs(doc)[0][0] == 971 and int(h['retry-after']) >= 1, (st, doc, h)
+    assert st == 429 and _errs(doc)[0][0] == 971 and h['retry-after'] == '1', (st, doc, h)
     assert other.call('GET', '/zones')[0] == 200
-    time.sleep(2.1)
+    time.sleep(1.1)
     assert api.call('GET', '/zones')[0] == 200
+    # start_block: the next matching call starts a block whatever the count
+    em.start_block(300, path='/dns_records', method='POST')
+    assert api.call('GET', f'/zones/{zid}/dns_records')[0] == 200
+    st, doc, h = api.call('POST', f'/zones/{zid}/dns_records', body={})
+    assert (st, h.get('retry-after')) == (429, '300') and _errs(doc)[0][0] == 971, (st, doc, h)
+    st, _, h = api.call('GET', '/zones')
+    assert st == 429 and 299 <= int(h['retry-after']) <= 300, (st, h)
+    assert other.call('GET', '/zones')[0] == 200
+    assert [(b[1], b[3] - b[2]) for b in em.blocks][-1] == (f'/zones/{zid}/dns_records', 300)
 
 
 @cf_test
@@ -719,6 +822,7 @@ def test_cf_token_without_dns_edit(tb):
     assert [p.status for p in em.calls('POST')][-1:] == [403], \
         f'the POST never met the 403: {_summary(em.requests)}'
     note(err.strip().splitlines()[-1] if err.strip() else '(no stderr)')
+    assert 'lack Zone:Read or Zone:DNS:Edit' in err and 'rejected' not in err, err
     assert not em.records(ZONE)
 
 
@@ -745,7 +849,7 @@ def test_cf_wrong_credentials(tb):
         note(f'{what}: exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ""} '
              f'[{_summary(reqs)}]')
         assert rc == 3, f'{what}: expected exit 3, got {rc}: {err[-500:]}'
-        assert reqs and reqs[0].status in (400, 403), \
+        assert reqs and reqs[0].status in (400, 401, 403), \
             f'{what}: the API never rejected the credentials: {_summary(reqs)}'
         if word:
             assert word in err.lower(), f'{what}: stderr does not say {word!r}:\n{err}'
@@ -755,6 +859,243 @@ def test_cf_wrong_credentials(tb):
                 f'\n{err.strip()}'
         assert len(reqs) <= 2, f'{what}: {len(reqs)} requests for a credentials error'
     assert not em.records(ZONE)
+
+
+@cf_test
+def test_cf_account_token_verified(tb):
+    """An account-owned token (cfat_...) gets 401 code 1000 from
+    /user/tokens/verify, which knows only users' tokens: doctor then looks
+    the zone up and verifies the token at /accounts/<the zone's
+    account>/tokens/verify, says that it was an account-owned token, and
+    its round trip passes (exit 0). (A user's token: test_doctor.py.)"""
+    _need_cloudflare()
+    em = _emulator(tb)
+    acct = cf_emulator.ACCOUNT_ID
+    conf = cf_config(tb, em, token=_token(em, prefix='cfat_', account=acct))
+    rc, cred, out, err = _doctor_credentials(conf, 'acct.example.test')
+    note(f'account token: exit {rc}: {cred}')
+    assert rc == 0, f'doctor with an account-owned token exited {rc}:\n{out}\n{err[-500:]}'
+    assert cred and cred[0] == 'OK' and 'account-owned API token' in cred[1] \
+        and f'/accounts/{acct}/tokens/verify' in cred[1], cred
+    checks = [c for c in _calls(em.requests) if c[0] == 'GET' and 'dns_records' not in c[1]]
+    assert checks[:3] == [('GET', '/user/tokens/verify', 401), ('GET', '/zones', 200),
+                          ('GET', '/accounts/…/tokens/verify', 200)], _summary(em.requests)
+    assert [p.status for p in em.calls('POST')] == [200], 'no round trip with the token'
+
+
+@cf_test
+def test_cf_rejected_token(tb):
+    """A revoked token is rejected, exit 3, and the message says so
+    (invalid, revoked or expired), never that it lacks a permission: at
+    doctor's verify (401/1000, then 403/9109 from the zone lookup) and at a
+    POST (401/10000, reached through zone_id, whose read a dead token cannot
+    tell from a missing Zone:Read). A valid token without DNS:Edit
+    (403/10000) is still said to lack Zone:DNS:Edit
+    (test_cf_token_without_dns_edit)."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    tok = _token(em)
+    conf = cf_config(tb, em, token=tok)
+    em.revoke_token(tok)
+
+    def rejected(what, rc, err, since, want):
+        reqs = em.requests[since:]
+        note(f'{what}: exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ""} '
+             f'[{_summary(reqs)}]')
+        assert rc == 3, f'{what}: expected exit 3, got {rc}: {err[-500:]}'
+        assert 'rejected' in err and 'invalid, revoked or expired' in err \
+            and 'api_token' in err, f'{what}: stderr does not say the token was rejected:\n{err}'
+        assert 'lack' not in err, f'{what}: a dead token is not a missing permission:\n{err}'
+        assert _calls(reqs) == want, f'{what}: {_summary(reqs)}'
+
+    mark = len(em.requests)
+    rc, cred, out, err = _doctor_credentials(conf, 'revoked.example.test')
+    rejected('doctor', rc, err, mark, [('GET', '/user/tokens/verify', 401),
+                                       ('GET', '/zones', 403)])
+    assert cred and cred[0] == 'FAIL' and 'rejected' in cred[1], cred
+    assert 'round-trip' not in out, out
+
+    conf = cf_config(tb, em, token=tok, zone_id=em.zone_id(ZONE))
+    mark = len(em.requests)
+    rc, _, err, _ = _set(conf, '_acme-challenge.revoked2.example.test', acme_value())
+    rejected('set through zone_id', rc, err, mark, [('GET', '/zones/…', 403),
+                                                    ('POST', '/zones/…/dns_records', 401)])
+
+
+@cf_test
+def test_cf_same_zone_name_in_two_accounts(tb):
+    """Two zones named example.test, in two accounts (a user in both, or a
+    zone being moved). Both active: exit 3, nothing written, and the message
+    lists both zones with their accounts and points at zone_id; zone_id =
+    then picks one (GET /zones/<id>, no lookup by name). Only one active:
+    that one is used without zone_id."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    tok = _token(em)
+    twin = em.add_zone(ZONE, account=em.add_account('Other Team'))
+    ours = em.zone_id(ZONE)
+    conf = cf_config(tb, em, token=tok)
+    rc, _, err, _ = _set(conf, '_acme-challenge.twins.example.test', acme_value(), extra=('--no-wait',))
+    note(f'both active: exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ""}')
+    assert rc == 3, f'expected exit 3, got {rc}: {err[-500:]}'
+    for word in (ours, twin, 'Other Team', cf_emulator.ACCOUNT_NAME, 'zone_id'):
+        assert word in err, f'the message does not name {word!r}:\n{err}'
+    assert not em.calls('POST'), _summary(em.requests)
+
+    conf = cf_config(tb, em, token=tok, zone_id=ours)
+    name, v = '_acme-challenge.twins2.example.test', acme_value()
+    mark = len(em.requests)
+    rc, _, err, _ = _set(conf, name, v, extra=('--no-wait',))
+    assert rc == 0, f'set with zone_id exited {rc}: {err[-500:]}'
+    assert _calls(em.requests[mark:]) == [('GET', '/zones/…', 200),
+                                          ('POST', '/zones/…/dns_records', 200)], \
+        _summary(em.requests[mark:])
+    assert em.requests[mark].route == f'/zones/{ours}' and set(_by_content(em, name)) == {v}
+
+    em.reset()
+    conf = cf_config(tb, em, token=_token(em))
+    em.add_zone(ZONE, status='pending', account=em.add_account('Other Team'))
+    name = '_acme-challenge.twins3.example.test'
+    rc, _, err, _ = _set(conf, name, v, extra=('--no-wait',))
+    assert rc == 0, f'one active of two: set exited {rc}: {err[-500:]}'
+    assert 'using the active one' in err and set(_by_content(em, name)) == {v}, err
+
+
+@cf_test
+def test_cf_zone_id_without_zone_read(tb):
+    """A token without Zone:Read cannot look the zone up (exit 3, and the
+    message points at zone_id). With zone_id = it may not read the zone
+    either (403): dns01 trusts the id, says so at -v, and set and unset
+    work. doctor, with an account-owned token of that kind, has no account
+    to verify the token at: a list of the zone's records shows that
+    Cloudflare takes it. Such an unread zone_id stands for one zone only: a
+    run with names in two zones is refused for the second (exit 3)."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    tok = _token(em, zone_read=False)
+    conf = cf_config(tb, em, token=tok)
+    rc, _, err, _ = _set(conf, '_acme-challenge.nozr.example.test', acme_value(), extra=('--no-wait',))
+    assert rc == 3 and 'zone_id' in err, f'exit {rc}: {err[-500:]}'
+    assert not em.calls('POST')
+
+    conf = cf_config(tb, em, token=tok, zone_id=em.zone_id(ZONE))
+    name, v = '_acme-challenge.nozr2.example.test', acme_value()
+    mark = len(em.requests)
+    rc, _, err, _ = _set(conf, name, v, extra=('-v', '--no-wait'))
+    assert rc == 0, f'set with zone_id exited {rc}: {err[-1500:]}'
+    assert _calls(em.requests[mark:]) == [('GET', '/zones/…', 403),
+                                          ('POST', '/zones/…/dns_records', 200)], \
+        _summary(em.requests[mark:])
+    assert 'trusting that zone_id is zone example.test' in err, err[-1500:]
+    rc, _, err, _ = _unset(conf, name, v, extra=('--no-wait',))
+    assert rc == 0 and not _by_content(em, name), f'unset exited {rc}: {err[-500:]}'
+    acct = cf_config(tb, em, token=_token(em, prefix='cfat_', zone_read=False,
+                                          account=cf_emulator.ACCOUNT_ID),
+                     zone_id=em.zone_id(ZONE))
+    mark = len(em.requests)
+    rc, cred, out, err = _doctor_credentials(acct, 'nozr3.example.test')
+    assert rc == 0 and cred and "not a user's token" in cred[1] and 'dns_records' in cred[1], \
+        (rc, cred, out, err[-500:])
+    checks = [c for c in _calls(em.requests[mark:]) if c[0] == 'GET']
+    assert checks[:3] == [('GET', '/user/tokens/verify', 401), ('GET', '/zones/…', 403),
+                          ('GET', '/zones/…/dns_records', 200)], _summary(em.requests[mark:])
+
+    v1, v2 = acme_value(), acme_value()
+    rc, _, err, _ = run_dns01(['-c', conf, 'deploy_challenge', 'nozr4.example.test', 't1', v1,
+                               'nozr4.acme.test', 't2', v2])
+    assert rc == 3 and 'acme.test' in err and 'section of its own' in err, \
+        f'exit {rc}: {err[-500:]}'
+    assert not [r for r in em.records('acme.test')], em.records('acme.test')
+
+
+@cf_test
+def test_cf_zone_id_of_another_zone(tb):
+    """zone_id applies to its own zone only: with the id of acme.test, a
+    name in example.test is looked up by name (and said), and written
+    there."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em), zone_id=em.zone_id('acme.test'))
+    name, v = '_acme-challenge.elsewhere.example.test', acme_value()
+    rc, _, err, _ = _set(conf, name, v, extra=('--no-wait',))
+    assert rc == 0, f'set exited {rc}: {err[-500:]}'
+    assert _calls(em.requests) == [('GET', '/zones/…', 200), ('GET', '/zones', 200),
+                                   ('POST', '/zones/…/dns_records', 200)], _summary(em.requests)
+    assert 'is zone acme.test' in err and set(_by_content(em, name)) == {v}, err
+
+
+@cf_test
+def test_cf_zone_id_checked(tb):
+    """zone_id must be 32 lowercase hex digits, in a section or as
+    CF_Zone_ID (acme.sh's name; lego has none) in environment mode: exit 3
+    with a message, and no API call."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    tok = _token(em)
+    for bad in (em.zone_id(ZONE).upper(), em.zone_id(ZONE)[:31], '../' + 'a' * 29):
+        conf = cf_config(tb, em, token=tok, zone_id=bad)
+        rc, _, err, _ = _set(conf, '_acme-challenge.badid.example.test', acme_value())
+        assert rc == 3 and 'zone_id must be 32 lowercase hex digits' in err, \
+            f'zone_id {bad!r}: exit {rc}: {err[-500:]}'
+    env = {'DNS01_PROVIDER': 'cloudflare', 'CLOUDFLARE_DNS_API_TOKEN': tok,
+           'CLOUDFLARE_BASE_URL': em.api_url, 'CF_Zone_ID': 'not-a-zone-id',
+           'DNS01_RESOLVERS': RES_CLIENT, 'DNS01_STATE_DIR': str(tb.tmp / 'state')}
+    rc, _, err, _ = run_dns01(['set', '_acme-challenge.envid.example.test', acme_value()], env=env)
+    assert rc == 3 and 'zone_id must be' in err and 'environment' in err, \
+        f'CF_Zone_ID: exit {rc}: {err[-500:]}'
+    assert not em.requests, _summary(em.requests)
+
+
+@cf_test
+def test_cf_txt_content_quoted(tb):
+    """TXT content goes out quoted, as the dashboard wants it ("value", with
+    '"' and '\\' escaped inside), and DNS (ns1, where the emulator
+    publishes) serves the values themselves; unset finds the quoted records
+    by content and deletes them."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    name, v, text = 'quoted.example.test', acme_value(), 'say "hi" \\ there'
+    rc, _, err, _ = _set(conf, name, v, text, extra=('--no-wait',))
+    assert rc == 0, f'set exited {rc}: {err[-500:]}'
+    assert sorted(p.body['content'] for p in em.calls('POST')) == \
+        sorted([f'"{v}"', '"say \\"hi\\" \\\\ there"']), [p.body for p in em.calls('POST')]
+    _wait_txt(NS1, name, [v, text])
+    rc, _, err, _ = _unset(conf, name, v, text, extra=('--no-wait',))
+    assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+    assert len(em.calls('DELETE')) == 2 and not _by_content(em, name), _summary(em.requests)
+
+
+@cf_test
+def test_cf_exists_in_either_form(tb):
+    """"Already exists" with the existing record bare (v, as certbot and
+    acme.sh write it) or quoted ("v"): dns01 finds that record by its content
+    in either form and keeps its id, so the cleanup deletes both by id,
+    without a lookup. (Whether Cloudflare calls v and "v" identical is not
+    known: the emulator is told to, twins_identical.)"""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    em.twins_identical = True
+    args, pre = [], []
+    for form in ('bare', 'quoted'):
+        domain, v = f'twin-{form}.example.test', acme_value()
+        pre.append(em.add_record(ZONE, '_acme-challenge.' + domain,
+                                 v if form == 'bare' else f'"{v}"')['id'])
+        args += [domain, 'token-' + form, v]
+    assert em.wait_published()
+    rc, _, err, _ = run_dns01(['-c', conf, 'deploy_challenge', *args])
+    note(f'deploy: {_summary(em.requests)}')
+    assert rc == 0, f'deploy_challenge exited {rc}: {err[-500:]}'
+    assert [p.status for p in em.calls('POST')] == [400, 400], _summary(em.requests)
+    mark = len(em.requests)
+    rc, _, err, _ = run_dns01(['-c', conf, 'clean_challenge', *args])
+    reqs = em.requests[mark:]
+    note(f'clean: {_summary(reqs)}')
+    assert rc == 0, f'clean_challenge exited {rc}: {err[-500:]}'
+    assert sorted(r.route.rsplit('/', 1)[1] for r in reqs if r.method == 'DELETE') == \
+        sorted(pre) and len(reqs) == 2, f'not two DELETEs by the ids found: {_summary(reqs)}'
+    assert not [r for r in em.records(ZONE) if r['name'].startswith('_acme-challenge.twin-')]
 
 
 @cf_test
@@ -854,26 +1195,58 @@ def test_cf_cleanup_when_already_gone(tb):
 
 
 @cf_test
-def test_cf_rate_limit_window(tb):
-    """The emulator's own rate limit, shrunk to 2 requests per 10 minutes
-    with a 2 s block: the third request is 429 with Retry-After 2 and the
-    credential is blocked; dns01 waits it out and succeeds.  (The window is
-    long so that the third request falls into it however slow the machine:
-    under valgrind the POSTs came 2.3 and 6.3 s after the GET.)"""
+def test_cf_rate_limit_block_waited(tb):
+    """Cloudflare's rate-limit block (every call 429 code 971, Retry-After
+    the rest of the block), begun by the run's first POST: the emulator is
+    told to start it there (start_block), not by a count a slow machine may
+    reach late. The 2 s block ends within the timeout, so dns01 says on
+    stderr that it waits, sends every POST again only after the block, and
+    succeeds."""
     _need_cloudflare()
     em = _emulator(tb)
     conf = cf_config(tb, em, token=_token(em))
-    em.rate_limit, em.rate_window, em.rate_block = 2, 600.0, 2.0
+    em.start_block(2, path='/dns_records', method='POST')
     name, values = '_acme-challenge.rl.example.test', [acme_value() for _ in range(3)]
-    rc, _, err, el = _set(conf, name, *values)
+    rc, _, err, el = _set(conf, name, *values, extra=('--no-wait',))
     note(f'exit {rc} after {el:.2f}s: {_summary(em.requests)}')
     assert rc == 0, f'set exited {rc}: {err[-500:]}'
-    assert any(r.status == 429 for r in em.requests), 'the rate limit was never hit'
-    assert el >= 2.0, f'took only {el:.2f}s'
+    assert len(em.blocks) == 1, em.blocks
+    end = em.blocks[0][3]
+    posts = em.calls('POST')
+    refused = [p for p in posts if p.status == 429]
+    assert refused and all(p.time < end for p in refused), _summary(posts)
+    assert len(posts) == len(refused) + 3 and all(p.time >= end for p in posts[len(refused):]), \
+        f'a POST went again before the block ended: {_summary(posts)}'
+    wait = re.search(r'asks to wait [12] s \(Retry-After\)', err)
+    assert wait, f'stderr does not say that dns01 waits for the block:\n{err}'
+    assert wait.start() < err.index('added 3 TXT record(s)'), err
     assert sorted(_by_content(em, name)) == sorted(values)
-    em.rate_limit, em.rate_window, em.rate_block = 1200, 300.0, None
-    rc, _, err, _ = _unset(conf, name, *values, extra=('--no-wait',))
-    assert rc == 0, f'unset exited {rc}: {err[-500:]}'
+
+
+@cf_test
+def test_cf_rate_limit_block_beyond_timeout(tb):
+    """A 300 s block begun by the zone lookup, with --timeout 20: it ends
+    after the timeout, so dns01 does not wait for it but fails at once
+    (exit 4) naming how long the block lasts and when to try again, and the
+    emulator saw one call: the refused lookup, tried once."""
+    _need_cloudflare()
+    em = _emulator(tb)
+    conf = cf_config(tb, em, token=_token(em))
+    em.start_block(300, path='/zones', method='GET')
+    rc, _, err, el = _set(conf, '_acme-challenge.rl300.example.test', acme_value(),
+                          extra=('--timeout', '20'))
+    note(f'exit {rc} after {el:.2f}s: {err.strip().splitlines()[-1] if err.strip() else ""}')
+    assert rc == 4, f'expected exit 4, got {rc}: {err[-500:]}'
+    assert _calls(em.requests) == [('GET', '/zones', 429)], _summary(em.requests)
+    assert 'asks to wait' not in err, f'dns01 meant to wait past the timeout:\n{err}'
+    m = re.search(r'for another (\d+) s, beyond the timeout \(20 s\): try again after '
+                  r'(\d\d):(\d\d):(\d\d)', err)
+    assert m and m.group(1) == '300', f'no time to try again in:\n{err}'
+    end = time.localtime(em.blocks[0][4] + 300)
+    named = int(m.group(2)) * 3600 + int(m.group(3)) * 60 + int(m.group(4))
+    late = (named - (end.tm_hour * 3600 + end.tm_min * 60 + end.tm_sec)) % 86400
+    assert late <= 60 or late >= 86400 - 2, \
+        f'named {m.group(0)!r}, the block ends at {time.strftime("%H:%M:%S", end)}'
 
 
 @cf_test

@@ -66,6 +66,7 @@ static const char *const env_vars[] = {
 	"DNS01_STATE_DIR", "RFC2136_NAMESERVER", "RFC2136_NAMESERVER_FILE",
 	"RFC2136_TSIG_KEY", "RFC2136_TSIG_KEY_FILE", "RFC2136_TSIG_SECRET",
 	"RFC2136_TSIG_SECRET_FILE", "RFC2136_TSIG_ALGORITHM", "RFC2136_TSIG_ALGORITHM_FILE",
+	"CLOUDFLARE_DNS_API_TOKEN", "CF_DNS_API_TOKEN", "CF_Zone_ID",
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -1031,6 +1032,26 @@ test_env_var_beats_file(void **state)
 	config_free(cfg);
 }
 
+/* Cloudflare in env mode: lego's token variable, acme.sh's CF_Zone_ID. */
+static void
+test_env_cloudflare(void **state)
+{
+	struct config *cfg = NULL;
+	const struct provider_conf *pc;
+
+	(void)state;
+	NEED_NO_DEFAULT_FILE();
+	setenv("DNS01_PROVIDER", "cloudflare", 1);
+	setenv("CF_DNS_API_TOKEN", SECRET, 1);
+	setenv("CF_Zone_ID", "0123456789abcdef0123456789abcdef", 1);
+	assert_int_equal(config_load(NULL, &cfg), ST_OK);
+	pc = &cfg->providers[0];
+	assert_string_equal(pc->type, "cloudflare");
+	assert_string_equal(provider_conf_get(pc, "api_token"), SECRET);
+	assert_string_equal(provider_conf_get(pc, "zone_id"), "0123456789abcdef0123456789abcdef");
+	config_free(cfg);
+}
+
 static void
 test_env_globals(void **state)
 {
@@ -1628,6 +1649,7 @@ main(void)
 		TE(test_env_secret_file_0644),
 		TE(test_env_secret_file_missing),
 		TE(test_env_var_beats_file),
+		TE(test_env_cloudflare),
 		TE(test_env_globals),
 		TE(test_env_bad),
 		TE(test_env_no_provider),

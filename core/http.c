@@ -178,6 +178,7 @@ struct http {
 	void	*sign_arg;
 	char	 sigv4[HTTP_SIGV4_MAX];	/* CURLOPT_AWS_SIGV4, "" when not used */
 	char	*sigv4_user, *sigv4_secret;	/* wiped when freed */
+	double	 said_until;		/* the end of the last Retry-After wait said */
 };
 
 /* The policy of a client that sets none. */
@@ -798,12 +799,17 @@ finish(struct http *h, struct xfer *x, CURLcode rc)
 			    cu.easy_strerror(rc));
 		if (pause >= 0) {
 			x->not_before = now + pause;
-			if (r->retry_after > 0)
+			if (r->retry_after > 0 && x->not_before - h->said_until < 1 &&
+			    h->said_until - x->not_before < 1)
+				log_debug("%s %s: %s, waiting with the others for the server's "
+				    "Retry-After", r->method, r->url, what);
+			else if (r->retry_after > 0) {
+				h->said_until = x->not_before;
 				log_warn("%s %s: %s, the server asks to wait %.0f s (Retry-After): "
 				    "trying again then, within the timeout (attempt %d of %d)",
 				    r->method, r->url, what, pause, r->attempts + 1,
 				    h->retry.attempts);
-			else
+			} else
 				log_warn("%s %s: %s, trying again in %.1f s (attempt %d of %d)",
 				    r->method, r->url, what, pause, r->attempts + 1,
 				    h->retry.attempts);

@@ -37,7 +37,8 @@ CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/
            core/propagation.c core/tsig.c core/state.c core/journal.c core/ledger.c core/arrivals.c \
            core/run.c core/cli.c \
            core/hooks/common.c core/hooks/certbot.c \
-           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/doctor.c
+           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/text.c \
+           core/report.c core/doctor.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)

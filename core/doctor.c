@@ -5,8 +5,8 @@
  *
  *     OK|WARN|FAIL  <check> [<domain>]: <reason>[ — fix: <what to do>]
  *
- * or, with --json, one entry of the object printed at the end.  The checks,
- * in output order:
+ * or, with --json, one entry of the object printed at the end (core/report.h
+ * renders both).  The checks, in output order:
  *
  *   config         the config parses; a file holding secrets is private
  *   then for each challenge name (example.com and *.example.com share one):
@@ -32,7 +32,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +58,10 @@
 #include "log.h"
 #include "name.h"
 #include "propagation.h"
+#include "report.h"
 #include "run.h"
 #include "status.h"
+#include "text.h"
 #include "zone.h"
 
 #define DOCTOR_MAX_DOMAINS	100	/* DOMAIN arguments */
@@ -84,8 +85,6 @@
 #define SECONDS_PER_DAY		86400
 #define CAA_FLAG_CRITICAL	0x80
 
-enum verdict { V_OK, V_WARN, V_FAIL };
-
 /* The arguments, checked, and the output collected so far. */
 struct doctor {
 	char	domains[DOCTOR_MAX_DOMAINS][NAME_BUF];	/* canonical, "*." kept */
@@ -98,11 +97,7 @@ struct doctor {
 	int	host_is_ip;
 	unsigned port;
 	char	hostport[DOCTOR_HOSTPORT_MAX];	/* as shown: "host:port" */
-	/* output */
-	int	json;
-	json_t	*checks;			/* --json: the check objects */
-	int	failed;				/* a check failed */
-	int	status;				/* the first failed check's status */
+	struct report rep;			/* the output */
 };
 
 /* What the nameservers said about the zone's SOA. */
@@ -111,82 +106,6 @@ struct soa_view {
 	uint32_t soa_ttl, minimum;	/* of the answer with the largest ... */
 	uint32_t neg_ttl;		/* ... min(SOA TTL, MINIMUM) */
 };
-
-/*
- * Copy in to out (len bytes) with control characters replaced by '?'; with
- * ascii_only, also every octet above 0x7e (for JSON when in is not UTF-8).
- */
-static void
-printable(const char *in, char *out, size_t len, int ascii_only)
-{
-	size_t o = 0;
-
-	for (; *in != '\0' && o + 1 < len; in++) {
-		unsigned char ch = (unsigned char)*in;
-
-		out[o++] = ch < 0x20 || ch == 0x7f || (ascii_only && ch > 0x7e) ? '?' : (char)ch;
-	}
-	out[o] = '\0';
-}
-
-/* Append text to buf (len bytes), with sep first when buf is not empty. */
-static void
-append(char *buf, size_t len, const char *sep, const char *text)
-{
-	size_t n = strlen(buf);
-
-	if (n + 1 < len)
-		snprintf(buf + n, len - n, "%s%s", n > 0 ? sep : "", text);
-}
-
-/*
- * One check's result: printed at once, or kept for the JSON object.  The
- * first FAIL sets the exit status.  domain and fix may be NULL.
- */
-static void
-emit(struct doctor *dr, enum verdict v, int status, const char *check, const char *domain,
-    const char *fix, const char *fmt, ...) LOG_PRINTF(7, 8);
-
-static void
-emit(struct doctor *dr, enum verdict v, int status, const char *check, const char *domain,
-    const char *fix, const char *fmt, ...)
-{
-	static const char *const label[] = { "OK", "WARN", "FAIL" };
-	static const char *const jlabel[] = { "ok", "warn", "fail" };
-	char raw[DOCTOR_TEXT_MAX], reason[DOCTOR_TEXT_MAX], fixed[DOCTOR_TEXT_MAX];
-	json_t *o;
-	va_list ap;
-	int ascii;
-
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
-	if (v == V_FAIL && !dr->failed) {
-		dr->failed = 1;
-		dr->status = status == ST_OK ? ST_FAIL : status;
-	}
-	for (ascii = 0; ascii <= 1; ascii++) {
-		printable(raw, reason, sizeof(reason), ascii);
-		printable(fix ? fix : "", fixed, sizeof(fixed), ascii);
-		if (!dr->json)
-			break;
-		/* NULL when the text is not UTF-8: then again, ASCII only. */
-		o = json_pack("{s:s, s:s?, s:s, s:s, s:s?}", "check", check, "domain", domain,
-		    "status", jlabel[v], "reason", reason, "fix", fix ? fixed : NULL);
-		if (o != NULL) {
-			json_array_append_new(dr->checks, o);
-			return;
-		}
-	}
-	if (dr->json)
-		return;
-	printf("%-4s  %s%s%s: %s", label[v], check, domain ? " " : "", domain ? domain : "",
-	    reason);
-	if (fix != NULL)
-		printf(" \xe2\x80\x94 fix: %s", fixed);	/* U+2014 EM DASH */
-	putchar('\n');
-	fflush(stdout);
-}
 
 /* The last error message, or dflt when nothing was logged. */
 static const char *
@@ -332,21 +251,23 @@ check_config(struct doctor *dr, int rc, const struct config *cfg)
 			*cut = '\0';
 			fix = cut + strlen("; fix it with: ");
 		}
-		emit(dr, V_FAIL, rc, "config", NULL, fix, "%s", reason);
+		report_emit(&dr->rep, V_FAIL, rc, "config", NULL, fix, "%s", reason);
 		return;
 	}
 	for (i = 0; i < cfg->nproviders; i++) {
 		snprintf(one, sizeof(one), "[provider %s] (%s)", cfg->providers[i].name,
 		    cfg->providers[i].type);
-		append(sections, sizeof(sections), ", ", one);
+		text_append(sections, sizeof(sections), ", ", one);
 	}
 	if (cfg->path == NULL)
-		emit(dr, V_OK, ST_OK, "config", NULL, NULL, "from the environment: %s", sections);
+		report_emit(&dr->rep, V_OK, ST_OK, "config", NULL, NULL, "from the "
+		    "environment: %s", sections);
 	else if (stat(cfg->path, &st) == 0)
-		emit(dr, V_OK, ST_OK, "config", NULL, NULL, "%s (mode %03o) parsed: %s", cfg->path,
-		    (unsigned)(st.st_mode & 0777), sections);
+		report_emit(&dr->rep, V_OK, ST_OK, "config", NULL, NULL, "%s (mode %03o) "
+		    "parsed: %s", cfg->path, (unsigned)(st.st_mode & 0777), sections);
 	else
-		emit(dr, V_OK, ST_OK, "config", NULL, NULL, "%s parsed: %s", cfg->path, sections);
+		report_emit(&dr->rep, V_OK, ST_OK, "config", NULL, NULL, "%s parsed: %s",
+		    cfg->path, sections);
 }
 
 /* ---- zone and nameservers ----------------------------------------------- */
@@ -386,8 +307,8 @@ check_zone(struct doctor *dr, const char *domain, const struct challenge *c,
 
 	memset(sv, 0, sizeof(*sv));
 	if (q == NULL) {
-		emit(dr, V_FAIL, ST_FAIL, "zone", domain, NULL, "cannot build a query for %s",
-		    z->apex);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "zone", domain, NULL, "cannot build a "
+		    "query for %s", z->apex);
 		return;
 	}
 	for (i = 0; i < z->nns; i++) {
@@ -402,14 +323,14 @@ check_zone(struct doctor *dr, const char *domain, const struct challenge *c,
 			log_debug("asking %s (%s): %s SOA", z->ns[i].name, a->text, z->apex);
 			if ((r = dnsio_ask(a, q, AUTH_TIMEOUT_MS, &err)) == NULL) {
 				snprintf(one, sizeof(one), "%s (%s): %s", a->text, z->ns[i].name, err);
-				append(quiet, sizeof(quiet), ", ", one);
+				text_append(quiet, sizeof(quiet), ", ", one);
 				continue;
 			}
 			if ((soa = answer_soa(r, z->apex)) == NULL) {
 				snprintf(one, sizeof(one), "%s (%s): %s%s", a->text, z->ns[i].name,
 				    dnsio_rcode_name(ldns_pkt_get_rcode(r)),
 				    ldns_pkt_aa(r) ? ", no SOA" : ", not authoritative");
-				append(quiet, sizeof(quiet), ", ", one);
+				text_append(quiet, sizeof(quiet), ", ", one);
 				ldns_pkt_free(r);
 				lamed++;
 				continue;
@@ -427,48 +348,50 @@ check_zone(struct doctor *dr, const char *domain, const struct challenge *c,
 				sv->minimum = min;
 			}
 			snprintf(one, sizeof(one), "%s %s %u", z->ns[i].name, a->text, serial);
-			append(serials, sizeof(serials), ", ", one);
+			text_append(serials, sizeof(serials), ", ", one);
 			good++;
 			ldns_pkt_free(r);
 		}
 		if (good > 0)
 			nsok++;
 		else if (lamed > 0)
-			append(lame, sizeof(lame), ", ", z->ns[i].name);
+			text_append(lame, sizeof(lame), ", ", z->ns[i].name);
 		else
-			append(silent, sizeof(silent), ", ", z->ns[i].name);
+			text_append(silent, sizeof(silent), ", ", z->ns[i].name);
 	}
 	ldns_pkt_free(q);
 	if (sv->answered == 0)
-		emit(dr, V_FAIL, ST_DISCOVERY, "zone", domain, "make the zone's nameservers (its NS "
-		    "set) serve it, and let them answer queries from this host",
-		    "the record goes to zone %s (%s), but no nameserver of it answered the SOA "
-		    "query: %s", z->apex, c->how, quiet);
+		report_emit(&dr->rep, V_FAIL, ST_DISCOVERY, "zone", domain, "make the zone's "
+		    "nameservers (its NS set) serve it, and let them answer queries from this "
+		    "host", "the record goes to zone %s (%s), but no nameserver of it answered "
+		    "the SOA query: %s", z->apex, c->how, quiet);
 	else if (differ)
-		emit(dr, V_WARN, ST_OK, "zone", domain, "check the zone transfers to the secondary "
-		    "(NOTIFY, allow-transfer, its refresh); a CA may ask any nameserver, and dns01 "
-		    "waits for the slowest", "the record goes to zone %s (%s); the nameservers "
-		    "disagree on the SOA serial (%s): a secondary is behind", z->apex, c->how,
-		    serials);
+		report_emit(&dr->rep, V_WARN, ST_OK, "zone", domain, "check the zone transfers "
+		    "to the secondary (NOTIFY, allow-transfer, its refresh); a CA may ask any "
+		    "nameserver, and dns01 waits for the slowest", "the record goes to zone %s "
+		    "(%s); the nameservers disagree on the SOA serial (%s): a secondary is "
+		    "behind", z->apex, c->how, serials);
 	else if (lame[0] != '\0')
-		emit(dr, V_WARN, ST_OK, "zone", domain, "let the lame nameservers serve the zone, "
-		    "or remove them from its NS set and from the delegation: a CA's resolver "
-		    "loses time on them, and may even take a lame answer for \"no such record\" "
-		    "(unbound does, now and then)", "the record goes to zone %s (%s); lame "
-		    "nameserver: %s "
-		    "(listed for the zone, but it does not serve it: %s), not waited for; the "
-		    "others have serial %u", z->apex, c->how, lame, quiet, first);
+		report_emit(&dr->rep, V_WARN, ST_OK, "zone", domain, "let the lame nameservers "
+		    "serve the zone, or remove them from its NS set and from the delegation: a "
+		    "CA's resolver loses time on them, and may even take a lame answer for "
+		    "\"no such record\" (unbound does, now and then)", "the record goes to "
+		    "zone %s (%s); lame nameserver: %s (listed for the zone, but it does not "
+		    "serve it: %s), not waited for; the others have serial %u", z->apex, c->how,
+		    lame, quiet, first);
 	else if (nsok < z->nns)
-		emit(dr, V_WARN, ST_OK, "zone", domain, "make every nameserver of the NS set answer "
-		    "(or remove it from the NS set): a CA may ask it, and dns01's wait ends only "
-		    "when every nameserver has the record", "the record goes to zone %s (%s); no "
-		    "answer at any address of %s (%s); the others have serial %u", z->apex,
-		    c->how, silent, quiet[0] ? quiet : "no address", first);
+		report_emit(&dr->rep, V_WARN, ST_OK, "zone", domain, "make every nameserver of "
+		    "the NS set answer (or remove it from the NS set): a CA may ask it, and "
+		    "dns01's wait ends only when every nameserver has the record", "the record "
+		    "goes to zone %s (%s); no answer at any address of %s (%s); the others "
+		    "have serial %u", z->apex, c->how, silent, quiet[0] ? quiet : "no address",
+		    first);
 	else
-		emit(dr, V_OK, ST_OK, "zone", domain, NULL, "the record goes to zone %s (%s); it "
-		    "has %zu nameserver%s, serial %u at every address that answered (%zu of "
-		    "%zu)%s%s", z->apex, c->how, z->nns, z->nns == 1 ? "" : "s", first,
-		    sv->answered, naddrs, quiet[0] ? "; no answer from " : "", quiet);
+		report_emit(&dr->rep, V_OK, ST_OK, "zone", domain, NULL, "the record goes to "
+		    "zone %s (%s); it has %zu nameserver%s, serial %u at every address that "
+		    "answered (%zu of %zu)%s%s", z->apex, c->how, z->nns, z->nns == 1 ? "" :
+		    "s", first, sv->answered, naddrs, quiet[0] ? "; no answer from " : "",
+		    quiet);
 }
 
 /* ---- CNAME and routing -------------------------------------------------- */
@@ -483,24 +406,24 @@ check_cname(struct doctor *dr, const char *domain, const struct config *cfg,
 	int cname = strcmp(c->name, c->target) != 0;
 
 	if (pc != NULL && cname)
-		emit(dr, V_OK, ST_OK, "cname", domain, NULL, "%s is a CNAME to %s (zone %s): the "
-		    "TXT record goes there, through [provider %s] (%s)", c->name, c->target,
-		    c->zone->apex, pc->name, pc->type);
+		report_emit(&dr->rep, V_OK, ST_OK, "cname", domain, NULL, "%s is a CNAME to %s "
+		    "(zone %s): the TXT record goes there, through [provider %s] (%s)", c->name,
+		    c->target, c->zone->apex, pc->name, pc->type);
 	else if (pc != NULL)
-		emit(dr, V_OK, ST_OK, "cname", domain, NULL, "no CNAME at %s: the TXT record goes "
-		    "there (zone %s), through [provider %s] (%s)", c->name, c->zone->apex,
-		    pc->name, pc->type);
+		report_emit(&dr->rep, V_OK, ST_OK, "cname", domain, NULL, "no CNAME at %s: the "
+		    "TXT record goes there (zone %s), through [provider %s] (%s)", c->name,
+		    c->zone->apex, pc->name, pc->type);
 	else {
 		snprintf(fix, sizeof(fix), "add %s to 'zones =' of the provider section that can "
 		    "write it%s", c->zone->apex, cname ? ", or point the CNAME into a zone you "
 		    "can write" : "");
 		if (cname)
-			emit(dr, V_FAIL, ST_CONFIG, "cname", domain, fix, "%s is a CNAME to %s (zone "
-			    "%s), and no provider section serves that name", c->name, c->target,
-			    c->zone->apex);
+			report_emit(&dr->rep, V_FAIL, ST_CONFIG, "cname", domain, fix, "%s is "
+			    "a CNAME to %s (zone %s), and no provider section serves that name",
+			    c->name, c->target, c->zone->apex);
 		else
-			emit(dr, V_FAIL, ST_CONFIG, "cname", domain, fix, "no provider section "
-			    "serves %s (zone %s)", c->name, c->zone->apex);
+			report_emit(&dr->rep, V_FAIL, ST_CONFIG, "cname", domain, fix, "no "
+			    "provider section serves %s (zone %s)", c->name, c->zone->apex);
 	}
 	return pc;
 }
@@ -521,13 +444,13 @@ check_credentials(struct doctor *dr, const char *domain, struct run *r,
 	log_clear_last_error();
 	rc = run_verify(r, pc, z, &supported, what, sizeof(what));
 	if (rc == ST_OK && !supported) {
-		emit(dr, V_WARN, ST_OK, "credentials", domain, NULL, "[provider %s] (%s) "
-		    "cannot check credentials without a change; the round trip below "
+		report_emit(&dr->rep, V_WARN, ST_OK, "credentials", domain, NULL, "[provider "
+		    "%s] (%s) cannot check credentials without a change; the round trip below "
 		    "tests them", pc->name, pc->type);
 		return rc;
 	}
 	if (rc == ST_OK) {
-		emit(dr, V_OK, ST_OK, "credentials", domain, NULL, "%s", what);
+		report_emit(&dr->rep, V_OK, ST_OK, "credentials", domain, NULL, "%s", what);
 		return rc;
 	}
 	if (rc == ST_CONFIG)
@@ -537,8 +460,8 @@ check_credentials(struct doctor *dr, const char *domain, struct run *r,
 		snprintf(fix, sizeof(fix), "check that [provider %s] (%s) reaches its API or "
 		    "server (api_url, server =) and that the service works", pc->name,
 		    pc->origin);
-	emit(dr, V_FAIL, rc, "credentials", domain, fix, "[provider %s] (%s): %s", pc->name,
-	    pc->type, last_error("the provider refused the credentials"));
+	report_emit(&dr->rep, V_FAIL, rc, "credentials", domain, fix, "[provider %s] (%s): %s",
+	    pc->name, pc->type, last_error("the provider refused the credentials"));
 	return rc;
 }
 
@@ -682,8 +605,9 @@ check_caa(struct doctor *dr, struct discovery *d, const char *domain)
 		if ((r = discovery_resolve(d, cur, LDNS_RR_TYPE_CAA, why, sizeof(why))) == NULL) {
 			snprintf(fix, sizeof(fix), "make the DNS answer CAA queries for %s (NOERROR, "
 			    "also when there are none)", cur);
-			emit(dr, V_FAIL, ST_FAIL, "caa", domain, fix, "the CAA lookup of %s failed "
-			    "(%s): a CA does not issue when it cannot read CAA", cur, why);
+			report_emit(&dr->rep, V_FAIL, ST_FAIL, "caa", domain, fix, "the CAA "
+			    "lookup of %s failed (%s): a CA does not issue when it cannot read "
+			    "CAA", cur, why);
 			return;
 		}
 		ans = ldns_pkt_answer(r);
@@ -695,8 +619,8 @@ check_caa(struct doctor *dr, struct discovery *d, const char *domain)
 		r = NULL;
 	}
 	if (r == NULL) {
-		emit(dr, V_OK, ST_OK, "caa", domain, NULL, "no CAA records at %s or its parents: "
-		    "any CA may issue", base);
+		report_emit(&dr->rep, V_OK, ST_OK, "caa", domain, NULL, "no CAA records at %s "
+		    "or its parents: any CA may issue", base);
 		return;
 	}
 	/* Pass 0: does the RRset have issuewild?  Pass 1: judge. */
@@ -713,31 +637,33 @@ check_caa(struct doctor *dr, struct discovery *d, const char *domain)
 			}
 			caa_text(flags, tag, value, rec, sizeof(rec));
 			if ((flags & CAA_FLAG_CRITICAL) && !caa_known_tag(tag))
-				append(crit, sizeof(crit), ", ", rec);
+				text_append(crit, sizeof(crit), ", ", rec);
 			prop = wild && has_wild ? "issuewild" : "issue";
 			if (strcasecmp(tag, prop) != 0)
 				continue;
 			if (nrel++ < DOCTOR_CAA_SHOWN)
-				append(seen, sizeof(seen), ", ", rec);
+				text_append(seen, sizeof(seen), ", ", rec);
 			allowed |= caa_allows(value, dr->ca);
 		}
 	prop = wild && has_wild ? "issuewild" : "issue";
 	if (crit[0] != '\0') {
 		snprintf(fix, sizeof(fix), "remove the critical flag (128) from that record at %s, "
 		    "or the record", cur);
-		emit(dr, V_FAIL, ST_FAIL, "caa", domain, fix, "CAA at %s has a critical property "
-		    "a CA may not know (%s): such a CA must refuse to issue", cur, crit);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "caa", domain, fix, "CAA at %s has a "
+		    "critical property a CA may not know (%s): such a CA must refuse to issue",
+		    cur, crit);
 	} else if (nrel == 0)
-		emit(dr, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s has no %s property: any CA "
-		    "may issue", cur, prop);
+		report_emit(&dr->rep, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s has no %s "
+		    "property: any CA may issue", cur, prop);
 	else if (allowed)
-		emit(dr, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s allows %s: %s", cur, dr->ca,
-		    seen);
+		report_emit(&dr->rep, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s allows %s: "
+		    "%s", cur, dr->ca, seen);
 	else {
 		snprintf(fix, sizeof(fix), "add the record: %s. CAA 0 %s \"%s\" (or give --ca the "
 		    "CAA domain of the CA you use)", cur, prop, dr->ca);
-		emit(dr, V_FAIL, ST_FAIL, "caa", domain, fix, "CAA at %s does not allow %s for %s "
-		    "with dns-01: %s", cur, dr->ca, wild ? "a wildcard" : "this name", seen);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "caa", domain, fix, "CAA at %s does not "
+		    "allow %s for %s with dns-01: %s", cur, dr->ca, wild ? "a wildcard" :
+		    "this name", seen);
 	}
 	ldns_pkt_free(r);
 }
@@ -754,14 +680,15 @@ check_negative_ttl(struct doctor *dr, const char *domain, const struct challenge
 		snprintf(fix, sizeof(fix), "lower the SOA MINIMUM and the SOA TTL of %s to %d s "
 		    "or less (dns01 itself never asks a resolver for that name)", c->zone->apex,
 		    DOCTOR_NEG_TTL_WARN_S);
-		emit(dr, V_WARN, ST_OK, "negative-ttl", domain, fix, "zone %s caches \"no such "
-		    "name\" for %u s (the lower of SOA TTL %u and MINIMUM %u): a resolver that "
-		    "asked for %s before the record existed keeps NXDOMAIN for %u s",
-		    c->zone->apex, sv->neg_ttl, sv->soa_ttl, sv->minimum, c->target, sv->neg_ttl);
+		report_emit(&dr->rep, V_WARN, ST_OK, "negative-ttl", domain, fix, "zone %s "
+		    "caches \"no such name\" for %u s (the lower of SOA TTL %u and MINIMUM "
+		    "%u): a resolver that asked for %s before the record existed keeps "
+		    "NXDOMAIN for %u s", c->zone->apex, sv->neg_ttl, sv->soa_ttl, sv->minimum,
+		    c->target, sv->neg_ttl);
 	} else
-		emit(dr, V_OK, ST_OK, "negative-ttl", domain, NULL, "zone %s caches \"no such "
-		    "name\" for %u s (the lower of SOA TTL %u and MINIMUM %u)", c->zone->apex,
-		    sv->neg_ttl, sv->soa_ttl, sv->minimum);
+		report_emit(&dr->rep, V_OK, ST_OK, "negative-ttl", domain, NULL, "zone %s "
+		    "caches \"no such name\" for %u s (the lower of SOA TTL %u and MINIMUM %u)",
+		    c->zone->apex, sv->neg_ttl, sv->soa_ttl, sv->minimum);
 }
 
 /* ---- round trip --------------------------------------------------------- */
@@ -796,12 +723,14 @@ check_cache(struct doctor *dr, const char *domain, const struct config *cfg,
 	if (ttl > DOCTOR_CACHE_TTL_WARN_S) {
 		snprintf(fix, sizeof(fix), "remove 'ttl = %d' from [dns01]: the default is %d s",
 		    cfg->ttl, ops->default_ttl);
-		emit(dr, V_WARN, ST_OK, "cache", domain, fix, "TXT records get TTL %d s: lego "
-		    "and uacme, and a renewal right after a failed attempt, wait that long for "
-		    "cached answers before the second validation; %s", ttl, pending);
+		report_emit(&dr->rep, V_WARN, ST_OK, "cache", domain, fix, "TXT records get "
+		    "TTL %d s: lego and uacme, and a renewal right after a failed attempt, "
+		    "wait that long for cached answers before the second validation; %s", ttl,
+		    pending);
 	} else
-		emit(dr, V_OK, ST_OK, "cache", domain, NULL, "TXT records get TTL %d s (%s); %s",
-		    ttl, cfg->ttl < 0 ? "the provider's default" : "ttl =", pending);
+		report_emit(&dr->rep, V_OK, ST_OK, "cache", domain, NULL, "TXT records get TTL "
+		    "%d s (%s); %s", ttl, cfg->ttl < 0 ? "the provider's default" : "ttl =",
+		    pending);
 }
 
 static int
@@ -840,7 +769,8 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
 		gone_max = DOCTOR_GONE_MAX_S;
 	c->id[0] = '\0';
 	if (random_value(c->value, sizeof(c->value)) == -1) {
-		emit(dr, V_FAIL, ST_FAIL, "round-trip", domain, NULL, "no random value");
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "round-trip", domain, NULL, "no random "
+		    "value");
 		return;
 	}
 	log_clear_last_error();
@@ -852,8 +782,9 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
 		else
 			snprintf(fix, sizeof(fix), "give the credentials of [provider %s] the right "
 			    "to change TXT records at %s", pc->name, c->target);
-		emit(dr, V_FAIL, rc, "round-trip", domain, fix, "[provider %s] could not add a TXT "
-		    "value at %s: %s", pc->name, c->target, last_error("the provider refused"));
+		report_emit(&dr->rep, V_FAIL, rc, "round-trip", domain, fix, "[provider %s] "
+		    "could not add a TXT value at %s: %s", pc->name, c->target, last_error(
+		    "the provider refused"));
 		return;
 	}
 	rc = run_wait(r, c, 1, PROP_PRESENT, cfg->timeout);
@@ -864,35 +795,37 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
 		wrc = run_wait(r, c, 1, PROP_ABSENT_WARN, gone_max);
 	t_del = log_now() - t0;
 	if (rc != ST_OK && discovery_misplaced(c->zone, c->target, where, sizeof(where)) > 0)
-		emit(dr, V_FAIL, rc, "round-trip", domain, "make every nameserver serve the name "
-		    "from the same zone: remove a stale zone from the server that has it, or give "
-		    "every server the delegation", "a test value written to zone %s at %s was not "
-		    "on every authoritative server within %u s, because not every nameserver "
-		    "serves that name from zone %s: %s; %s", c->zone->apex, c->target,
-		    cfg->timeout, c->zone->apex, where,
-		    drc == ST_OK ? "it was removed again" : "removing it failed too");
+		report_emit(&dr->rep, V_FAIL, rc, "round-trip", domain, "make every nameserver "
+		    "serve the name from the same zone: remove a stale zone from the server "
+		    "that has it, or give every server the delegation", "a test value written "
+		    "to zone %s at %s was not on every authoritative server within %u s, "
+		    "because not every nameserver serves that name from zone %s: %s; %s",
+		    c->zone->apex, c->target, cfg->timeout, c->zone->apex, where, drc == ST_OK ?
+		    "it was removed again" : "removing it failed too");
 	else if (rc != ST_OK)
-		emit(dr, V_FAIL, rc, "round-trip", domain, "find out why the servers named on stderr "
-		    "lag behind the primary (zone transfers, NOTIFY), or raise 'timeout ='",
-		    "a test value at %s was not on every authoritative server within %u s (stderr "
-		    "names each server and what it answered); %s", c->target, cfg->timeout,
-		    drc == ST_OK ? "it was removed again" : "removing it failed too");
+		report_emit(&dr->rep, V_FAIL, rc, "round-trip", domain, "find out why the "
+		    "servers named on stderr lag behind the primary (zone transfers, NOTIFY), "
+		    "or raise 'timeout ='", "a test value at %s was not on every authoritative "
+		    "server within %u s (stderr names each server and what it answered); %s",
+		    c->target, cfg->timeout, drc == ST_OK ? "it was removed again" : "removing "
+		    "it failed too");
 	else if (drc != ST_OK) {
 		snprintf(fix, sizeof(fix), "remove the TXT value \"%s\" at %s by hand, and give "
 		    "[provider %s] the right to delete TXT records", c->value, c->target, pc->name);
-		emit(dr, V_FAIL, drc, "round-trip", domain, fix, "the test value at %s was on "
-		    "every authoritative server after %.2f s, but removing it failed: %s", c->target,
-		    t_add, last_error("the provider refused"));
+		report_emit(&dr->rep, V_FAIL, drc, "round-trip", domain, fix, "the test value "
+		    "at %s was on every authoritative server after %.2f s, but removing it "
+		    "failed: %s", c->target, t_add, last_error("the provider refused"));
 	} else if (wrc != ST_OK)
-		emit(dr, V_WARN, ST_OK, "round-trip", domain, "find out why the servers named on "
-		    "stderr lag behind the primary (zone transfers, NOTIFY)", "set a random TXT "
-		    "value at %s through [provider %s]: on every authoritative server after %.2f s; "
-		    "removed, but still served somewhere after %.0f s", c->target, pc->name, t_add,
-		    gone_max);
+		report_emit(&dr->rep, V_WARN, ST_OK, "round-trip", domain, "find out why the "
+		    "servers named on stderr lag behind the primary (zone transfers, NOTIFY)",
+		    "set a random TXT value at %s through [provider %s]: on every "
+		    "authoritative server after %.2f s; removed, but still served somewhere "
+		    "after %.0f s", c->target, pc->name, t_add, gone_max);
 	else
-		emit(dr, V_OK, ST_OK, "round-trip", domain, NULL, "set a random TXT value at %s "
-		    "through [provider %s]: on every authoritative server after %.2f s; removed, "
-		    "gone from every one after %.2f s", c->target, pc->name, t_add, t_del);
+		report_emit(&dr->rep, V_OK, ST_OK, "round-trip", domain, NULL, "set a random "
+		    "TXT value at %s through [provider %s]: on every authoritative server "
+		    "after %.2f s; removed, gone from every one after %.2f s", c->target,
+		    pc->name, t_add, t_del);
 }
 
 /* ---- one challenge name ------------------------------------------------- */
@@ -914,10 +847,10 @@ check_name(struct doctor *dr, const struct config *cfg, struct run *r, size_t fi
 	memcpy(c.name, dr->challenge[first], sizeof(c.name));
 	log_clear_last_error();
 	if ((rc = run_locate(r, &c, 1)) != ST_OK) {
-		emit(dr, V_FAIL, rc, "zone", domain, "check that the domain is in public DNS "
-		    "(its zone delegated, the nameservers answering and agreeing on the zone, as "
-		    "the reason says) and that 'resolvers =' work",
-		    "%s", last_error("the zone was not found"));
+		report_emit(&dr->rep, V_FAIL, rc, "zone", domain, "check that the domain is in "
+		    "public DNS (its zone delegated, the nameservers answering and agreeing on "
+		    "the zone, as the reason says) and that 'resolvers =' work", "%s",
+		    last_error("the zone was not found"));
 		pc = NULL;
 	} else {
 		check_zone(dr, domain, &c, &sv);
@@ -989,7 +922,7 @@ tcp_connect(const char *host, unsigned port, char *why, size_t whylen)
 		if (err == 0)
 			break;
 		snprintf(one, sizeof(one), "%s port %u: %s", addr, port, strerror(err));
-		append(why, whylen, "; ", one);
+		text_append(why, whylen, "; ", one);
 		if (fd != -1)
 			close(fd);
 		fd = -1;
@@ -1057,16 +990,17 @@ check_cert(struct doctor *dr)
 	int fd, pday = 0, psec = 0;
 
 	if ((fd = tcp_connect(dr->host, dr->port, why, sizeof(why))) == -1) {
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, "start the server, or check HOST and "
-		    "PORT (and a firewall in between)", "cannot connect to %s: %s", hp, why);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "start the server, "
+		    "or check HOST and PORT (and a firewall in between)", "cannot connect to "
+		    "%s: %s", hp, why);
 		return;
 	}
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_default_verify_paths(ctx) != 1 || (ssl = SSL_new(ctx)) == NULL ||
 	    SSL_set_fd(ssl, fd) != 1) {
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, NULL, "cannot set up TLS: %s",
-		    tls_error(0));
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, NULL, "cannot set up "
+		    "TLS: %s", tls_error(0));
 		goto out;
 	}
 	/* Verified below: see the comment above. */
@@ -1074,19 +1008,20 @@ check_cert(struct doctor *dr)
 	if (dr->host_is_ip)
 		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), dr->host);
 	else if (SSL_set_tlsext_host_name(ssl, dr->host) != 1 || SSL_set1_host(ssl, dr->host) != 1) {
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, NULL, "cannot set up TLS for %s",
-		    dr->host);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, NULL, "cannot set up "
+		    "TLS for %s", dr->host);
 		goto out;
 	}
 	errno = 0;
 	if (SSL_connect(ssl) != 1) {
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, "make the server speak TLS on that "
-		    "port, with a certificate for HOST", "TLS handshake with %s failed: %s", hp,
-		    tls_error(errno));
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "make the server "
+		    "speak TLS on that port, with a certificate for HOST", "TLS handshake with "
+		    "%s failed: %s", hp, tls_error(errno));
 		goto out;
 	}
 	if ((cert = SSL_get1_peer_certificate(ssl)) == NULL) {
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, NULL, "%s sent no certificate", hp);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, NULL, "%s sent no "
+		    "certificate", hp);
 		goto out;
 	}
 	vr = SSL_get_verify_result(ssl);
@@ -1107,38 +1042,40 @@ check_cert(struct doctor *dr)
 		n = ASN1_STRING_length(g->d.dNSName);
 		snprintf(raw, sizeof(raw), "%.*s", n < (int)sizeof(raw) ? n : (int)sizeof(raw) - 1,
 		    (const char *)ASN1_STRING_get0_data(g->d.dNSName));
-		printable(raw, one, sizeof(one), 1);	/* names from the network: ASCII */
-		append(names, sizeof(names), " ", one);
+		text_printable(raw, one, sizeof(one), 1);	/* names from the network: ASCII */
+		text_append(names, sizeof(names), " ", one);
 	}
 	for (i = 0; i < dr->ndomains; i++)
 		if (!cert_covers(cert, sans, dr->domains[i]))
-			append(missing, sizeof(missing), " ", dr->domains[i]);
+			text_append(missing, sizeof(missing), " ", dr->domains[i]);
 	if (remain <= 0)
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, "renew it (certbot renew), then reload "
-		    "the server so that it serves the new one", "the certificate %s serves expired "
-		    "on %s", hp, date);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "renew it (certbot "
+		    "renew), then reload the server so that it serves the new one", "the "
+		    "certificate %s serves expired on %s", hp, date);
 	else if (vr != X509_V_OK) {
 		snprintf(fix, sizeof(fix), vr == X509_V_ERR_HOSTNAME_MISMATCH ? "serve a "
 		    "certificate for %s on that port" : "serve the full chain (certificate and "
 		    "intermediates, e.g. certbot's fullchain.pem) of a CA that %s's clients trust",
 		    dr->host);
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, fix, "the certificate %s serves is not "
-		    "trusted by the system store: %s (names: %s; expires %s)", hp,
-		    X509_verify_cert_error_string(vr), names[0] ? names : "none", date);
-	} else if (missing[0] != '\0')
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, "get a certificate for every name "
-		    "(certbot -d each) and make the server use it", "the certificate %s serves does "
-		    "not cover %s (its names: %s; expires %s)", hp, missing, names[0] ? names :
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, fix, "the "
+		    "certificate %s serves is not trusted by the system store: %s (names: %s; "
+		    "expires %s)", hp, X509_verify_cert_error_string(vr), names[0] ? names :
 		    "none", date);
+	} else if (missing[0] != '\0')
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "get a certificate "
+		    "for every name (certbot -d each) and make the server use it", "the "
+		    "certificate %s serves does not cover %s (its names: %s; expires %s)", hp,
+		    missing, names[0] ? names : "none", date);
 	else if (remain < dr->warn_days * SECONDS_PER_DAY)
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, "renew it now (certbot renew); if the "
-		    "renewal worked already, reload the server so that it serves the new "
-		    "certificate", "the certificate %s serves expires in %d day%s (%s), within "
-		    "--warn-days %ld", hp, pday, pday == 1 ? "" : "s", date, dr->warn_days);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "renew it now "
+		    "(certbot renew); if the renewal worked already, reload the server so that "
+		    "it serves the new certificate", "the certificate %s serves expires in %d "
+		    "day%s (%s), within --warn-days %ld", hp, pday, pday == 1 ? "" : "s", date,
+		    dr->warn_days);
 	else
-		emit(dr, V_OK, ST_OK, "certificate", hp, NULL, "%s serves a trusted certificate for "
-		    "%s, valid until %s (%d days)", hp, names[0] ? names : "its subject", date,
-		    pday);
+		report_emit(&dr->rep, V_OK, ST_OK, "certificate", hp, NULL, "%s serves a "
+		    "trusted certificate for %s, valid until %s (%d days)", hp, names[0] ? names
+		    : "its subject", date, pday);
 out:
 	GENERAL_NAMES_free(sans);
 	X509_free(cert);
@@ -1158,7 +1095,6 @@ cmd_doctor(const struct opts *o, int argc, char **argv)
 	struct run *r = NULL;
 	size_t i, j;
 	int rc;
-	char *s;
 
 	if (dr == NULL) {
 		log_err("out of memory");
@@ -1166,11 +1102,8 @@ cmd_doctor(const struct opts *o, int argc, char **argv)
 	}
 	if ((rc = parse_args(o, argc, argv, dr)) != ST_OK)
 		goto out;
-	dr->json = o->json;
-	if (dr->json && (dr->checks = json_array()) == NULL) {
-		rc = ST_FAIL;
+	if ((rc = report_init(&dr->rep, o->json)) != ST_OK)
 		goto out;
-	}
 	log_clear_last_error();
 	rc = cli_load_config(o, &cfg);
 	if (rc == ST_OK && (rc = run_new(cfg, &r)) != ST_OK) {
@@ -1186,18 +1119,9 @@ cmd_doctor(const struct opts *o, int argc, char **argv)
 	}
 	if (dr->check_cert)
 		check_cert(dr);
-	rc = dr->failed ? dr->status : ST_OK;
-	if (dr->json) {
-		json_t *res = json_pack("{s:b, s:O}", "ok", !dr->failed, "checks", dr->checks);
-
-		if (res != NULL && (s = json_dumps(res, JSON_COMPACT)) != NULL) {
-			puts(s);
-			free(s);
-		}
-		json_decref(res);
-	}
+	rc = report_finish(&dr->rep);
 out:
-	json_decref(dr->checks);
+	report_free(&dr->rep);
 	run_free(r);
 	config_free(cfg);
 	free(dr);

@@ -37,7 +37,7 @@ CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/
            core/propagation.c core/tsig.c core/state.c core/journal.c core/ledger.c core/arrivals.c \
            core/run.c core/cli.c \
            core/hooks/common.c core/hooks/certbot.c \
-           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/text.c \
+           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/text.c core/caa.c \
            core/report.c core/doctor.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c
@@ -46,7 +46,8 @@ HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
 UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal \
              tests/unit/test_tsig tests/unit/test_answer tests/unit/test_ledger \
-             tests/unit/test_schedule tests/unit/test_arrivals tests/unit/test_http
+             tests/unit/test_schedule tests/unit/test_arrivals tests/unit/test_http \
+             tests/unit/test_caa
 
 all: dns01
 

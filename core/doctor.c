@@ -51,6 +51,7 @@
 #include <openssl/x509v3.h>
 
 #include "answer.h"
+#include "caa.h"
 #include "cli.h"
 #include "config.h"
 #include "dnsio.h"
@@ -76,14 +77,9 @@
 #define DOCTOR_TEXT_MAX		2048	/* one reason or fix */
 #define DOCTOR_LIST_MAX		1024	/* a list inside a reason */
 #define DOCTOR_WHAT_MAX		512	/* a provider's verify() description */
-#define DOCTOR_CAA_SHOWN	8	/* CAA records named in one reason */
-#define DOCTOR_CAA_VALUE	300	/* octets of a CAA value looked at */
-#define DOCTOR_CAA_TAG		256	/* a CAA tag: its length is one octet */
-#define DOCTOR_CAA_TEXT		(DOCTOR_CAA_TAG + 4 * DOCTOR_CAA_VALUE)	/* record as text */
 #define DOCTOR_VALUE_BYTES	32	/* random octets: 43 base64url characters */
 #define DOCTOR_HOSTPORT_MAX	(NAME_BUF + 16)
 #define SECONDS_PER_DAY		86400
-#define CAA_FLAG_CRITICAL	0x80
 
 /* The arguments, checked, and the output collected so far. */
 struct doctor {
@@ -467,205 +463,59 @@ check_credentials(struct doctor *dr, const char *domain, struct run *r,
 
 /* ---- CAA ---------------------------------------------------------------- */
 
-/* One CAA property, from the wire form of the RDATA.  0, or -1 if malformed. */
-static int
-caa_parse(const ldns_rr *rr, unsigned *flags, char *tag, size_t taglen, char *value,
-    size_t valuelen)
+/* caa_lookup_fn of check_caa: CAA of name through the resolvers (ctx: discovery). */
+static ldns_pkt *
+caa_lookup(void *ctx, const char *name, char *why, size_t whylen)
 {
-	ldns_buffer *b = ldns_buffer_new(LDNS_MAX_PACKETLEN);
-	const uint8_t *p;
-	size_t len, tl, vl;
-	int rc = -1;
-
-	if (b == NULL)
-		return -1;
-	if (ldns_rr_rdata2buffer_wire(b, rr) != LDNS_STATUS_OK)
-		goto out;
-	p = ldns_buffer_begin(b);
-	len = ldns_buffer_position(b);
-	/* flags (1), tag length (1), tag, value (the rest) — RFC 8659 §4.1 */
-	if (len < 2 || (tl = p[1]) == 0 || 2 + tl > len || tl >= taglen)
-		goto out;
-	*flags = p[0];
-	memcpy(tag, p + 2, tl);
-	tag[tl] = '\0';
-	vl = len - 2 - tl;
-	if (vl >= valuelen)
-		vl = valuelen - 1;
-	memcpy(value, p + 2 + tl, vl);
-	value[vl] = '\0';
-	rc = memchr(value, '\0', vl) != NULL ? -1 : 0;
-out:
-	ldns_buffer_free(b);
-	return rc;
-}
-
-/* A CAA record as zone-file text, octets outside printable ASCII as \DDD. */
-static void
-caa_text(unsigned flags, const char *tag, const char *value, char *out, size_t len)
-{
-	size_t o;
-	const unsigned char *v;
-
-	snprintf(out, len, "%u %s \"", flags, tag);
-	o = strlen(out);
-	for (v = (const unsigned char *)value; *v != '\0' && o + 6 < len; v++) {
-		if (*v < 0x20 || *v > 0x7e || *v == '"' || *v == '\\')
-			o += (size_t)snprintf(out + o, len - o, "\\%03u", *v);
-		else
-			out[o++] = (char)*v;
-	}
-	if (o + 2 <= len) {
-		out[o++] = '"';
-		out[o] = '\0';
-	} else
-		out[len - 1] = '\0';
+	return discovery_resolve(ctx, name, LDNS_RR_TYPE_CAA, why, whylen);
 }
 
 /*
- * 1 when an issue/issuewild value names ca and allows dns-01: RFC 8659
- * §4.2 "issuer-domain-name *(; parameter)", RFC 8657 validationmethods.
- */
-static int
-caa_allows(const char *value, const char *ca)
-{
-	const char *p = value, *end;
-	size_t n;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	for (end = p; *end != '\0' && *end != ';' && *end != ' ' && *end != '\t'; end++)
-		;
-	n = (size_t)(end - p);
-	if (n > 0 && p[n - 1] == '.')
-		n--;				/* a trailing dot is not in the syntax; be lenient */
-	if (n == 0 || n != strlen(ca) || strncasecmp(p, ca, n) != 0)
-		return 0;
-	/* parameters: "; key=value", key validationmethods lists the methods */
-	for (p = strchr(end, ';'); p != NULL; p = strchr(p + 1, ';')) {
-		const char *k = p + 1, *v;
-
-		while (*k == ' ' || *k == '\t')
-			k++;
-		if (strncasecmp(k, "validationmethods", strlen("validationmethods")) != 0)
-			continue;
-		v = k + strlen("validationmethods");
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (*v != '=')
-			continue;
-		for (v++; *v != '\0' && *v != ';';) {
-			while (*v == ' ' || *v == '\t' || *v == ',')
-				v++;
-			if (strncasecmp(v, "dns-01", strlen("dns-01")) == 0 &&
-			    (v[6] == '\0' || v[6] == ',' || v[6] == ';' || v[6] == ' '))
-				return 1;
-			while (*v != '\0' && *v != ';' && *v != ',')
-				v++;
-		}
-		return 0;
-	}
-	return 1;
-}
-
-/* 1 for a CAA property tag a CA is expected to know (RFC 8659, 8657, 9495). */
-static int
-caa_known_tag(const char *tag)
-{
-	static const char *const known[] = { "issue", "issuewild", "iodef", "contactemail",
-		"contactphone", "issuemail", NULL };
-	size_t i;
-
-	for (i = 0; known[i] != NULL; i++)
-		if (strcasecmp(tag, known[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * CAA for domain (may start with "*."): the first non-empty CAA RRset from
- * the name up its parents (RFC 8659 §3, not the root), asked of the
- * resolvers — as the CA does.  FAIL when it does not allow dr->ca.
+ * CAA for domain (may start with "*."): the RRset that applies (core/caa.h),
+ * asked of the resolvers — as the CA does.  FAIL when it does not allow
+ * dr->ca.
  */
 static void
 check_caa(struct doctor *dr, struct discovery *d, const char *domain)
 {
-	int wild = domain[0] == '*';
-	const char *base = wild ? domain + 2 : domain, *cur, *prop;
-	char why[DOCTOR_WHAT_MAX], tag[DOCTOR_CAA_TAG], value[DOCTOR_CAA_VALUE];
-	char rec[DOCTOR_CAA_TEXT], seen[DOCTOR_LIST_MAX] = "", crit[DOCTOR_LIST_MAX] = "";
+	struct caa_verdict v;
 	char fix[DOCTOR_TEXT_MAX];
-	ldns_pkt *r = NULL;
-	ldns_rr_list *ans = NULL;
-	size_t i, pass, nrel = 0, ncaa = 0;
-	unsigned flags;
-	int has_wild = 0, allowed = 0;
 
-	for (cur = base; cur != NULL; cur = name_parent(cur)) {
-		if ((r = discovery_resolve(d, cur, LDNS_RR_TYPE_CAA, why, sizeof(why))) == NULL) {
-			snprintf(fix, sizeof(fix), "make the DNS answer CAA queries for %s (NOERROR, "
-			    "also when there are none)", cur);
-			report_emit(&dr->rep, V_FAIL, ST_FAIL, "caa", domain, fix, "the CAA "
-			    "lookup of %s failed (%s): a CA does not issue when it cannot read "
-			    "CAA", cur, why);
-			return;
-		}
-		ans = ldns_pkt_answer(r);
-		for (i = 0, ncaa = 0; i < ldns_rr_list_rr_count(ans); i++)
-			ncaa += ldns_rr_get_type(ldns_rr_list_rr(ans, i)) == LDNS_RR_TYPE_CAA;
-		if (ncaa > 0)
-			break;
-		ldns_pkt_free(r);
-		r = NULL;
-	}
-	if (r == NULL) {
+	caa_check(domain, dr->ca, caa_lookup, d, &v);
+	switch (v.outcome) {
+	case CAA_LOOKUP_FAILED:
+		snprintf(fix, sizeof(fix), "make the DNS answer CAA queries for %s (NOERROR, "
+		    "also when there are none)", v.at);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "caa", domain, fix, "the CAA lookup of %s "
+		    "failed (%s): a CA does not issue when it cannot read CAA", v.at, v.why);
+		break;
+	case CAA_NONE:
 		report_emit(&dr->rep, V_OK, ST_OK, "caa", domain, NULL, "no CAA records at %s "
-		    "or its parents: any CA may issue", base);
-		return;
-	}
-	/* Pass 0: does the RRset have issuewild?  Pass 1: judge. */
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(ans, i);
-
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CAA ||
-			    caa_parse(rr, &flags, tag, sizeof(tag), value, sizeof(value)) == -1)
-				continue;
-			if (pass == 0) {
-				has_wild |= strcasecmp(tag, "issuewild") == 0;
-				continue;
-			}
-			caa_text(flags, tag, value, rec, sizeof(rec));
-			if ((flags & CAA_FLAG_CRITICAL) && !caa_known_tag(tag))
-				text_append(crit, sizeof(crit), ", ", rec);
-			prop = wild && has_wild ? "issuewild" : "issue";
-			if (strcasecmp(tag, prop) != 0)
-				continue;
-			if (nrel++ < DOCTOR_CAA_SHOWN)
-				text_append(seen, sizeof(seen), ", ", rec);
-			allowed |= caa_allows(value, dr->ca);
-		}
-	prop = wild && has_wild ? "issuewild" : "issue";
-	if (crit[0] != '\0') {
+		    "or its parents: any CA may issue", v.at);
+		break;
+	case CAA_CRITICAL:
 		snprintf(fix, sizeof(fix), "remove the critical flag (128) from that record at %s, "
-		    "or the record", cur);
+		    "or the record", v.at);
 		report_emit(&dr->rep, V_FAIL, ST_FAIL, "caa", domain, fix, "CAA at %s has a "
 		    "critical property a CA may not know (%s): such a CA must refuse to issue",
-		    cur, crit);
-	} else if (nrel == 0)
+		    v.at, v.critical);
+		break;
+	case CAA_NO_PROPERTY:
 		report_emit(&dr->rep, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s has no %s "
-		    "property: any CA may issue", cur, prop);
-	else if (allowed)
-		report_emit(&dr->rep, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s allows %s: "
-		    "%s", cur, dr->ca, seen);
-	else {
+		    "property: any CA may issue", v.at, v.property);
+		break;
+	case CAA_ALLOWED:
+		report_emit(&dr->rep, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s allows %s: %s",
+		    v.at, dr->ca, v.seen);
+		break;
+	case CAA_DENIED:
 		snprintf(fix, sizeof(fix), "add the record: %s. CAA 0 %s \"%s\" (or give --ca the "
-		    "CAA domain of the CA you use)", cur, prop, dr->ca);
+		    "CAA domain of the CA you use)", v.at, v.property, dr->ca);
 		report_emit(&dr->rep, V_FAIL, ST_FAIL, "caa", domain, fix, "CAA at %s does not "
-		    "allow %s for %s with dns-01: %s", cur, dr->ca, wild ? "a wildcard" :
-		    "this name", seen);
+		    "allow %s for %s with dns-01: %s", v.at, dr->ca, domain[0] == '*' ?
+		    "a wildcard" : "this name", v.seen);
+		break;
 	}
-	ldns_pkt_free(r);
 }
 
 /* ---- negative caching --------------------------------------------------- */

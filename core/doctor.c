@@ -29,29 +29,19 @@
  * from log_err() texts (never holding secrets), DNS and certificates.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 
-#include <jansson.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "answer.h"
 #include "caa.h"
+#include "certcheck.h"
 #include "cli.h"
 #include "config.h"
 #include "dnsio.h"
@@ -71,7 +61,6 @@
 #define DOCTOR_MAX_WARN_DAYS	3650
 #define DOCTOR_NEG_TTL_WARN_S	300	/* negative-caching TTL above this: WARN */
 #define DOCTOR_CACHE_TTL_WARN_S	300	/* challenge record TTL above this: WARN */
-#define DOCTOR_TLS_TIMEOUT_S	10	/* connect, and each read/write of the handshake */
 #define DOCTOR_DEFAULT_PORT	443
 #define DOCTOR_PORT_MAX		65535
 #define DOCTOR_TEXT_MAX		2048	/* one reason or fix */
@@ -79,7 +68,6 @@
 #define DOCTOR_WHAT_MAX		512	/* a provider's verify() description */
 #define DOCTOR_VALUE_BYTES	32	/* random octets: 43 base64url characters */
 #define DOCTOR_HOSTPORT_MAX	(NAME_BUF + 16)
-#define SECONDS_PER_DAY		86400
 
 /* The arguments, checked, and the output collected so far. */
 struct doctor {
@@ -723,216 +711,78 @@ check_name(struct doctor *dr, const struct config *cfg, struct run *r, size_t fi
 /* ---- certificate -------------------------------------------------------- */
 
 /*
- * A TCP connection to host:port within DOCTOR_TLS_TIMEOUT_S, blocking
- * afterwards with that limit per read and write.  The socket, or -1 with
- * the reason (every address tried) in why.
- */
-static int
-tcp_connect(const char *host, unsigned port, char *why, size_t whylen)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	struct timeval tv = { .tv_sec = DOCTOR_TLS_TIMEOUT_S, .tv_usec = 0 };
-	char sport[16], addr[INET6_ADDRSTRLEN], one[INET6_ADDRSTRLEN + 128];
-	struct pollfd pfd;
-	socklen_t len;
-	int fd = -1, e, err, fl;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(sport, sizeof(sport), "%u", port);
-	why[0] = '\0';
-	if ((e = getaddrinfo(host, sport, &hints, &res)) != 0) {
-		snprintf(why, whylen, "cannot resolve %s: %s", host, gai_strerror(e));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0,
-		    NI_NUMERICHOST) != 0)
-			snprintf(addr, sizeof(addr), "?");
-		err = 0;
-		if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-			err = errno;
-		else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)
-			err = errno;
-		else {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			len = sizeof(err);
-			if ((e = poll(&pfd, 1, DOCTOR_TLS_TIMEOUT_S * 1000)) <= 0)
-				err = e == 0 ? ETIMEDOUT : errno;
-			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-				err = errno;
-		}
-		if (err == 0 && ((fl = fcntl(fd, F_GETFL)) == -1 ||
-		    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 ||
-		    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-		    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1))
-			err = errno;
-		if (err == 0)
-			break;
-		snprintf(one, sizeof(one), "%s port %u: %s", addr, port, strerror(err));
-		text_append(why, whylen, "; ", one);
-		if (fd != -1)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/* 1 when cert has the DNS name name (wildcards literally: "*.x" needs "*.x"). */
-static int
-cert_covers(X509 *cert, const GENERAL_NAMES *sans, const char *name)
-{
-	int i;
-
-	if (name[0] != '*')
-		return X509_check_host(cert, name, strlen(name), 0, NULL) == 1;
-	for (i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
-		const ASN1_IA5STRING *s;
-
-		if (g->type != GEN_DNS)
-			continue;
-		s = g->d.dNSName;
-		if ((size_t)ASN1_STRING_length(s) == strlen(name) &&
-		    strncasecmp((const char *)ASN1_STRING_get0_data(s), name, strlen(name)) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* The reason of the last TLS failure (OpenSSL's queue, else errno). */
-static const char *
-tls_error(int saved_errno)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	if (e != 0 && ERR_reason_error_string(e) != NULL)
-		return ERR_reason_error_string(e);
-	if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)
-		return "timed out";
-	return saved_errno != 0 ? strerror(saved_errno) : "the server closed the connection";
-}
-
-/*
- * Connect to HOST:PORT with TLS (SNI HOST), and judge the certificate: the
- * chain verified against the system store (for HOST), notAfter, and that
- * its names cover every DOMAIN.  The handshake goes on when verification
- * fails, only so that the certificate can still be described; no data is
- * sent, and an untrusted certificate is a FAIL.
+ * The certificate HOST:PORT serves (core/certcheck.h): trusted by the
+ * system store for HOST, covering every DOMAIN, not expiring within
+ * --warn-days.
  */
 static void
 check_cert(struct doctor *dr)
 {
-	char why[DOCTOR_TEXT_MAX], names[DOCTOR_LIST_MAX] = "", missing[DOCTOR_LIST_MAX] = "";
-	char date[64], fix[DOCTOR_TEXT_MAX], one[NAME_BUF], raw[NAME_BUF];
-	const char *hp = dr->hostport;
-	GENERAL_NAMES *sans = NULL;
-	SSL_CTX *ctx = NULL;
-	SSL *ssl = NULL;
-	X509 *cert = NULL;
-	const ASN1_TIME *na;
-	struct tm tm;
-	long vr, remain;
+	const char *hp = dr->hostport, *domains[DOCTOR_MAX_DOMAINS];
+	struct cert_check cc = { dr->host, dr->host_is_ip, dr->port, domains, dr->ndomains,
+		dr->warn_days };
+	struct cert_verdict v;
+	char fix[DOCTOR_TEXT_MAX];
 	size_t i;
-	int fd, pday = 0, psec = 0;
 
-	if ((fd = tcp_connect(dr->host, dr->port, why, sizeof(why))) == -1) {
-		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "start the server, "
-		    "or check HOST and PORT (and a firewall in between)", "cannot connect to "
-		    "%s: %s", hp, why);
-		return;
-	}
-	ERR_clear_error();
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    SSL_CTX_set_default_verify_paths(ctx) != 1 || (ssl = SSL_new(ctx)) == NULL ||
-	    SSL_set_fd(ssl, fd) != 1) {
+	for (i = 0; i < dr->ndomains; i++)
+		domains[i] = dr->domains[i];
+	certcheck_run(&cc, &v);
+	switch (v.outcome) {
+	case CERT_NO_CONNECTION:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "start the server, or "
+		    "check HOST and PORT (and a firewall in between)", "cannot connect to %s: %s",
+		    hp, v.why);
+		break;
+	case CERT_NO_TLS:
 		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, NULL, "cannot set up "
-		    "TLS: %s", tls_error(0));
-		goto out;
-	}
-	/* Verified below: see the comment above. */
-	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-	if (dr->host_is_ip)
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), dr->host);
-	else if (SSL_set_tlsext_host_name(ssl, dr->host) != 1 || SSL_set1_host(ssl, dr->host) != 1) {
+		    "TLS: %s", v.why);
+		break;
+	case CERT_BAD_HOST:
 		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, NULL, "cannot set up "
 		    "TLS for %s", dr->host);
-		goto out;
-	}
-	errno = 0;
-	if (SSL_connect(ssl) != 1) {
-		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "make the server "
-		    "speak TLS on that port, with a certificate for HOST", "TLS handshake with "
-		    "%s failed: %s", hp, tls_error(errno));
-		goto out;
-	}
-	if ((cert = SSL_get1_peer_certificate(ssl)) == NULL) {
+		break;
+	case CERT_HANDSHAKE_FAILED:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "make the server speak "
+		    "TLS on that port, with a certificate for HOST", "TLS handshake with %s "
+		    "failed: %s", hp, v.why);
+		break;
+	case CERT_NOT_SENT:
 		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, NULL, "%s sent no "
 		    "certificate", hp);
-		goto out;
-	}
-	vr = SSL_get_verify_result(ssl);
-	na = X509_get0_notAfter(cert);
-	if (ASN1_TIME_to_tm(na, &tm) != 1 || strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC",
-	    &tm) == 0)
-		snprintf(date, sizeof(date), "(unreadable date)");
-	if (ASN1_TIME_diff(&pday, &psec, NULL, na) != 1)
-		pday = psec = -1;
-	remain = (long)pday * SECONDS_PER_DAY + psec;
-	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	for (i = 0; sans != NULL && i < (size_t)sk_GENERAL_NAME_num(sans); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, (int)i);
-		int n;
-
-		if (g->type != GEN_DNS)
-			continue;
-		n = ASN1_STRING_length(g->d.dNSName);
-		snprintf(raw, sizeof(raw), "%.*s", n < (int)sizeof(raw) ? n : (int)sizeof(raw) - 1,
-		    (const char *)ASN1_STRING_get0_data(g->d.dNSName));
-		text_printable(raw, one, sizeof(one), 1);	/* names from the network: ASCII */
-		text_append(names, sizeof(names), " ", one);
-	}
-	for (i = 0; i < dr->ndomains; i++)
-		if (!cert_covers(cert, sans, dr->domains[i]))
-			text_append(missing, sizeof(missing), " ", dr->domains[i]);
-	if (remain <= 0)
+		break;
+	case CERT_EXPIRED:
 		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "renew it (certbot "
 		    "renew), then reload the server so that it serves the new one", "the "
-		    "certificate %s serves expired on %s", hp, date);
-	else if (vr != X509_V_OK) {
-		snprintf(fix, sizeof(fix), vr == X509_V_ERR_HOSTNAME_MISMATCH ? "serve a "
-		    "certificate for %s on that port" : "serve the full chain (certificate and "
-		    "intermediates, e.g. certbot's fullchain.pem) of a CA that %s's clients trust",
-		    dr->host);
-		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, fix, "the "
-		    "certificate %s serves is not trusted by the system store: %s (names: %s; "
-		    "expires %s)", hp, X509_verify_cert_error_string(vr), names[0] ? names :
-		    "none", date);
-	} else if (missing[0] != '\0')
-		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "get a certificate "
-		    "for every name (certbot -d each) and make the server use it", "the "
-		    "certificate %s serves does not cover %s (its names: %s; expires %s)", hp,
-		    missing, names[0] ? names : "none", date);
-	else if (remain < dr->warn_days * SECONDS_PER_DAY)
-		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "renew it now "
-		    "(certbot renew); if the renewal worked already, reload the server so that "
-		    "it serves the new certificate", "the certificate %s serves expires in %d "
-		    "day%s (%s), within --warn-days %ld", hp, pday, pday == 1 ? "" : "s", date,
+		    "certificate %s serves expired on %s", hp, v.expires);
+		break;
+	case CERT_UNTRUSTED:
+		snprintf(fix, sizeof(fix), v.wrong_host ? "serve a certificate for %s on that "
+		    "port" : "serve the full chain (certificate and intermediates, e.g. certbot's "
+		    "fullchain.pem) of a CA that %s's clients trust", dr->host);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, fix, "the certificate "
+		    "%s serves is not trusted by the system store: %s (names: %s; expires %s)",
+		    hp, v.untrusted, v.names[0] ? v.names : "none", v.expires);
+		break;
+	case CERT_MISSING:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "get a certificate for "
+		    "every name (certbot -d each) and make the server use it", "the certificate "
+		    "%s serves does not cover %s (its names: %s; expires %s)", hp, v.missing,
+		    v.names[0] ? v.names : "none", v.expires);
+		break;
+	case CERT_EXPIRING:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "renew it now (certbot "
+		    "renew); if the renewal worked already, reload the server so that it serves "
+		    "the new certificate", "the certificate %s serves expires in %d day%s (%s), "
+		    "within --warn-days %ld", hp, v.days, v.days == 1 ? "" : "s", v.expires,
 		    dr->warn_days);
-	else
-		report_emit(&dr->rep, V_OK, ST_OK, "certificate", hp, NULL, "%s serves a "
-		    "trusted certificate for %s, valid until %s (%d days)", hp, names[0] ? names
-		    : "its subject", date, pday);
-out:
-	GENERAL_NAMES_free(sans);
-	X509_free(cert);
-	if (ssl != NULL)
-		SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	close(fd);
+		break;
+	case CERT_GOOD:
+		report_emit(&dr->rep, V_OK, ST_OK, "certificate", hp, NULL, "%s serves a trusted "
+		    "certificate for %s, valid until %s (%d days)", hp, v.names[0] ? v.names :
+		    "its subject", v.expires, v.days);
+		break;
+	}
 }
 
 /* ---- the command -------------------------------------------------------- */

@@ -1477,5 +1477,5 @@ main(void)
 	for (i = 0; i < NELEM(change_cases); i++)
 		unit_add("answer_same_change", change_cases[i].desc, test_change_case,
 		    &change_cases[i]);
-	return unit_run("answer");
+	return unit_run("answer", NULL, NULL);
 }

@@ -524,5 +524,5 @@ main(void)
 	unit_add("caa_judge", "records shown at most", test_judge_shown, NULL);
 	for (i = 0; i < UNIT_NELEM(climb_cases); i++)
 		unit_add("caa_check", climb_cases[i].desc, test_climb_case, &climb_cases[i]);
-	return unit_run("caa");
+	return unit_run("caa", NULL, NULL);
 }

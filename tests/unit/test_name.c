@@ -495,5 +495,5 @@ main(void)
 		unit_add("value_from_keyauth", keyauth_cases[i].desc, test_keyauth_case,
 		    &keyauth_cases[i]);
 	unit_add("value_from_keyauth", "length limit", test_keyauth_too_long, NULL);
-	return unit_run("name");
+	return unit_run("name", NULL, NULL);
 }

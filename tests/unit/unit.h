@@ -27,7 +27,8 @@
  * Table-driven tests: every row of a table becomes one cmocka test, named
  * "group: desc", so a failure says exactly which case misbehaved.
  * unit_add() adds one (fn gets c as its state); unit_run() runs them all
- * as one group and returns cmocka's result.
+ * as one group, with the group's setup and teardown (each may be NULL),
+ * and returns cmocka's result.
  */
 static size_t unit_ntests;
 static struct CMUnitTest unit_tests[UNIT_TESTS_MAX];
@@ -53,10 +54,10 @@ unit_add(const char *group, const char *desc, CMUnitTestFunction fn, const void 
 }
 
 static inline int
-unit_run(const char *group)
+unit_run(const char *group, CMFixtureFunction setup, CMFixtureFunction teardown)
 {
 	size_t i;
-	int rc = _cmocka_run_group_tests(group, unit_tests, unit_ntests, NULL, NULL);
+	int rc = _cmocka_run_group_tests(group, unit_tests, unit_ntests, setup, teardown);
 
 	for (i = 0; i < unit_ntests; i++)
 		free((void *)(uintptr_t)unit_tests[i].name);

@@ -9,7 +9,8 @@
  *                    first), names missing, names made printable
  *   certcheck_fetch  a TLS server on 127.0.0.1 (a forked child) trusted
  *                    through SSL_CERT_FILE: a good certificate, one not yet
- *                    valid, one for another host, no TLS, a closed port
+ *                    valid, one for another host, a server that closes at
+ *                    once (no SIGPIPE), a closed port
  *
  * Table-driven: every row becomes one cmocka test (tests/unit/unit.h).
  */
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -381,6 +383,8 @@ static const struct fetch_case fetch_cases[] = {
 	  X509_V_ERR_CERT_NOT_YET_VALID, NULL },
 	{ "for another host", "localhost", 0, 1, -DAY, CERT_UNTRUSTED,
 	  X509_V_ERR_HOSTNAME_MISMATCH, NULL },
+	{ "no TLS: the server closes at once", "127.0.0.1", 1, 2, 0, CERT_HANDSHAKE_FAILED, 0,
+	  "" },
 	{ "a closed port", "127.0.0.1", 1, 0, 0, CERT_NO_CONNECTION, 0,
 	  "Connection refused" },
 };
@@ -392,6 +396,7 @@ test_fetch_case(void **state)
 	const char *domains[] = { "www.example.test" };
 	struct cert_check cc = { c->host, c->host_is_ip, 0, domains, 1, 21 };
 	struct cert_verdict v;
+	struct sigaction sa;
 	X509 *served = NULL, *got;
 	pid_t pid = -1;
 	long verify;
@@ -425,7 +430,9 @@ test_fetch_case(void **state)
 		assert_non_null(strstr(v.why, c->why));
 	}
 	X509_free(served);
-	/* no socket is left open */
+	/* SIGPIPE is as it was, and no socket is left open */
+	assert_int_equal(sigaction(SIGPIPE, NULL, &sa), 0);
+	assert_ptr_equal(sa.sa_handler, SIG_DFL);
 	assert_int_equal(dup(0), fd_free);
 	close(fd_free);
 	alarm(0);

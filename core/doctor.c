@@ -17,6 +17,8 @@
  *   credentials    the provider accepts the credentials (its verify op)
  *   caa            per DOMAIN: CAA at the name and its parents allows --ca
  *   negative-ttl   min(SOA TTL, SOA MINIMUM) of the zone is at most 300 s
+ *   cache          the TTL the records get is at most 300 s; whether an older
+ *                  answer may still be cached (core/ledger.h)
  *   round-trip     a random TXT value set through the provider, seen on every
  *                  authoritative server, removed, seen gone; both times
  *   and last, with --check-cert:
@@ -529,9 +531,8 @@ check_negative_ttl(struct doctor *dr, const char *domain, const struct challenge
 		    c->zone->apex, sv->neg_ttl, sv->soa_ttl, sv->minimum);
 }
 
-/* ---- round trip --------------------------------------------------------- */
+/* ---- cache -------------------------------------------------------------- */
 
-/* A random ACME-like value: 43 base64url characters.  0 or -1. */
 /*
  * The TTL dns01 gives the records, and whether an older answer it replaced
  * may still be in resolver caches (core/ledger.h): the next write there
@@ -571,6 +572,9 @@ check_cache(struct doctor *dr, const char *domain, const struct config *cfg,
 		    pending);
 }
 
+/* ---- round trip --------------------------------------------------------- */
+
+/* A random ACME-like value: 43 base64url characters.  0 or -1. */
 static int
 random_value(char *out, size_t len)
 {

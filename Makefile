@@ -7,7 +7,7 @@ VERSION   = 0.1.0
 
 # Debian's libldns-dev installs ldns.pc.  libcrypto (OpenSSL's HMAC for TSIG,
 # see core/tsig.h) is already a run-time dependency of ldns and libcurl, and
-# so is libssl (doctor --check-cert's TLS client, core/doctor.c).
+# so is libssl (doctor --check-cert's TLS client, core/certcheck.c).
 #
 # libcurl is compiled against (its headers, from pkg-config) but not linked:
 # core/http.c loads it (HTTP_CURL_SONAME) when an HTTP provider runs, so that
@@ -37,7 +37,8 @@ CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/
            core/propagation.c core/tsig.c core/state.c core/journal.c core/ledger.c core/arrivals.c \
            core/run.c core/cli.c \
            core/hooks/common.c core/hooks/certbot.c \
-           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/doctor.c core/rmw.c
+           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/rmw.c \
+           core/text.c core/caa.c core/certcheck.c core/report.c core/doctor.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
@@ -46,7 +47,7 @@ HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal \
              tests/unit/test_tsig tests/unit/test_answer tests/unit/test_ledger \
              tests/unit/test_schedule tests/unit/test_arrivals tests/unit/test_http \
-             tests/unit/test_rmw
+             tests/unit/test_rmw tests/unit/test_caa tests/unit/test_certcheck
 
 all: dns01
 

@@ -5,8 +5,8 @@
  *
  *     OK|WARN|FAIL  <check> [<domain>]: <reason>[ — fix: <what to do>]
  *
- * or, with --json, one entry of the object printed at the end.  The checks,
- * in output order:
+ * or, with --json, one entry of the object printed at the end (core/report.h
+ * renders both).  The checks, in output order:
  *
  *   config         the config parses; a file holding secrets is private
  *   then for each challenge name (example.com and *.example.com share one):
@@ -17,6 +17,8 @@
  *   credentials    the provider accepts the credentials (its verify op)
  *   caa            per DOMAIN: CAA at the name and its parents allows --ca
  *   negative-ttl   min(SOA TTL, SOA MINIMUM) of the zone is at most 300 s
+ *   cache          the TTL the records get is at most 300 s; whether an older
+ *                  answer may still be cached (core/ledger.h)
  *   round-trip     a random TXT value set through the provider, seen on every
  *                  authoritative server, removed, seen gone; both times
  *   and last, with --check-cert:
@@ -29,29 +31,19 @@
  * from log_err() texts (never holding secrets), DNS and certificates.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 
-#include <jansson.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "answer.h"
+#include "caa.h"
+#include "certcheck.h"
 #include "cli.h"
 #include "config.h"
 #include "dnsio.h"
@@ -59,8 +51,10 @@
 #include "log.h"
 #include "name.h"
 #include "propagation.h"
+#include "report.h"
 #include "run.h"
 #include "status.h"
+#include "text.h"
 #include "zone.h"
 
 #define DOCTOR_MAX_DOMAINS	100	/* DOMAIN arguments */
@@ -69,22 +63,13 @@
 #define DOCTOR_MAX_WARN_DAYS	3650
 #define DOCTOR_NEG_TTL_WARN_S	300	/* negative-caching TTL above this: WARN */
 #define DOCTOR_CACHE_TTL_WARN_S	300	/* challenge record TTL above this: WARN */
-#define DOCTOR_TLS_TIMEOUT_S	10	/* connect, and each read/write of the handshake */
 #define DOCTOR_DEFAULT_PORT	443
 #define DOCTOR_PORT_MAX		65535
 #define DOCTOR_TEXT_MAX		2048	/* one reason or fix */
 #define DOCTOR_LIST_MAX		1024	/* a list inside a reason */
 #define DOCTOR_WHAT_MAX		512	/* a provider's verify() description */
-#define DOCTOR_CAA_SHOWN	8	/* CAA records named in one reason */
-#define DOCTOR_CAA_VALUE	300	/* octets of a CAA value looked at */
-#define DOCTOR_CAA_TAG		256	/* a CAA tag: its length is one octet */
-#define DOCTOR_CAA_TEXT		(DOCTOR_CAA_TAG + 4 * DOCTOR_CAA_VALUE)	/* record as text */
 #define DOCTOR_VALUE_BYTES	32	/* random octets: 43 base64url characters */
 #define DOCTOR_HOSTPORT_MAX	(NAME_BUF + 16)
-#define SECONDS_PER_DAY		86400
-#define CAA_FLAG_CRITICAL	0x80
-
-enum verdict { V_OK, V_WARN, V_FAIL };
 
 /* The arguments, checked, and the output collected so far. */
 struct doctor {
@@ -98,11 +83,7 @@ struct doctor {
 	int	host_is_ip;
 	unsigned port;
 	char	hostport[DOCTOR_HOSTPORT_MAX];	/* as shown: "host:port" */
-	/* output */
-	int	json;
-	json_t	*checks;			/* --json: the check objects */
-	int	failed;				/* a check failed */
-	int	status;				/* the first failed check's status */
+	struct report rep;			/* the output */
 };
 
 /* What the nameservers said about the zone's SOA. */
@@ -111,82 +92,6 @@ struct soa_view {
 	uint32_t soa_ttl, minimum;	/* of the answer with the largest ... */
 	uint32_t neg_ttl;		/* ... min(SOA TTL, MINIMUM) */
 };
-
-/*
- * Copy in to out (len bytes) with control characters replaced by '?'; with
- * ascii_only, also every octet above 0x7e (for JSON when in is not UTF-8).
- */
-static void
-printable(const char *in, char *out, size_t len, int ascii_only)
-{
-	size_t o = 0;
-
-	for (; *in != '\0' && o + 1 < len; in++) {
-		unsigned char ch = (unsigned char)*in;
-
-		out[o++] = ch < 0x20 || ch == 0x7f || (ascii_only && ch > 0x7e) ? '?' : (char)ch;
-	}
-	out[o] = '\0';
-}
-
-/* Append text to buf (len bytes), with sep first when buf is not empty. */
-static void
-append(char *buf, size_t len, const char *sep, const char *text)
-{
-	size_t n = strlen(buf);
-
-	if (n + 1 < len)
-		snprintf(buf + n, len - n, "%s%s", n > 0 ? sep : "", text);
-}
-
-/*
- * One check's result: printed at once, or kept for the JSON object.  The
- * first FAIL sets the exit status.  domain and fix may be NULL.
- */
-static void
-emit(struct doctor *dr, enum verdict v, int status, const char *check, const char *domain,
-    const char *fix, const char *fmt, ...) LOG_PRINTF(7, 8);
-
-static void
-emit(struct doctor *dr, enum verdict v, int status, const char *check, const char *domain,
-    const char *fix, const char *fmt, ...)
-{
-	static const char *const label[] = { "OK", "WARN", "FAIL" };
-	static const char *const jlabel[] = { "ok", "warn", "fail" };
-	char raw[DOCTOR_TEXT_MAX], reason[DOCTOR_TEXT_MAX], fixed[DOCTOR_TEXT_MAX];
-	json_t *o;
-	va_list ap;
-	int ascii;
-
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
-	if (v == V_FAIL && !dr->failed) {
-		dr->failed = 1;
-		dr->status = status == ST_OK ? ST_FAIL : status;
-	}
-	for (ascii = 0; ascii <= 1; ascii++) {
-		printable(raw, reason, sizeof(reason), ascii);
-		printable(fix ? fix : "", fixed, sizeof(fixed), ascii);
-		if (!dr->json)
-			break;
-		/* NULL when the text is not UTF-8: then again, ASCII only. */
-		o = json_pack("{s:s, s:s?, s:s, s:s, s:s?}", "check", check, "domain", domain,
-		    "status", jlabel[v], "reason", reason, "fix", fix ? fixed : NULL);
-		if (o != NULL) {
-			json_array_append_new(dr->checks, o);
-			return;
-		}
-	}
-	if (dr->json)
-		return;
-	printf("%-4s  %s%s%s: %s", label[v], check, domain ? " " : "", domain ? domain : "",
-	    reason);
-	if (fix != NULL)
-		printf(" \xe2\x80\x94 fix: %s", fixed);	/* U+2014 EM DASH */
-	putchar('\n');
-	fflush(stdout);
-}
 
 /* The last error message, or dflt when nothing was logged. */
 static const char *
@@ -332,21 +237,23 @@ check_config(struct doctor *dr, int rc, const struct config *cfg)
 			*cut = '\0';
 			fix = cut + strlen("; fix it with: ");
 		}
-		emit(dr, V_FAIL, rc, "config", NULL, fix, "%s", reason);
+		report_emit(&dr->rep, V_FAIL, rc, "config", NULL, fix, "%s", reason);
 		return;
 	}
 	for (i = 0; i < cfg->nproviders; i++) {
 		snprintf(one, sizeof(one), "[provider %s] (%s)", cfg->providers[i].name,
 		    cfg->providers[i].type);
-		append(sections, sizeof(sections), ", ", one);
+		text_append(sections, sizeof(sections), ", ", one);
 	}
 	if (cfg->path == NULL)
-		emit(dr, V_OK, ST_OK, "config", NULL, NULL, "from the environment: %s", sections);
+		report_emit(&dr->rep, V_OK, ST_OK, "config", NULL, NULL, "from the "
+		    "environment: %s", sections);
 	else if (stat(cfg->path, &st) == 0)
-		emit(dr, V_OK, ST_OK, "config", NULL, NULL, "%s (mode %03o) parsed: %s", cfg->path,
-		    (unsigned)(st.st_mode & 0777), sections);
+		report_emit(&dr->rep, V_OK, ST_OK, "config", NULL, NULL, "%s (mode %03o) "
+		    "parsed: %s", cfg->path, (unsigned)(st.st_mode & 0777), sections);
 	else
-		emit(dr, V_OK, ST_OK, "config", NULL, NULL, "%s parsed: %s", cfg->path, sections);
+		report_emit(&dr->rep, V_OK, ST_OK, "config", NULL, NULL, "%s parsed: %s",
+		    cfg->path, sections);
 }
 
 /* ---- zone and nameservers ----------------------------------------------- */
@@ -386,8 +293,8 @@ check_zone(struct doctor *dr, const char *domain, const struct challenge *c,
 
 	memset(sv, 0, sizeof(*sv));
 	if (q == NULL) {
-		emit(dr, V_FAIL, ST_FAIL, "zone", domain, NULL, "cannot build a query for %s",
-		    z->apex);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "zone", domain, NULL, "cannot build a "
+		    "query for %s", z->apex);
 		return;
 	}
 	for (i = 0; i < z->nns; i++) {
@@ -402,14 +309,14 @@ check_zone(struct doctor *dr, const char *domain, const struct challenge *c,
 			log_debug("asking %s (%s): %s SOA", z->ns[i].name, a->text, z->apex);
 			if ((r = dnsio_ask(a, q, AUTH_TIMEOUT_MS, &err)) == NULL) {
 				snprintf(one, sizeof(one), "%s (%s): %s", a->text, z->ns[i].name, err);
-				append(quiet, sizeof(quiet), ", ", one);
+				text_append(quiet, sizeof(quiet), ", ", one);
 				continue;
 			}
 			if ((soa = answer_soa(r, z->apex)) == NULL) {
 				snprintf(one, sizeof(one), "%s (%s): %s%s", a->text, z->ns[i].name,
 				    dnsio_rcode_name(ldns_pkt_get_rcode(r)),
 				    ldns_pkt_aa(r) ? ", no SOA" : ", not authoritative");
-				append(quiet, sizeof(quiet), ", ", one);
+				text_append(quiet, sizeof(quiet), ", ", one);
 				ldns_pkt_free(r);
 				lamed++;
 				continue;
@@ -427,48 +334,50 @@ check_zone(struct doctor *dr, const char *domain, const struct challenge *c,
 				sv->minimum = min;
 			}
 			snprintf(one, sizeof(one), "%s %s %u", z->ns[i].name, a->text, serial);
-			append(serials, sizeof(serials), ", ", one);
+			text_append(serials, sizeof(serials), ", ", one);
 			good++;
 			ldns_pkt_free(r);
 		}
 		if (good > 0)
 			nsok++;
 		else if (lamed > 0)
-			append(lame, sizeof(lame), ", ", z->ns[i].name);
+			text_append(lame, sizeof(lame), ", ", z->ns[i].name);
 		else
-			append(silent, sizeof(silent), ", ", z->ns[i].name);
+			text_append(silent, sizeof(silent), ", ", z->ns[i].name);
 	}
 	ldns_pkt_free(q);
 	if (sv->answered == 0)
-		emit(dr, V_FAIL, ST_DISCOVERY, "zone", domain, "make the zone's nameservers (its NS "
-		    "set) serve it, and let them answer queries from this host",
-		    "the record goes to zone %s (%s), but no nameserver of it answered the SOA "
-		    "query: %s", z->apex, c->how, quiet);
+		report_emit(&dr->rep, V_FAIL, ST_DISCOVERY, "zone", domain, "make the zone's "
+		    "nameservers (its NS set) serve it, and let them answer queries from this "
+		    "host", "the record goes to zone %s (%s), but no nameserver of it answered "
+		    "the SOA query: %s", z->apex, c->how, quiet);
 	else if (differ)
-		emit(dr, V_WARN, ST_OK, "zone", domain, "check the zone transfers to the secondary "
-		    "(NOTIFY, allow-transfer, its refresh); a CA may ask any nameserver, and dns01 "
-		    "waits for the slowest", "the record goes to zone %s (%s); the nameservers "
-		    "disagree on the SOA serial (%s): a secondary is behind", z->apex, c->how,
-		    serials);
+		report_emit(&dr->rep, V_WARN, ST_OK, "zone", domain, "check the zone transfers "
+		    "to the secondary (NOTIFY, allow-transfer, its refresh); a CA may ask any "
+		    "nameserver, and dns01 waits for the slowest", "the record goes to zone %s "
+		    "(%s); the nameservers disagree on the SOA serial (%s): a secondary is "
+		    "behind", z->apex, c->how, serials);
 	else if (lame[0] != '\0')
-		emit(dr, V_WARN, ST_OK, "zone", domain, "let the lame nameservers serve the zone, "
-		    "or remove them from its NS set and from the delegation: a CA's resolver "
-		    "loses time on them, and may even take a lame answer for \"no such record\" "
-		    "(unbound does, now and then)", "the record goes to zone %s (%s); lame "
-		    "nameserver: %s "
-		    "(listed for the zone, but it does not serve it: %s), not waited for; the "
-		    "others have serial %u", z->apex, c->how, lame, quiet, first);
+		report_emit(&dr->rep, V_WARN, ST_OK, "zone", domain, "let the lame nameservers "
+		    "serve the zone, or remove them from its NS set and from the delegation: a "
+		    "CA's resolver loses time on them, and may even take a lame answer for "
+		    "\"no such record\" (unbound does, now and then)", "the record goes to "
+		    "zone %s (%s); lame nameserver: %s (listed for the zone, but it does not "
+		    "serve it: %s), not waited for; the others have serial %u", z->apex, c->how,
+		    lame, quiet, first);
 	else if (nsok < z->nns)
-		emit(dr, V_WARN, ST_OK, "zone", domain, "make every nameserver of the NS set answer "
-		    "(or remove it from the NS set): a CA may ask it, and dns01's wait ends only "
-		    "when every nameserver has the record", "the record goes to zone %s (%s); no "
-		    "answer at any address of %s (%s); the others have serial %u", z->apex,
-		    c->how, silent, quiet[0] ? quiet : "no address", first);
+		report_emit(&dr->rep, V_WARN, ST_OK, "zone", domain, "make every nameserver of "
+		    "the NS set answer (or remove it from the NS set): a CA may ask it, and "
+		    "dns01's wait ends only when every nameserver has the record", "the record "
+		    "goes to zone %s (%s); no answer at any address of %s (%s); the others "
+		    "have serial %u", z->apex, c->how, silent, quiet[0] ? quiet : "no address",
+		    first);
 	else
-		emit(dr, V_OK, ST_OK, "zone", domain, NULL, "the record goes to zone %s (%s); it "
-		    "has %zu nameserver%s, serial %u at every address that answered (%zu of "
-		    "%zu)%s%s", z->apex, c->how, z->nns, z->nns == 1 ? "" : "s", first,
-		    sv->answered, naddrs, quiet[0] ? "; no answer from " : "", quiet);
+		report_emit(&dr->rep, V_OK, ST_OK, "zone", domain, NULL, "the record goes to "
+		    "zone %s (%s); it has %zu nameserver%s, serial %u at every address that "
+		    "answered (%zu of %zu)%s%s", z->apex, c->how, z->nns, z->nns == 1 ? "" :
+		    "s", first, sv->answered, naddrs, quiet[0] ? "; no answer from " : "",
+		    quiet);
 }
 
 /* ---- CNAME and routing -------------------------------------------------- */
@@ -483,24 +392,24 @@ check_cname(struct doctor *dr, const char *domain, const struct config *cfg,
 	int cname = strcmp(c->name, c->target) != 0;
 
 	if (pc != NULL && cname)
-		emit(dr, V_OK, ST_OK, "cname", domain, NULL, "%s is a CNAME to %s (zone %s): the "
-		    "TXT record goes there, through [provider %s] (%s)", c->name, c->target,
-		    c->zone->apex, pc->name, pc->type);
+		report_emit(&dr->rep, V_OK, ST_OK, "cname", domain, NULL, "%s is a CNAME to %s "
+		    "(zone %s): the TXT record goes there, through [provider %s] (%s)", c->name,
+		    c->target, c->zone->apex, pc->name, pc->type);
 	else if (pc != NULL)
-		emit(dr, V_OK, ST_OK, "cname", domain, NULL, "no CNAME at %s: the TXT record goes "
-		    "there (zone %s), through [provider %s] (%s)", c->name, c->zone->apex,
-		    pc->name, pc->type);
+		report_emit(&dr->rep, V_OK, ST_OK, "cname", domain, NULL, "no CNAME at %s: the "
+		    "TXT record goes there (zone %s), through [provider %s] (%s)", c->name,
+		    c->zone->apex, pc->name, pc->type);
 	else {
 		snprintf(fix, sizeof(fix), "add %s to 'zones =' of the provider section that can "
 		    "write it%s", c->zone->apex, cname ? ", or point the CNAME into a zone you "
 		    "can write" : "");
 		if (cname)
-			emit(dr, V_FAIL, ST_CONFIG, "cname", domain, fix, "%s is a CNAME to %s (zone "
-			    "%s), and no provider section serves that name", c->name, c->target,
-			    c->zone->apex);
+			report_emit(&dr->rep, V_FAIL, ST_CONFIG, "cname", domain, fix, "%s is "
+			    "a CNAME to %s (zone %s), and no provider section serves that name",
+			    c->name, c->target, c->zone->apex);
 		else
-			emit(dr, V_FAIL, ST_CONFIG, "cname", domain, fix, "no provider section "
-			    "serves %s (zone %s)", c->name, c->zone->apex);
+			report_emit(&dr->rep, V_FAIL, ST_CONFIG, "cname", domain, fix, "no "
+			    "provider section serves %s (zone %s)", c->name, c->zone->apex);
 	}
 	return pc;
 }
@@ -521,13 +430,13 @@ check_credentials(struct doctor *dr, const char *domain, struct run *r,
 	log_clear_last_error();
 	rc = run_verify(r, pc, z, &supported, what, sizeof(what));
 	if (rc == ST_OK && !supported) {
-		emit(dr, V_WARN, ST_OK, "credentials", domain, NULL, "[provider %s] (%s) "
-		    "cannot check credentials without a change; the round trip below "
+		report_emit(&dr->rep, V_WARN, ST_OK, "credentials", domain, NULL, "[provider "
+		    "%s] (%s) cannot check credentials without a change; the round trip below "
 		    "tests them", pc->name, pc->type);
 		return rc;
 	}
 	if (rc == ST_OK) {
-		emit(dr, V_OK, ST_OK, "credentials", domain, NULL, "%s", what);
+		report_emit(&dr->rep, V_OK, ST_OK, "credentials", domain, NULL, "%s", what);
 		return rc;
 	}
 	if (rc == ST_CONFIG)
@@ -537,209 +446,66 @@ check_credentials(struct doctor *dr, const char *domain, struct run *r,
 		snprintf(fix, sizeof(fix), "check that [provider %s] (%s) reaches its API or "
 		    "server (api_url, server =) and that the service works", pc->name,
 		    pc->origin);
-	emit(dr, V_FAIL, rc, "credentials", domain, fix, "[provider %s] (%s): %s", pc->name,
-	    pc->type, last_error("the provider refused the credentials"));
+	report_emit(&dr->rep, V_FAIL, rc, "credentials", domain, fix, "[provider %s] (%s): %s",
+	    pc->name, pc->type, last_error("the provider refused the credentials"));
 	return rc;
 }
 
 /* ---- CAA ---------------------------------------------------------------- */
 
-/* One CAA property, from the wire form of the RDATA.  0, or -1 if malformed. */
-static int
-caa_parse(const ldns_rr *rr, unsigned *flags, char *tag, size_t taglen, char *value,
-    size_t valuelen)
+/* caa_lookup_fn of check_caa: CAA of name through the resolvers (ctx: discovery). */
+static ldns_pkt *
+caa_lookup(void *ctx, const char *name, char *why, size_t whylen)
 {
-	ldns_buffer *b = ldns_buffer_new(LDNS_MAX_PACKETLEN);
-	const uint8_t *p;
-	size_t len, tl, vl;
-	int rc = -1;
-
-	if (b == NULL)
-		return -1;
-	if (ldns_rr_rdata2buffer_wire(b, rr) != LDNS_STATUS_OK)
-		goto out;
-	p = ldns_buffer_begin(b);
-	len = ldns_buffer_position(b);
-	/* flags (1), tag length (1), tag, value (the rest) — RFC 8659 §4.1 */
-	if (len < 2 || (tl = p[1]) == 0 || 2 + tl > len || tl >= taglen)
-		goto out;
-	*flags = p[0];
-	memcpy(tag, p + 2, tl);
-	tag[tl] = '\0';
-	vl = len - 2 - tl;
-	if (vl >= valuelen)
-		vl = valuelen - 1;
-	memcpy(value, p + 2 + tl, vl);
-	value[vl] = '\0';
-	rc = memchr(value, '\0', vl) != NULL ? -1 : 0;
-out:
-	ldns_buffer_free(b);
-	return rc;
-}
-
-/* A CAA record as zone-file text, octets outside printable ASCII as \DDD. */
-static void
-caa_text(unsigned flags, const char *tag, const char *value, char *out, size_t len)
-{
-	size_t o;
-	const unsigned char *v;
-
-	snprintf(out, len, "%u %s \"", flags, tag);
-	o = strlen(out);
-	for (v = (const unsigned char *)value; *v != '\0' && o + 6 < len; v++) {
-		if (*v < 0x20 || *v > 0x7e || *v == '"' || *v == '\\')
-			o += (size_t)snprintf(out + o, len - o, "\\%03u", *v);
-		else
-			out[o++] = (char)*v;
-	}
-	if (o + 2 <= len) {
-		out[o++] = '"';
-		out[o] = '\0';
-	} else
-		out[len - 1] = '\0';
+	return discovery_resolve(ctx, name, LDNS_RR_TYPE_CAA, why, whylen);
 }
 
 /*
- * 1 when an issue/issuewild value names ca and allows dns-01: RFC 8659
- * §4.2 "issuer-domain-name *(; parameter)", RFC 8657 validationmethods.
- */
-static int
-caa_allows(const char *value, const char *ca)
-{
-	const char *p = value, *end;
-	size_t n;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	for (end = p; *end != '\0' && *end != ';' && *end != ' ' && *end != '\t'; end++)
-		;
-	n = (size_t)(end - p);
-	if (n > 0 && p[n - 1] == '.')
-		n--;				/* a trailing dot is not in the syntax; be lenient */
-	if (n == 0 || n != strlen(ca) || strncasecmp(p, ca, n) != 0)
-		return 0;
-	/* parameters: "; key=value", key validationmethods lists the methods */
-	for (p = strchr(end, ';'); p != NULL; p = strchr(p + 1, ';')) {
-		const char *k = p + 1, *v;
-
-		while (*k == ' ' || *k == '\t')
-			k++;
-		if (strncasecmp(k, "validationmethods", strlen("validationmethods")) != 0)
-			continue;
-		v = k + strlen("validationmethods");
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (*v != '=')
-			continue;
-		for (v++; *v != '\0' && *v != ';';) {
-			while (*v == ' ' || *v == '\t' || *v == ',')
-				v++;
-			if (strncasecmp(v, "dns-01", strlen("dns-01")) == 0 &&
-			    (v[6] == '\0' || v[6] == ',' || v[6] == ';' || v[6] == ' '))
-				return 1;
-			while (*v != '\0' && *v != ';' && *v != ',')
-				v++;
-		}
-		return 0;
-	}
-	return 1;
-}
-
-/* 1 for a CAA property tag a CA is expected to know (RFC 8659, 8657, 9495). */
-static int
-caa_known_tag(const char *tag)
-{
-	static const char *const known[] = { "issue", "issuewild", "iodef", "contactemail",
-		"contactphone", "issuemail", NULL };
-	size_t i;
-
-	for (i = 0; known[i] != NULL; i++)
-		if (strcasecmp(tag, known[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * CAA for domain (may start with "*."): the first non-empty CAA RRset from
- * the name up its parents (RFC 8659 §3, not the root), asked of the
- * resolvers — as the CA does.  FAIL when it does not allow dr->ca.
+ * CAA for domain (may start with "*."): the RRset that applies (core/caa.h),
+ * asked of the resolvers — as the CA does.  FAIL when it does not allow
+ * dr->ca.
  */
 static void
 check_caa(struct doctor *dr, struct discovery *d, const char *domain)
 {
-	int wild = domain[0] == '*';
-	const char *base = wild ? domain + 2 : domain, *cur, *prop;
-	char why[DOCTOR_WHAT_MAX], tag[DOCTOR_CAA_TAG], value[DOCTOR_CAA_VALUE];
-	char rec[DOCTOR_CAA_TEXT], seen[DOCTOR_LIST_MAX] = "", crit[DOCTOR_LIST_MAX] = "";
+	struct caa_verdict v;
 	char fix[DOCTOR_TEXT_MAX];
-	ldns_pkt *r = NULL;
-	ldns_rr_list *ans = NULL;
-	size_t i, pass, nrel = 0, ncaa = 0;
-	unsigned flags;
-	int has_wild = 0, allowed = 0;
 
-	for (cur = base; cur != NULL; cur = name_parent(cur)) {
-		if ((r = discovery_resolve(d, cur, LDNS_RR_TYPE_CAA, why, sizeof(why))) == NULL) {
-			snprintf(fix, sizeof(fix), "make the DNS answer CAA queries for %s (NOERROR, "
-			    "also when there are none)", cur);
-			emit(dr, V_FAIL, ST_FAIL, "caa", domain, fix, "the CAA lookup of %s failed "
-			    "(%s): a CA does not issue when it cannot read CAA", cur, why);
-			return;
-		}
-		ans = ldns_pkt_answer(r);
-		for (i = 0, ncaa = 0; i < ldns_rr_list_rr_count(ans); i++)
-			ncaa += ldns_rr_get_type(ldns_rr_list_rr(ans, i)) == LDNS_RR_TYPE_CAA;
-		if (ncaa > 0)
-			break;
-		ldns_pkt_free(r);
-		r = NULL;
-	}
-	if (r == NULL) {
-		emit(dr, V_OK, ST_OK, "caa", domain, NULL, "no CAA records at %s or its parents: "
-		    "any CA may issue", base);
-		return;
-	}
-	/* Pass 0: does the RRset have issuewild?  Pass 1: judge. */
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(ans, i);
-
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CAA ||
-			    caa_parse(rr, &flags, tag, sizeof(tag), value, sizeof(value)) == -1)
-				continue;
-			if (pass == 0) {
-				has_wild |= strcasecmp(tag, "issuewild") == 0;
-				continue;
-			}
-			caa_text(flags, tag, value, rec, sizeof(rec));
-			if ((flags & CAA_FLAG_CRITICAL) && !caa_known_tag(tag))
-				append(crit, sizeof(crit), ", ", rec);
-			prop = wild && has_wild ? "issuewild" : "issue";
-			if (strcasecmp(tag, prop) != 0)
-				continue;
-			if (nrel++ < DOCTOR_CAA_SHOWN)
-				append(seen, sizeof(seen), ", ", rec);
-			allowed |= caa_allows(value, dr->ca);
-		}
-	prop = wild && has_wild ? "issuewild" : "issue";
-	if (crit[0] != '\0') {
+	caa_check(domain, dr->ca, caa_lookup, d, &v);
+	switch (v.outcome) {
+	case CAA_LOOKUP_FAILED:
+		snprintf(fix, sizeof(fix), "make the DNS answer CAA queries for %s (NOERROR, "
+		    "also when there are none)", v.at);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "caa", domain, fix, "the CAA lookup of %s "
+		    "failed (%s): a CA does not issue when it cannot read CAA", v.at, v.why);
+		break;
+	case CAA_NONE:
+		report_emit(&dr->rep, V_OK, ST_OK, "caa", domain, NULL, "no CAA records at %s "
+		    "or its parents: any CA may issue", v.at);
+		break;
+	case CAA_CRITICAL:
 		snprintf(fix, sizeof(fix), "remove the critical flag (128) from that record at %s, "
-		    "or the record", cur);
-		emit(dr, V_FAIL, ST_FAIL, "caa", domain, fix, "CAA at %s has a critical property "
-		    "a CA may not know (%s): such a CA must refuse to issue", cur, crit);
-	} else if (nrel == 0)
-		emit(dr, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s has no %s property: any CA "
-		    "may issue", cur, prop);
-	else if (allowed)
-		emit(dr, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s allows %s: %s", cur, dr->ca,
-		    seen);
-	else {
+		    "or the record", v.at);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "caa", domain, fix, "CAA at %s has a "
+		    "critical property a CA may not know (%s): such a CA must refuse to issue",
+		    v.at, v.critical);
+		break;
+	case CAA_NO_PROPERTY:
+		report_emit(&dr->rep, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s has no %s "
+		    "property: any CA may issue", v.at, v.property);
+		break;
+	case CAA_ALLOWED:
+		report_emit(&dr->rep, V_OK, ST_OK, "caa", domain, NULL, "CAA at %s allows %s: %s",
+		    v.at, dr->ca, v.seen);
+		break;
+	case CAA_DENIED:
 		snprintf(fix, sizeof(fix), "add the record: %s. CAA 0 %s \"%s\" (or give --ca the "
-		    "CAA domain of the CA you use)", cur, prop, dr->ca);
-		emit(dr, V_FAIL, ST_FAIL, "caa", domain, fix, "CAA at %s does not allow %s for %s "
-		    "with dns-01: %s", cur, dr->ca, wild ? "a wildcard" : "this name", seen);
+		    "CAA domain of the CA you use)", v.at, v.property, dr->ca);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "caa", domain, fix, "CAA at %s does not "
+		    "allow %s for %s with dns-01: %s", v.at, dr->ca, domain[0] == '*' ?
+		    "a wildcard" : "this name", v.seen);
+		break;
 	}
-	ldns_pkt_free(r);
 }
 
 /* ---- negative caching --------------------------------------------------- */
@@ -754,19 +520,19 @@ check_negative_ttl(struct doctor *dr, const char *domain, const struct challenge
 		snprintf(fix, sizeof(fix), "lower the SOA MINIMUM and the SOA TTL of %s to %d s "
 		    "or less (dns01 itself never asks a resolver for that name)", c->zone->apex,
 		    DOCTOR_NEG_TTL_WARN_S);
-		emit(dr, V_WARN, ST_OK, "negative-ttl", domain, fix, "zone %s caches \"no such "
-		    "name\" for %u s (the lower of SOA TTL %u and MINIMUM %u): a resolver that "
-		    "asked for %s before the record existed keeps NXDOMAIN for %u s",
-		    c->zone->apex, sv->neg_ttl, sv->soa_ttl, sv->minimum, c->target, sv->neg_ttl);
+		report_emit(&dr->rep, V_WARN, ST_OK, "negative-ttl", domain, fix, "zone %s "
+		    "caches \"no such name\" for %u s (the lower of SOA TTL %u and MINIMUM "
+		    "%u): a resolver that asked for %s before the record existed keeps "
+		    "NXDOMAIN for %u s", c->zone->apex, sv->neg_ttl, sv->soa_ttl, sv->minimum,
+		    c->target, sv->neg_ttl);
 	} else
-		emit(dr, V_OK, ST_OK, "negative-ttl", domain, NULL, "zone %s caches \"no such "
-		    "name\" for %u s (the lower of SOA TTL %u and MINIMUM %u)", c->zone->apex,
-		    sv->neg_ttl, sv->soa_ttl, sv->minimum);
+		report_emit(&dr->rep, V_OK, ST_OK, "negative-ttl", domain, NULL, "zone %s "
+		    "caches \"no such name\" for %u s (the lower of SOA TTL %u and MINIMUM %u)",
+		    c->zone->apex, sv->neg_ttl, sv->soa_ttl, sv->minimum);
 }
 
-/* ---- round trip --------------------------------------------------------- */
+/* ---- cache -------------------------------------------------------------- */
 
-/* A random ACME-like value: 43 base64url characters.  0 or -1. */
 /*
  * The TTL dns01 gives the records, and whether an older answer it replaced
  * may still be in resolver caches (core/ledger.h): the next write there
@@ -796,14 +562,19 @@ check_cache(struct doctor *dr, const char *domain, const struct config *cfg,
 	if (ttl > DOCTOR_CACHE_TTL_WARN_S) {
 		snprintf(fix, sizeof(fix), "remove 'ttl = %d' from [dns01]: the default is %d s",
 		    cfg->ttl, ops->default_ttl);
-		emit(dr, V_WARN, ST_OK, "cache", domain, fix, "TXT records get TTL %d s: lego "
-		    "and uacme, and a renewal right after a failed attempt, wait that long for "
-		    "cached answers before the second validation; %s", ttl, pending);
+		report_emit(&dr->rep, V_WARN, ST_OK, "cache", domain, fix, "TXT records get "
+		    "TTL %d s: lego and uacme, and a renewal right after a failed attempt, "
+		    "wait that long for cached answers before the second validation; %s", ttl,
+		    pending);
 	} else
-		emit(dr, V_OK, ST_OK, "cache", domain, NULL, "TXT records get TTL %d s (%s); %s",
-		    ttl, cfg->ttl < 0 ? "the provider's default" : "ttl =", pending);
+		report_emit(&dr->rep, V_OK, ST_OK, "cache", domain, NULL, "TXT records get TTL "
+		    "%d s (%s); %s", ttl, cfg->ttl < 0 ? "the provider's default" : "ttl =",
+		    pending);
 }
 
+/* ---- round trip --------------------------------------------------------- */
+
+/* A random ACME-like value: 43 base64url characters.  0 or -1. */
 static int
 random_value(char *out, size_t len)
 {
@@ -840,7 +611,8 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
 		gone_max = DOCTOR_GONE_MAX_S;
 	c->id[0] = '\0';
 	if (random_value(c->value, sizeof(c->value)) == -1) {
-		emit(dr, V_FAIL, ST_FAIL, "round-trip", domain, NULL, "no random value");
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "round-trip", domain, NULL, "no random "
+		    "value");
 		return;
 	}
 	log_clear_last_error();
@@ -852,8 +624,9 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
 		else
 			snprintf(fix, sizeof(fix), "give the credentials of [provider %s] the right "
 			    "to change TXT records at %s", pc->name, c->target);
-		emit(dr, V_FAIL, rc, "round-trip", domain, fix, "[provider %s] could not add a TXT "
-		    "value at %s: %s", pc->name, c->target, last_error("the provider refused"));
+		report_emit(&dr->rep, V_FAIL, rc, "round-trip", domain, fix, "[provider %s] "
+		    "could not add a TXT value at %s: %s", pc->name, c->target, last_error(
+		    "the provider refused"));
 		return;
 	}
 	rc = run_wait(r, c, 1, PROP_PRESENT, cfg->timeout);
@@ -864,35 +637,37 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
 		wrc = run_wait(r, c, 1, PROP_ABSENT_WARN, gone_max);
 	t_del = log_now() - t0;
 	if (rc != ST_OK && discovery_misplaced(c->zone, c->target, where, sizeof(where)) > 0)
-		emit(dr, V_FAIL, rc, "round-trip", domain, "make every nameserver serve the name "
-		    "from the same zone: remove a stale zone from the server that has it, or give "
-		    "every server the delegation", "a test value written to zone %s at %s was not "
-		    "on every authoritative server within %u s, because not every nameserver "
-		    "serves that name from zone %s: %s; %s", c->zone->apex, c->target,
-		    cfg->timeout, c->zone->apex, where,
-		    drc == ST_OK ? "it was removed again" : "removing it failed too");
+		report_emit(&dr->rep, V_FAIL, rc, "round-trip", domain, "make every nameserver "
+		    "serve the name from the same zone: remove a stale zone from the server "
+		    "that has it, or give every server the delegation", "a test value written "
+		    "to zone %s at %s was not on every authoritative server within %u s, "
+		    "because not every nameserver serves that name from zone %s: %s; %s",
+		    c->zone->apex, c->target, cfg->timeout, c->zone->apex, where, drc == ST_OK ?
+		    "it was removed again" : "removing it failed too");
 	else if (rc != ST_OK)
-		emit(dr, V_FAIL, rc, "round-trip", domain, "find out why the servers named on stderr "
-		    "lag behind the primary (zone transfers, NOTIFY), or raise 'timeout ='",
-		    "a test value at %s was not on every authoritative server within %u s (stderr "
-		    "names each server and what it answered); %s", c->target, cfg->timeout,
-		    drc == ST_OK ? "it was removed again" : "removing it failed too");
+		report_emit(&dr->rep, V_FAIL, rc, "round-trip", domain, "find out why the "
+		    "servers named on stderr lag behind the primary (zone transfers, NOTIFY), "
+		    "or raise 'timeout ='", "a test value at %s was not on every authoritative "
+		    "server within %u s (stderr names each server and what it answered); %s",
+		    c->target, cfg->timeout, drc == ST_OK ? "it was removed again" : "removing "
+		    "it failed too");
 	else if (drc != ST_OK) {
 		snprintf(fix, sizeof(fix), "remove the TXT value \"%s\" at %s by hand, and give "
 		    "[provider %s] the right to delete TXT records", c->value, c->target, pc->name);
-		emit(dr, V_FAIL, drc, "round-trip", domain, fix, "the test value at %s was on "
-		    "every authoritative server after %.2f s, but removing it failed: %s", c->target,
-		    t_add, last_error("the provider refused"));
+		report_emit(&dr->rep, V_FAIL, drc, "round-trip", domain, fix, "the test value "
+		    "at %s was on every authoritative server after %.2f s, but removing it "
+		    "failed: %s", c->target, t_add, last_error("the provider refused"));
 	} else if (wrc != ST_OK)
-		emit(dr, V_WARN, ST_OK, "round-trip", domain, "find out why the servers named on "
-		    "stderr lag behind the primary (zone transfers, NOTIFY)", "set a random TXT "
-		    "value at %s through [provider %s]: on every authoritative server after %.2f s; "
-		    "removed, but still served somewhere after %.0f s", c->target, pc->name, t_add,
-		    gone_max);
+		report_emit(&dr->rep, V_WARN, ST_OK, "round-trip", domain, "find out why the "
+		    "servers named on stderr lag behind the primary (zone transfers, NOTIFY)",
+		    "set a random TXT value at %s through [provider %s]: on every "
+		    "authoritative server after %.2f s; removed, but still served somewhere "
+		    "after %.0f s", c->target, pc->name, t_add, gone_max);
 	else
-		emit(dr, V_OK, ST_OK, "round-trip", domain, NULL, "set a random TXT value at %s "
-		    "through [provider %s]: on every authoritative server after %.2f s; removed, "
-		    "gone from every one after %.2f s", c->target, pc->name, t_add, t_del);
+		report_emit(&dr->rep, V_OK, ST_OK, "round-trip", domain, NULL, "set a random "
+		    "TXT value at %s through [provider %s]: on every authoritative server "
+		    "after %.2f s; removed, gone from every one after %.2f s", c->target,
+		    pc->name, t_add, t_del);
 }
 
 /* ---- one challenge name ------------------------------------------------- */
@@ -914,10 +689,10 @@ check_name(struct doctor *dr, const struct config *cfg, struct run *r, size_t fi
 	memcpy(c.name, dr->challenge[first], sizeof(c.name));
 	log_clear_last_error();
 	if ((rc = run_locate(r, &c, 1)) != ST_OK) {
-		emit(dr, V_FAIL, rc, "zone", domain, "check that the domain is in public DNS "
-		    "(its zone delegated, the nameservers answering and agreeing on the zone, as "
-		    "the reason says) and that 'resolvers =' work",
-		    "%s", last_error("the zone was not found"));
+		report_emit(&dr->rep, V_FAIL, rc, "zone", domain, "check that the domain is in "
+		    "public DNS (its zone delegated, the nameservers answering and agreeing on "
+		    "the zone, as the reason says) and that 'resolvers =' work", "%s",
+		    last_error("the zone was not found"));
 		pc = NULL;
 	} else {
 		check_zone(dr, domain, &c, &sv);
@@ -940,212 +715,78 @@ check_name(struct doctor *dr, const struct config *cfg, struct run *r, size_t fi
 /* ---- certificate -------------------------------------------------------- */
 
 /*
- * A TCP connection to host:port within DOCTOR_TLS_TIMEOUT_S, blocking
- * afterwards with that limit per read and write.  The socket, or -1 with
- * the reason (every address tried) in why.
- */
-static int
-tcp_connect(const char *host, unsigned port, char *why, size_t whylen)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	struct timeval tv = { .tv_sec = DOCTOR_TLS_TIMEOUT_S, .tv_usec = 0 };
-	char sport[16], addr[INET6_ADDRSTRLEN], one[INET6_ADDRSTRLEN + 128];
-	struct pollfd pfd;
-	socklen_t len;
-	int fd = -1, e, err, fl;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(sport, sizeof(sport), "%u", port);
-	why[0] = '\0';
-	if ((e = getaddrinfo(host, sport, &hints, &res)) != 0) {
-		snprintf(why, whylen, "cannot resolve %s: %s", host, gai_strerror(e));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0,
-		    NI_NUMERICHOST) != 0)
-			snprintf(addr, sizeof(addr), "?");
-		err = 0;
-		if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-			err = errno;
-		else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)
-			err = errno;
-		else {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			len = sizeof(err);
-			if ((e = poll(&pfd, 1, DOCTOR_TLS_TIMEOUT_S * 1000)) <= 0)
-				err = e == 0 ? ETIMEDOUT : errno;
-			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-				err = errno;
-		}
-		if (err == 0 && ((fl = fcntl(fd, F_GETFL)) == -1 ||
-		    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 ||
-		    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-		    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1))
-			err = errno;
-		if (err == 0)
-			break;
-		snprintf(one, sizeof(one), "%s port %u: %s", addr, port, strerror(err));
-		append(why, whylen, "; ", one);
-		if (fd != -1)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/* 1 when cert has the DNS name name (wildcards literally: "*.x" needs "*.x"). */
-static int
-cert_covers(X509 *cert, const GENERAL_NAMES *sans, const char *name)
-{
-	int i;
-
-	if (name[0] != '*')
-		return X509_check_host(cert, name, strlen(name), 0, NULL) == 1;
-	for (i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
-		const ASN1_IA5STRING *s;
-
-		if (g->type != GEN_DNS)
-			continue;
-		s = g->d.dNSName;
-		if ((size_t)ASN1_STRING_length(s) == strlen(name) &&
-		    strncasecmp((const char *)ASN1_STRING_get0_data(s), name, strlen(name)) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* The reason of the last TLS failure (OpenSSL's queue, else errno). */
-static const char *
-tls_error(int saved_errno)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	if (e != 0 && ERR_reason_error_string(e) != NULL)
-		return ERR_reason_error_string(e);
-	if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)
-		return "timed out";
-	return saved_errno != 0 ? strerror(saved_errno) : "the server closed the connection";
-}
-
-/*
- * Connect to HOST:PORT with TLS (SNI HOST), and judge the certificate: the
- * chain verified against the system store (for HOST), notAfter, and that
- * its names cover every DOMAIN.  The handshake goes on when verification
- * fails, only so that the certificate can still be described; no data is
- * sent, and an untrusted certificate is a FAIL.
+ * The certificate HOST:PORT serves (core/certcheck.h): trusted by the
+ * system store for HOST, covering every DOMAIN, not expiring within
+ * --warn-days.
  */
 static void
 check_cert(struct doctor *dr)
 {
-	char why[DOCTOR_TEXT_MAX], names[DOCTOR_LIST_MAX] = "", missing[DOCTOR_LIST_MAX] = "";
-	char date[64], fix[DOCTOR_TEXT_MAX], one[NAME_BUF], raw[NAME_BUF];
-	const char *hp = dr->hostport;
-	GENERAL_NAMES *sans = NULL;
-	SSL_CTX *ctx = NULL;
-	SSL *ssl = NULL;
-	X509 *cert = NULL;
-	const ASN1_TIME *na;
-	struct tm tm;
-	long vr, remain;
+	const char *hp = dr->hostport, *domains[DOCTOR_MAX_DOMAINS];
+	struct cert_check cc = { dr->host, dr->host_is_ip, dr->port, domains, dr->ndomains,
+		dr->warn_days };
+	struct cert_verdict v;
+	char fix[DOCTOR_TEXT_MAX];
 	size_t i;
-	int fd, pday = 0, psec = 0;
 
-	if ((fd = tcp_connect(dr->host, dr->port, why, sizeof(why))) == -1) {
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, "start the server, or check HOST and "
-		    "PORT (and a firewall in between)", "cannot connect to %s: %s", hp, why);
-		return;
-	}
-	ERR_clear_error();
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    SSL_CTX_set_default_verify_paths(ctx) != 1 || (ssl = SSL_new(ctx)) == NULL ||
-	    SSL_set_fd(ssl, fd) != 1) {
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, NULL, "cannot set up TLS: %s",
-		    tls_error(0));
-		goto out;
-	}
-	/* Verified below: see the comment above. */
-	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-	if (dr->host_is_ip)
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), dr->host);
-	else if (SSL_set_tlsext_host_name(ssl, dr->host) != 1 || SSL_set1_host(ssl, dr->host) != 1) {
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, NULL, "cannot set up TLS for %s",
-		    dr->host);
-		goto out;
-	}
-	errno = 0;
-	if (SSL_connect(ssl) != 1) {
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, "make the server speak TLS on that "
-		    "port, with a certificate for HOST", "TLS handshake with %s failed: %s", hp,
-		    tls_error(errno));
-		goto out;
-	}
-	if ((cert = SSL_get1_peer_certificate(ssl)) == NULL) {
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, NULL, "%s sent no certificate", hp);
-		goto out;
-	}
-	vr = SSL_get_verify_result(ssl);
-	na = X509_get0_notAfter(cert);
-	if (ASN1_TIME_to_tm(na, &tm) != 1 || strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC",
-	    &tm) == 0)
-		snprintf(date, sizeof(date), "(unreadable date)");
-	if (ASN1_TIME_diff(&pday, &psec, NULL, na) != 1)
-		pday = psec = -1;
-	remain = (long)pday * SECONDS_PER_DAY + psec;
-	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	for (i = 0; sans != NULL && i < (size_t)sk_GENERAL_NAME_num(sans); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, (int)i);
-		int n;
-
-		if (g->type != GEN_DNS)
-			continue;
-		n = ASN1_STRING_length(g->d.dNSName);
-		snprintf(raw, sizeof(raw), "%.*s", n < (int)sizeof(raw) ? n : (int)sizeof(raw) - 1,
-		    (const char *)ASN1_STRING_get0_data(g->d.dNSName));
-		printable(raw, one, sizeof(one), 1);	/* names from the network: ASCII */
-		append(names, sizeof(names), " ", one);
-	}
 	for (i = 0; i < dr->ndomains; i++)
-		if (!cert_covers(cert, sans, dr->domains[i]))
-			append(missing, sizeof(missing), " ", dr->domains[i]);
-	if (remain <= 0)
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, "renew it (certbot renew), then reload "
-		    "the server so that it serves the new one", "the certificate %s serves expired "
-		    "on %s", hp, date);
-	else if (vr != X509_V_OK) {
-		snprintf(fix, sizeof(fix), vr == X509_V_ERR_HOSTNAME_MISMATCH ? "serve a "
-		    "certificate for %s on that port" : "serve the full chain (certificate and "
-		    "intermediates, e.g. certbot's fullchain.pem) of a CA that %s's clients trust",
-		    dr->host);
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, fix, "the certificate %s serves is not "
-		    "trusted by the system store: %s (names: %s; expires %s)", hp,
-		    X509_verify_cert_error_string(vr), names[0] ? names : "none", date);
-	} else if (missing[0] != '\0')
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, "get a certificate for every name "
-		    "(certbot -d each) and make the server use it", "the certificate %s serves does "
-		    "not cover %s (its names: %s; expires %s)", hp, missing, names[0] ? names :
-		    "none", date);
-	else if (remain < dr->warn_days * SECONDS_PER_DAY)
-		emit(dr, V_FAIL, ST_FAIL, "certificate", hp, "renew it now (certbot renew); if the "
-		    "renewal worked already, reload the server so that it serves the new "
-		    "certificate", "the certificate %s serves expires in %d day%s (%s), within "
-		    "--warn-days %ld", hp, pday, pday == 1 ? "" : "s", date, dr->warn_days);
-	else
-		emit(dr, V_OK, ST_OK, "certificate", hp, NULL, "%s serves a trusted certificate for "
-		    "%s, valid until %s (%d days)", hp, names[0] ? names : "its subject", date,
-		    pday);
-out:
-	GENERAL_NAMES_free(sans);
-	X509_free(cert);
-	if (ssl != NULL)
-		SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	close(fd);
+		domains[i] = dr->domains[i];
+	certcheck_run(&cc, &v);
+	switch (v.outcome) {
+	case CERT_NO_CONNECTION:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "start the server, or "
+		    "check HOST and PORT (and a firewall in between)", "cannot connect to %s: %s",
+		    hp, v.why);
+		break;
+	case CERT_NO_TLS:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, NULL, "cannot set up "
+		    "TLS: %s", v.why);
+		break;
+	case CERT_BAD_HOST:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, NULL, "cannot set up "
+		    "TLS for %s", dr->host);
+		break;
+	case CERT_HANDSHAKE_FAILED:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "make the server speak "
+		    "TLS on that port, with a certificate for HOST", "TLS handshake with %s "
+		    "failed: %s", hp, v.why);
+		break;
+	case CERT_NOT_SENT:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, NULL, "%s sent no "
+		    "certificate", hp);
+		break;
+	case CERT_EXPIRED:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "renew it (certbot "
+		    "renew), then reload the server so that it serves the new one", "the "
+		    "certificate %s serves expired on %s", hp, v.expires);
+		break;
+	case CERT_UNTRUSTED:
+		snprintf(fix, sizeof(fix), v.wrong_host ? "serve a certificate for %s on that "
+		    "port" : "serve the full chain (certificate and intermediates, e.g. certbot's "
+		    "fullchain.pem) of a CA that %s's clients trust", dr->host);
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, fix, "the certificate "
+		    "%s serves is not trusted by the system store: %s (names: %s; expires %s)",
+		    hp, v.untrusted, v.names[0] ? v.names : "none", v.expires);
+		break;
+	case CERT_MISSING:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "get a certificate for "
+		    "every name (certbot -d each) and make the server use it", "the certificate "
+		    "%s serves does not cover %s (its names: %s; expires %s)", hp, v.missing,
+		    v.names[0] ? v.names : "none", v.expires);
+		break;
+	case CERT_EXPIRING:
+		report_emit(&dr->rep, V_FAIL, ST_FAIL, "certificate", hp, "renew it now (certbot "
+		    "renew); if the renewal worked already, reload the server so that it serves "
+		    "the new certificate", "the certificate %s serves expires in %d day%s (%s), "
+		    "within --warn-days %ld", hp, v.days, v.days == 1 ? "" : "s", v.expires,
+		    dr->warn_days);
+		break;
+	case CERT_GOOD:
+		report_emit(&dr->rep, V_OK, ST_OK, "certificate", hp, NULL, "%s serves a trusted "
+		    "certificate for %s, valid until %s (%d days)", hp, v.names[0] ? v.names :
+		    "its subject", v.expires, v.days);
+		break;
+	}
 }
 
 /* ---- the command -------------------------------------------------------- */
@@ -1158,7 +799,6 @@ cmd_doctor(const struct opts *o, int argc, char **argv)
 	struct run *r = NULL;
 	size_t i, j;
 	int rc;
-	char *s;
 
 	if (dr == NULL) {
 		log_err("out of memory");
@@ -1166,11 +806,8 @@ cmd_doctor(const struct opts *o, int argc, char **argv)
 	}
 	if ((rc = parse_args(o, argc, argv, dr)) != ST_OK)
 		goto out;
-	dr->json = o->json;
-	if (dr->json && (dr->checks = json_array()) == NULL) {
-		rc = ST_FAIL;
+	if ((rc = report_init(&dr->rep, o->json)) != ST_OK)
 		goto out;
-	}
 	log_clear_last_error();
 	rc = cli_load_config(o, &cfg);
 	if (rc == ST_OK && (rc = run_new(cfg, &r)) != ST_OK) {
@@ -1186,18 +823,9 @@ cmd_doctor(const struct opts *o, int argc, char **argv)
 	}
 	if (dr->check_cert)
 		check_cert(dr);
-	rc = dr->failed ? dr->status : ST_OK;
-	if (dr->json) {
-		json_t *res = json_pack("{s:b, s:O}", "ok", !dr->failed, "checks", dr->checks);
-
-		if (res != NULL && (s = json_dumps(res, JSON_COMPACT)) != NULL) {
-			puts(s);
-			free(s);
-		}
-		json_decref(res);
-	}
+	rc = report_finish(&dr->rep);
 out:
-	json_decref(dr->checks);
+	report_free(&dr->rep);
 	run_free(r);
 	config_free(cfg);
 	free(dr);

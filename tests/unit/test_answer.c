@@ -43,6 +43,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <ldns/ldns.h>
 
 #include "../../core/answer.h"
@@ -1428,80 +1430,52 @@ test_change_case(void **state)
 
 /* -------------------------------------------------------------------- runner */
 
-static size_t ntests;
-static struct CMUnitTest tests[512];
-
-static void
-add(const char *group, const char *desc, CMUnitTestFunction fn, const void *c)
-{
-	char *name;
-	size_t n = strlen(group) + strlen(desc) + 3;
-
-	if (ntests >= NELEM(tests)) {
-		fprintf(stderr, "test_answer: too many tests\n");
-		exit(1);
-	}
-	if ((name = malloc(n)) == NULL) {
-		fprintf(stderr, "test_answer: out of memory\n");
-		exit(1);
-	}
-	snprintf(name, n, "%s: %s", group, desc);
-	tests[ntests].name = name;
-	tests[ntests].test_func = fn;
-	tests[ntests].setup_func = NULL;
-	tests[ntests].teardown_func = NULL;
-	tests[ntests].initial_state = (void *)(uintptr_t)c;
-	ntests++;
-}
-
 int
 main(void)
 {
 	size_t i;
-	int rc;
 
-	add("answer_classify", "long names in the table", test_classify_long_names, NULL);
+	unit_add("answer_classify", "long names in the table", test_classify_long_names, NULL);
 	for (i = 0; i < NELEM(classify_cases); i++)
-		add("answer_classify", classify_cases[i].desc, test_classify_case,
+		unit_add("answer_classify", classify_cases[i].desc, test_classify_case,
 		    &classify_cases[i]);
-	add("answer_none", "timeout", test_none_plain, NULL);
-	add("answer_none", "long why is cut", test_none_long_why, NULL);
+	unit_add("answer_none", "timeout", test_none_plain, NULL);
+	unit_add("answer_none", "long why is cut", test_none_long_why, NULL);
 	for (i = 0; i < NELEM(same_cases); i++)
-		add("answer_same", same_cases[i].desc, test_same_case, &same_cases[i]);
+		unit_add("answer_same", same_cases[i].desc, test_same_case, &same_cases[i]);
 	for (i = 0; i < NELEM(agree_cases); i++)
-		add("answer_agree", agree_cases[i].desc, test_agree_case, &agree_cases[i]);
+		unit_add("answer_agree", agree_cases[i].desc, test_agree_case, &agree_cases[i]);
 	for (i = 0; i < NELEM(wild_cases); i++)
-		add("answer_is_wildcard_cname", wild_cases[i].desc, test_wild_case,
+		unit_add("answer_is_wildcard_cname", wild_cases[i].desc, test_wild_case,
 		    &wild_cases[i]);
 	for (i = 0; i < NELEM(reply_cases); i++)
-		add("answer_reply_check", reply_cases[i].desc, test_reply_case, &reply_cases[i]);
+		unit_add("answer_reply_check", reply_cases[i].desc, test_reply_case,
+		    &reply_cases[i]);
 	for (i = 0; i < NELEM(judge_cases); i++)
-		add("answer_judge_txt", judge_cases[i].desc, test_judge_case, &judge_cases[i]);
-	add("answer_judge_txt", "quote escaped", test_judge_quote_escaped, NULL);
-	add("answer_judge_txt", "backslash escaped", test_judge_backslash_escaped, NULL);
-	add("answer_judge_txt", "small desc buffers", test_judge_desc_truncated, NULL);
+		unit_add("answer_judge_txt", judge_cases[i].desc, test_judge_case, &judge_cases[i]);
+	unit_add("answer_judge_txt", "quote escaped", test_judge_quote_escaped, NULL);
+	unit_add("answer_judge_txt", "backslash escaped", test_judge_backslash_escaped, NULL);
+	unit_add("answer_judge_txt", "small desc buffers", test_judge_desc_truncated, NULL);
 	for (i = 0; i < NELEM(many_cases); i++)
-		add("answer_judge_txt", many_cases[i].desc, test_many_case, &many_cases[i]);
-	add("answer_judge_txt", "values that do not fit in desc are counted",
+		unit_add("answer_judge_txt", many_cases[i].desc, test_many_case, &many_cases[i]);
+	unit_add("answer_judge_txt", "values that do not fit in desc are counted",
 	    test_judge_desc_counts_the_rest, NULL);
 	for (i = 0; i < NELEM(values_cases); i++)
-		add("answer_txt_values", values_cases[i].desc, test_values_case,
+		unit_add("answer_txt_values", values_cases[i].desc, test_values_case,
 		    &values_cases[i]);
-	add("answer_txt_values", "150 records, none dropped", test_values_many, NULL);
+	unit_add("answer_txt_values", "150 records, none dropped", test_values_many, NULL);
 	for (i = 0; i < NELEM(escape_cases); i++)
-		add("answer_txt_escape", escape_cases[i].desc, test_escape_case, &escape_cases[i]);
-	add("answer_txt_escape", "short buffers", test_escape_short, NULL);
+		unit_add("answer_txt_escape", escape_cases[i].desc, test_escape_case,
+		    &escape_cases[i]);
+	unit_add("answer_txt_escape", "short buffers", test_escape_short, NULL);
 	for (i = 0; i < NELEM(health_cases); i++)
-		add("addr_health", health_cases[i].desc, test_health_case, &health_cases[i]);
-	add("addr_health", "threshold is ADDR_TIMEOUTS_UNREACHABLE", test_health_threshold,
+		unit_add("addr_health", health_cases[i].desc, test_health_case, &health_cases[i]);
+	unit_add("addr_health", "threshold is ADDR_TIMEOUTS_UNREACHABLE", test_health_threshold,
 	    NULL);
 	for (i = 0; i < NELEM(ns_cases); i++)
-		add("answer_ns_state", ns_cases[i].desc, test_ns_case, &ns_cases[i]);
+		unit_add("answer_ns_state", ns_cases[i].desc, test_ns_case, &ns_cases[i]);
 	for (i = 0; i < NELEM(change_cases); i++)
-		add("answer_same_change", change_cases[i].desc, test_change_case,
+		unit_add("answer_same_change", change_cases[i].desc, test_change_case,
 		    &change_cases[i]);
-	rc = _cmocka_run_group_tests("answer", tests, ntests, NULL, NULL);
-	for (i = 0; i < ntests; i++)
-		free((void *)(uintptr_t)tests[i].name);
-	return rc;
+	return unit_run("answer", NULL, NULL);
 }

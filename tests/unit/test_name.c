@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "../../core/name.h"
 
 /* Placeholders expanded at run time to long inputs (see expand()). */
@@ -467,52 +469,31 @@ test_helpers(void **state)
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-static size_t ntests;
-static struct CMUnitTest tests[256];
-
-static void
-add(const char *group, const char *desc, CMUnitTestFunction fn, const void *c)
-{
-	char *name;
-	size_t n = strlen(group) + strlen(desc) + 3;
-
-	assert_true(ntests < NELEM(tests));
-	name = malloc(n);
-	assert_non_null(name);
-	snprintf(name, n, "%s: %s", group, desc);
-	tests[ntests].name = name;
-	tests[ntests].test_func = fn;
-	tests[ntests].setup_func = NULL;
-	tests[ntests].teardown_func = NULL;
-	tests[ntests].initial_state = (void *)(uintptr_t)c;
-	ntests++;
-}
-
 int
 main(void)
 {
 	size_t i;
-	int rc;
 
-	add("helpers", "long inputs", test_helpers, NULL);
+	unit_add("helpers", "long inputs", test_helpers, NULL);
 	for (i = 0; i < NELEM(name_cases); i++)
-		add("name_check", name_cases[i].desc, test_name_check_case, &name_cases[i]);
+		unit_add("name_check", name_cases[i].desc, test_name_check_case, &name_cases[i]);
 	for (i = 0; i < NELEM(chal_cases); i++)
-		add("name_challenge", chal_cases[i].desc, test_name_challenge_case, &chal_cases[i]);
+		unit_add("name_challenge", chal_cases[i].desc, test_name_challenge_case,
+		    &chal_cases[i]);
 	for (i = 0; i < NELEM(parent_cases); i++)
-		add("name_parent", parent_cases[i].desc, test_name_parent_case, &parent_cases[i]);
+		unit_add("name_parent", parent_cases[i].desc, test_name_parent_case,
+		    &parent_cases[i]);
 	for (i = 0; i < NELEM(under_cases); i++)
-		add("name_is_under", under_cases[i].desc, test_name_is_under_case, &under_cases[i]);
+		unit_add("name_is_under", under_cases[i].desc, test_name_is_under_case,
+		    &under_cases[i]);
 	for (i = 0; i < NELEM(acme_cases); i++)
-		add("value_check_acme", acme_cases[i].desc, test_value_acme_case, &acme_cases[i]);
+		unit_add("value_check_acme", acme_cases[i].desc, test_value_acme_case,
+		    &acme_cases[i]);
 	for (i = 0; i < NELEM(txt_cases); i++)
-		add("value_check_txt", txt_cases[i].desc, test_value_txt_case, &txt_cases[i]);
+		unit_add("value_check_txt", txt_cases[i].desc, test_value_txt_case, &txt_cases[i]);
 	for (i = 0; i < NELEM(keyauth_cases); i++)
-		add("value_from_keyauth", keyauth_cases[i].desc, test_keyauth_case,
+		unit_add("value_from_keyauth", keyauth_cases[i].desc, test_keyauth_case,
 		    &keyauth_cases[i]);
-	add("value_from_keyauth", "length limit", test_keyauth_too_long, NULL);
-	rc = _cmocka_run_group_tests("name", tests, ntests, NULL, NULL);
-	for (i = 0; i < ntests; i++)
-		free((void *)(uintptr_t)tests[i].name);
-	return rc;
+	unit_add("value_from_keyauth", "length limit", test_keyauth_too_long, NULL);
+	return unit_run("name", NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
- * Helpers for the unit tests: a temporary directory per test group, text
- * building, whole-file reads and writes, and capturing stderr (where dns01's
- * messages go) to check what a message says.  Include after <cmocka.h>.
+ * Helpers for the unit tests: table-driven test lists, a temporary
+ * directory per test group, text building, whole-file reads and writes, and
+ * capturing stderr (where dns01's messages go) to check what a message says.
+ * Include after <cmocka.h>.
  * static inline: a test file that uses only some of them gets no warnings.
  */
 #ifndef DNS01_UNIT_H
@@ -10,7 +11,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +21,48 @@
 #define UNIT_NELEM(a)		(sizeof(a) / sizeof((a)[0]))
 #define UNIT_FILE_MAX		(1 << 16)	/* what unit_slurp() reads */
 #define UNIT_CAPTURE_MAX	16384		/* what unit_cap_end() returns */
+#define UNIT_TESTS_MAX		512		/* tests unit_add() takes */
+
+/*
+ * Table-driven tests: every row of a table becomes one cmocka test, named
+ * "group: desc", so a failure says exactly which case misbehaved.
+ * unit_add() adds one (fn gets c as its state); unit_run() runs them all
+ * as one group, with the group's setup and teardown (each may be NULL),
+ * and returns cmocka's result.
+ */
+static size_t unit_ntests;
+static struct CMUnitTest unit_tests[UNIT_TESTS_MAX];
+
+static inline void
+unit_add(const char *group, const char *desc, CMUnitTestFunction fn, const void *c)
+{
+	size_t n = strlen(group) + strlen(desc) + 3;
+	char *name;
+
+	if (unit_ntests >= UNIT_TESTS_MAX || (name = malloc(n)) == NULL) {
+		fprintf(stderr, "unit_add: more than %d tests, or out of memory\n",
+		    UNIT_TESTS_MAX);
+		exit(1);
+	}
+	snprintf(name, n, "%s: %s", group, desc);
+	unit_tests[unit_ntests].name = name;
+	unit_tests[unit_ntests].test_func = fn;
+	unit_tests[unit_ntests].setup_func = NULL;
+	unit_tests[unit_ntests].teardown_func = NULL;
+	unit_tests[unit_ntests].initial_state = (void *)(uintptr_t)c;
+	unit_ntests++;
+}
+
+static inline int
+unit_run(const char *group, CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+	size_t i;
+	int rc = _cmocka_run_group_tests(group, unit_tests, unit_ntests, setup, teardown);
+
+	for (i = 0; i < unit_ntests; i++)
+		free((void *)(uintptr_t)unit_tests[i].name);
+	return rc;
+}
 
 /* The group's directory, made by unit_group_setup(). */
 static char unit_tmpdir[256];

@@ -124,80 +124,95 @@ ctx(struct fake *f)
 
 static struct zone zone_example = { .apex = "example.test" };
 
+/* Each test's fake API, helper context and two values at NAME. */
+struct fx {
+	struct fake f;
+	struct rmw_ctx c;
+	struct record r[2];
+	struct rr_list after;
+	int	 ch[2];
+};
+
+static int
+fx_setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+
+	if (x == NULL)
+		return -1;
+	fake_init(&x->f);
+	x->c = ctx(&x->f);
+	x->r[0] = (struct record){ .name = NAME, .value = "v1" };
+	x->r[1] = (struct record){ .name = NAME, .value = "v2" };
+	*state = x;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *x = *state;
+
+	rr_list_clear(&x->f.zone);
+	rr_list_clear(&x->after);
+	free(x);
+	return 0;
+}
+
 /* Apex and wildcard: two values at one name, both added; foreign kept. */
 static void
 test_apply_add(void **state)
 {
-	struct fake f;
-	struct rr_list after = { 0 };
-	struct record r[2] = { { .name = NAME, .value = "v1" }, { .name = NAME, .value = "v2" } };
-	int ch[2];
+	struct fx *x = *state;
 
-	(void)state;
-	fake_init(&f);
-	assert_int_equal(rmw_apply(&f.zone, r, 2, 60, 0, 0, &after, ch), 2);
-	assert_int_equal(after.n, 4);
-	assert_true(ch[0] && ch[1]);
-	assert_string_equal(after.rr[1].rdata, "\"foreign\"");
-	assert_int_equal(after.rr[1].ttl, 3600);
-	assert_string_equal(after.rr[2].rdata, "v1");
-	assert_int_equal(after.rr[2].ttl, 60);
+	assert_int_equal(rmw_apply(&x->f.zone, x->r, 2, 60, 0, 0, &x->after, x->ch), 2);
+	assert_int_equal(x->after.n, 4);
+	assert_true(x->ch[0] && x->ch[1]);
+	assert_string_equal(x->after.rr[1].rdata, "\"foreign\"");
+	assert_int_equal(x->after.rr[1].ttl, 3600);
+	assert_string_equal(x->after.rr[2].rdata, "v1");
+	assert_int_equal(x->after.rr[2].ttl, 60);
 	/* again: nothing to add; quoted in the zone counts as there */
-	rr_list_copy(&f.zone, &after);
-	assert_int_equal(rmw_apply(&f.zone, r, 2, 60, 0, 1, &after, ch), 0);
-	assert_true(!ch[0] && !ch[1]);
-	rr_list_clear(&f.zone);
-	rr_list_add(&f.zone, NAME, "TXT", "\"v1\"", 60);
-	assert_int_equal(rmw_apply(&f.zone, r, 2, 60, 0, 1, &after, ch), 1);
-	assert_string_equal(after.rr[1].rdata, "\"v2\"");	/* written quoted */
-	assert_true(!ch[0] && ch[1]);
-	rr_list_clear(&after);
-	rr_list_clear(&f.zone);
+	rr_list_copy(&x->f.zone, &x->after);
+	assert_int_equal(rmw_apply(&x->f.zone, x->r, 2, 60, 0, 1, &x->after, x->ch), 0);
+	assert_true(!x->ch[0] && !x->ch[1]);
+	rr_list_clear(&x->f.zone);
+	rr_list_add(&x->f.zone, NAME, "TXT", "\"v1\"", 60);
+	assert_int_equal(rmw_apply(&x->f.zone, x->r, 2, 60, 0, 1, &x->after, x->ch), 1);
+	assert_string_equal(x->after.rr[1].rdata, "\"v2\"");	/* written quoted */
+	assert_true(!x->ch[0] && x->ch[1]);
 }
 
 /* Exactly the values go, bare or quoted; a value that is not there changes nothing. */
 static void
 test_apply_remove(void **state)
 {
-	struct fake f;
-	struct rr_list after = { 0 };
-	struct record r[2] = { { .name = NAME, .value = "v1" }, { .name = NAME, .value = "gone" } };
-	int ch[2];
+	struct fx *x = *state;
 
-	(void)state;
-	fake_init(&f);
-	rr_list_add(&f.zone, NAME, "TXT", "\"v1\"", 60);
-	rr_list_add(&f.zone, NAME, "TXT", "v2", 60);
-	rr_list_add(&f.zone, "_acme-challenge.other.example.test", "TXT", "v1", 60);
-	assert_int_equal(rmw_apply(&f.zone, r, 2, 0, 1, 0, &after, ch), 1);
-	assert_true(ch[0] && !ch[1]);
-	assert_int_equal(after.n, 4);
-	assert_string_equal(after.rr[1].rdata, "\"foreign\"");
-	assert_int_equal(after.rr[1].ttl, 3600);
-	assert_string_equal(after.rr[2].rdata, "v2");
-	assert_string_equal(after.rr[3].name, "_acme-challenge.other.example.test");
-	rr_list_clear(&after);
-	rr_list_clear(&f.zone);
+	x->r[1].value = "gone";
+	rr_list_add(&x->f.zone, NAME, "TXT", "\"v1\"", 60);
+	rr_list_add(&x->f.zone, NAME, "TXT", "v2", 60);
+	rr_list_add(&x->f.zone, "_acme-challenge.other.example.test", "TXT", "v1", 60);
+	assert_int_equal(rmw_apply(&x->f.zone, x->r, 2, 0, 1, 0, &x->after, x->ch), 1);
+	assert_true(x->ch[0] && !x->ch[1]);
+	assert_int_equal(x->after.n, 4);
+	assert_string_equal(x->after.rr[1].rdata, "\"foreign\"");
+	assert_int_equal(x->after.rr[1].ttl, 3600);
+	assert_string_equal(x->after.rr[2].rdata, "v2");
+	assert_string_equal(x->after.rr[3].name, "_acme-challenge.other.example.test");
 }
 
 static void
 test_verify(void **state)
 {
-	struct fake f;
-	struct rr_list after = { 0 };
-	struct record r[1] = { { .name = NAME, .value = "v1" } };
-	int ch[1];
+	struct fx *x = *state;
 
-	(void)state;
-	fake_init(&f);
-	rmw_apply(&f.zone, r, 1, 60, 0, 0, &after, ch);
-	assert_false(rmw_verify(&f.zone, &after, r, 1, 0));	/* v1 missing */
-	assert_true(rmw_verify(&after, &after, r, 1, 0));
-	assert_true(rmw_verify(&after, &f.zone, r, 1, 0));	/* a superset is fine */
-	assert_false(rmw_verify(&after, &f.zone, r, 1, 1));	/* v1 should be gone */
-	assert_true(rmw_verify(&f.zone, &f.zone, r, 1, 1));
-	rr_list_clear(&after);
-	rr_list_clear(&f.zone);
+	rmw_apply(&x->f.zone, x->r, 1, 60, 0, 0, &x->after, x->ch);
+	assert_false(rmw_verify(&x->f.zone, &x->after, x->r, 1, 0));	/* v1 missing */
+	assert_true(rmw_verify(&x->after, &x->after, x->r, 1, 0));
+	assert_true(rmw_verify(&x->after, &x->f.zone, x->r, 1, 0));	/* a superset is fine */
+	assert_false(rmw_verify(&x->after, &x->f.zone, x->r, 1, 1));	/* v1 should be gone */
+	assert_true(rmw_verify(&x->f.zone, &x->f.zone, x->r, 1, 1));
 }
 
 static void
@@ -216,175 +231,130 @@ test_pause(void **state)
 static void
 test_change_lost_update(void **state)
 {
-	struct fake f;
-	struct rmw_ctx c;
-	struct record r[2] = { { .name = NAME, .value = "v1" }, { .name = NAME, .value = "v2" } };
+	struct fx *x = *state;
 
-	(void)state;
-	fake_init(&f);
-	c = ctx(&f);
-	f.stale_after_write = 1;
+	x->f.stale_after_write = 1;
 	unit_cap_begin();
-	assert_int_equal(rmw_change(&c, &zone_example, r, 2, 60, RMW_ADD), ST_OK);
+	assert_int_equal(rmw_change(&x->c, &zone_example, x->r, 2, 60, RMW_ADD), ST_OK);
 	assert_non_null(strstr(unit_cap_end(), "another writer replaced the records"));
-	assert_int_equal(f.writes, 2);
-	assert_int_equal(f.reads, 4);
-	assert_true(r[0].changed && r[1].changed);
-	assert_int_equal(f.zone.n, 4);
-	rr_list_clear(&f.zone);
+	assert_int_equal(x->f.writes, 2);
+	assert_int_equal(x->f.reads, 4);
+	assert_true(x->r[0].changed && x->r[1].changed);
+	assert_int_equal(x->f.zone.n, 4);
 }
 
 /* An API that checks versions refuses the stale write; the next round keeps the new record. */
 static void
 test_change_conflict(void **state)
 {
-	struct fake f;
-	struct rmw_ctx c;
-	struct record r[1] = { { .name = NAME, .value = "v1" } };
+	struct fx *x = *state;
 
-	(void)state;
-	fake_init(&f);
-	c = ctx(&f);
-	f.check_version = 1;
-	f.foreign_before_write = 1;
+	x->f.check_version = 1;
+	x->f.foreign_before_write = 1;
 	unit_cap_begin();
-	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, RMW_ADD), ST_OK);
+	assert_int_equal(rmw_change(&x->c, &zone_example, x->r, 1, 60, RMW_ADD), ST_OK);
 	assert_non_null(strstr(unit_cap_end(), "the API refused the write"));
-	assert_int_equal(f.conflicts, 1);
-	assert_int_equal(f.zone.n, 4);		/* A, foreign TXT, www A, v1 */
-	assert_string_equal(f.zone.rr[2].name, "www.example.test");
-	rr_list_clear(&f.zone);
+	assert_int_equal(x->f.conflicts, 1);
+	assert_int_equal(x->f.zone.n, 4);		/* A, foreign TXT, www A, v1 */
+	assert_string_equal(x->f.zone.rr[2].name, "www.example.test");
 }
 
 /* Without version checks, that record is lost: the limit rmw.h states. */
 static void
 test_change_blind_write_loses_foreign(void **state)
 {
-	struct fake f;
-	struct rmw_ctx c;
-	struct record r[1] = { { .name = NAME, .value = "v1" } };
+	struct fx *x = *state;
 
-	(void)state;
-	fake_init(&f);
-	c = ctx(&f);
-	f.foreign_before_write = 1;
-	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, RMW_ADD), ST_OK);
-	assert_int_equal(f.zone.n, 3);		/* the www A record is gone */
-	rr_list_clear(&f.zone);
+	x->f.foreign_before_write = 1;
+	assert_int_equal(rmw_change(&x->c, &zone_example, x->r, 1, 60, RMW_ADD), ST_OK);
+	assert_int_equal(x->f.zone.n, 3);		/* the www A record is gone */
 }
 
 /* Every round loses: give up after the rounds, with the reason. */
 static void
 test_change_gives_up(void **state)
 {
-	struct fake f;
-	struct rmw_ctx c;
-	struct record r[1] = { { .name = NAME, .value = "v1" } };
+	struct fx *x = *state;
 	const char *err;
 
-	(void)state;
-	fake_init(&f);
-	c = ctx(&f);
-	c.rounds = 3;
-	f.stale_after_write = 1;
-	f.check_version = 1;
-	f.foreign_before_write = 100;	/* a foreign change before each write */
+	x->c.rounds = 3;
+	x->f.stale_after_write = 1;
+	x->f.check_version = 1;
+	x->f.foreign_before_write = 100;	/* a foreign change before each write */
 	unit_cap_begin();
-	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, RMW_ADD), ST_PROVIDER);
+	assert_int_equal(rmw_change(&x->c, &zone_example, x->r, 1, 60, RMW_ADD), ST_PROVIDER);
 	err = unit_cap_end();
 	assert_non_null(strstr(err, "still after 3 rounds; giving up"));
-	assert_int_equal(f.writes, 3);
-	rr_list_clear(&f.zone);
+	assert_int_equal(x->f.writes, 3);
 }
 
 /* A pause that would end after the deadline is not taken. */
 static void
 test_change_deadline(void **state)
 {
-	struct fake f;
-	struct rmw_ctx c;
-	struct record r[1] = { { .name = NAME, .value = "v1" } };
+	struct fx *x = *state;
 
-	(void)state;
-	fake_init(&f);
-	c = ctx(&f);
-	c.pause_first_s = 30;
-	c.pause_max_s = 60;
-	c.deadline = log_now() + 5;
-	f.check_version = 1;
-	f.foreign_before_write = 100;
+	x->c.pause_first_s = 30;
+	x->c.pause_max_s = 60;
+	x->c.deadline = log_now() + 5;
+	x->f.check_version = 1;
+	x->f.foreign_before_write = 100;
 	unit_cap_begin();
-	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, RMW_ADD), ST_PROVIDER);
+	assert_int_equal(rmw_change(&x->c, &zone_example, x->r, 1, 60, RMW_ADD), ST_PROVIDER);
 	assert_non_null(strstr(unit_cap_end(), "the next would start after the timeout"));
-	assert_int_equal(f.writes, 1);
-	rr_list_clear(&f.zone);
+	assert_int_equal(x->f.writes, 1);
 }
 
 /* After the wait: a value erased by another writer is written again. */
 static void
 test_confirm(void **state)
 {
-	struct fake f;
-	struct rmw_ctx c;
-	struct record r[2] = { { .name = NAME, .value = "v1" }, { .name = NAME, .value = "v2" } };
-	struct rr_list after = { 0 };
-	int ch[2];
+	struct fx *x = *state;
 
-	(void)state;
-	fake_init(&f);
-	c = ctx(&f);
-	assert_int_equal(rmw_change(&c, &zone_example, r, 2, 60, RMW_ADD), ST_OK);
-	assert_int_equal(rmw_change(&c, &zone_example, r, 2, 60, RMW_CONFIRM), ST_OK);
-	assert_true(!r[0].changed && !r[1].changed);
-	assert_int_equal(f.writes, 1);
+	assert_int_equal(rmw_change(&x->c, &zone_example, x->r, 2, 60, RMW_ADD), ST_OK);
+	assert_int_equal(rmw_change(&x->c, &zone_example, x->r, 2, 60, RMW_CONFIRM), ST_OK);
+	assert_true(!x->r[0].changed && !x->r[1].changed);
+	assert_int_equal(x->f.writes, 1);
 	/* another writer drops v2 */
-	rmw_apply(&f.zone, &r[1], 1, 0, 1, 0, &after, ch);
-	rr_list_copy(&f.zone, &after);
+	rmw_apply(&x->f.zone, &x->r[1], 1, 0, 1, 0, &x->after, x->ch);
+	rr_list_copy(&x->f.zone, &x->after);
 	unit_cap_begin();
-	assert_int_equal(rmw_change(&c, &zone_example, r, 2, 60, RMW_CONFIRM), ST_OK);
+	assert_int_equal(rmw_change(&x->c, &zone_example, x->r, 2, 60, RMW_CONFIRM), ST_OK);
 	assert_non_null(strstr(unit_cap_end(), "1 value(s) dns01 wrote are gone after the wait"));
-	assert_true(!r[0].changed && r[1].changed);
-	assert_true(rmw_verify(&f.zone, &f.zone, r, 2, 0));
-	assert_int_equal(f.zone.n, 4);
-	rr_list_clear(&after);
-	rr_list_clear(&f.zone);
+	assert_true(!x->r[0].changed && x->r[1].changed);
+	assert_true(rmw_verify(&x->f.zone, &x->f.zone, x->r, 2, 0));
+	assert_int_equal(x->f.zone.n, 4);
 }
 
 /* An API that is busy for a while: read again later, then done. */
 static void
 test_busy(void **state)
 {
-	struct fake f;
-	struct rmw_ctx c;
-	struct record r[1] = { { .name = NAME, .value = "v1" } };
+	struct fx *x = *state;
 
-	(void)state;
-	fake_init(&f);
-	c = ctx(&f);
-	f.busy_reads = 2;
+	x->f.busy_reads = 2;
 	unit_cap_begin();
-	assert_int_equal(rmw_change(&c, &zone_example, r, 1, 60, RMW_ADD), ST_OK);
+	assert_int_equal(rmw_change(&x->c, &zone_example, x->r, 1, 60, RMW_ADD), ST_OK);
 	assert_non_null(strstr(unit_cap_end(), "busy (HTTP 409 still_creating); reading it again"));
-	assert_int_equal(f.reads, 4);
-	assert_int_equal(f.writes, 1);
-	rr_list_clear(&f.zone);
+	assert_int_equal(x->f.reads, 4);
+	assert_int_equal(x->f.writes, 1);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_apply_add),
-		cmocka_unit_test(test_apply_remove),
-		cmocka_unit_test(test_verify),
+		cmocka_unit_test_setup_teardown(test_apply_add, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_apply_remove, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_verify, fx_setup, fx_teardown),
 		cmocka_unit_test(test_pause),
-		cmocka_unit_test(test_change_lost_update),
-		cmocka_unit_test(test_change_conflict),
-		cmocka_unit_test(test_change_blind_write_loses_foreign),
-		cmocka_unit_test(test_change_gives_up),
-		cmocka_unit_test(test_change_deadline),
-		cmocka_unit_test(test_confirm),
-		cmocka_unit_test(test_busy),
+		cmocka_unit_test_setup_teardown(test_change_lost_update, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_change_conflict, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_change_blind_write_loses_foreign, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_change_gives_up, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_change_deadline, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_confirm, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_busy, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests_name("rmw", tests, unit_group_setup, unit_group_teardown);

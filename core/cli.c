@@ -117,7 +117,8 @@ change_cmd(const struct opts *o, const char *cmd, int argc, char **argv, int del
 		goto out;
 	if ((rc = run_new(cfg, &r)) != ST_OK)
 		goto out;
-	if ((rc = run_locate(r, c, n)) != ST_OK)
+	if ((write && (rc = run_precheck(r, c, n)) != ST_OK) ||
+	    (rc = run_locate(r, c, n)) != ST_OK)
 		goto out;
 	if (write && (rc = del ? run_del(r, c, n) : run_add(r, c, n)) != ST_OK)
 		goto out;

@@ -130,6 +130,21 @@ run_locate(struct run *r, struct challenge *c, size_t n)
 	return ST_OK;
 }
 
+int
+run_precheck(struct run *r, const struct challenge *c, size_t n)
+{
+	const struct provider_conf *pc;
+	struct instance *in;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if ((pc = config_route(r->cfg, c[i].name)) != NULL &&
+		    (rc = instance(r, pc, &in)) != ST_OK)
+			return rc;
+	return ST_OK;
+}
+
 /* Pick the provider of every challenge.  ST_OK or ST_CONFIG. */
 static int
 route(struct run *r, struct challenge *c, size_t n)
@@ -995,7 +1010,7 @@ run_present(struct run *r, struct challenge *c, size_t n, const char *key, doubl
 	size_t i;
 	int rc;
 
-	if ((rc = run_locate(r, c, n)) != ST_OK) {
+	if ((rc = run_precheck(r, c, n)) != ST_OK || (rc = run_locate(r, c, n)) != ST_OK) {
 		/* Nothing was written; the run is over (certbot's recorded values too). */
 		forget(r, c, n);
 		return rc;
@@ -1113,7 +1128,8 @@ run_remove(struct run *r, struct challenge *c, size_t n)
 			}
 		journal_close(j);
 	}
-	if ((rc = run_locate(r, c, n)) == ST_OK && (rc = run_del(r, c, n)) == ST_OK) {
+	if ((rc = run_precheck(r, c, n)) == ST_OK && (rc = run_locate(r, c, n)) == ST_OK &&
+	    (rc = run_del(r, c, n)) == ST_OK) {
 		run_unwaited(r, c, n, PROP_ABSENT);
 		journal_drop(r, c, tok, n, &hs);
 	} else

@@ -44,6 +44,15 @@ struct run;
 int	run_new(const struct config *cfg, struct run **out);
 void	run_free(struct run *r);
 
+/*
+ * Make the provider instance of each challenge name's own route (its
+ * `zones =` match) before anything is sent, so that a provider section with
+ * a bad key fails before a single DNS query: ST_OK, or the status create()
+ * gave after saying why.  (A CNAME target may route to another provider,
+ * whose instance is made when the target is known.)
+ */
+int	run_precheck(struct run *r, const struct challenge *c, size_t n);
+
 /* Find target and zone of each challenge.  ST_OK or an error status. */
 int	run_locate(struct run *r, struct challenge *c, size_t n);
 

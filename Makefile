@@ -37,7 +37,7 @@ CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/
            core/propagation.c core/tsig.c core/state.c core/journal.c core/ledger.c core/arrivals.c \
            core/run.c core/cli.c \
            core/hooks/common.c core/hooks/certbot.c \
-           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/rmw.c \
+           core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/api.c core/rmw.c \
            core/text.c core/caa.c core/certcheck.c core/report.c core/doctor.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "../core/api.h"
 #include "../core/http.h"
 #include "../core/log.h"
 #include "../core/name.h"
@@ -101,16 +102,6 @@ static const struct cred_map cred[] = {
 	{ NULL, NULL }
 };
 
-/* 1 when s is a credential that can go in a header: printable, no spaces. */
-static int
-header_safe(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return 0;
-	return 1;
-}
-
 /* 1 when s looks like a Cloudflare id (safe in a URL path and a state file). */
 static int
 id_safe(const char *s)
@@ -165,7 +156,6 @@ cf_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
 	const char *token = provider_conf_get(pc, "api_token");
 	const char *email = provider_conf_get(pc, "email");
 	const char *key = provider_conf_get(pc, "api_key");
-	const char *url = provider_conf_get(pc, "api_url");
 	const char *ca = provider_conf_get(pc, "ca_file");
 	const char *zid = provider_conf_get(pc, "zone_id");
 	struct cf *cf;
@@ -182,7 +172,7 @@ cf_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
 			    pc->origin, pc->name);
 			goto fail;
 		}
-		if (!header_safe(token)) {
+		if (!api_printable(token)) {
 			log_err("%s: [provider %s]: api_token contains spaces or control characters",
 			    pc->origin, pc->name);
 			goto fail;
@@ -192,7 +182,7 @@ cf_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
 		cf->hval[0] = header_value("Bearer ", token);
 		cf->nhdr = 1;
 	} else if (email != NULL && key != NULL && *email != '\0' && *key != '\0') {
-		if (!header_safe(email) || !header_safe(key)) {
+		if (!api_printable(email) || !api_printable(key)) {
 			log_err("%s: [provider %s]: email or api_key contains spaces or control "
 			    "characters", pc->origin, pc->name);
 			goto fail;
@@ -215,18 +205,8 @@ cf_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
 			goto fail;
 		cf->hdr[n].value = cf->hval[n];
 	}
-	if (url == NULL)
-		url = CF_DEFAULT_URL;
-	n = strlen(url);
-	while (n > 0 && url[n - 1] == '/')
-		n--;
-	if (strncmp(url, "https://", 8) != 0 || n <= 8 || n >= sizeof(cf->url) ||
-	    !header_safe(url)) {
-		log_err("%s: [provider %s]: api_url must be an https:// URL", pc->origin, pc->name);
+	if (api_base_url(pc, CF_DEFAULT_URL, cf->url, sizeof(cf->url)) != ST_OK)
 		goto fail;
-	}
-	memcpy(cf->url, url, n);
-	cf->url[n] = '\0';
 	if (zid != NULL) {
 		if (!zone_id_ok(zid)) {
 			log_err("%s: [provider %s]: zone_id must be 32 lowercase hex digits (the "
@@ -267,17 +247,6 @@ get(struct cf *cf, const char *path, const char *const *query, struct http_reque
 	if (http_url(r->url, sizeof(r->url), cf->url, path, query) == -1)
 		return ST_FAIL;
 	return http_perform(cf->http, r, 1);
-}
-
-/* Copy an API message into out, printable ASCII only. */
-static void
-clean_msg(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (; in != NULL && *in != '\0' && o + 1 < outlen; in++)
-		out[o++] = ((unsigned char)*in >= 0x20 && (unsigned char)*in < 0x7f) ? *in : '?';
-	out[o] = '\0';
 }
 
 /* 1 when the errors array (or an error_chain in it) holds code. */
@@ -372,17 +341,9 @@ check(const struct cf *cf, const struct http_request *r, const char *what, const
 	char msg[CF_MSG_MAX];
 	int success = 0;
 
-	*status = ST_PROVIDER;
-	if (r->status == 0) {
-		if (r->tls_error) {
-			log_err("Cloudflare API %s: TLS: %s (the server's certificate is not trusted; "
-			    "ca_file adds a trust anchor)", cf->url, r->error);
-			*status = ST_CONFIG;
-		} else
-			log_err("Cloudflare API: %s: %s after %d attempt(s)", what, r->error,
-			    r->attempts);
+	if ((*status = api_no_answer(r, "Cloudflare API", cf->url, what)) != ST_OK)
 		return CF_FAILED;
-	}
+	*status = ST_PROVIDER;
 	if (r->status == 429) {
 		rate_limited(cf, r, what);
 		return CF_FAILED;
@@ -407,7 +368,7 @@ check(const struct cf *cf, const struct http_request *r, const char *what, const
 		return CF_GONE;
 	if ((first = json_array_get(errors, 0)) != NULL)
 		json_unpack_ex(first, NULL, 0, "{s?I, s?s}", "code", &code, "message", &m);
-	clean_msg(m ? m : "no message", msg, sizeof(msg));
+	api_clean_msg(m ? m : "no message", msg, sizeof(msg));
 	*status = ST_CONFIG;
 	if (has_code(errors, 6003) || has_code(errors, 6103) || has_code(errors, 6111)) {
 		log_err("Cloudflare API: %s: the %s malformed ([provider %s] %s; code %lld: %s)",
@@ -547,8 +508,8 @@ zone_by_name(struct cf *cf, const char *apex, struct cf_zone **out)
 		only = z;
 		if (strcmp(status, "active") == 0 && active++ == 0)
 			act = z;
-		clean_msg(acct_name, an, sizeof(an));
-		clean_msg(status, st, sizeof(st));
+		api_clean_msg(acct_name, an, sizeof(an));
+		api_clean_msg(status, st, sizeof(st));
 		append(list, sizeof(list), "%szone %s in account \"%s\" (%s), %s",
 		    list[0] != '\0' ? "; " : "", zid, an, id_safe(acct) ? acct : "?", st);
 	}
@@ -1004,7 +965,7 @@ token_active(const struct cf *cf, const struct http_request *r, const char *act,
 		return ST_PROVIDER;
 	}
 	if (strcmp(status, "active") != 0) {
-		clean_msg(status, clean, sizeof(clean));
+		api_clean_msg(status, clean, sizeof(clean));
 		log_err("Cloudflare API: the API token of [provider %s] is %s, not active: make a "
 		    "new one with Zone:Read and Zone:DNS:Edit", cf->section, clean);
 		return ST_CONFIG;

@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "../core/api.h"
 #include "../core/http.h"
 #include "../core/log.h"
 #include "../core/rmw.h"
@@ -126,22 +127,11 @@ sakura_destroy(void *priv)
 	free(sk);
 }
 
-/* 1 when s is printable ASCII without spaces or ':' (safe for Basic auth). */
-static int
-cred_safe(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return 0;
-	return 1;
-}
-
 static int
 sakura_create(const struct provider_conf *pc, const struct config *cfg, void **priv)
 {
 	const char *token = provider_conf_get(pc, "access_token");
 	const char *secret = provider_conf_get(pc, "access_token_secret");
-	const char *url = provider_conf_get(pc, "api_url");
 	const char *ca = provider_conf_get(pc, "ca_file");
 	unsigned char plain[SAKURA_CRED_MAX * 2 + 2];
 	struct sakura *sk;
@@ -159,7 +149,7 @@ sakura_create(const struct provider_conf *pc, const struct config *cfg, void **p
 	}
 	tl = strlen(token);
 	sl = strlen(secret);
-	if (!cred_safe(token) || !cred_safe(secret) || strchr(token, ':') != NULL ||
+	if (!api_printable(token) || !api_printable(secret) || strchr(token, ':') != NULL ||
 	    tl > SAKURA_CRED_MAX || sl > SAKURA_CRED_MAX) {
 		log_err("%s: [provider %s]: access_token or access_token_secret contains spaces, "
 		    "':' or control characters, or is too long", pc->origin, pc->name);
@@ -178,17 +168,8 @@ sakura_create(const struct provider_conf *pc, const struct config *cfg, void **p
 	sk->hdr.name = "Authorization";
 	sk->hdr.value = sk->auth;
 	sk->hdr.secret = 1;
-	if (url == NULL)
-		url = SAKURA_DEFAULT_URL;
-	n = strlen(url);
-	while (n > 0 && url[n - 1] == '/')
-		n--;
-	if (strncmp(url, "https://", 8) != 0 || n <= 8 || n >= sizeof(sk->url) || !cred_safe(url)) {
-		log_err("%s: [provider %s]: api_url must be an https:// URL", pc->origin, pc->name);
+	if (api_base_url(pc, SAKURA_DEFAULT_URL, sk->url, sizeof(sk->url)) != ST_OK)
 		goto fail;
-	}
-	memcpy(sk->url, url, n);
-	sk->url[n] = '\0';
 	/*
 	 * tk1v is the Sandbox: a test zone independent of the production ones
 	 * (is1a is1b is1c tk1a tk1b), whose resources do not work as real ones
@@ -286,17 +267,9 @@ check(struct sakura *sk, const struct http_request *r, const char *what, int *st
 	char msg[SAKURA_MSG_MAX];
 	int ok = 1;
 
-	*status = ST_PROVIDER;
-	if (r->status == 0) {
-		if (r->tls_error) {
-			log_err("Sakura Cloud API %s: TLS: %s (the server's certificate is not "
-			    "trusted; ca_file adds a trust anchor)", sk->url, r->error);
-			*status = ST_CONFIG;
-		} else
-			log_err("Sakura Cloud API: %s: %s after %d attempt(s)", what, r->error,
-			    r->attempts);
+	if ((*status = api_no_answer(r, "Sakura Cloud API", sk->url, what)) != ST_OK)
 		return SK_FAILED;
-	}
+	*status = ST_PROVIDER;
 	if (r->json != NULL)
 		json_unpack_ex(r->json, NULL, 0, "{s?b, s?s, s?s}", "is_ok", &ok, "error_code",
 		    &code, "error_msg", &m);

@@ -234,13 +234,16 @@ def test_name_limits_accepted(tb):
 
 def test_bad_provider_section_sends_nothing(tb):
     """A provider section whose values its provider refuses - a TSIG secret
-    that is not base64, a Cloudflare zone_id that is not 32 hex digits - ends
+    that is not base64, a Cloudflare zone_id that is not 32 hex digits, an
+    api_url with a password in it (never shown) - ends
     the call with exit 3 before a single DNS query or API call: for `set` and
     for certbot's auth hook (run_precheck, before discovery)."""
     cf = dict(type='cloudflare', tsig_key=None, tsig_algorithm=None, tsig_secret=None,
               api_token='t' * 40, zone_id='not-a-zone-id', api_url='https://127.0.0.1:9/')
+    userinfo = dict(cf, zone_id=None, api_url='https://dns01:pass-in-url@127.0.0.1:9/x')
     confs = [('rfc2136 secret', tb.write_config(tsig_secret='not*base64*at*all')),
-             ('cloudflare zone_id', tb.write_config(**cf))]
+             ('cloudflare zone_id', tb.write_config(**cf)),
+             ('api_url with user:password@', tb.write_config(**userinfo))]
     serial = soa_serial(NS1, 'example.test')
     for what, conf in confs:
         for args, env in ((['set', 'precheck' + SUFFIX, V], None),
@@ -248,6 +251,7 @@ def test_bad_provider_section_sends_nothing(tb):
             before = len(tb.resolver_log())
             rc, _, err, _ = run_dns01(['-c', conf] + args, env=env)
             assert rc == 3, f'{what}, {args[0]}: exit {rc} (expected 3): {err[-500:]}'
+            assert 'pass-in-url' not in err, f'{what}: the URL password shown: {err}'
             new = tb.resolver_log()[before:]
             assert ' IN' not in new, f'{what}, {args[0]}: the resolver was asked:\n{new}'
     assert soa_serial(NS1, 'example.test') == serial

@@ -178,6 +178,107 @@ rmw_verify(const struct rr_list *now, const struct rr_list *wrote, const struct 
 	return 1;
 }
 
+/* The records of l at (name, type), into a new array (*n of them).  0 or -1. */
+static int
+members(const struct rr_list *l, const char *name, const char *type, const struct rr ***out,
+    size_t *n)
+{
+	size_t i;
+
+	*n = 0;
+	if ((*out = calloc(l->n ? l->n : 1, sizeof(**out))) == NULL)
+		return -1;
+	for (i = 0; i < l->n; i++)
+		if (same_name(l->rr[i].name, name) && strcasecmp(l->rr[i].type, type) == 0)
+			(*out)[(*n)++] = &l->rr[i];
+	return 0;
+}
+
+/* 1 when every record of a has one of b with its rdata, and the counts agree. */
+static int
+same_records(const struct rr **a, size_t na, const struct rr **b, size_t nb)
+{
+	size_t i, j;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++) {
+		for (j = 0; j < nb && strcmp(a[i]->rdata, b[j]->rdata) != 0; j++)
+			;
+		if (j == nb)
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 when (name, type) is already in s[0..n-1]. */
+static int
+listed(const struct rmw_rrset *s, size_t n, const char *name, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (same_name(s[i].name, name) && strcasecmp(s[i].type, type) == 0)
+			return 1;
+	return 0;
+}
+
+int
+rmw_rrsets(const struct rr_list *before, const struct rr_list *after, struct rmw_rrset **out,
+    size_t *n)
+{
+	const struct rr_list *side[2] = { before, after };
+	struct rmw_rrset *s, cur;
+	size_t k, i, seen = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((s = calloc(before->n + after->n + 1, sizeof(*s))) == NULL)
+		return -1;
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < side[k]->n; i++) {
+			const struct rr *rr = &side[k]->rr[i];
+
+			if (listed(s, seen, rr->name, rr->type))
+				continue;
+			memset(&cur, 0, sizeof(cur));
+			cur.name = rr->name;
+			cur.type = rr->type;
+			if (members(before, rr->name, rr->type, &cur.old, &cur.nold) == -1 ||
+			    members(after, rr->name, rr->type, &cur.new, &cur.nnew) == -1) {
+				free(cur.old);
+				rmw_rrsets_free(s, seen);
+				return -1;
+			}
+			cur.ttl = cur.nold > 0 ? cur.old[0]->ttl : cur.new[0]->ttl;
+			s[seen++] = cur;
+		}
+	/* keep the ones that changed, in order */
+	for (i = 0, k = 0; i < seen; i++) {
+		if (same_records(s[i].old, s[i].nold, s[i].new, s[i].nnew)) {
+			free(s[i].old);
+			free(s[i].new);
+			continue;
+		}
+		s[k++] = s[i];
+	}
+	*out = s;
+	*n = k;
+	return 0;
+}
+
+void
+rmw_rrsets_free(struct rmw_rrset *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < n; i++) {
+		free(s[i].old);
+		free(s[i].new);
+	}
+	free(s);
+}
+
 double
 rmw_pause(int round, double first, double max, double r)
 {

@@ -136,6 +136,31 @@ int	rmw_verify(const struct rr_list *now, const struct rr_list *wrote,
     const struct record *recs, size_t n, int del);
 
 /*
+ * One RRset (name, type) whose records differ between a write's before and
+ * after: what an API that takes whole RRsets (Route 53, Google Cloud DNS,
+ * PowerDNS) must be sent, and nothing else.  Pointers borrow from the lists.
+ */
+struct rmw_rrset {
+	const char *name, *type;
+	const struct rr **old;		/* its records in before */
+	size_t	 nold;
+	const struct rr **new;		/* in after (0: the RRset goes) */
+	size_t	 nnew;
+	int	 ttl;			/* the one TTL to give it (see rmw_rrsets) */
+};
+
+/*
+ * The RRsets that differ between before and after (records compared by
+ * rdata as sets), in the order they first appear, into *out (n of them;
+ * free with rmw_rrsets_free).  An RRset has one TTL (RFC 2181 §5.2): ttl
+ * is the one it had (so others' records keep theirs), or that of its new
+ * records when it is new.  0, or -1 when out of memory.
+ */
+int	rmw_rrsets(const struct rr_list *before, const struct rr_list *after,
+    struct rmw_rrset **out, size_t *n);
+void	rmw_rrsets_free(struct rmw_rrset *s, size_t n);
+
+/*
  * The pause before round + 1 (round >= 1): first * 2^(round - 1), at most
  * max, times a factor between RMW_PAUSE_MIN_FACTOR and 1 taken from r in
  * [0, 1) (the randomness, so that two writers stop colliding).

@@ -340,10 +340,49 @@ test_busy(void **state)
 	assert_int_equal(x->f.writes, 1);
 }
 
+/*
+ * What an RRset API is sent: only the RRsets that changed, each with the
+ * TTL it had (a foreign value's 3600 kept), or ours when it is new; a
+ * deleted last value leaves an RRset with no records.
+ */
+static void
+test_rrsets(void **state)
+{
+	struct fx *x = *state;
+	struct rmw_rrset *d = NULL;
+	size_t n = 0;
+
+	/* add v1, v2 beside "foreign" (3600): one RRset, TTL 3600 */
+	assert_int_equal(rmw_apply(&x->f.zone, x->r, 2, 60, 0, 1, &x->after, x->ch), 2);
+	assert_int_equal(rmw_rrsets(&x->f.zone, &x->after, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].name, NAME);
+	assert_string_equal(d[0].type, "TXT");
+	assert_int_equal(d[0].nold, 1);
+	assert_int_equal(d[0].nnew, 3);
+	assert_int_equal(d[0].ttl, 3600);
+	rmw_rrsets_free(d, n);
+	/* nothing changed: nothing to send */
+	assert_int_equal(rmw_rrsets(&x->after, &x->after, &d, &n), 0);
+	assert_int_equal(n, 0);
+	rmw_rrsets_free(d, n);
+	/* a new RRset elsewhere gets our TTL; removing it again empties it */
+	rr_list_clear(&x->f.zone);
+	x->r[0].name = "_acme-challenge.new.example.test";
+	assert_int_equal(rmw_apply(&x->f.zone, x->r, 1, 60, 0, 1, &x->after, x->ch), 1);
+	assert_int_equal(rmw_rrsets(&x->f.zone, &x->after, &d, &n), 0);
+	assert_true(n == 1 && d[0].nold == 0 && d[0].nnew == 1 && d[0].ttl == 60);
+	rmw_rrsets_free(d, n);
+	assert_int_equal(rmw_rrsets(&x->after, &x->f.zone, &d, &n), 0);
+	assert_true(n == 1 && d[0].nold == 1 && d[0].nnew == 0 && d[0].ttl == 60);
+	rmw_rrsets_free(d, n);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rrsets, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_add, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_remove, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_verify, fx_setup, fx_teardown),

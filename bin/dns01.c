@@ -147,6 +147,8 @@ provider_detail(const struct provider_ops *p)
 	printf("\ncertbot credentials file (credentials = FILE):\n");
 	for (c = p->cred; c != NULL && c->key != NULL; c++)
 		printf("  %-20s%s\n", c->key, c->certbot_key);
+	if (p->cred == NULL || p->cred[0].key == NULL)
+		printf("  (none: no certbot plugin for it)\n");
 	printf("\nTTL: %d s by default, %d s at least\n", p->default_ttl, p->min_ttl);
 }
 

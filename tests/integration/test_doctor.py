@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 import cf_emulator
+import emulator_base
 from testbed import (NS1, NS2, RES_CLIENT, SECRETS, acme_value, dig_txt, run_dns01, secret,
                      soa_serial)
 from test_cloudflare import _global_key, _need_cloudflare, _token, cf_config
@@ -294,13 +295,13 @@ def _leaf(d, ca, ca_key, san, days):
     d = Path(d)
     d.mkdir(parents=True, exist_ok=True)
     cert, key, csr, ext = d / 'cert.pem', d / 'key.pem', d / 'leaf.csr', d / 'ext.cnf'
-    cf_emulator._openssl('req', *cf_emulator._EC, '-keyout', str(key), '-out', str(csr),
-                         '-subj', '/CN=www.example.test')
+    emulator_base._openssl('req', *emulator_base._EC, '-keyout', str(key), '-out', str(csr),
+                           '-subj', '/CN=www.example.test')
     ext.write_text(f'subjectAltName={san}\nbasicConstraints=CA:FALSE\n'
                    'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n')
-    cf_emulator._openssl('x509', '-req', '-in', str(csr), '-CA', str(ca), '-CAkey',
-                         str(ca_key), '-set_serial', str(int.from_bytes(os.urandom(7), 'big')),
-                         '-days', str(days), '-extfile', str(ext), '-out', str(cert))
+    emulator_base._openssl('x509', '-req', '-in', str(csr), '-CA', str(ca), '-CAkey',
+                           str(ca_key), '-set_serial', str(int.from_bytes(os.urandom(7), 'big')),
+                           '-days', str(days), '-extfile', str(ext), '-out', str(cert))
     return cert, key
 
 
@@ -350,8 +351,8 @@ def test_doctor_check_cert(tb):
     not cover, a certificate from an untrusted CA and a closed port: FAIL.
     Every FAIL here is exit 1 (the DNS checks pass)."""
     d = tb.tmp / 'doctor-tls'
-    ca, ca_key = cf_emulator.make_ca(d / 'ca', 'dns01 doctor test CA')
-    other, other_key = cf_emulator.make_ca(d / 'other', 'dns01 doctor untrusted CA')
+    ca, ca_key = emulator_base.make_ca(d / 'ca', 'dns01 doctor test CA')
+    other, other_key = emulator_base.make_ca(d / 'other', 'dns01 doctor untrusted CA')
     san = 'DNS:www.example.test,DNS:*.example.test'
     good = TlsServer(*_leaf(d / 'good', ca, ca_key, san, 10))
     bad = TlsServer(*_leaf(d / 'bad', other, other_key, san, 90))

@@ -1,6 +1,7 @@
 """dns01 doctor: one OK/WARN/FAIL line per check, the exit status of the
 first failed check, --json, against the real testbed (BIND primary and
-secondary, unbound) and the Cloudflare and Sakura Cloud emulators.
+secondary, unbound) and the Cloudflare emulator. Every provider's
+credentials check, with good and with bad credentials: test_contract.py.
 
 Each dns01 run here uses its own domain where it can: the round trip writes
 at _acme-challenge.<domain>, and a second write at the same name within one
@@ -15,30 +16,16 @@ import ssl
 import threading
 from pathlib import Path
 
-import cf_emulator
 import emulator_base
-from testbed import (NS1, NS2, RES_CLIENT, SECRETS, acme_value, dig_txt, run_dns01, secret,
-                     soa_serial)
-from test_cloudflare import _global_key, _need_cloudflare, _token, cf_config
-from test_sakuracloud import _key, _need_sakura, sk_config
+from provider_adapters import cf_config, cf_emulator_reset, cf_global_key, cf_token
+from providers_common import doctor_lines as lines, need_provider
+from testbed import NS1, NS2, RES_CLIENT, acme_value, dig_txt, run_dns01, soa_serial
 
-LINE = re.compile(r'^(OK|WARN|FAIL) +([a-z-]+)(?: (\S+))?: (.*)$')
 ADMIN = 'key-admin'      # testbed key that may update any type (CAA, SOA)
 
 
 def doctor(conf, *args, env=None, timeout=90):
     return run_dns01(['-c', conf, 'doctor', *args], env=env, timeout=timeout)
-
-
-def lines(out):
-    """[(status, check, domain, text)] of doctor's text output; every
-    stdout line must have the form."""
-    got = []
-    for line in out.splitlines():
-        m = LINE.match(line)
-        assert m, f'not a doctor line: {line!r}'
-        got.append(m.groups())
-    return got
 
 
 def only(got, check, domain=None):
@@ -132,20 +119,6 @@ def test_doctor_json_cname(tb):
     assert 'delegated.acme.test' in rt['reason'], rt
 
 
-def test_doctor_sakuracloud(tb):
-    """The Sakura Cloud provider: a zone read verifies the key."""
-    _need_sakura()
-    em = tb.sakura()
-    em.reset()
-    em.publish_delay = 0        # its default is as slow as the real service
-    conf = sk_config(tb, em, key=_key(em))
-    rc, out, err, _ = doctor(conf, 'sk.example.test')
-    assert rc == 0, f'exit {rc}: {err[-600:]}'
-    got = lines(out)
-    assert_all_ok(got)
-    assert 'Sakura Cloud accepts' in only(got, 'credentials')[3]
-
-
 # --------------------------------------------------------------------------
 # failures and warnings
 # --------------------------------------------------------------------------
@@ -160,53 +133,19 @@ def test_doctor_config_not_private(tb):
     assert status == 'FAIL' and f'fix: chmod 600 {conf}' in text, text
 
 
-def test_doctor_wrong_tsig_secret(tb):
-    """A wrong secret: the signed SOA query is rejected (BADSIG), exit 3,
-    and no round trip is tried."""
-    wrong = secret(32)
-    SECRETS.add(wrong)
-    conf = tb.write_config(tsig_secret=wrong)
-    rc, out, err, _ = doctor(conf, 'badsig.example.test')
-    assert rc == 3, f'exit {rc}: {err[-600:]}'
-    got = lines(out)
-    status, _, _, text = only(got, 'credentials')
-    assert status == 'FAIL' and 'BADSIG' in text and 'fix:' in text, text
-    assert not [g for g in got if g[1] == 'round-trip'], got
-    assert only(got, 'zone')[0] == 'OK'
-
-
 def test_doctor_cloudflare_token(tb):
-    """Cloudflare: a good token is verified (GET /user/tokens/verify) and
-    the round trip goes through the emulator; an unknown or a disabled token
-    fails with exit 3; email + global key is checked with GET /user."""
-    _need_cloudflare()
-    em = tb.cloudflare()
-    em.reset()
-    conf = cf_config(tb, em, token=_token(em))
-    rc, out, err, _ = doctor(conf, 'cf.example.test')
-    assert rc == 0, f'exit {rc}: {err[-600:]}'
-    got = lines(out)
-    assert_all_ok(got)
-    assert '/user/tokens/verify' in only(got, 'credentials')[3]
-    assert any(r.route == '/user/tokens/verify' for r in em.calls()), em.log_text()
-
-    bad = cf_emulator.new_token()
-    SECRETS.add(bad)
-    conf = cf_config(tb, em, token=bad)
-    rc, out, err, _ = doctor(conf, 'cf2.example.test')
-    assert rc == 3, f'exit {rc}: {err[-600:]}'
-    got = lines(out)
-    status, _, _, text = only(got, 'credentials')
-    assert status == 'FAIL' and 'api_token' in text, text
-    assert not [g for g in got if g[1] == 'round-trip'], got
-
-    conf = cf_config(tb, em, token=_token(em, status='disabled'))
+    """Cloudflare: a disabled token fails with exit 3; email + global key is
+    checked with GET /user. (A good and an unknown token: test_contract's
+    doctor_credentials.)"""
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em, status='disabled'))
     rc, out, err, _ = doctor(conf, 'cf3.example.test')
     assert rc == 3, f'exit {rc}: {err[-600:]}'
     status, _, _, text = only(lines(out), 'credentials')
     assert status == 'FAIL' and 'is disabled, not active' in text, text
 
-    email, key = _global_key(em)
+    email, key = cf_global_key(em)
     conf = cf_config(tb, em, email=email, api_key=key)
     rc, out, err, _ = doctor(conf, 'cf4.example.test')
     assert rc == 0, f'exit {rc}: {err[-600:]}'

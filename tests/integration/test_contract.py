@@ -61,9 +61,11 @@ def _served(name, values, what):
         expect_txt(server, name, values, what)
 
 
-def _gone(name, values, what):
-    """ns1 serves exactly `values` now, ns2 soon (a removal does not wait
-    for the secondaries)."""
+def _gone(a, name, values, what):
+    """Once the provider side has published what it holds: ns1 serves
+    exactly `values`, ns2 soon (a removal does not wait for the
+    secondaries)."""
+    assert a.wait_published()
     expect_txt(NS1, name, values, what)
     expect_txt_soon(NS2, name, values, what)
 
@@ -74,10 +76,11 @@ def _gone(name, values, what):
 
 @case
 def additive_add(a, tb):
-    """certbot's auth hook pair for DOMAIN + *.DOMAIN (two values at one
-    name, ns2 1 s behind): when the last auth returns, ns1 and ns2 serve both
-    values beside a TXT value that was there before, and the provider holds
-    all three; the cleanup pair removes exactly the two."""
+    """certbot's auth hook pair for add.<provider>.example.test and its
+    wildcard (two values at one name, ns2 1 s behind): when the last auth
+    returns, ns1 and ns2 serve both values beside a TXT value that was there
+    before, and the provider holds all three; the cleanup pair removes
+    exactly the two."""
     conf = a.start()
     name = _name(a, 'add')
     domain = name.split('.', 1)[1]
@@ -90,7 +93,7 @@ def additive_add(a, tb):
     assert _txt(a, name) == sorted(values + [unrelated]), a.records(name)
     cleanup_pair(tb, conf, domain, values, outs, f'{domain},{domain}')
     assert _txt(a, name) == [unrelated], a.records(name)
-    _gone(name, [unrelated], 'after the cleanups: ')
+    _gone(a, name, [unrelated], 'after the cleanups: ')
 
 
 @case
@@ -105,11 +108,11 @@ def exact_delete(a, tb):
     rc, _, err, _ = dns01_unset(conf, name, v1)
     assert rc == 0, f'unset of one value exited {rc}: {err[-500:]}'
     assert _txt(a, name) == [v2], a.records(name)
-    _gone(name, [v2], 'after the unset of one value: ')
+    _gone(a, name, [v2], 'after the unset of one value: ')
     rc, _, err, _ = dns01_unset(conf, name, v2)
     assert rc == 0, f'unset of the other exited {rc}: {err[-500:]}'
     assert a.records(name) == [], a.records(name)
-    _gone(name, [], 'after the unset of the other: ')
+    _gone(a, name, [], 'after the unset of the other: ')
 
 
 @case
@@ -141,7 +144,7 @@ def foreign_untouched(a, tb):
                               env=certbot_env(domain, v, 0, auth_output=out.strip()))
     assert rc == 0, f'cleanup exited {rc}: {err[-500:]}'
     assert a.records(name) == before, f'after cleanup: {a.records(name)}, before: {before}'
-    _gone(name, [other], 'after cleanup: ')
+    _gone(a, name, [other], 'after cleanup: ')
 
 
 @case
@@ -157,18 +160,18 @@ def concurrent_writers(a, tb):
     a.preset(name, [('TXT', other, 60)])
     n = 4 if under_valgrind() else 20
     values = [acme_value() for _ in range(n)]
-    for what, cmd, left in (('set', 'set', values + [other]), ('unset', 'unset', [other])):
+    for cmd, left in (('set', values + [other]), ('unset', [other])):
         results = run_parallel([['-c', conf, '--timeout', '60', cmd, name, v] for v in values])
         bad = [(rc, err.strip()[-300:]) for rc, _, err, _ in results if rc != 0]
-        assert not bad, f'{what}: {len(bad)} of {n} exited non-zero: {bad[:3]}'
+        assert not bad, f'{cmd}: {len(bad)} of {n} exited non-zero: {bad[:3]}'
         held = _txt(a, name)
         assert held == sorted(left), \
-            f'after {n} x {what}: {len(set(left) - set(held))} value(s) missing, ' \
+            f'after {n} x {cmd}: {len(set(left) - set(held))} value(s) missing, ' \
             f'{len(set(held) - set(left))} extra: {held}'
         if cmd == 'set':
             _served(name, left, f'after {n} x set: ')
         else:
-            _gone(name, left, f'after {n} x unset: ')
+            _gone(a, name, left, f'after {n} x unset: ')
     note(f'{n} + {n} processes: {len(a.writes())} write requests'
          if a.requests() is not None else f'{n} + {n} processes')
 

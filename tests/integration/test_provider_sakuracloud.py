@@ -658,6 +658,7 @@ def test_sk_certbot_hooks_one_put(tb):
     assert em.records(ZONE) == original, \
         f'the set after cleanup differs:\n  before {original}\n  after  {em.records(ZONE)}'
     assert em.settings_hash(ZONE) == h0
+    assert em.wait_published()      # the cleanup returns once the PUT is answered
     expect_txt(NS1, name, [other], 'after cleanup: ')
 
 

@@ -150,9 +150,12 @@ def foreign_untouched(a, tb):
 @case
 def concurrent_writers(a, tb):
     """20 dns01 processes `set` 20 values at one name at once (where a TXT
-    value was before): every one exits 0, and the provider side, ns1 and
-    ns2 hold all 20 and the one before, nothing lost, nothing extra; then
-    20 `unset`s at once leave only the one before. (4 processes under
+    value was before): every one exits 0, and the provider side holds all 20
+    and the one before, nothing lost, nothing extra, as ns1 and ns2 serve
+    them once the provider published; then 20 `unset`s at once leave only
+    the one before. (--no-wait: each write's own wait is not the point, and
+    one right after another dns01 write at the name waits out the TTL of the
+    answer it replaces, 60 s at Cloudflare: test_cache.py. 4 processes under
     valgrind.)"""
     conf = a.start()
     name = _name(a, 'conc')
@@ -161,17 +164,16 @@ def concurrent_writers(a, tb):
     n = 4 if under_valgrind() else 20
     values = [acme_value() for _ in range(n)]
     for cmd, left in (('set', values + [other]), ('unset', [other])):
-        results = run_parallel([['-c', conf, '--timeout', '60', cmd, name, v] for v in values])
+        results = run_parallel([['-c', conf, '--no-wait', cmd, name, v] for v in values])
         bad = [(rc, err.strip()[-300:]) for rc, _, err, _ in results if rc != 0]
         assert not bad, f'{cmd}: {len(bad)} of {n} exited non-zero: {bad[:3]}'
         held = _txt(a, name)
         assert held == sorted(left), \
             f'after {n} x {cmd}: {len(set(left) - set(held))} value(s) missing, ' \
             f'{len(set(held) - set(left))} extra: {held}'
-        if cmd == 'set':
-            _served(name, left, f'after {n} x set: ')
-        else:
-            _gone(a, name, left, f'after {n} x unset: ')
+        assert a.wait_published()
+        tb.sync()
+        _served(name, left, f'after {n} x {cmd}: ')
     note(f'{n} + {n} processes: {len(a.writes())} write requests'
          if a.requests() is not None else f'{n} + {n} processes')
 

@@ -1,10 +1,11 @@
 """A Cloudflare API v4 emulator for the dns01 integration tests.
 
-Python 3 standard library only. It serves HTTPS on 127.0.0.1 (an ephemeral
-port) from a thread of the test process, with a certificate signed by a CA
-made at start with the openssl CLI, and publishes the TXT records it holds
-into the real BIND primary (ns1) by TSIG-signed UPDATE, so a client's
-propagation wait is exercised against real DNS.
+Python 3 standard library only, on emulator_base.py: it serves HTTPS on
+127.0.0.1 (an ephemeral port) from a thread of the test process, with a
+certificate signed by a CA made at start with the openssl CLI, and publishes
+the TXT records it holds into the real BIND primary (ns1) by TSIG-signed
+UPDATE, so a client's propagation wait is exercised against real DNS.  This
+module is the API only.
 
     em = CloudflareEmulator(workdir, publisher=BindPublisher(tb))
     em.start()
@@ -64,23 +65,17 @@ live API may instead append the zone name); the codes for invalid paging
 values, a missing type/name/content, and an injected 500's body.
 """
 
+
 import collections
 import datetime
-import http.server
 import json
 import math
-import os
-import random
 import re
 import secrets
-import socket
-import ssl
-import struct
-import subprocess
-import threading
 import time
 import urllib.parse
-from pathlib import Path
+
+from emulator_base import EmulatorBase, HandlerBase, HTTPError, Request, txt_strings
 
 API_PREFIX = '/client/v4'
 NAME_SERVERS = ['ns1.example.test', 'ns2.example.test']
@@ -129,159 +124,6 @@ def _now_iso():
     return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
 
 
-# --------------------------------------------------------------------------
-# Certificates (openssl CLI)
-# --------------------------------------------------------------------------
-
-def _openssl(*args):
-    p = subprocess.run(['openssl', *args], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f'openssl {" ".join(args[:2])} failed: {p.stderr.strip()}')
-
-
-_EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-
-
-def make_ca(directory, cn='dns01 Cloudflare emulator test CA'):
-    """A self-signed CA in `directory` -> (ca.pem, ca.key)."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    ca, key = d / 'ca.pem', d / 'ca.key'
-    _openssl('req', '-x509', *_EC, '-keyout', str(key), '-out', str(ca), '-days', '3',
-             '-subj', f'/CN={cn}', '-addext', 'basicConstraints=critical,CA:TRUE',
-             '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
-    return ca, key
-
-
-def make_server_cert(directory, ca, ca_key, san='DNS:localhost,IP:127.0.0.1'):
-    """A serverAuth certificate for `san` signed by ca -> (cert.pem, key.pem)."""
-    d = Path(directory)
-    cert, key, csr, ext = d / 'cert.pem', d / 'key.pem', d / 'server.csr', d / 'ext.cnf'
-    _openssl('req', *_EC, '-keyout', str(key), '-out', str(csr), '-subj', '/CN=localhost')
-    ext.write_text(f'subjectAltName={san}\nbasicConstraints=CA:FALSE\n'
-                   'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n')
-    _openssl('x509', '-req', '-in', str(csr), '-CA', str(ca), '-CAkey', str(ca_key),
-             '-set_serial', str(random.getrandbits(63)), '-days', '3',
-             '-extfile', str(ext), '-out', str(cert))
-    return cert, key
-
-
-# --------------------------------------------------------------------------
-# TXT content -> DNS character-strings
-# --------------------------------------------------------------------------
-
-def txt_strings(content):
-    """The character-strings a TXT content stands for in DNS.
-
-    Content in double quotes is presentation format: one or more quoted
-    strings with \\" \\\\ \\DDD escapes ("a" "b" is two strings). Anything else
-    (or quotes that do not parse) is one literal value, split into 255-byte
-    strings. (Quoted content read as presentation format: dns-aid/
-    dns-aid-core PR #200; unquoted content served verbatim: the 2025
-    dns-lexicon cassettes; long strings "are automatically split":
-    cloudflare-python types/dns/txt_record_param.py.)"""
-    if content.startswith('"'):
-        out, i, n = [], 0, len(content)
-        ok = True
-        while i < n:
-            if content[i] in ' \t':
-                i += 1
-                continue
-            if content[i] != '"':
-                ok = False
-                break
-            i += 1
-            buf = bytearray()
-            while i < n and content[i] != '"':
-                c = content[i]
-                if c == '\\' and i + 1 < n:
-                    if content[i + 1:i + 4].isdigit() and len(content[i + 1:i + 4]) == 3:
-                        buf.append(int(content[i + 1:i + 4]) & 0xFF)
-                        i += 4
-                        continue
-                    c = content[i + 1]
-                    i += 1
-                buf += c.encode()
-                i += 1
-            if i >= n:
-                ok = False
-                break
-            i += 1
-            out.append(bytes(buf))
-        if ok and out:
-            return tuple(s.decode('utf-8', 'replace') for s in out)
-    raw = content.encode()
-    return tuple(raw[i:i + 255].decode('utf-8', 'replace') for i in range(0, len(raw), 255)) \
-        or ('',)
-
-
-def _quote_string(s):
-    out = ''
-    for b in s.encode():
-        if b in (0x22, 0x5C):
-            out += '\\' + chr(b)
-        elif 0x20 <= b < 0x7F:
-            out += chr(b)
-        else:
-            out += f'\\{b:03d}'
-    return f'"{out}"'
-
-
-class BindPublisher:
-    """Sends TXT changes to the testbed's BIND primary as signed UPDATEs."""
-
-    def __init__(self, tb, key='dns01-key', server=None, zones=DEFAULT_ZONES):
-        self.server = server or '127.53.0.1'
-        self.zones = set(zones)
-        alg, sec = tb.keys[key]
-        d = Path(tb.tmp)
-        self.keyfile = d / f'cf-emulator-{key}.key'
-        fd = os.open(self.keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, 'w') as f:
-            f.write(f'key "{key}" {{ algorithm {alg}; secret "{sec}"; }};\n')
-
-    def serves(self, zone):
-        return zone in self.zones
-
-    def __call__(self, zone, ops):
-        """ops: [('add'|'delete', name, strings, ttl)] applied in one UPDATE."""
-        lines = [f'server {self.server} 53', f'zone {zone}']
-        for op, name, strings, ttl in ops:
-            rdata = ' '.join(_quote_string(s) for s in strings)
-            if op == 'add':
-                lines.append(f'update add {name}. {ttl} TXT {rdata}')
-            else:
-                lines.append(f'update delete {name}. TXT {rdata}')
-        lines.append('send')
-        p = subprocess.run(['nsupdate', '-k', str(self.keyfile)], input='\n'.join(lines) + '\n',
-                           capture_output=True, text=True, timeout=20)
-        if p.returncode != 0:
-            raise RuntimeError(f'nsupdate failed ({p.returncode}): {p.stderr.strip()}')
-
-
-# --------------------------------------------------------------------------
-# The emulator
-# --------------------------------------------------------------------------
-
-_RequestBase = collections.namedtuple('Request', 'method path query auth time')
-
-
-class Request(_RequestBase):
-    """One request as the emulator saw it: (method, path, query, auth, time).
-
-    path is the URL path as sent (with /client/v4), query a dict of first
-    values, auth 'token', 'global' or None (how it authenticated, not the
-    secret), time time.monotonic(). Extra attributes: route (path below
-    /client/v4), status, fault, body (parsed JSON of the request body or
-    None), conn (connection number), user_agent."""
-
-
-class HTTPError(Exception):
-    def __init__(self, status, errors, headers=None):
-        super().__init__(status)
-        self.status, self.errors, self.headers = status, errors, headers or {}
-
-
 def _err(code, message, **extra):
     e = {'code': code, 'message': message}
     e.update(extra)
@@ -316,144 +158,10 @@ EDGE_HTML = """<html>
 FAULT_KINDS = ('429', '500', '502', '503', '504', 'slow', 'malformed', 'reset', 'lost')
 
 
-class EmulatorBase:
-    """What both API emulators share: the TLS server with its own test CA,
-    the queue that publishes record changes into DNS (a background thread,
-    in order, after publish_delay; consecutive changes of one zone in one
-    UPDATE), and one-shot fault injection. A subclass sets API_PREFIX and
-    HANDLER (its request handler class), and keeps self.faults and
-    self.publish_delay in its reset()."""
-    API_PREFIX = ''
-    HANDLER = None
-
-    def __init__(self, workdir, publisher, ca, san, name):
-        self.name = name
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if ca is None:
-            ca = make_ca(self.workdir / 'ca', f'dns01 test CA ({name})')
-        self.ca_file, self._ca_key = str(ca[0]), ca[1]
-        self.cert_file, self.key_file = (str(p) for p in make_server_cert(
-            self.workdir, ca[0], ca[1], san))
-        self.publisher = publisher
-        self.lock = threading.RLock()
-        self._server = None
-        self._thread = None
-        self.port = None
-        self._pq = collections.deque()
-        self._pcv = threading.Condition()
-        self._pbusy = False
-        self._pstop = False
-        self._pthread = None
-        self.published = []           # (monotonic time, op, zone, name, strings)
-        self.publish_errors = []
-
-    # ---- lifecycle ---------------------------------------------------------
-
-    @property
-    def api_url(self):
-        return f'https://127.0.0.1:{self.port}{self.API_PREFIX}'
-
-    def start(self):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert_file, self.key_file)
-        self._server = _TLSServer(('127.0.0.1', 0), self.HANDLER, ctx, self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={'poll_interval': 0.1}, daemon=True,
-                                        name=f'{self.name}-http')
-        self._thread.start()
-        self._pthread = threading.Thread(target=self._publish_loop, daemon=True,
-                                         name=f'{self.name}-publish')
-        self._pthread.start()
-        return self
-
-    def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        with self._pcv:
-            self._pstop = True
-            self._pcv.notify_all()
-        if self._pthread:
-            self._pthread.join(5)
-
-    # ---- publishing into DNS -------------------------------------------------
-
-    def _queue_publish(self, zone, ops, delay=None):
-        """Queue ops [(op, name, strings, ttl)] for zone, due after
-        publish_delay (or delay), never before a change queued earlier."""
-        due = time.monotonic() + (self.publish_delay if delay is None else delay)
-        with self._pcv:
-            if self._pq:                       # keep the order of changes
-                due = max(due, self._pq[-1][0])
-            self._pq.append((due, zone, list(ops)))
-            self._pcv.notify_all()
-
-    def _publish_loop(self):
-        while True:
-            with self._pcv:
-                while not self._pstop and (not self._pq or self._pq[0][0] > time.monotonic()):
-                    self._pcv.wait(None if not self._pq
-                                   else max(0.0, self._pq[0][0] - time.monotonic()))
-                if self._pstop:
-                    return
-                now = time.monotonic()
-                batch = []
-                while self._pq and self._pq[0][0] <= now:
-                    batch.append(self._pq.popleft())
-                self._pbusy = True
-            try:
-                groups = []            # consecutive changes of one zone: one UPDATE
-                for _, zone, ops in batch:
-                    if groups and groups[-1][0] == zone:
-                        groups[-1][1].extend(ops)
-                    else:
-                        groups.append((zone, list(ops)))
-                for zone, ops in groups:
-                    try:
-                        self.publisher(zone, ops)
-                        t = time.monotonic()
-                        with self.lock:
-                            self.published += [(t, o[0], zone, o[1], o[2]) for o in ops]
-                    except Exception as e:          # keep publishing; tests look here
-                        with self.lock:
-                            self.publish_errors.append(f'{zone}: {e}')
-            finally:
-                with self._pcv:
-                    self._pbusy = False
-                    self._pcv.notify_all()
-
-    def wait_published(self, timeout=20):
-        """Block until every queued DNS change has been sent; True if so."""
-        deadline = time.monotonic() + timeout
-        with self._pcv:
-            while self._pq or self._pbusy:
-                if self._pthread is None or not self._pthread.is_alive():
-                    return not self._pq
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._pcv.wait(min(left, 0.05))
-        return True
-
-    # ---- faults --------------------------------------------------------------
-
-    def _take_fault(self, method, route):
-        with self.lock:
-            for f in self.faults:
-                if f['count'] > 0 and (f['path'] is None or f['path'] in route) \
-                        and (f['method'] is None or f['method'] == method):
-                    f['count'] -= 1
-                    if f['count'] == 0:
-                        self.faults.remove(f)
-                    return dict(f)
-        return None
-
-
 class CloudflareEmulator(EmulatorBase):
     API_PREFIX = API_PREFIX
+    TITLE = 'Cloudflare emulator'
+    FAULT_KINDS = FAULT_KINDS
 
     def __init__(self, workdir, publisher=None, ca=None, san='DNS:localhost,IP:127.0.0.1',
                  zones=DEFAULT_ZONES, name='cf'):
@@ -478,10 +186,7 @@ class CloudflareEmulator(EmulatorBase):
                 self._add_zone(z, zone_id=self._zone_ids[z], served=True)
             self.tokens = {}
             self.global_keys = {}
-            self.faults = []
-            self.requests = []
-            self.log = []
-            self.latency = 0.0
+            self._reset_common()
             self.publish_delay = 0.0
             self.duplicate_code = 81058
             self.twins_identical = False
@@ -493,16 +198,9 @@ class CloudflareEmulator(EmulatorBase):
             self._blocked = {}
             self._block_next = []       # start_block() triggers not yet met
             self.blocks = []            # blocks begun: (ident, route, monotonic start, end, wall start)
-            self.user_agents = set()
-            self.user_agent = None
-            self.connections = 0
-            self.tls_failures = []
             for zname, r in leftovers:
                 self._publish_change(zname, r, 'delete', [], delay=0)
-        self.wait_published()
-        with self.lock:
-            self.published = []
-            self.publish_errors = []
+        self._reset_done()
 
     # ---- setup for tests ---------------------------------------------------
 
@@ -540,13 +238,6 @@ class CloudflareEmulator(EmulatorBase):
         another zone of that name is. Returns its id."""
         with self.lock:
             return self._add_zone(name, status=status, account=account)['id']
-
-    def drop_zone(self, name):
-        """Remove a zone from the account (until reset()); DNS is untouched."""
-        with self.lock:
-            z = self._zone_by_name(name)
-            if z:
-                del self.zones[z['id']]
 
     def _add_zone(self, name, status='active', zone_id=None, account=None, served=False):
         now = _now_iso()
@@ -596,11 +287,8 @@ class CloudflareEmulator(EmulatorBase):
         'reset' (the connection is closed without an answer), 'lost' (the
         request is carried out, then the connection is closed without an
         answer: a create whose answer never arrived)."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f'unknown fault {kind!r}')
-        with self.lock:
-            self.faults.append({'kind': kind, 'count': count, 'path': path, 'method': method,
-                                'retry_after': retry_after, 'delay': delay})
+        self._add_fault(kind, count, path=path, method=method, retry_after=retry_after,
+                        delay=delay)
 
     def start_block(self, seconds, path=None, method=None):
         """The next request whose route contains `path` (and whose method
@@ -611,34 +299,6 @@ class CloudflareEmulator(EmulatorBase):
         late. self.blocks records each block begun."""
         with self.lock:
             self._block_next.append({'seconds': seconds, 'path': path, 'method': method})
-
-    def clear_faults(self):
-        with self.lock:
-            self.faults = []
-
-    # ---- introspection -----------------------------------------------------
-
-    def calls(self, method=None, route=None, since=0):
-        """Requests since index `since` with this method and whose route
-        (path below /client/v4) matches the regex `route`."""
-        with self.lock:
-            reqs = self.requests[since:]
-        return [r for r in reqs if (method is None or r.method == method)
-                and (route is None or re.search(route, r.route))]
-
-    def log_text(self, tail=80):
-        with self.lock:
-            lines = list(self.log)
-            errs = list(self.publish_errors)
-            tls = list(self.tls_failures)
-        if len(lines) > tail:
-            lines = [f'... ({len(lines) - tail} earlier requests)'] + lines[-tail:]
-        out = [f'--- Cloudflare emulator {self.name} ({self.api_url}): requests'] + lines
-        if tls:
-            out += ['--- TLS handshake failures'] + [f'  {e}' for e in tls[-10:]]
-        if errs:
-            out += ['--- publishing errors'] + [f'  {e}' for e in errs[-10:]]
-        return '\n'.join(out)
 
     # ---- records -------------------------------------------------------------
 
@@ -1053,77 +713,10 @@ def _ok(result, messages=None):
     return {'result': result, 'success': True, 'errors': [], 'messages': messages or []}
 
 
+
 # --------------------------------------------------------------------------
-# HTTP(S) plumbing
+# HTTP(S): the request handler (the TLS server is emulator_base's)
 # --------------------------------------------------------------------------
-
-class _TLSServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, addr, handler, ctx, emu):
-        self.ctx, self.emu = ctx, emu
-        super().__init__(addr, handler)
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake happens here, in the connection's own thread.
-        request.settimeout(30)
-        try:
-            conn = self.ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as e:
-            with self.emu.lock:
-                self.emu.tls_failures.append(f'{client_address[0]}:{client_address[1]}: {e}')
-            return
-        with self.emu.lock:
-            self.emu.connections += 1
-            n = self.emu.connections
-        try:
-            self.RequestHandlerClass(conn, client_address, self, conn_no=n)
-        finally:
-            try:
-                conn.close()
-            except OSError:
-                pass
-
-
-class HandlerBase(http.server.BaseHTTPRequestHandler):
-    """What both emulators' request handlers share: HTTP/1.1 keep-alive, the
-    connection number, every method to _serve(), request bodies with
-    Content-Length or chunked. A subclass sets SERVER (the Server header)."""
-    protocol_version = 'HTTP/1.1'
-    timeout = 30
-    SERVER = ''
-
-    def __init__(self, *args, conn_no=0, **kw):
-        self.conn_no = conn_no
-        super().__init__(*args, **kw)
-
-    def version_string(self):
-        return self.SERVER
-
-    def log_message(self, fmt, *args):     # no stderr noise; the emulator keeps its own log
-        pass
-
-    def do_GET(self):
-        self._serve()
-
-    do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = do_GET
-
-    def _read_body(self):
-        if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
-            data = b''
-            while True:
-                size = int(self.rfile.readline().split(b';')[0].strip() or b'0', 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b'\r\n', b'\n', b''):
-                        pass
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get('Content-Length') or 0)
-        return self.rfile.read(n) if n > 0 else b''
-
 
 class _Handler(HandlerBase):
     SERVER = 'cloudflare'
@@ -1131,52 +724,26 @@ class _Handler(HandlerBase):
     def _serve(self):
         emu = self.server.emu
         t = time.monotonic()
-        raw = self._read_body()
+        body, body_bad = self._read_json()
         url = urllib.parse.urlsplit(self.path)
         path = url.path
         qs = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         query = {k: v[0] for k, v in qs.items()}
         auth = 'token' if 'Authorization' in self.headers else \
             'global' if ('X-Auth-Key' in self.headers or 'X-Auth-Email' in self.headers) else None
-        body, body_bad = None, False
-        if raw:
-            try:
-                body = json.loads(raw.decode('utf-8'))
-            except (UnicodeDecodeError, ValueError):
-                body_bad = True
         req = Request(self.command, path, query, auth, t)
         req.route = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
-        req.body, req.conn = body, self.conn_no
-        req.user_agent = self.headers.get('User-Agent')
-        req.fault, req.status = None, None
-        with emu.lock:
-            emu.requests.append(req)
-            if req.user_agent:
-                emu.user_agents.add(req.user_agent)
-                emu.user_agent = req.user_agent
-        if emu.latency:
-            time.sleep(emu.latency)
+        self._arrived(emu, req, body)
         fault = emu._take_fault(self.command, req.route)
-        headers = {}
         if fault:
-            req.fault = fault['kind']
-            kind = fault['kind']
-            if kind == 'slow':
-                time.sleep(fault['delay'] or 0)
-                fault = None
-            elif kind in ('reset', 'lost'):
-                if kind == 'lost' and not body_bad:
-                    emu.handle(self.command, path, query, self.headers, body)
-                self._log(emu, req, kind)
-                try:
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                               struct.pack('ii', 1, 0))
-                    self.connection.close()
-                except OSError:
-                    pass
-                self.close_connection = True
+            fault = self._common_fault(emu, req, fault, lambda: body_bad or emu.handle(
+                self.command, path, query, self.headers, body))
+            if fault == 'dropped':
                 return
-            elif kind == 'malformed':
+        headers = {'CF-RAY': secrets.token_hex(8) + '-NRT'}
+        if fault:
+            kind = fault['kind']
+            if kind == 'malformed':
                 status, ctype = 200, 'application/json'
                 data = b'{"result":{"id":"' + secrets.token_hex(8).encode() + b'","name":"'
             elif kind == '429':
@@ -1195,34 +762,21 @@ class _Handler(HandlerBase):
                 reason = {502: 'Bad Gateway', 503: 'Service Temporarily Unavailable',
                           504: 'Gateway Time-out'}[status]
                 data = EDGE_HTML.format(code=status, reason=reason).encode()
-        if not fault:
+        else:
             if body_bad:
-                status, payload, headers = 400, {'success': False, 'errors': [
+                status, payload, more = 400, {'success': False, 'errors': [
                     _err(9207, 'Request body is invalid.')], 'messages': [], 'result': None}, {}
             else:
-                status, payload, headers = emu.handle(self.command, path, query, self.headers,
-                                                      body)
+                status, payload, more = emu.handle(self.command, path, query, self.headers,
+                                                   body)
+            headers.update(more)
             ctype = 'application/json'
             data = _dumps(payload)
-        req.status = status
-        self._log(emu, req, status)
-        self.send_response(status)
-        self.send_header('Content-Type', ctype)
-        self.send_header('Content-Length', str(len(data)))
-        self.send_header('CF-RAY', secrets.token_hex(8) + '-NRT')
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != 'HEAD':
-            self.wfile.write(data)
-        self.wfile.flush()
+        self._reply(emu, req, status, ctype, data, headers)
 
-    def _log(self, emu, req, status):
+    def _described(self, req):
         q = ('?' + urllib.parse.urlencode(req.query)) if req.query else ''
-        line = (f'{req.time:12.3f} #{req.conn} {req.method} {req.path}{q} auth={req.auth} '
-                f'-> {status}' + (f' [fault {req.fault}]' if req.fault else ''))
-        with emu.lock:
-            emu.log.append(line)
+        return f'{req.path}{q} auth={req.auth}'
 
 
 CloudflareEmulator.HANDLER = _Handler

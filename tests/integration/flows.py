@@ -1,15 +1,13 @@
 """dns01 flows shared by tests and measure_overhead.py: certbot-style hook
 calls and checks of what the authoritative servers serve."""
 
-import os
 import shlex
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from testbed import (NS2, TxtWatcher, acme_value, certbot_env, clean_env, dig_txt,
+from testbed import (NS2, SECRETS, TxtWatcher, acme_value, certbot_env, clean_env, dig_txt,
                      dns01_binary, note, run_dns01)
 
 
@@ -142,6 +140,13 @@ def certbot_pebble_run(tb, conf, domains, watch, prefix='certbot-', lag=3):
         for w in watchers:
             w.stop()
 
+    # certbot passes on what the hooks print (its log keeps their stderr):
+    # no secret may be there either (run_dns01 checks dns01's own output).
+    log = work / 'logs' / 'letsencrypt.log'
+    said = p.stdout + p.stderr + (log.read_text(errors='replace') if log.exists() else '')
+    leaked = [s for s in SECRETS if s in said]
+    assert not leaked, f'a secret is in certbot\'s output or log (see {work})'
+
     def read(path):
         return [line.split() for line in path.read_text().splitlines()] \
             if path.exists() else []
@@ -151,7 +156,6 @@ def certbot_pebble_run(tb, conf, domains, watch, prefix='certbot-', lag=3):
             and returned[-1] <= w.last_negative]
     certs = sorted((work / 'config' / 'live').glob('*/cert.pem'))
     if p.returncode != 0 or not certs:
-        log = work / 'logs' / 'letsencrypt.log'
         tail = '\n'.join(log.read_text().splitlines()[-80:]) if log.exists() else ''
         failed = [r for _, r in auths if r != '0']
         why = f' - an auth hook failed (exit codes {[r for _, r in auths]})' if failed else \
@@ -182,66 +186,3 @@ def certbot_pebble_run(tb, conf, domains, watch, prefix='certbot-', lag=3):
         note(f'last auth hook returned {(returned[-1] - w.first_positive) * 1000:.0f} ms '
              f'after {w.server} served {w.min_count} value(s) at {w.name}')
     return certs[0]
-
-
-# --------------------------------------------------------------------------
-# Shared by the provider tests (test_cloudflare.py, test_sakuracloud.py)
-# --------------------------------------------------------------------------
-
-def write_private(path, text, mode=0o600):
-    """Write text to path, created with `mode` (config and credentials files)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, mode)
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-    return str(path)
-
-
-def dns01_set(conf, name, *values, extra=(), env=None, timeout=60):
-    return run_dns01(['-c', conf, *extra, 'set', name, *values], env=env, timeout=timeout)
-
-
-def dns01_unset(conf, name, *values, extra=(), timeout=60):
-    return run_dns01(['-c', conf, *extra, 'unset', name, *values], timeout=timeout)
-
-
-def wait_txt(server, name, expected, timeout=5):
-    """Wait until server serves exactly `expected` at name."""
-    deadline = time.monotonic() + timeout
-    while True:
-        rcode, aa, vals = dig_txt(server, name)
-        if sorted(vals) == sorted(expected):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f'{server} {name}: expected {sorted(expected)}, '
-                                 f'got {rcode} {sorted(vals)}')
-        time.sleep(0.05)
-
-
-def have_outside_route():
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(('192.0.2.1', 443))     # no packet is sent: a route lookup only
-        return True
-    except OSError:
-        return False
-
-
-def real_account_round_trip(tb, zone, section, prefix, timeout):
-    """set / list / unset at a fresh name in `zone` against a real provider
-    account: `section` is the [provider] section text, `timeout` dns01's."""
-    tmp = Path(tb.tmp if tb else tempfile.mkdtemp(prefix=f'dns01-{prefix}-real-'))
-    m = {'state_dir': str(tmp / 'state-real'), 'timeout': str(timeout)}
-    if os.environ.get('DNS01_TEST_RESOLVERS'):
-        m['resolvers'] = os.environ['DNS01_TEST_RESOLVERS']
-    text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in m.items()) + '\n' + section
-    conf = write_private(tmp / f'dns01-{prefix}-real.conf', text)
-    name, v = f'_acme-challenge.dns01-test-{os.getpid()}.{zone}', acme_value()
-    rc, _, err, el = dns01_set(conf, name, v, timeout=timeout + 60)
-    assert rc == 0, f'set exited {rc}: {err[-800:]}'
-    note(f'real API: set took {el:.1f}s')
-    rc, out, err, _ = run_dns01(['-c', conf, 'list', name])
-    assert rc == 0 and v in out, f'list exited {rc}: {out}{err[-500:]}'
-    rc, _, err, el = dns01_unset(conf, name, v, timeout=timeout + 60)
-    assert rc == 0, f'unset exited {rc}: {err[-800:]}'
-    note(f'real API: unset took {el:.1f}s')

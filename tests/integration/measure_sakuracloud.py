@@ -13,7 +13,7 @@ added to every API answer (default 0.1, a realistic round trip):
            listing the 10 names, then the 10 cleanups; PUTs (and all API
            calls) to add and to remove, and whether the zone's other records
            (A, MX, a TXT at _acme-challenge) came out exactly as they were.
-  concurrency  the scenario of test_sakuracloud.test_sk_concurrent_processes
+  concurrency  the scenario of test_provider_sakuracloud.test_sk_concurrent_processes
            N times (default 5): 20 `dns01 set` at 20 names at once, 20 at
            one name at once, then the 20 + 20 unsets; per repetition whether
            every value landed (set, ns1, ns2), the pre-existing records
@@ -41,11 +41,11 @@ def _check(rc, err, what):
 
 
 def measure_certbot(tb, em, latency):
-    import test_sakuracloud as T
+    import test_provider_sakuracloud as T
     em.reset()
     em.publish_delay = 0        # what is measured is the API traffic, not publication
     em.latency = latency
-    conf = T.sk_config(tb, em, T._key(em), main={'timeout': '60'})
+    conf = T.sk_config(tb, em, T.sk_key(em), main={'timeout': '60'})
     pre, other = T._preexisting(tb, em)
     h0 = em.settings_hash(T.ZONE)
     domains = [f'm{i:02d}.{T.ZONE}' for i in range(N_NAMES)]
@@ -66,7 +66,7 @@ def measure_certbot(tb, em, latency):
     rows.append(('auth x 10 (REMAINING 9..0)', time.monotonic() - t0, last,
                  em.puts(since=mark), len(em.requests) - mark))
     recs = em.records(T.ZONE)
-    landed = all(any(r['Name'] == T._rel('_acme-challenge.' + d) and r['RData'] == vals[d]
+    landed = all(any(r['Name'] == T.sk_rel('_acme-challenge.' + d) and r['RData'] == vals[d]
                      for r in recs) for d in domains)
     mark = len(em.requests)
     t0 = time.monotonic()
@@ -85,11 +85,11 @@ def measure_certbot(tb, em, latency):
 
 
 def measure_concurrency(tb, em, optimistic, latency):
-    import test_sakuracloud as T
+    import test_provider_sakuracloud as T
     em.reset()
     em.publish_delay = 0        # what is measured is the API traffic, not publication
     em.latency = latency
-    conf = T.sk_config(tb, em, T._key(em), main={'timeout': '60'})
+    conf = T.sk_config(tb, em, T.sk_key(em), main={'timeout': '60'})
     t0 = time.monotonic()
     res = T._concurrency(tb, em, conf, optimistic, check=False)
     res['total_s'] = time.monotonic() - t0

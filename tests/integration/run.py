@@ -50,36 +50,64 @@ def collect(patterns=('',), exclude=()):
 
 
 # Rough seconds a test takes, by a part of its name (first match wins),
-# as measured in a CI run: for dealing tests out to runners so that they
-# end together.  Under valgrind (make memcheck sets MEMCHECK_TARGET) other
-# tests are the slow ones, and every dns01 call costs more.
-WEIGHTS = (('lego_five_times', 230), ('ttl_120', 150), ('uacme_five_times', 140),
-           ('dehydrated_hook_chain', 22), ('pebble_dehydrated', 43), ('lego_raw', 14),
-           ('pebble_lego', 40), ('pebble', 15), ('concurrent', 25), ('two_hosts', 5),
-           ('sk_busy_within', 8), ('sk_busy_beyond', 7))
+# as measured in a run of the whole suite (run.py --jobs=4; under valgrind
+# --jobs=3 with the Makefile's MEMCHECK_EXCLUDE): for dealing tests out to
+# runners so that they end together.  Under valgrind (make memcheck sets
+# MEMCHECK_TARGET) other tests are the slow ones, and every dns01 call costs
+# more (an HTTPS provider's most: libcurl and TLS under valgrind).
+WEIGHTS = (('pebble_cache_clients_lego_five_times', 198), ('pebble_cache_clients_ttl_120', 137),
+           ('pebble_cache_clients_uacme_five_times', 137), ('test_clients.test_pebble_lego', 36),
+           ('test_clients.test_pebble_dehydrated', 36), ('pebble_certbot_renew', 26),
+           ('pebble_cache_clients_certbot_right_after_cleanup', 25),
+           ('pebble_dehydrated_hook_chain', 21), ('pebble_uacme', 19),
+           ('sk_concurrent_processes', 18), ('cache_wait_after_removal', 13),
+           ('doctor_secondary_behind', 12), ('doctor_cache', 12),
+           ('cache_wait_replaced_rrset', 12), ('cache_wait_after_hook_cleanup', 12),
+           ('pebble_lego_raw', 12), ('contract_cloudflare_certbot_pebble', 11),
+           ('contract_sakuracloud_certbot_pebble', 10), ('sk_transient_errors_then_success', 10),
+           ('apex_certbot_pebble', 9), ('pebble_certbot_five_names', 9),
+           ('www_own_zone_certbot_pebble', 9), ('sk_busy_within_timeout', 9),
+           ('cf_permanent_500_is_bounded', 8), ('test_dialects.test_uacme', 8),
+           ('contract_rfc2136_certbot_pebble', 7), ('lag_controller', 7),
+           ('cf_propagation_waits_for_the_edge', 7),
+           ('contract_sakuracloud_concurrent_writers', 6), ('pebble', 10), ('concurrent', 6))
 DEFAULT_WEIGHT = 3
-MEMCHECK_WEIGHTS = (('test_bad_input', 35), ('sk_transient_errors', 65),
-                    ('cf_transient_errors', 46), ('sk_other_zone_and_cname', 26),
-                    ('cf_duplicate_is_success', 24), ('global_key_and_credentials', 24),
-                    ('cf_certbot_apex_wildcard', 23), ('sk_provider_error_is_exit_4', 19),
-                    ('doctor_check_cert', 16), ('tsig_algorithms', 16), ('doctor_cache', 16),
-                    ('doctor_cloudflare_token', 15), ('cf_wrong_credentials', 14),
-                    ('cf_verbose_redacts', 14), ('test_uacme', 14),
-                    ('waits_for_the_edge', 14), ('zone_id_without_zone_read', 27),
-                    ('cf_rejected_token', 18), ('same_zone_name_in_two', 18),
-                    ('account_token_verified', 15), ('txt_content_quoted', 13),
-                    ('exists_in_either_form', 12), ('rate_limit_block_waited', 8),
-                    ('interleaved_runs', 13), ('dehydrated_single', 13),
-                    ('killed_run_recovered', 12), ('help_version_usage', 12),
-                    ('permanent_500', 12), ('cf_cleanup_when_already_gone', 12),
-                    ('token_scoped_to_other_zone', 11), ('never_asked_challenge', 11),
-                    ('planted_lines', 11), ('dehydrated_other_operations', 11),
-                    ('test_apex_wildcard', 11), ('sk_certbot_apex_wildcard', 10),
-                    ('name_limits_accepted', 10), ('ledger_damaged_lines', 10),
-                    ('cache_wait_after_removal', 10), ('fifo_and_hard_link', 9),
-                    ('sk_wrong_secret', 9), ('sk_empty_zone', 40), ('sk_endpoints', 35),
-                    ('sk_busy_within', 30), ('sk_busy_beyond', 25),
-                    ('sk_settings_sent_back', 19))
+MEMCHECK_WEIGHTS = (('test_input.test_bad_input', 79), ('cf_global_key_and_credentials_file', 33),
+                    ('sk_empty_zone', 32), ('cf_duplicate_is_success', 32),
+                    ('sk_other_zone_and_cname', 28), ('cf_certbot_hooks_by_id', 28),
+                    ('cf_zone_id_without_zone_read', 27), ('cache_wait_after_hook_cleanup', 22),
+                    ('sk_endpoints', 21), ('test_dialects.test_uacme', 20),
+                    ('doctor_check_cert', 19), ('sk_busy_within_timeout', 19),
+                    ('cf_token_scoped_to_other_zone', 18), ('doctor_cache', 18),
+                    ('cf_same_zone_name_in_two_accounts', 17), ('cache_wait_replaced_rrset', 17),
+                    ('cache_wait_after_removal', 17), ('cf_wrong_credential_forms', 17),
+                    ('sk_certbot_hooks_one_put', 15), ('tsig_algorithms', 15),
+                    ('cf_cleanup_when_already_gone', 14),
+                    ('contract_cloudflare_no_secret_in_output', 14), ('cf_txt_content_quoted', 14),
+                    ('cf_exists_in_either_form', 14), ('name_limits_accepted', 14),
+                    ('http_retry_after_past_deadline', 14), ('cf_permanent_500_is_bounded', 14),
+                    ('killed_run_recovered_certbot', 14),
+                    ('contract_sakuracloud_doctor_credentials', 14), ('http_aws_sigv4', 14),
+                    ('sk_busy_beyond_timeout', 13), ('one_update_many_names', 12),
+                    ('doctor_cloudflare_token', 12), ('arrival_learned', 12),
+                    ('contract_sakuracloud_malformed', 12), ('ledger_damaged_lines_ignored', 12),
+                    ('contract_sakuracloud_no_secret_in_output', 12),
+                    ('dehydrated_other_operations', 12), ('sk_settings_sent_back_as_read', 12),
+                    ('cf_unset_looks_up_by_content', 12), ('http_raw_body_and_answer', 12),
+                    ('lego_exec_raw', 11), ('resolver_never_asked_challenge_name', 11),
+                    ('cf_rejected_token', 11), ('fifo_and_hard_link_in_state_dir', 11),
+                    ('dehydrated_single', 10), ('contract_cloudflare_malformed', 10),
+                    ('secondary_lag', 10), ('cache_wait_timeout', 10),
+                    ('apex_set_list_wait_unset', 10), ('cf_untrusted_certificate', 10),
+                    ('other_runs_values_survive', 10), ('100_values_at_one_name', 9),
+                    ('certbot_new_run_deletes_what_earlier_run_left', 9),
+                    ('cf_rate_limit_block_waited', 9), ('cli_help_version_usage', 9),
+                    ('contract_cloudflare_doctor_credentials', 9),
+                    ('config_typos_never_print_secret', 9), ('sk_credentials_file', 8),
+                    ('secondary_never_updated', 8), ('killed_run_recovered_uacme', 8),
+                    ('doctor_secondary_behind', 8), ('stale_state_from_killed_run', 8),
+                    ('interleaved_runs_for_two_certificates', 8),
+                    ('delete_says_what_was_there', 8))
 MEMCHECK_DEFAULT_WEIGHT = 5
 
 

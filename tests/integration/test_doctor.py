@@ -1,6 +1,7 @@
 """dns01 doctor: one OK/WARN/FAIL line per check, the exit status of the
 first failed check, --json, against the real testbed (BIND primary and
-secondary, unbound) and the Cloudflare and Sakura Cloud emulators.
+secondary, unbound) and the Cloudflare emulator. Every provider's
+credentials check, with good and with bad credentials: test_contract.py.
 
 Each dns01 run here uses its own domain where it can: the round trip writes
 at _acme-challenge.<domain>, and a second write at the same name within one
@@ -15,29 +16,16 @@ import ssl
 import threading
 from pathlib import Path
 
-import cf_emulator
-from testbed import (NS1, NS2, RES_CLIENT, SECRETS, acme_value, dig_txt, run_dns01, secret,
-                     soa_serial)
-from test_cloudflare import _global_key, _need_cloudflare, _token, cf_config
-from test_sakuracloud import _key, _need_sakura, sk_config
+import emulator_base
+from provider_adapters import cf_config, cf_emulator_reset, cf_global_key, cf_token
+from providers_common import doctor_lines as lines, need_provider
+from testbed import NS1, NS2, RES_CLIENT, acme_value, dig_txt, run_dns01, soa_serial
 
-LINE = re.compile(r'^(OK|WARN|FAIL) +([a-z-]+)(?: (\S+))?: (.*)$')
 ADMIN = 'key-admin'      # testbed key that may update any type (CAA, SOA)
 
 
 def doctor(conf, *args, env=None, timeout=90):
     return run_dns01(['-c', conf, 'doctor', *args], env=env, timeout=timeout)
-
-
-def lines(out):
-    """[(status, check, domain, text)] of doctor's text output; every
-    stdout line must have the form."""
-    got = []
-    for line in out.splitlines():
-        m = LINE.match(line)
-        assert m, f'not a doctor line: {line!r}'
-        got.append(m.groups())
-    return got
 
 
 def only(got, check, domain=None):
@@ -131,20 +119,6 @@ def test_doctor_json_cname(tb):
     assert 'delegated.acme.test' in rt['reason'], rt
 
 
-def test_doctor_sakuracloud(tb):
-    """The Sakura Cloud provider: a zone read verifies the key."""
-    _need_sakura()
-    em = tb.sakura()
-    em.reset()
-    em.publish_delay = 0        # its default is as slow as the real service
-    conf = sk_config(tb, em, key=_key(em))
-    rc, out, err, _ = doctor(conf, 'sk.example.test')
-    assert rc == 0, f'exit {rc}: {err[-600:]}'
-    got = lines(out)
-    assert_all_ok(got)
-    assert 'Sakura Cloud accepts' in only(got, 'credentials')[3]
-
-
 # --------------------------------------------------------------------------
 # failures and warnings
 # --------------------------------------------------------------------------
@@ -159,53 +133,19 @@ def test_doctor_config_not_private(tb):
     assert status == 'FAIL' and f'fix: chmod 600 {conf}' in text, text
 
 
-def test_doctor_wrong_tsig_secret(tb):
-    """A wrong secret: the signed SOA query is rejected (BADSIG), exit 3,
-    and no round trip is tried."""
-    wrong = secret(32)
-    SECRETS.add(wrong)
-    conf = tb.write_config(tsig_secret=wrong)
-    rc, out, err, _ = doctor(conf, 'badsig.example.test')
-    assert rc == 3, f'exit {rc}: {err[-600:]}'
-    got = lines(out)
-    status, _, _, text = only(got, 'credentials')
-    assert status == 'FAIL' and 'BADSIG' in text and 'fix:' in text, text
-    assert not [g for g in got if g[1] == 'round-trip'], got
-    assert only(got, 'zone')[0] == 'OK'
-
-
 def test_doctor_cloudflare_token(tb):
-    """Cloudflare: a good token is verified (GET /user/tokens/verify) and
-    the round trip goes through the emulator; an unknown or a disabled token
-    fails with exit 3; email + global key is checked with GET /user."""
-    _need_cloudflare()
-    em = tb.cloudflare()
-    em.reset()
-    conf = cf_config(tb, em, token=_token(em))
-    rc, out, err, _ = doctor(conf, 'cf.example.test')
-    assert rc == 0, f'exit {rc}: {err[-600:]}'
-    got = lines(out)
-    assert_all_ok(got)
-    assert '/user/tokens/verify' in only(got, 'credentials')[3]
-    assert any(r.route == '/user/tokens/verify' for r in em.calls()), em.log_text()
-
-    bad = cf_emulator.new_token()
-    SECRETS.add(bad)
-    conf = cf_config(tb, em, token=bad)
-    rc, out, err, _ = doctor(conf, 'cf2.example.test')
-    assert rc == 3, f'exit {rc}: {err[-600:]}'
-    got = lines(out)
-    status, _, _, text = only(got, 'credentials')
-    assert status == 'FAIL' and 'api_token' in text, text
-    assert not [g for g in got if g[1] == 'round-trip'], got
-
-    conf = cf_config(tb, em, token=_token(em, status='disabled'))
+    """Cloudflare: a disabled token fails with exit 3; email + global key is
+    checked with GET /user. (A good and an unknown token: test_contract's
+    doctor_credentials.)"""
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em, status='disabled'))
     rc, out, err, _ = doctor(conf, 'cf3.example.test')
     assert rc == 3, f'exit {rc}: {err[-600:]}'
     status, _, _, text = only(lines(out), 'credentials')
     assert status == 'FAIL' and 'is disabled, not active' in text, text
 
-    email, key = _global_key(em)
+    email, key = cf_global_key(em)
     conf = cf_config(tb, em, email=email, api_key=key)
     rc, out, err, _ = doctor(conf, 'cf4.example.test')
     assert rc == 0, f'exit {rc}: {err[-600:]}'
@@ -294,13 +234,13 @@ def _leaf(d, ca, ca_key, san, days):
     d = Path(d)
     d.mkdir(parents=True, exist_ok=True)
     cert, key, csr, ext = d / 'cert.pem', d / 'key.pem', d / 'leaf.csr', d / 'ext.cnf'
-    cf_emulator._openssl('req', *cf_emulator._EC, '-keyout', str(key), '-out', str(csr),
-                         '-subj', '/CN=www.example.test')
+    emulator_base._openssl('req', *emulator_base._EC, '-keyout', str(key), '-out', str(csr),
+                           '-subj', '/CN=www.example.test')
     ext.write_text(f'subjectAltName={san}\nbasicConstraints=CA:FALSE\n'
                    'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n')
-    cf_emulator._openssl('x509', '-req', '-in', str(csr), '-CA', str(ca), '-CAkey',
-                         str(ca_key), '-set_serial', str(int.from_bytes(os.urandom(7), 'big')),
-                         '-days', str(days), '-extfile', str(ext), '-out', str(cert))
+    emulator_base._openssl('x509', '-req', '-in', str(csr), '-CA', str(ca), '-CAkey',
+                           str(ca_key), '-set_serial', str(int.from_bytes(os.urandom(7), 'big')),
+                           '-days', str(days), '-extfile', str(ext), '-out', str(cert))
     return cert, key
 
 
@@ -350,8 +290,8 @@ def test_doctor_check_cert(tb):
     not cover, a certificate from an untrusted CA and a closed port: FAIL.
     Every FAIL here is exit 1 (the DNS checks pass)."""
     d = tb.tmp / 'doctor-tls'
-    ca, ca_key = cf_emulator.make_ca(d / 'ca', 'dns01 doctor test CA')
-    other, other_key = cf_emulator.make_ca(d / 'other', 'dns01 doctor untrusted CA')
+    ca, ca_key = emulator_base.make_ca(d / 'ca', 'dns01 doctor test CA')
+    other, other_key = emulator_base.make_ca(d / 'other', 'dns01 doctor untrusted CA')
     san = 'DNS:www.example.test,DNS:*.example.test'
     good = TlsServer(*_leaf(d / 'good', ca, ca_key, san, 10))
     bad = TlsServer(*_leaf(d / 'bad', other, other_key, san, 90))

@@ -1,25 +1,10 @@
-"""Failures that must be reported with the right exit code and message."""
+"""Failures that must be reported with the right exit code and message. (Bad
+credentials, for every provider: test_contract.py bad_credentials.)"""
 
 import os
 
 from flows import expect_txt
-from testbed import (NS1, SECRETS, acme_value, certbot_env, note, run_dns01, secret,
-                     soa_serial)
-
-
-def test_wrong_tsig_secret(tb):
-    """A secret ns1 does not know: exit 3 (credentials), the key is named,
-    nothing is written."""
-    wrong = secret(32)
-    SECRETS.add(wrong)          # it must not be printed either
-    conf = tb.write_config(tsig_secret=wrong)
-    name = '_acme-challenge.wrongkey.example.test'
-    serial = soa_serial(NS1, 'example.test')
-    rc, _, err, _ = run_dns01(['-c', conf, 'set', name, acme_value(), '--timeout', '10'])
-    assert rc == 3, f'expected exit 3 (credentials), got {rc}: {err.strip()[-500:]}'
-    assert 'dns01-key' in err, f'stderr does not name the key dns01-key:\n{err}'
-    assert soa_serial(NS1, 'example.test') == serial, 'the zone changed anyway'
-    expect_txt(NS1, name, [])
+from testbed import NS1, acme_value, certbot_env, note, run_dns01, soa_serial
 
 
 def test_no_zone(tb):

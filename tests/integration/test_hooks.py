@@ -1,30 +1,8 @@
-"""certbot hook flows: apex + wildcard pair, CNAME delegation."""
+"""certbot hook flows: CNAME delegation, a wildcard CNAME. (The apex +
+wildcard pair, for every provider: test_contract.py additive_add.)"""
 
-from flows import auth_pair, cleanup_pair, expect_txt, expect_txt_soon
+from flows import expect_txt, expect_txt_soon
 from testbed import NS1, NS2, T_CNAME, acme_value, certbot_env, dig_txt, dns_query, run_dns01
-
-
-def test_apex_wildcard(tb):
-    """example.test + *.example.test: both values at one name, an unrelated
-    value there survives, cleanup removes exactly the two values."""
-    name = '_acme-challenge.example.test'
-    tb.nsupdate(f'update delete {name} TXT')     # start clean
-    unrelated = 'unrelated-' + acme_value()[:16]
-    tb.nsupdate(f'update add {name} 60 TXT "{unrelated}"')
-    tb.sync()
-    expect_txt(NS2, name, [unrelated], 'setup: ')
-
-    conf = tb.write_config()
-    values = [acme_value(), acme_value()]
-    all_domains = 'example.test,example.test'     # what certbot passes for this pair
-    outs, _ = auth_pair(tb, conf, 'example.test', values, all_domains)
-    for server in (NS1, NS2):
-        expect_txt(server, name, values + [unrelated], 'after the last auth: ')
-
-    cleanup_pair(tb, conf, 'example.test', values, outs, all_domains)
-    expect_txt(NS1, name, [unrelated], 'after cleanup: ')
-    expect_txt_soon(NS2, name, [unrelated], 'after cleanup: ')
-    tb.nsupdate(f'update delete {name} TXT "{unrelated}"')
 
 
 def test_cname_delegation(tb):

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from cf_emulator import make_ca, make_server_cert
+from emulator_base import make_ca, make_server_cert
 from testbed import REPO
 import sigv4
 

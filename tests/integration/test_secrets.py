@@ -6,7 +6,7 @@ exits before anything is sent."""
 
 import os
 
-from flows import write_private
+from providers_common import write_private
 from testbed import NS1, SECRETS, acme_value, run_dns01, secret, soa_serial
 
 NAME = '_acme-challenge.secrets.example.test'

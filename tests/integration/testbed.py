@@ -383,7 +383,7 @@ def run_dns01(args, env=None, timeout=60):
     entry.update(rc=p.returncode, elapsed=elapsed, stdout=out, stderr=err)
     for s in SECRETS:
         if s in out or s in err:
-            raise AssertionError(f'dns01 printed a TSIG secret: {_show_argv(argv)}')
+            raise AssertionError(f'dns01 printed a secret (testbed.SECRETS): {_show_argv(argv)}')
     return p.returncode, out, err, elapsed
 
 
@@ -880,8 +880,9 @@ class Testbed:
         so one instance's CA does not vouch for another's certificate."""
         if name not in self._cf:
             import cf_emulator
+            import emulator_base
             em = cf_emulator.CloudflareEmulator(self.tmp / name,
-                                                publisher=cf_emulator.BindPublisher(self),
+                                                publisher=emulator_base.BindPublisher(self),
                                                 name=name)
             self._cf[name] = em.start()
         return self._cf[name]
@@ -894,9 +895,10 @@ class Testbed:
         records of example.test and acme.test into ns1 with the key dns01-key.
         Each name has its own test CA (em.ca_file)."""
         if name not in self._sakura:
+            import emulator_base
             import sakura_emulator
             em = sakura_emulator.SakuraEmulator(self.tmp / name,
-                                                publisher=sakura_emulator.BindPublisher(self),
+                                                publisher=emulator_base.BindPublisher(self),
                                                 name=name)
             self._sakura[name] = em.start()
         return self._sakura[name]

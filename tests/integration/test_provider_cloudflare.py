@@ -1,143 +1,37 @@
-"""The Cloudflare provider against a Cloudflare API v4 emulator
-(cf_emulator.py) that publishes what it holds into the real BIND primary.
+"""What is specific to the Cloudflare provider, against the Cloudflare API v4
+emulator (cf_emulator.py), which publishes what it holds into the real BIND
+primary. What every provider must do (add, delete, foreign records, many
+writers, bad credentials, 429/5xx/malformed answers, doctor, certbot, no
+secret in any output, the real account) is in test_contract.py.
 
 The test_cf_emulator_* checks run first and need no dns01: when they fail,
 suspect the emulator, not dns01. The other tests need a dns01 built with the
 cloudflare provider (`dns01 providers`) and are skipped without it.
-test_cf_real_account talks to the real API; it is skipped unless asked for
-and only possible outside the runner's private network namespace:
-
-    DNS01_TEST_CLOUDFLARE_TOKEN=... DNS01_TEST_CLOUDFLARE_ZONE=example.com \\
-        /usr/bin/python3 tests/integration/test_cloudflare.py real
 """
 
-import functools
 import http.client
 import json
 import os
 import re
 import ssl
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-from flows import auth_pair, certbot_pebble, expect_txt, real_account_round_trip
-from flows import dns01_set as _set, dns01_unset as _unset, wait_txt as _wait_txt
-from flows import have_outside_route as _have_outside_route, write_private as _write_private
-from testbed import (NS1, NS2, RES_CLIENT, SECRETS, Skip, acme_value,
-                     certbot_env, clean_env, dig_txt, dns01_binary, note, run_dns01)
+from flows import auth_pair, expect_txt
+from provider_adapters import (ZONE, cf_config, cf_emulator_reset, cf_global_key, cf_token,
+                               unquote)
+from providers_common import (calls, dns01_set as _set, dns01_unset as _unset,
+                              doctor_credentials, need_provider, summary, wait_txt as _wait_txt,
+                              with_emulator_log, write_private as _write_private)
+from testbed import NS1, NS2, RES_CLIENT, SECRETS, acme_value, certbot_env, dig_txt, note, run_dns01
 
 import cf_emulator
 
-ZONE = 'example.test'
-
-
-# --------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------
-
-_HAVE_CF = None
-
-
-def _need_cloudflare():
-    global _HAVE_CF
-    if _HAVE_CF is None:
-        try:
-            p = subprocess.run([dns01_binary(), 'providers'], capture_output=True, text=True,
-                               timeout=10, env=clean_env())
-            _HAVE_CF = bool(re.search(r'^cloudflare\b', p.stdout, re.M))
-        except OSError:
-            _HAVE_CF = False
-    if not _HAVE_CF:
-        raise Skip('this dns01 has no cloudflare provider (`dns01 providers`)')
-
-
-def _emulator(tb, name='cf'):
-    em = tb.cloudflare(name)
-    em.reset()
-    return em
-
-
-def _token(em, zones=None, prefix='', **kw):
-    tok = cf_emulator.new_token(prefix)
-    SECRETS.add(tok)
-    em.add_token(tok, zones, **kw)
-    return tok
-
-
-def _global_key(em, email='admin@example.test'):
-    key = cf_emulator.new_global_key()
-    SECRETS.add(key)
-    em.add_global_key(email, key)
-    return email, key
-
-
-def cf_config(tb, em, token=None, email=None, api_key=None, credentials=None,
-              zones='example.test acme.test', api_url=None, ca_file=None, mode=0o600,
-              main=None, zone_id=None):
-    """A dns01 config with one `type = cloudflare` section pointing at the
-    emulator (api_url, ca_file); keys given as None are left out."""
-    m = {'resolvers': RES_CLIENT, 'state_dir': str(tb.tmp / 'state'), 'timeout': '30'}
-    m.update(main or {})
-    prov = {'type': 'cloudflare', 'zones': zones, 'api_token': token, 'email': email,
-            'api_key': api_key, 'credentials': credentials,
-            'api_url': api_url or em.api_url, 'ca_file': ca_file or em.ca_file,
-            'zone_id': zone_id}
-    text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in m.items() if v is not None) \
-        + '\n[provider cf]\n' + ''.join(f'{k} = {v}\n' for k, v in prov.items()
-                                        if v is not None)
-    fd, path = tempfile.mkstemp(prefix='dns01-cf-', suffix='.conf', dir=tb.tmp)
-    os.close(fd)
-    return _write_private(path, text, mode)
-
-
-def cf_test(fn):
-    """Needs the emulator; on failure, print its request log under the test."""
-    @functools.wraps(fn)
-    def wrapper(tb):
-        try:
-            return fn(tb)
-        except AssertionError:
-            for name, em in tb._cf.items():
-                note(em.log_text())
-            raise
-    return wrapper
-
-
-def _unquote(content):
-    return content[1:-1] if len(content) >= 2 and content[0] == content[-1] == '"' else content
-
-
-def _summary(reqs):
-    """'GET /zones?name=example.test -> 200, POST /zones/…/dns_records -> 200, ...'"""
-    out = []
-    for r in reqs:
-        route = re.sub(r'[0-9a-f]{32}', '…', r.route)
-        q = ('?' + '&'.join(f'{k}={v}' for k, v in r.query.items())) if r.query else ''
-        out.append(f'{r.method} {route}{q} -> {r.status}' + (f' [{r.fault}]' if r.fault else ''))
-    return ', '.join(out) or '(none)'
-
 
 def _by_content(em, name, zone=ZONE):
-    return {_unquote(r['content']): r for r in em.records(zone) if r['name'] == name}
-
-
-def _calls(reqs):
-    """[(method, route with ids as …, status)] of requests."""
-    return [(r.method, re.sub(r'[0-9a-f]{32}', '…', r.route), r.status) for r in reqs]
-
-
-_CREDENTIALS = re.compile(r'^(OK|WARN|FAIL) +credentials(?: \S+)?: (.*)$', re.M)
-
-
-def _doctor_credentials(conf, domain):
-    """dns01 doctor DOMAIN -> (rc, (status, text) of its credentials line
-    or None, stdout, stderr)."""
-    rc, out, err, _ = run_dns01(['-c', conf, 'doctor', domain], timeout=90)
-    m = _CREDENTIALS.search(out)
-    return rc, (m.group(1), m.group(2)) if m else None, out, err
+    """The records of the emulator at name, by content without quotes."""
+    return {unquote(r['content']): r for r in em.records(zone) if r['name'] == name}
 
 
 # --------------------------------------------------------------------------
@@ -196,11 +90,11 @@ def _errs(doc):
 # The emulator itself (no dns01)
 # --------------------------------------------------------------------------
 
-@cf_test
+@with_emulator_log
 def test_cf_emulator_auth(tb):
     """Credentials and their errors, exactly as Cloudflare answers them."""
-    em = _emulator(tb)
-    tok = _token(em)
+    em = cf_emulator_reset(tb)
+    tok = cf_token(em)
     api = Api(em, token=tok)
     st, doc, _ = api.call('GET', '/user/tokens/verify')
     assert st == 200 and doc['success'] and doc['result']['status'] == 'active', doc
@@ -221,7 +115,7 @@ def test_cf_emulator_auth(tb):
     st, doc, _ = api.call('GET', '/zones', headers={})
     assert st == 400 and _errs(doc)[0][0] == 9106, (st, doc)
 
-    email, key = _global_key(em)
+    email, key = cf_global_key(em)
     st, doc, _ = Api(em, email=email, key=cf_emulator.new_global_key()).call('GET', '/zones')
     assert st == 403 and _errs(doc) == [(9103, 'Unknown X-Auth-Key or X-Auth-Email')], (st, doc)
     st, doc, _ = Api(em, email=email, key=tok).call('GET', '/zones')      # a token as key
@@ -231,7 +125,7 @@ def test_cf_emulator_auth(tb):
     assert st == 200 and doc['result'][0]['name'] == ZONE, (st, doc)
 
     # A token scoped to acme.test only.
-    scoped = _token(em, zones=['acme.test'])
+    scoped = cf_token(em, zones=['acme.test'])
     sapi = Api(em, token=scoped)
     st, doc, _ = sapi.call('GET', '/user/tokens/verify')
     scoped_id = doc['result']['id']
@@ -254,11 +148,11 @@ def test_cf_emulator_auth(tb):
         assert (st, _errs(doc)) == (403, [(10000, 'Authentication error')]), (route, st, doc)
 
     # Read-only token; disabled token.
-    ro = Api(em, token=_token(em, dns_edit=False))
+    ro = Api(em, token=cf_token(em, dns_edit=False))
     st, doc, _ = ro.call('POST', f'/zones/{zid}/dns_records',
                          body={'type': 'TXT', 'name': 'ro.example.test', 'content': 'x'})
     assert (st, _errs(doc)) == (403, [(10000, 'Authentication error')]), (st, doc)
-    dis = Api(em, token=_token(em, status='disabled'))
+    dis = Api(em, token=cf_token(em, status='disabled'))
     st, doc, _ = dis.call('GET', '/user/tokens/verify')
     assert st == 200 and doc['result']['status'] == 'disabled', doc
     st, doc, _ = dis.call('GET', '/zones')
@@ -271,14 +165,14 @@ def test_cf_emulator_auth(tb):
     assert {r.auth for r in em.requests} == {'token', 'global', None}
 
 
-@cf_test
+@with_emulator_log
 def test_cf_emulator_token_kinds(tb):
     """Account-owned tokens, revoked and unknown tokens, tokens without
     Zone:Read, and the newer credential formats, answered per endpoint as
     Cloudflare does (api-fidelity.md §1.1, §1.2, §1.9)."""
-    em = _emulator(tb)
+    em = cf_emulator_reset(tb)
     zid = em.zone_id(ZONE)
-    acct = Api(em, token=_token(em, prefix='cfat_', account=cf_emulator.ACCOUNT_ID))
+    acct = Api(em, token=cf_token(em, prefix='cfat_', account=cf_emulator.ACCOUNT_ID))
     st, doc, _ = acct.call('GET', '/user/tokens/verify')
     assert (st, _errs(doc)) == (401, [(1000, 'Invalid API Token')]), (st, doc)
     st, doc, _ = acct.call('GET', f'/accounts/{cf_emulator.ACCOUNT_ID}/tokens/verify')
@@ -289,7 +183,7 @@ def test_cf_emulator_token_kinds(tb):
     assert st == 200 and doc['result'][0]['account']['id'] == cf_emulator.ACCOUNT_ID, doc
     st, doc, _ = acct.call('GET', '/accounts')
     assert [a['id'] for a in doc['result']] == [cf_emulator.ACCOUNT_ID], doc
-    user = Api(em, token=_token(em, prefix='cfut_'))
+    user = Api(em, token=cf_token(em, prefix='cfut_'))
     st, doc, _ = user.call('GET', f'/accounts/{cf_emulator.ACCOUNT_ID}/tokens/verify')
     assert st == 401, (st, doc)
     assert user.call('GET', '/user/tokens/verify')[0] == 200
@@ -301,7 +195,7 @@ def test_cf_emulator_token_kinds(tb):
     assert 'other.test' in [z['name'] for z in user.call('GET', '/zones')[1]['result']]
 
     # revoked (unknown) token: what each endpoint answers
-    tok = _token(em)
+    tok = cf_token(em)
     rev = Api(em, token=tok)
     assert rev.call('GET', '/user/tokens/verify')[0] == 200
     em.revoke_token(tok)
@@ -318,7 +212,7 @@ def test_cf_emulator_token_kinds(tb):
         assert (st, _errs(doc)) == want, (method, route, st, doc)
 
     # a token without Zone:Read: no zone list, no zone read; DNS records work
-    nozr = Api(em, token=_token(em, zone_read=False))
+    nozr = Api(em, token=cf_token(em, zone_read=False))
     st, doc, _ = nozr.call('GET', '/zones', {'name': ZONE})
     assert st == 403 and _errs(doc)[0][0] == 0 and 'zone.list' in _errs(doc)[0][1], (st, doc)
     st, doc, _ = nozr.call('GET', f'/zones/{zid}')
@@ -334,11 +228,11 @@ def test_cf_emulator_token_kinds(tb):
     assert st == 400 and doc['errors'][0]['error_chain'][0]['code'] == 6103, doc
 
 
-@cf_test
+@with_emulator_log
 def test_cf_emulator_zones_and_paging(tb):
     """GET /zones: the name and status filters, zone objects, result_info."""
-    em = _emulator(tb)
-    api = Api(em, token=_token(em))
+    em = cf_emulator_reset(tb)
+    api = Api(em, token=cf_token(em))
     for i in range(30):
         em.add_zone(f'z{i:02d}.test')
     st, doc, _ = api.call('GET', '/zones', {'name': ZONE})
@@ -379,11 +273,11 @@ def test_cf_emulator_zones_and_paging(tb):
         assert [z['id'] for z in doc['result']] == want, (q, doc)
 
 
-@cf_test
+@with_emulator_log
 def test_cf_emulator_records(tb):
     """Create / list / delete TXT, their errors, and what appears in BIND."""
-    em = _emulator(tb)
-    api = Api(em, token=_token(em))
+    em = cf_emulator_reset(tb)
+    api = Api(em, token=cf_token(em))
     zid = em.zone_id(ZONE)
     recs = f'/zones/{zid}/dns_records'
     name = '_acme-challenge.emu.example.test'
@@ -513,11 +407,11 @@ def test_cf_emulator_records(tb):
         assert dig_txt(NS1, n)[2] == [], f'{n} still in DNS after reset()'
 
 
-@cf_test
+@with_emulator_log
 def test_cf_emulator_faults(tb):
     """inject(): each kind once per matching request; latency; rate limit."""
-    em = _emulator(tb)
-    tok = _token(em)
+    em = cf_emulator_reset(tb)
+    tok = cf_token(em)
     api = Api(em, token=tok)
     zid = em.zone_id(ZONE)
 
@@ -575,7 +469,7 @@ def test_cf_emulator_faults(tb):
     # rate limit: per credential; the call over the budget starts a block
     # (a window far longer than the calls take: the count cannot run late)
     em.rate_limit, em.rate_window, em.rate_block = 5, 600.0, 1.0
-    api, other = Api(em, token=_token(em)), Api(em, token=_token(em))
+    api, other = Api(em, token=cf_token(em)), Api(em, token=cf_token(em))
     codes = [api.call('GET', '/zones')[0] for _ in range(6)]
     assert codes == [200] * 5 + [429], codes
     st, doc, h = api.call('GET', '/zones')
@@ -594,13 +488,13 @@ def test_cf_emulator_faults(tb):
     assert [(b[1], b[3] - b[2]) for b in em.blocks][-1] == (f'/zones/{zid}/dns_records', 300)
 
 
-@cf_test
+@with_emulator_log
 def test_cf_emulator_tls(tb):
     """Each emulator instance has its own CA: the second instance is refused
     by a client that trusts only the first one's CA."""
-    em = _emulator(tb)
-    em2 = _emulator(tb, 'cf-untrusted')
-    tok = _token(em2)
+    em = cf_emulator_reset(tb)
+    em2 = cf_emulator_reset(tb, 'cf-untrusted')
+    tok = cf_token(em2)
     try:
         Api(em2, token=tok, ca_file=em.ca_file).call('GET', '/zones')
         raise AssertionError('a certificate from another CA was accepted')
@@ -621,34 +515,34 @@ def test_cf_emulator_tls(tb):
 # dns01 against the emulator
 # --------------------------------------------------------------------------
 
-@cf_test
-def test_cf_certbot_apex_wildcard(tb):
-    """certbot apex + wildcard: the last auth returns with both values on
-    ns1 and ns2, after one zone lookup and two POSTs; each cleanup is one
-    DELETE by id; an unrelated value at the same name survives."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+
+@with_emulator_log
+def test_cf_certbot_hooks_by_id(tb):
+    """certbot apex + wildcard, in API calls: the auth pair makes one zone
+    lookup and two POSTs (what DNS serves then: test_contract's
+    additive_add), the last auth prints the record id; each cleanup is one
+    DELETE by id, without a lookup; an unrelated value at the same name
+    survives; a run whose journal is lost deletes by the id in
+    CERTBOT_AUTH_OUTPUT alone."""
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     domain, all_domains = ZONE, f'{ZONE},{ZONE}'
     name = '_acme-challenge.' + domain
     unrelated = 'unrelated-' + acme_value()[:12]
     em.add_record(ZONE, name, unrelated)
-    assert em.wait_published()
-    tb.sync()
     values = [acme_value(), acme_value()]
 
     mark = len(em.requests)
     outs, _ = auth_pair(tb, conf, domain, values, all_domains)
-    for server in (NS1, NS2):
-        expect_txt(server, name, values + [unrelated], 'when the last auth returned: ')
     reqs = em.requests[mark:]
-    note(f'auth run (2 calls): {len(reqs)} API calls: {_summary(reqs)}')
+    note(f'auth run (2 calls): {len(reqs)} API calls: {summary(reqs)}')
     lookups = [r for r in reqs if r.method == 'GET' and r.route == '/zones']
     posts = [r for r in reqs if r.method == 'POST']
-    assert len(lookups) <= 1, f'{len(lookups)} zone lookups: {_summary(reqs)}'
-    assert all(r.query.get('name') == ZONE for r in lookups), _summary(reqs)
-    assert len(posts) == 2, f'{len(posts)} POSTs: {_summary(reqs)}'
-    assert sorted(_unquote(p.body['content']) for p in posts) == sorted(values), \
+    assert len(lookups) <= 1, f'{len(lookups)} zone lookups: {summary(reqs)}'
+    assert all(r.query.get('name') == ZONE for r in lookups), summary(reqs)
+    assert len(posts) == 2, f'{len(posts)} POSTs: {summary(reqs)}'
+    assert sorted(unquote(p.body['content']) for p in posts) == sorted(values), \
         [p.body for p in posts]
     assert all(p.body['name'] == name and p.body['type'] == 'TXT' for p in posts), \
         [p.body for p in posts]
@@ -672,15 +566,15 @@ def test_cf_certbot_apex_wildcard(tb):
         assert rc == 0, f'cleanup (REMAINING={remaining}) exited {rc}: {err.strip()[-500:]}'
         reqs = em.requests[mark:]
         note(f'cleanup REMAINING={remaining}: {len(reqs)} API calls in {el:.2f}s: '
-             f'{_summary(reqs)}')
+             f'{summary(reqs)}')
         deletes = [r for r in reqs if r.method == 'DELETE']
         want = [] if remaining else values
-        assert len(deletes) == len(want), f'{len(deletes)} DELETEs: {_summary(reqs)}'
+        assert len(deletes) == len(want), f'{len(deletes)} DELETEs: {summary(reqs)}'
         assert sorted(d.route.rsplit('/', 1)[1] for d in deletes) == \
             sorted(recs[v]['id'] for v in want), f'deleted {[d.route for d in deletes]}'
-        assert all(d.status == 200 for d in deletes), _summary(reqs)
+        assert all(d.status == 200 for d in deletes), summary(reqs)
         assert not [r for r in reqs if r.method == 'GET' and 'dns_records' in r.route], \
-            f'cleanup searched although the record id was known: {_summary(reqs)}'
+            f'cleanup searched although the record id was known: {summary(reqs)}'
     assert set(_by_content(em, name)) == {unrelated}, em.records(ZONE)
 
     # A one-name run whose journal is lost: the id in CERTBOT_AUTH_OUTPUT
@@ -694,21 +588,18 @@ def test_cf_certbot_apex_wildcard(tb):
                               env=certbot_env(single, sv, 0, single, out.strip()))
     assert rc == 0, f'cleanup {single} exited {rc}: {err.strip()[-500:]}'
     reqs = em.requests[mark:]
-    assert [r.method for r in reqs] == ['DELETE'], f'without state: {_summary(reqs)}'
+    assert [r.method for r in reqs] == ['DELETE'], f'without state: {summary(reqs)}'
     assert reqs[0].route.split('/')[-1] in out, f'deleted {reqs[0].route}, auth printed {out!r}'
     assert set(_by_content(em, name)) == {unrelated}, em.records(ZONE)
-    expect_txt(NS1, name, [unrelated], 'after cleanup: ')
-    tb.sync()
-    expect_txt(NS2, name, [unrelated], 'after cleanup: ')
 
 
-@cf_test
+@with_emulator_log
 def test_cf_duplicate_is_success(tb):
     """A record that already exists (81058, and the older 81057) makes `set`
     succeed without a second record; `unset` then deletes it."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     # Which content form does dns01 send (quoted or not)? Pre-create that one.
     probe, pv = '_acme-challenge.probe.example.test', acme_value()
     rc, _, err, _ = _set(conf, probe, pv, extra=('--no-wait',))
@@ -724,28 +615,28 @@ def test_cf_duplicate_is_success(tb):
         mark = len(em.requests)
         rc, _, err, _ = _set(conf, name, v)
         reqs = em.requests[mark:]
-        note(f'{code}: set: {_summary(reqs)}')
+        note(f'{code}: set: {summary(reqs)}')
         assert rc == 0, f'set with an existing record ({code}) exited {rc}: {err[-500:]}'
         assert any(r.method == 'POST' and r.status == 400 for r in reqs), \
-            f'no POST met the duplicate: {_summary(reqs)}'
+            f'no POST met the duplicate: {summary(reqs)}'
         assert len([r for r in em.records(ZONE) if r['name'] == name]) == 1, em.records(ZONE)
         for server in (NS1, NS2):
             expect_txt(server, name, [v])
         mark = len(em.requests)
         rc, _, err, _ = _unset(conf, name, v)
         assert rc == 0, f'unset exited {rc}: {err[-500:]}'
-        note(f'{code}: unset: {_summary(em.requests[mark:])}')
+        note(f'{code}: unset: {summary(em.requests[mark:])}')
         assert not [r for r in em.records(ZONE) if r['name'] == name], em.records(ZONE)
         expect_txt(NS1, name, [])
 
 
-@cf_test
+@with_emulator_log
 def test_cf_unset_looks_up_by_content(tb):
     """`unset` without a record id finds the record by type, name and
     content, quoted or unquoted, and deletes only that one."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     name = '_acme-challenge.lookup.example.test'
     vq, vu, other = acme_value(), acme_value(), acme_value()
     rq = em.add_record(ZONE, name, f'"{vq}"')
@@ -758,33 +649,33 @@ def test_cf_unset_looks_up_by_content(tb):
         mark = len(em.requests)
         rc, _, err, _ = _unset(conf, name, value)
         reqs = em.requests[mark:]
-        note(f'unset ({"quoted" if rec is rq else "unquoted"} record): {_summary(reqs)}')
+        note(f'unset ({"quoted" if rec is rq else "unquoted"} record): {summary(reqs)}')
         assert rc == 0, f'unset exited {rc}: {err[-500:]}'
         deletes = [r for r in reqs if r.method == 'DELETE']
         assert [d.route.rsplit('/', 1)[1] for d in deletes] == [rec['id']], \
-            f'expected one DELETE of {rec["id"]}: {_summary(reqs)}'
+            f'expected one DELETE of {rec["id"]}: {summary(reqs)}'
         assert sorted(_by_content(em, name)) == sorted(left), em.records(ZONE)
         for server in (NS1, NS2):
             expect_txt(server, name, left, 'after unset: ')
     assert _by_content(em, '_acme-challenge.elsewhere.example.test'), 'a record elsewhere went'
 
 
-@cf_test
+@with_emulator_log
 def test_cf_token_scoped_to_other_zone(tb):
     """A token that sees only acme.test, used for example.test: exit 3,
     stderr names the zone; nothing is written. It works for acme.test."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em, zones=['acme.test']))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em, zones=['acme.test']))
     name, v = '_acme-challenge.scope.example.test', acme_value()
     rc, _, err, _ = _set(conf, name, v)
     assert rc == 3, f'expected exit 3 (credentials), got {rc}: {err[-500:]}'
     assert [r.status for r in em.calls('GET', r'^/zones$')][-1:] == [403], \
-        f'the zone lookup never met the 403: {_summary(em.requests)}'
+        f'the zone lookup never met the 403: {summary(em.requests)}'
     assert ZONE in err, f'stderr does not name the zone {ZONE}:\n{err}'
     note('stderr mentions Zone:Read: ' + ('yes' if 'Zone:Read' in err or 'Zone:Zone:Read' in err
                                           else 'no') + f' | {err.strip().splitlines()[-1]}')
-    assert not em.calls('POST') and not em.records(ZONE), _summary(em.requests)
+    assert not em.calls('POST') and not em.records(ZONE), summary(em.requests)
     name2 = '_acme-challenge.scope.acme.test'
     rc, _, err, _ = _set(conf, name2, v)
     assert rc == 0, f'the same token in acme.test: exit {rc}: {err[-500:]}'
@@ -792,67 +683,65 @@ def test_cf_token_scoped_to_other_zone(tb):
     assert rc == 0, f'unset in acme.test: exit {rc}: {err[-500:]}'
 
 
-@cf_test
+@with_emulator_log
 def test_cf_zone_not_in_account(tb):
     """DNS finds the zone but the Cloudflare account has no such zone
     (GET /zones?name= answers an empty list): a clear error, exit 3 or 4,
     nothing written."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     em.drop_zone(ZONE)
     rc, _, err, _ = _set(conf, '_acme-challenge.nozone.example.test', acme_value())
     note(f'exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ""} '
-         f'[{_summary(em.requests)}]')
+         f'[{summary(em.requests)}]')
     assert rc in (3, 4), f'expected exit 3 or 4, got {rc}: {err[-500:]}'
-    assert [r.status for r in em.calls('GET', r'^/zones$')] == [200], _summary(em.requests)
+    assert [r.status for r in em.calls('GET', r'^/zones$')] == [200], summary(em.requests)
     assert ZONE in err, f'stderr does not name the zone:\n{err}'
     assert not em.calls('POST')
 
 
-@cf_test
+@with_emulator_log
 def test_cf_token_without_dns_edit(tb):
     """A token that may read the zone but not edit DNS (403 code 10000 on
     POST): exit 3, nothing written."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em, dns_edit=False))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em, dns_edit=False))
     rc, _, err, _ = _set(conf, '_acme-challenge.ro.example.test', acme_value())
     assert rc == 3, f'expected exit 3 (credentials), got {rc}: {err[-500:]}'
     assert [p.status for p in em.calls('POST')][-1:] == [403], \
-        f'the POST never met the 403: {_summary(em.requests)}'
+        f'the POST never met the 403: {summary(em.requests)}'
     note(err.strip().splitlines()[-1] if err.strip() else '(no stderr)')
     assert 'lack Zone:Read or Zone:DNS:Edit' in err and 'rejected' not in err, err
     assert not em.records(ZONE)
 
 
-@cf_test
-def test_cf_wrong_credentials(tb):
-    """An unknown token (9109), a malformed one (6003/6111), a wrong global
-    key (9103) and a token given as global key (6003/6103): exit 3 each."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    email, key = _global_key(em)
+@with_emulator_log
+def test_cf_wrong_credential_forms(tb):
+    """A malformed token (6003/6111), a wrong global key (9103) and a token
+    given as global key (6003/6103): exit 3 each, the message names the
+    keys in use. (An unknown token: test_contract's bad_credentials.)"""
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    email, key = cf_global_key(em)
     wrong_key = cf_emulator.new_global_key()
     SECRETS.add(wrong_key)
     unknown = cf_emulator.new_token()
     SECRETS.add(unknown)
-    cases = [('unknown token', dict(token=unknown), 'invalid'),
-             ('malformed token', dict(token='bad/token+value=='), None),
-             ('wrong global key', dict(email=email, api_key=wrong_key), None),
-             ('token as global key', dict(email=email, api_key=unknown), None)]
-    for what, kw, word in cases:
+    cases = [('malformed token', dict(token='bad/token+value==')),
+             ('wrong global key', dict(email=email, api_key=wrong_key)),
+             ('token as global key', dict(email=email, api_key=unknown))]
+    for what, kw in cases:
         conf = cf_config(tb, em, **kw)
         mark = len(em.requests)
         rc, _, err, _ = _set(conf, '_acme-challenge.cred.example.test', acme_value())
         reqs = em.requests[mark:]
         note(f'{what}: exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ""} '
-             f'[{_summary(reqs)}]')
+             f'[{summary(reqs)}]')
         assert rc == 3, f'{what}: expected exit 3, got {rc}: {err[-500:]}'
         assert reqs and reqs[0].status in (400, 401, 403), \
-            f'{what}: the API never rejected the credentials: {_summary(reqs)}'
-        if word:
-            assert word in err.lower(), f'{what}: stderr does not say {word!r}:\n{err}'
+            f'{what}: the API never rejected the credentials: {summary(reqs)}'
         if 'api_key' in kw:       # the fix must point at the keys actually in use
             assert 'api_token' not in err, \
                 f'{what}: the message names api_token, but the section uses email + api_key:' \
@@ -861,29 +750,29 @@ def test_cf_wrong_credentials(tb):
     assert not em.records(ZONE)
 
 
-@cf_test
+@with_emulator_log
 def test_cf_account_token_verified(tb):
     """An account-owned token (cfat_...) gets 401 code 1000 from
     /user/tokens/verify, which knows only users' tokens: doctor then looks
     the zone up and verifies the token at /accounts/<the zone's
     account>/tokens/verify, says that it was an account-owned token, and
     its round trip passes (exit 0). (A user's token: test_doctor.py.)"""
-    _need_cloudflare()
-    em = _emulator(tb)
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
     acct = cf_emulator.ACCOUNT_ID
-    conf = cf_config(tb, em, token=_token(em, prefix='cfat_', account=acct))
-    rc, cred, out, err = _doctor_credentials(conf, 'acct.example.test')
+    conf = cf_config(tb, em, token=cf_token(em, prefix='cfat_', account=acct))
+    rc, cred, _, out, err = doctor_credentials(conf, 'acct.example.test')
     note(f'account token: exit {rc}: {cred}')
     assert rc == 0, f'doctor with an account-owned token exited {rc}:\n{out}\n{err[-500:]}'
     assert cred and cred[0] == 'OK' and 'account-owned API token' in cred[1] \
         and f'/accounts/{acct}/tokens/verify' in cred[1], cred
-    checks = [c for c in _calls(em.requests) if c[0] == 'GET' and 'dns_records' not in c[1]]
+    checks = [c for c in calls(em.requests) if c[0] == 'GET' and 'dns_records' not in c[1]]
     assert checks[:3] == [('GET', '/user/tokens/verify', 401), ('GET', '/zones', 200),
-                          ('GET', '/accounts/…/tokens/verify', 200)], _summary(em.requests)
+                          ('GET', '/accounts/…/tokens/verify', 200)], summary(em.requests)
     assert [p.status for p in em.calls('POST')] == [200], 'no round trip with the token'
 
 
-@cf_test
+@with_emulator_log
 def test_cf_rejected_token(tb):
     """A revoked token is rejected, exit 3, and the message says so
     (invalid, revoked or expired), never that it lacks a permission: at
@@ -892,24 +781,24 @@ def test_cf_rejected_token(tb):
     tell from a missing Zone:Read). A valid token without DNS:Edit
     (403/10000) is still said to lack Zone:DNS:Edit
     (test_cf_token_without_dns_edit)."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    tok = _token(em)
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    tok = cf_token(em)
     conf = cf_config(tb, em, token=tok)
     em.revoke_token(tok)
 
     def rejected(what, rc, err, since, want):
         reqs = em.requests[since:]
         note(f'{what}: exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ""} '
-             f'[{_summary(reqs)}]')
+             f'[{summary(reqs)}]')
         assert rc == 3, f'{what}: expected exit 3, got {rc}: {err[-500:]}'
         assert 'rejected' in err and 'invalid, revoked or expired' in err \
             and 'api_token' in err, f'{what}: stderr does not say the token was rejected:\n{err}'
         assert 'lack' not in err, f'{what}: a dead token is not a missing permission:\n{err}'
-        assert _calls(reqs) == want, f'{what}: {_summary(reqs)}'
+        assert calls(reqs) == want, f'{what}: {summary(reqs)}'
 
     mark = len(em.requests)
-    rc, cred, out, err = _doctor_credentials(conf, 'revoked.example.test')
+    rc, cred, _, out, err = doctor_credentials(conf, 'revoked.example.test')
     rejected('doctor', rc, err, mark, [('GET', '/user/tokens/verify', 401),
                                        ('GET', '/zones', 403)])
     assert cred and cred[0] == 'FAIL' and 'rejected' in cred[1], cred
@@ -922,16 +811,16 @@ def test_cf_rejected_token(tb):
                                                     ('POST', '/zones/…/dns_records', 401)])
 
 
-@cf_test
+@with_emulator_log
 def test_cf_same_zone_name_in_two_accounts(tb):
     """Two zones named example.test, in two accounts (a user in both, or a
     zone being moved). Both active: exit 3, nothing written, and the message
     lists both zones with their accounts and points at zone_id; zone_id =
     then picks one (GET /zones/<id>, no lookup by name). Only one active:
     that one is used without zone_id."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    tok = _token(em)
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    tok = cf_token(em)
     twin = em.add_zone(ZONE, account=em.add_account('Other Team'))
     ours = em.zone_id(ZONE)
     conf = cf_config(tb, em, token=tok)
@@ -940,20 +829,20 @@ def test_cf_same_zone_name_in_two_accounts(tb):
     assert rc == 3, f'expected exit 3, got {rc}: {err[-500:]}'
     for word in (ours, twin, 'Other Team', cf_emulator.ACCOUNT_NAME, 'zone_id'):
         assert word in err, f'the message does not name {word!r}:\n{err}'
-    assert not em.calls('POST'), _summary(em.requests)
+    assert not em.calls('POST'), summary(em.requests)
 
     conf = cf_config(tb, em, token=tok, zone_id=ours)
     name, v = '_acme-challenge.twins2.example.test', acme_value()
     mark = len(em.requests)
     rc, _, err, _ = _set(conf, name, v, extra=('--no-wait',))
     assert rc == 0, f'set with zone_id exited {rc}: {err[-500:]}'
-    assert _calls(em.requests[mark:]) == [('GET', '/zones/…', 200),
+    assert calls(em.requests[mark:]) == [('GET', '/zones/…', 200),
                                           ('POST', '/zones/…/dns_records', 200)], \
-        _summary(em.requests[mark:])
+        summary(em.requests[mark:])
     assert em.requests[mark].route == f'/zones/{ours}' and set(_by_content(em, name)) == {v}
 
     em.reset()
-    conf = cf_config(tb, em, token=_token(em))
+    conf = cf_config(tb, em, token=cf_token(em))
     em.add_zone(ZONE, status='pending', account=em.add_account('Other Team'))
     name = '_acme-challenge.twins3.example.test'
     rc, _, err, _ = _set(conf, name, v, extra=('--no-wait',))
@@ -961,7 +850,7 @@ def test_cf_same_zone_name_in_two_accounts(tb):
     assert 'using the active one' in err and set(_by_content(em, name)) == {v}, err
 
 
-@cf_test
+@with_emulator_log
 def test_cf_zone_id_without_zone_read(tb):
     """A token without Zone:Read cannot look the zone up (exit 3, and the
     message points at zone_id). With zone_id = it may not read the zone
@@ -970,9 +859,9 @@ def test_cf_zone_id_without_zone_read(tb):
     to verify the token at: a list of the zone's records shows that
     Cloudflare takes it. Such an unread zone_id stands for one zone only: a
     run with names in two zones is refused for the second (exit 3)."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    tok = _token(em, zone_read=False)
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    tok = cf_token(em, zone_read=False)
     conf = cf_config(tb, em, token=tok)
     rc, _, err, _ = _set(conf, '_acme-challenge.nozr.example.test', acme_value(), extra=('--no-wait',))
     assert rc == 3 and 'zone_id' in err, f'exit {rc}: {err[-500:]}'
@@ -983,22 +872,22 @@ def test_cf_zone_id_without_zone_read(tb):
     mark = len(em.requests)
     rc, _, err, _ = _set(conf, name, v, extra=('-v', '--no-wait'))
     assert rc == 0, f'set with zone_id exited {rc}: {err[-1500:]}'
-    assert _calls(em.requests[mark:]) == [('GET', '/zones/…', 403),
+    assert calls(em.requests[mark:]) == [('GET', '/zones/…', 403),
                                           ('POST', '/zones/…/dns_records', 200)], \
-        _summary(em.requests[mark:])
+        summary(em.requests[mark:])
     assert 'trusting that zone_id is zone example.test' in err, err[-1500:]
     rc, _, err, _ = _unset(conf, name, v, extra=('--no-wait',))
     assert rc == 0 and not _by_content(em, name), f'unset exited {rc}: {err[-500:]}'
-    acct = cf_config(tb, em, token=_token(em, prefix='cfat_', zone_read=False,
+    acct = cf_config(tb, em, token=cf_token(em, prefix='cfat_', zone_read=False,
                                           account=cf_emulator.ACCOUNT_ID),
                      zone_id=em.zone_id(ZONE))
     mark = len(em.requests)
-    rc, cred, out, err = _doctor_credentials(acct, 'nozr3.example.test')
+    rc, cred, _, out, err = doctor_credentials(acct, 'nozr3.example.test')
     assert rc == 0 and cred and "not a user's token" in cred[1] and 'dns_records' in cred[1], \
         (rc, cred, out, err[-500:])
-    checks = [c for c in _calls(em.requests[mark:]) if c[0] == 'GET']
+    checks = [c for c in calls(em.requests[mark:]) if c[0] == 'GET']
     assert checks[:3] == [('GET', '/user/tokens/verify', 401), ('GET', '/zones/…', 403),
-                          ('GET', '/zones/…/dns_records', 200)], _summary(em.requests[mark:])
+                          ('GET', '/zones/…/dns_records', 200)], summary(em.requests[mark:])
 
     v1, v2 = acme_value(), acme_value()
     rc, _, err, _ = run_dns01(['-c', conf, 'deploy_challenge', 'nozr4.example.test', 't1', v1,
@@ -1008,30 +897,30 @@ def test_cf_zone_id_without_zone_read(tb):
     assert not [r for r in em.records('acme.test')], em.records('acme.test')
 
 
-@cf_test
+@with_emulator_log
 def test_cf_zone_id_of_another_zone(tb):
     """zone_id applies to its own zone only: with the id of acme.test, a
     name in example.test is looked up by name (and said), and written
     there."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em), zone_id=em.zone_id('acme.test'))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em), zone_id=em.zone_id('acme.test'))
     name, v = '_acme-challenge.elsewhere.example.test', acme_value()
     rc, _, err, _ = _set(conf, name, v, extra=('--no-wait',))
     assert rc == 0, f'set exited {rc}: {err[-500:]}'
-    assert _calls(em.requests) == [('GET', '/zones/…', 200), ('GET', '/zones', 200),
-                                   ('POST', '/zones/…/dns_records', 200)], _summary(em.requests)
+    assert calls(em.requests) == [('GET', '/zones/…', 200), ('GET', '/zones', 200),
+                                   ('POST', '/zones/…/dns_records', 200)], summary(em.requests)
     assert 'is zone acme.test' in err and set(_by_content(em, name)) == {v}, err
 
 
-@cf_test
+@with_emulator_log
 def test_cf_zone_id_checked(tb):
     """zone_id must be 32 lowercase hex digits, in a section or as
     CF_Zone_ID (acme.sh's name; lego has none) in environment mode: exit 3
     with a message, and no API call."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    tok = _token(em)
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    tok = cf_token(em)
     for bad in (em.zone_id(ZONE).upper(), em.zone_id(ZONE)[:31], '../' + 'a' * 29):
         conf = cf_config(tb, em, token=tok, zone_id=bad)
         rc, _, err, _ = _set(conf, '_acme-challenge.badid.example.test', acme_value())
@@ -1043,18 +932,18 @@ def test_cf_zone_id_checked(tb):
     rc, _, err, _ = run_dns01(['set', '_acme-challenge.envid.example.test', acme_value()], env=env)
     assert rc == 3 and 'zone_id must be' in err and 'environment' in err, \
         f'CF_Zone_ID: exit {rc}: {err[-500:]}'
-    assert not em.requests, _summary(em.requests)
+    assert not em.requests, summary(em.requests)
 
 
-@cf_test
+@with_emulator_log
 def test_cf_txt_content_quoted(tb):
     """TXT content goes out quoted, as the dashboard wants it ("value", with
     '"' and '\\' escaped inside), and DNS (ns1, where the emulator
     publishes) serves the values themselves; unset finds the quoted records
     by content and deletes them."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     name, v, text = 'quoted.example.test', acme_value(), 'say "hi" \\ there'
     rc, _, err, _ = _set(conf, name, v, text, extra=('--no-wait',))
     assert rc == 0, f'set exited {rc}: {err[-500:]}'
@@ -1063,19 +952,19 @@ def test_cf_txt_content_quoted(tb):
     _wait_txt(NS1, name, [v, text])
     rc, _, err, _ = _unset(conf, name, v, text, extra=('--no-wait',))
     assert rc == 0, f'unset exited {rc}: {err[-500:]}'
-    assert len(em.calls('DELETE')) == 2 and not _by_content(em, name), _summary(em.requests)
+    assert len(em.calls('DELETE')) == 2 and not _by_content(em, name), summary(em.requests)
 
 
-@cf_test
+@with_emulator_log
 def test_cf_exists_in_either_form(tb):
     """"Already exists" with the existing record bare (v, as certbot and
     acme.sh write it) or quoted ("v"): dns01 finds that record by its content
     in either form and keeps its id, so the cleanup deletes both by id,
     without a lookup. (Whether Cloudflare calls v and "v" identical is not
     known: the emulator is told to, twins_identical.)"""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     em.twins_identical = True
     args, pre = [], []
     for form in ('bare', 'quoted'):
@@ -1085,35 +974,40 @@ def test_cf_exists_in_either_form(tb):
         args += [domain, 'token-' + form, v]
     assert em.wait_published()
     rc, _, err, _ = run_dns01(['-c', conf, 'deploy_challenge', *args])
-    note(f'deploy: {_summary(em.requests)}')
+    note(f'deploy: {summary(em.requests)}')
     assert rc == 0, f'deploy_challenge exited {rc}: {err[-500:]}'
-    assert [p.status for p in em.calls('POST')] == [400, 400], _summary(em.requests)
+    assert [p.status for p in em.calls('POST')] == [400, 400], summary(em.requests)
     mark = len(em.requests)
     rc, _, err, _ = run_dns01(['-c', conf, 'clean_challenge', *args])
     reqs = em.requests[mark:]
-    note(f'clean: {_summary(reqs)}')
+    note(f'clean: {summary(reqs)}')
     assert rc == 0, f'clean_challenge exited {rc}: {err[-500:]}'
     assert sorted(r.route.rsplit('/', 1)[1] for r in reqs if r.method == 'DELETE') == \
-        sorted(pre) and len(reqs) == 2, f'not two DELETEs by the ids found: {_summary(reqs)}'
+        sorted(pre) and len(reqs) == 2, f'not two DELETEs by the ids found: {summary(reqs)}'
     assert not [r for r in em.records(ZONE) if r['name'].startswith('_acme-challenge.twin-')]
 
 
-@cf_test
+@with_emulator_log
 def test_cf_global_key_and_credentials_file(tb):
-    """email + api_key (global key) works; so does a certbot credentials
-    file (dns_cloudflare_api_token), mode 600."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    email, key = _global_key(em)
+    """email + api_key (global key) works, and -v traces its requests
+    without the key (run_dns01 fails on it); so does a certbot credentials
+    file (dns_cloudflare_api_token, or email and global key), mode 600."""
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    email, key = cf_global_key(em)
     conf = cf_config(tb, em, email=email, api_key=key)
     name, v = '_acme-challenge.global.example.test', acme_value()
-    rc, _, err, _ = _set(conf, name, v)
+    rc, _, err, _ = _set(conf, name, v, extra=('-v',))
     assert rc == 0, f'set with the global key exited {rc}: {err[-500:]}'
-    rc, _, err, _ = _unset(conf, name, v)
+    assert 'POST' in err and 'dns_records' in err, f'no request trace at -v:\n{err[-1500:]}'
+    note(f'global key: "redacted" in the -v trace: {"redacted" in err.lower()}; '
+         f'e-mail shown: {email in err}')
+    rc, _, err, _ = _unset(conf, name, v, extra=('-v',))
     assert rc == 0, f'unset with the global key exited {rc}: {err[-500:]}'
+    assert 'DELETE' in err, f'no DELETE trace at -v:\n{err[-1500:]}'
     assert {r.auth for r in em.requests} == {'global'}, {r.auth for r in em.requests}
 
-    tok = _token(em)
+    tok = cf_token(em)
     ini = _write_private(tb.tmp / 'cloudflare.ini', f'dns_cloudflare_api_token = {tok}\n')
     conf = cf_config(tb, em, credentials=ini)
     mark = len(em.requests)
@@ -1139,14 +1033,14 @@ def test_cf_global_key_and_credentials_file(tb):
     assert rc == 3 and 'chmod 600' in err, f'a 0644 credentials file: exit {rc}:\n{err}'
 
 
-@cf_test
+@with_emulator_log
 def test_cf_propagation_waits_for_the_edge(tb):
     """The API accepts at once but DNS has it 2 s later (publish_delay), and
     ns2 1 s after that: set returns only when both serve it, unset only when
     neither does."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     em.publish_delay = 2.0
     tb.set_lag(1)
     name, v = '_acme-challenge.edge.example.test', acme_value()
@@ -1163,14 +1057,14 @@ def test_cf_propagation_waits_for_the_edge(tb):
     expect_txt(NS1, name, [], 'when unset returned: ')
 
 
-@cf_test
+@with_emulator_log
 def test_cf_cleanup_when_already_gone(tb):
     """The record was removed behind dns01's back: the cleanup's DELETE
     meets 404/81044, which counts as done (exit 0); `unset` of a value
     that is not there sends no DELETE and exits 0."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     domain, v = 'gone.example.test', acme_value()
     rc, out, err, _ = run_dns01(['-c', conf, 'auth'], env=certbot_env(domain, v, 0))
     assert rc == 0, f'auth exited {rc}: {err[-500:]}'
@@ -1179,22 +1073,22 @@ def test_cf_cleanup_when_already_gone(tb):
     mark = len(em.requests)
     rc, _, err, _ = run_dns01(['-c', conf, 'cleanup'],
                               env=certbot_env(domain, v, 0, auth_output=out.strip()))
-    note(f'cleanup: exit {rc}: {_summary(em.requests[mark:])}')
+    note(f'cleanup: exit {rc}: {summary(em.requests[mark:])}')
     assert rc == 0, f'cleanup of a record already gone exited {rc}: {err[-500:]}'
     assert [r.status for r in em.calls('DELETE', since=mark)] == [404], \
-        _summary(em.requests[mark:])
+        summary(em.requests[mark:])
     assert 'gone already' in err and 'deleted' not in err, \
         f'a 404 must not be reported as a deletion: {err[-500:]}'
     mark = len(em.requests)
     rc, _, err, _ = _unset(conf, '_acme-challenge.' + domain, acme_value())
-    note(f'unset of an absent value: exit {rc}: {_summary(em.requests[mark:])}')
+    note(f'unset of an absent value: exit {rc}: {summary(em.requests[mark:])}')
     assert rc == 0, f'unset of an absent value exited {rc}: {err[-500:]}'
     assert not em.calls('DELETE', since=mark)
     assert 'no such TXT value' in err and 'deleted' not in err, \
         f'nothing was there: {err[-500:]}'
 
 
-@cf_test
+@with_emulator_log
 def test_cf_rate_limit_block_waited(tb):
     """Cloudflare's rate-limit block (every call 429 code 971, Retry-After
     the rest of the block), begun by the run's first POST: the emulator is
@@ -1202,42 +1096,42 @@ def test_cf_rate_limit_block_waited(tb):
     reach late. The 2 s block ends within the timeout, so dns01 says on
     stderr that it waits, sends every POST again only after the block, and
     succeeds."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     em.start_block(2, path='/dns_records', method='POST')
     name, values = '_acme-challenge.rl.example.test', [acme_value() for _ in range(3)]
     rc, _, err, el = _set(conf, name, *values, extra=('--no-wait',))
-    note(f'exit {rc} after {el:.2f}s: {_summary(em.requests)}')
+    note(f'exit {rc} after {el:.2f}s: {summary(em.requests)}')
     assert rc == 0, f'set exited {rc}: {err[-500:]}'
     assert len(em.blocks) == 1, em.blocks
     end = em.blocks[0][3]
     posts = em.calls('POST')
     refused = [p for p in posts if p.status == 429]
-    assert refused and all(p.time < end for p in refused), _summary(posts)
+    assert refused and all(p.time < end for p in refused), summary(posts)
     assert len(posts) == len(refused) + 3 and all(p.time >= end for p in posts[len(refused):]), \
-        f'a POST went again before the block ended: {_summary(posts)}'
+        f'a POST went again before the block ended: {summary(posts)}'
     wait = re.search(r'asks to wait [12] s \(Retry-After\)', err)
     assert wait, f'stderr does not say that dns01 waits for the block:\n{err}'
     assert wait.start() < err.index('added 3 TXT record(s)'), err
     assert sorted(_by_content(em, name)) == sorted(values)
 
 
-@cf_test
+@with_emulator_log
 def test_cf_rate_limit_block_beyond_timeout(tb):
     """A 300 s block begun by the zone lookup, with --timeout 20: it ends
     after the timeout, so dns01 does not wait for it but fails at once
     (exit 4) naming how long the block lasts and when to try again, and the
     emulator saw one call: the refused lookup, tried once."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     em.start_block(300, path='/zones', method='GET')
     rc, _, err, el = _set(conf, '_acme-challenge.rl300.example.test', acme_value(),
                           extra=('--timeout', '20'))
     note(f'exit {rc} after {el:.2f}s: {err.strip().splitlines()[-1] if err.strip() else ""}')
     assert rc == 4, f'expected exit 4, got {rc}: {err[-500:]}'
-    assert _calls(em.requests) == [('GET', '/zones', 429)], _summary(em.requests)
+    assert calls(em.requests) == [('GET', '/zones', 429)], summary(em.requests)
     assert 'asks to wait' not in err, f'dns01 meant to wait past the timeout:\n{err}'
     m = re.search(r'for another (\d+) s, beyond the timeout \(20 s\): try again after '
                   r'(\d\d):(\d\d):(\d\d)', err)
@@ -1249,36 +1143,16 @@ def test_cf_rate_limit_block_beyond_timeout(tb):
         f'named {m.group(0)!r}, the block ends at {time.strftime("%H:%M:%S", end)}'
 
 
-@cf_test
-def test_cf_429_retry_after(tb):
-    """HTTP 429 with Retry-After: 1 on the POST: dns01 waits >= 1 s, tries
-    again, succeeds."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
-    em.inject('429', count=1, path='/dns_records', method='POST', retry_after=1)
-    name, v = '_acme-challenge.ratelimited.example.test', acme_value()
-    rc, _, err, el = _set(conf, name, v)
-    assert rc == 0, f'set exited {rc}: {err[-500:]}'
-    posts = em.calls('POST')
-    assert [p.status for p in posts] == [429, 200], _summary(em.requests)
-    gap = posts[1].time - posts[0].time
-    note(f'retried after {gap:.2f}s; set took {el:.2f}s')
-    assert gap >= 0.95, f'retried {gap:.2f}s after a 429 with Retry-After: 1'
-    assert el >= 1.0
-    _unset(conf, name, v, extra=('--no-wait',))
-
-
-@cf_test
+@with_emulator_log
 def test_cf_transient_errors_then_success(tb):
-    """503 (edge HTML) three times on the POST, a 502 on the zone lookup,
-    a connection reset, and an answer lost after the record was made (the
-    retry meets 81058): each ends in exit 0 with exactly one record."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
-    cases = [('503 x3 on POST', dict(kind='503', count=3, path='/dns_records', method='POST')),
-             ('502 on the zone lookup', dict(kind='502', count=1, path='/zones', method='GET')),
+    """A 502 (edge HTML) on the zone lookup, a connection reset, an answer
+    lost after the record was made (the retry meets 81058), a slow answer:
+    each ends in exit 0 with exactly one record. (503 on the POST:
+    test_contract's retry_5xx.)"""
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
+    cases = [('502 on the zone lookup', dict(kind='502', count=1, path='/zones', method='GET')),
              ('connection reset', dict(kind='reset', count=1, method='POST')),
              ('answer lost after create', dict(kind='lost', count=1, method='POST')),
              ('slow answer (2 s)', dict(kind='slow', count=1, method='POST', delay=2))]
@@ -1288,7 +1162,7 @@ def test_cf_transient_errors_then_success(tb):
         mark = len(em.requests)
         rc, _, err, el = _set(conf, name, v)
         reqs = em.requests[mark:]
-        note(f'{what}: exit {rc} after {el:.2f}s: {_summary(reqs)}')
+        note(f'{what}: exit {rc} after {el:.2f}s: {summary(reqs)}')
         assert rc == 0, f'{what}: set exited {rc}: {err[-500:]}'
         assert len([r for r in em.records(ZONE) if r['name'] == name]) == 1, \
             f'{what}: {em.records(ZONE)}'
@@ -1297,55 +1171,32 @@ def test_cf_transient_errors_then_success(tb):
         assert rc == 0, f'{what}: unset exited {rc}: {err[-500:]}'
 
 
-@cf_test
+@with_emulator_log
 def test_cf_permanent_500_is_bounded(tb):
     """Every POST gets HTTP 500: exit 4 after a bounded number of attempts
     (at most 5; the retry delays are dns01's named constants, so the count
     bounds the time — no wall-clock assertion)."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    conf = cf_config(tb, em, token=cf_token(em))
     em.inject('500', count=1000, path='/dns_records', method='POST')
     rc, _, err, el = _set(conf, '_acme-challenge.down.example.test', acme_value())
     posts = em.calls('POST')
     note(f'exit {rc} after {el:.2f}s and {len(posts)} POSTs; stderr: '
          f'{err.strip().splitlines()[-1] if err.strip() else ""}')
     assert rc == 4, f'expected exit 4, got {rc}: {err[-500:]}'
-    assert 1 <= len(posts) <= 5, f'{len(posts)} POSTs: {_summary(em.requests)}'
+    assert 1 <= len(posts) <= 5, f'{len(posts)} POSTs: {summary(em.requests)}'
     assert not em.records(ZONE)
 
 
-@cf_test
-def test_cf_malformed_json(tb):
-    """A 200 whose JSON is cut off, on every request and then only on the
-    POST: exit 4 with a message, no crash."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
-    for what, f in (('every request', dict(count=1000)),
-                    ('the POST', dict(count=1000, method='POST'))):
-        em.clear_faults()
-        em.inject('malformed', **f)
-        mark = len(em.requests)
-        rc, _, err, el = _set(conf, '_acme-challenge.garbled.example.test', acme_value())
-        reqs = em.requests[mark:]
-        note(f'malformed on {what}: exit {rc} after {el:.2f}s, {len(reqs)} requests; '
-             f'{err.strip().splitlines()[-1] if err.strip() else ""}')
-        assert rc >= 0, f'malformed on {what}: killed by signal {-rc}'
-        assert rc == 4, f'malformed on {what}: expected exit 4, got {rc}: {err[-500:]}'
-        assert any(r.fault == 'malformed' for r in reqs), _summary(reqs)
-        assert len(reqs) <= 10, f'{len(reqs)} requests: {_summary(reqs)}'
-    em.clear_faults()
-
-
-@cf_test
+@with_emulator_log
 def test_cf_untrusted_certificate(tb):
     """api_url serves a certificate from a CA that ca_file does not hold:
     refused (exit 3 or 4), the message says why, no request gets through."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    em2 = _emulator(tb, 'cf-untrusted')
-    tok = _token(em)
+    need_provider('cloudflare')
+    em = cf_emulator_reset(tb)
+    em2 = cf_emulator_reset(tb, 'cf-untrusted')
+    tok = cf_token(em)
     em2.add_token(tok)
     for what, ca in (('ca_file of another CA', em.ca_file), ('system bundle only', None)):
         conf = cf_config(tb, em2, token=tok, ca_file=ca)
@@ -1363,77 +1214,6 @@ def test_cf_untrusted_certificate(tb):
             f'{what}: dns01 never tried a TLS handshake with api_url: {err[-500:]}'
         assert re.search(r'\bTLS\b|\bSSL\b|certificate (problem|verif)|not trusted', err), \
             f'{what}: stderr does not say the certificate was refused:\n{err}'
-    assert not em2.requests, _summary(em2.requests)
+    assert not em2.requests, summary(em2.requests)
     assert em2.tls_failures, 'no TLS handshake reached the second emulator'
     assert not em.records(ZONE) and not em2.records(ZONE)
-
-
-@cf_test
-def test_cf_verbose_redacts_secrets(tb):
-    """-v traces the requests but never prints the token or the global key
-    (run_dns01 fails on any known secret in the output)."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    tok = _token(em)
-    email, key = _global_key(em)
-    for what, conf in (('token', cf_config(tb, em, token=tok)),
-                       ('global key', cf_config(tb, em, email=email, api_key=key))):
-        # one name per pass: a write right after a removal at the same name
-        # would wait out Cloudflare's 60 s TTL (test_cache.py)
-        name = f"_acme-challenge.verbose-{what.replace(' ', '-')}.example.test"
-        v = acme_value()
-        rc, _, err, _ = _set(conf, name, v, extra=('-v',))
-        assert rc == 0, f'{what}: set -v exited {rc}: {err[-500:]}'
-        assert 'POST' in err and 'dns_records' in err and 'zones' in err, \
-            f'{what}: no request trace at -v:\n{err[-1500:]}'
-        assert tok not in err and key not in err
-        rc, _, err2, _ = _unset(conf, name, v, extra=('-v',))
-        assert rc == 0, f'{what}: unset -v exited {rc}: {err2[-500:]}'
-        assert 'DELETE' in err2, f'{what}: no DELETE trace:\n{err2[-1500:]}'
-        note(f'{what}: "redacted" in trace: {"redacted" in err.lower()}; '
-             f'e-mail shown: {email in err + err2}')
-
-
-@cf_test
-def test_cf_certbot_pebble(tb):
-    """certbot + pebble end to end with type = cloudflare (ns2 3 s behind)."""
-    _need_cloudflare()
-    em = _emulator(tb)
-    conf = cf_config(tb, em, token=_token(em))
-    certbot_pebble(tb, conf, prefix='certbot-cf-')
-    name = '_acme-challenge.example.test'
-    note(f'API calls of the whole certbot run: {_summary(em.requests)}')
-    assert len(em.calls('POST')) == 2 and len(em.calls('DELETE')) == 2, _summary(em.requests)
-    assert not [r for r in em.records(ZONE) if r['name'] == name], em.records(ZONE)
-    expect_txt(NS1, name, [], 'after certbot: ')
-
-
-def test_cf_real_account(tb):
-    """set / list / unset against the real Cloudflare API, when asked for with
-    DNS01_TEST_CLOUDFLARE_TOKEN and DNS01_TEST_CLOUDFLARE_ZONE. The runner's
-    private network namespace has no route out, so under run.py this is
-    always skipped; run it on the host with `test_cloudflare.py real`."""
-    token = os.environ.get('DNS01_TEST_CLOUDFLARE_TOKEN')
-    zone = os.environ.get('DNS01_TEST_CLOUDFLARE_ZONE')
-    if not token or not zone:
-        raise Skip('set DNS01_TEST_CLOUDFLARE_TOKEN and DNS01_TEST_CLOUDFLARE_ZONE to test '
-                   'against the real API')
-    if not _have_outside_route():
-        raise Skip('no route out of this network namespace; run '
-                   '`/usr/bin/python3 tests/integration/test_cloudflare.py real` on the host')
-    _need_cloudflare()
-    SECRETS.add(token)
-    real_account_round_trip(tb, zone, f'[provider cf]\ntype = cloudflare\nzones = {zone}\n'
-                            f'api_token = {token}\n', 'cf', 180)
-
-
-if __name__ == '__main__':
-    # Only the real-account test can run outside the runner (it needs no testbed).
-    if sys.argv[1:] == ['real']:
-        try:
-            test_cf_real_account(None)
-            print('PASS test_cf_real_account')
-        except Skip as e:
-            print(f'SKIP test_cf_real_account: {e}')
-        sys.exit(0)
-    sys.exit('usage: test_cloudflare.py real   (the other tests run under run.py)')

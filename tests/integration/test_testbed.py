@@ -68,7 +68,7 @@ def test_lag_controller(tb):
     tb.nsupdate(f'update add {b} 60 TXT "b"', zone='acme.test')
     t0 = time.monotonic()
     while dig_txt(NS2, b)[2] != ['b']:
-        assert time.monotonic() - t0 < 5, 'second of two quick changes never reached ns2'
+        assert time.monotonic() - t0 < 60, 'second of two quick changes never reached ns2'
         time.sleep(0.05)
     tb.nsupdate(f'update delete {a} TXT', f'update delete {b} TXT', zone='acme.test')
     tb.sync()

@@ -1,5 +1,7 @@
 /* The JSON-over-HTTPS client; see http.h. */
+#include <arpa/inet.h>
 #include <dlfcn.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,10 @@ static struct {
 	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void	(*slist_free_all)(struct curl_slist *);
+	CURLU	*(*url)(void);
+	void	(*url_cleanup)(CURLU *);
+	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+	CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
 } cu;
 
 /* Bind one symbol of lib into *fn.  0 or -1. */
@@ -100,6 +106,10 @@ load_curl(void)
 	bad |= BIND(lib, multi_poll, "curl_multi_poll");
 	bad |= BIND(lib, slist_append, "curl_slist_append");
 	bad |= BIND(lib, slist_free_all, "curl_slist_free_all");
+	bad |= BIND(lib, url, "curl_url");
+	bad |= BIND(lib, url_cleanup, "curl_url_cleanup");
+	bad |= BIND(lib, url_set, "curl_url_set");
+	bad |= BIND(lib, url_get, "curl_url_get");
 	if (bad || cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_err("%s lacks a function dns01 needs, or does not start: libcurl 7.66 "
 		    "or later is needed", HTTP_CURL_SONAME);
@@ -179,6 +189,7 @@ struct http {
 	char	 sigv4[HTTP_SIGV4_MAX];	/* CURLOPT_AWS_SIGV4, "" when not used */
 	char	*sigv4_user, *sigv4_secret;	/* wiped when freed */
 	double	 said_until;		/* the end of the last Retry-After wait said */
+	int	 metadata;		/* http_set_metadata(): plain HTTP to such hosts */
 };
 
 /* The policy of a client that sets none. */
@@ -316,6 +327,73 @@ void
 http_set_deadline(struct http *h, double deadline)
 {
 	h->deadline = deadline;
+}
+
+void
+http_set_metadata(struct http *h)
+{
+	h->metadata = 1;
+}
+
+int
+http_metadata_host(const char *host)
+{
+	unsigned char a[16];
+	char buf[64];
+	size_t len = strlen(host);
+
+	if (len > 0 && host[len - 1] == '.')
+		len--;
+	if (len == strlen(HTTP_GCE_METADATA_NAME) &&
+	    strncasecmp(host, HTTP_GCE_METADATA_NAME, len) == 0)
+		return 1;
+	if (host[0] == '[' && len >= 2 && host[len - 1] == ']' && len - 2 < sizeof(buf)) {
+		memcpy(buf, host + 1, len - 2);
+		buf[len - 2] = '\0';
+		if (inet_pton(AF_INET6, buf, a) != 1)
+			return 0;
+		if (memcmp(a, in6addr_loopback.s6_addr, 16) == 0)
+			return 1;			/* ::1 */
+		if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+			return 1;			/* fe80::/10, link-local */
+		return inet_pton(AF_INET6, HTTP_AWS_METADATA_V6, buf) == 1 &&
+		    memcmp(a, buf, 16) == 0;
+	}
+	if (inet_pton(AF_INET, host, a) != 1)
+		return 0;
+	return a[0] == 127 || (a[0] == 169 && a[1] == 254);
+}
+
+/*
+ * May x's request go out?  An https URL always; an http URL only from a
+ * metadata client and to a metadata host.  0, or -1 with r->error set.
+ */
+static int
+url_allowed(const struct http *h, struct xfer *x)
+{
+	CURLU *u = cu.url();
+	char *scheme = NULL, *host = NULL;
+	int rc = -1;
+
+	if (u == NULL || cu.url_set(u, CURLUPART_URL, x->r->url, 0) != CURLUE_OK ||
+	    cu.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    cu.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(x->r->error, sizeof(x->r->error), "malformed URL");
+		goto out;
+	}
+	if (strcasecmp(scheme, "https") == 0 ||
+	    (h->metadata && strcasecmp(scheme, "http") == 0 && http_metadata_host(host)))
+		rc = 0;
+	else
+		snprintf(x->r->error, sizeof(x->r->error), "%s", h->metadata ?
+		    "plain HTTP goes only to an instance metadata address (link-local or "
+		    "loopback, or " HTTP_GCE_METADATA_NAME ")" : "HTTPS only");
+out:
+	cu.free(scheme);
+	cu.free(host);
+	if (u != NULL)
+		cu.url_cleanup(u);
+	return rc;
 }
 
 void
@@ -668,13 +746,16 @@ prepare(struct http *h, struct xfer *x)
 	x->overflow = 0;
 	x->errbuf[0] = '\0';
 	ok &= opt_ptr(c, CURLOPT_URL, x->r->url);
-	ok &= opt_ptr(c, CURLOPT_PROTOCOLS_STR, "https");
+	/* url_allowed() checked the host of a plain-HTTP URL */
+	ok &= opt_ptr(c, CURLOPT_PROTOCOLS_STR, h->metadata ? "http,https" : "https");
 	ok &= opt_long(c, CURLOPT_FOLLOWLOCATION, 0L);
 	ok &= opt_long(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	ok &= opt_long(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	ok &= opt_long(c, CURLOPT_NOSIGNAL, 1L);
-	ok &= opt_long(c, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT_S);
-	ok &= opt_long(c, CURLOPT_TIMEOUT, (long)HTTP_TOTAL_TIMEOUT_S);
+	ok &= opt_long(c, CURLOPT_CONNECTTIMEOUT, h->metadata ? (long)HTTP_METADATA_CONNECT_S :
+	    (long)HTTP_CONNECT_TIMEOUT_S);
+	ok &= opt_long(c, CURLOPT_TIMEOUT, h->metadata ? (long)HTTP_METADATA_TOTAL_S :
+	    (long)HTTP_TOTAL_TIMEOUT_S);
 	ok &= opt_ptr(c, CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	ok &= opt_ptr(c, CURLOPT_HTTPHEADER, x->hdrs);
 	ok &= opt_write(c, on_body);
@@ -866,7 +947,8 @@ http_perform(struct http *h, struct http_request *reqs, size_t n)
 					wake = x[i].not_before;
 				continue;
 			}
-			if (build_headers(h, &x[i]) == -1) {	/* this request fails */
+			if (url_allowed(h, &x[i]) == -1 ||
+			    build_headers(h, &x[i]) == -1) {	/* this request fails */
 				x[i].r->status = 0;
 				x[i].done = 1;
 				left--;

@@ -3,10 +3,11 @@
  * use; JSON through jansson).
  *
  * One struct http per provider instance and run: a curl multi handle whose
- * connections are reused between requests.  HTTPS only, TLS always verified
- * (ca_file adds a trust anchor to the system bundle, it never replaces
- * verification), no redirects, a versioned User-Agent.  A request carries a
- * JSON body or a body of any content type, headers of its own besides the
+ * connections are reused between requests.  HTTPS only (a client made
+ * for an instance metadata service excepted: http_set_metadata()), TLS
+ * always verified (ca_file adds a trust anchor to the system bundle, it
+ * never replaces verification), no redirects, a versioned User-Agent.  A
+ * request carries a JSON body or a body of any content type, headers of its own besides the
  * client's, and gets back the raw answer with its content type (and the
  * parsed JSON when it is JSON).  Requests can be signed: AWS SigV4 by
  * libcurl itself (http_set_aws_sigv4), any other scheme by a hook called
@@ -52,6 +53,12 @@
 #define HTTP_NAME_MAX		64	/* octets of a header name */
 #define HTTP_URL_MAX		2048
 #define HTTP_SYSTEM_CA		"/etc/ssl/certs/ca-certificates.crt"
+/* An instance metadata service answers at once or is not there (the AWS SDKs
+   give IMDS 1 s per attempt: botocore's DEFAULT_METADATA_SERVICE_TIMEOUT). */
+#define HTTP_METADATA_CONNECT_S	1
+#define HTTP_METADATA_TOTAL_S	5
+#define HTTP_GCE_METADATA_NAME	"metadata.google.internal"
+#define HTTP_AWS_METADATA_V6	"fd00:ec2::254"	/* IMDS over IPv6 (Nitro) */
 
 struct http;
 
@@ -145,6 +152,23 @@ void	http_set_signer(struct http *h, http_signer fn, void *arg);
  */
 int	http_set_aws_sigv4(struct http *h, const char *spec, const char *key_id,
     const char *secret);
+
+/*
+ * Let h reach an instance metadata service (AWS IMDS, the GCE metadata
+ * server), which speaks plain HTTP: a request may then use an http:// URL,
+ * but only to a host http_metadata_host() accepts; any other URL stays
+ * HTTPS only (the request ends with status 0 and error set).  Connection
+ * timeouts become HTTP_METADATA_CONNECT_S / HTTP_METADATA_TOTAL_S.
+ */
+void	http_set_metadata(struct http *h);
+
+/*
+ * 1 when host (as in a URL: an IPv6 address in brackets) is where an
+ * instance metadata service lives: a link-local address (169.254.0.0/16,
+ * fe80::/10, fd00:ec2::254), metadata.google.internal, or a loopback
+ * address (127.0.0.0/8, ::1: a local stand-in, as the tests run).
+ */
+int	http_metadata_host(const char *host);
 
 /* Replace the default retry policy (p is copied). */
 void	http_set_retry(struct http *h, const struct http_retry *p);

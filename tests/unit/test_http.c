@@ -86,6 +86,27 @@ test_statuses(void **state)
 	assert_false(http_retry_status(&full, 500 + HTTP_MAX_STATUSES));
 }
 
+/* Plain HTTP goes to link-local and loopback metadata hosts only. */
+static void
+test_metadata_hosts(void **state)
+{
+	static const char *yes[] = { "169.254.169.254", "169.254.0.1", "127.0.0.1",
+	    "127.53.0.9", "[::1]", "[fd00:ec2::254]", "[fe80::1]", "metadata.google.internal",
+	    "METADATA.google.internal.", NULL };
+	static const char *no[] = { "example.com", "10.0.0.1", "169.255.169.254",
+	    "128.0.0.1", "[fd00:ec2::253]", "[2001:db8::1]", "metadata.google.internal.evil",
+	    "xmetadata.google.internal", "[::1", "::1", "", "1.2.3", NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; yes[i] != NULL; i++)
+		if (!http_metadata_host(yes[i]))
+			fail_msg("%s refused", yes[i]);
+	for (i = 0; no[i] != NULL; i++)
+		if (http_metadata_host(no[i]))
+			fail_msg("%s accepted", no[i]);
+}
+
 int
 main(void)
 {
@@ -94,6 +115,7 @@ main(void)
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_statuses),
+		cmocka_unit_test(test_metadata_hosts),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);

@@ -82,32 +82,20 @@ integration: dns01 $(TEST_TOOLS)
 	/usr/bin/python3 tests/integration/run.py --jobs=$(INTEGRATION_JOBS)
 
 # The integration suite again with every dns01 call under valgrind (not with
-# SANITIZE=1: ASan and valgrind do not mix).  Each C path runs there at least
-# once, and nothing twice for no reason; left out, to keep `make check` short:
-# the emulators' self-checks (no dns01 in them), certbot + pebble (certbot
-# ignores hook exit codes, so valgrind's could not fail them) and the
-# 20-process concurrency runs (the same code paths as the single runs), the
-# lego and dehydrated variants of the run-journal tests (the uacme and certbot
-# variants run the same core/run.c paths), and the retry-then-succeed
-# provider tests (the retry paths of core/http.c run under valgrind in the
-# rate-limit, busy and permanent-error tests).  Of the provider contract
-# (tests/integration/test_contract.py) the add, delete and foreign-record cases
-# (their paths run in the provider-specific hook tests, test_foreign and the
-# rfc2136 hook tests) and the 429/5xx retries (as above); its bad-credentials,
-# malformed-answer, doctor and -v cases run.  Also the Cloudflare publish-delay
-# wait (the wait of every set) and the Sakura partial-match trap (the decoy
-# zone is in every Sakura lookup).
-MEMCHECK_EXCLUDE = --exclude=_emulator_ --exclude=pebble --exclude=concurrent \
-                   --exclude=two_hosts --exclude=test_testbed. \
-                   --exclude=recovered_lego --exclude=recovered_dehydrated \
-                   --exclude=leaves_nothing_lego --exclude=leaves_nothing_dehydrated \
-                   --exclude=restored_by_every_dialect --exclude=_transient_errors_then_success \
-                   --exclude=_additive_add --exclude=_exact_delete --exclude=_foreign_untouched \
-                   --exclude=_retry_429 --exclude=_retry_5xx \
-                   --exclude=waits_for_the_edge --exclude=partial_match_trap
+# SANITIZE=1: ASan and valgrind do not mix), but only the tests in
+# tests/integration/memcheck.list: the fewest (by their time under valgrind)
+# that together run every line and branch of dns01 that the whole suite runs,
+# as measured with gcov by tests/integration/memcheck_select.py (`make
+# memcheck-select` writes the list again; run it after adding tests or C
+# code).  Never in it: the emulators' self-checks, certbot + pebble and the
+# races between processes and hosts (see NEVER there).
 memcheck: dns01 $(TEST_TOOLS)
 	DNS01=$(CURDIR)/tests/valgrind-dns01 MEMCHECK_TARGET=$(CURDIR)/dns01 \
-	    /usr/bin/python3 tests/integration/run.py --jobs=$(MEMCHECK_JOBS) $(MEMCHECK_EXCLUDE)
+	    /usr/bin/python3 tests/integration/run.py --jobs=$(MEMCHECK_JOBS) \
+	    --only=tests/integration/memcheck.list
+
+memcheck-select:
+	/usr/bin/python3 tests/integration/memcheck_select.py --jobs=$(INTEGRATION_JOBS)
 
 # The man page must render without a single groff warning.
 mancheck:
@@ -149,4 +137,4 @@ bench:
 clean:
 	rm -f dns01 .flags bin/*.o core/*.o core/hooks/*.o providers/*.o $(UNIT_TESTS) $(TEST_TOOLS)
 
-.PHONY: all unit integration memcheck mancheck check install deps demo bench clean FORCE
+.PHONY: all unit integration memcheck memcheck-select mancheck check install deps demo bench clean FORCE

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Run the dns01 integration tests against real servers.
 
-    /usr/bin/python3 tests/integration/run.py [-v] [--jobs=N] [--exclude=PART ...] [FILTER ...]
+    /usr/bin/python3 tests/integration/run.py [-v] [--jobs=N] [--exclude=PART ...]
+                                              [--only=LISTFILE] [FILTER ...]
 
 Re-executes itself in private namespaces (see testbed.enter_namespace),
 starts named x2 and unbound x2 once (pebble when a test asks for it), runs
@@ -11,6 +12,10 @@ the Testbed; it fails by raising (AssertionError or anything else) and is
 skipped by raising testbed.Skip. Binary under test: $DNS01 or <repo>/dns01.
 -v prints every dns01 call (argv, exit code, stdout, stderr) also for passing
 tests; KEEP_TESTBED=1 keeps the temp dir (configs, logs) after a clean run.
+--only=LISTFILE runs only the tests named (module.function, one per line) in
+the file, as `make memcheck` does with memcheck.list (memcheck_select.py).
+With COVERAGE_DIR set (memcheck_select.py), each test's dns01 processes
+write their gcov data under COVERAGE_DIR/<test name>.
 --jobs=N splits the tests over N runners that run at once, each in its own
 namespaces with its own servers (most of a test's time is spent waiting for
 a lagging secondary, a TTL or the CA), prints each runner's output when it
@@ -32,6 +37,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import testbed  # noqa: E402
+
+
+def read_list(path):
+    """The test names in a list file: one "module.function" per line, '#'
+    starts a comment."""
+    with open(path) as f:
+        return [l.split('#', 1)[0].strip() for l in f if l.split('#', 1)[0].strip()]
 
 
 def collect(patterns=('',), exclude=()):
@@ -236,8 +248,13 @@ def main():
     verbose = '-v' in args
     exclude = [a.split('=', 1)[1] for a in args if a.startswith('--exclude=')]
     shards = [a.split('=', 1)[1] for a in args if a.startswith('--shard=')]
-    args = [a for a in args if a != '-v' and not a.startswith(('--exclude=', '--shard='))]
+    only = [a for a in args if a.startswith('--only=')]
+    args = [a for a in args if a != '-v' and not a.startswith(('--exclude=', '--shard=',
+                                                              '--only='))]
     tests = collect(args or [''], exclude)
+    for path in (a.split('=', 1)[1] for a in only):
+        names = set(read_list(path))
+        tests = [t for t in tests if t[0] in names]
     if shards:
         k, n = (int(x) for x in shards[-1].split('/'))
         tests = shard(tests, k, n)
@@ -265,7 +282,10 @@ def main():
             counts['FAIL'] = len(tests)
             return 1
         print(f'testbed up in {time.monotonic() - t_start:.1f}s')
+        coverage = os.environ.get('COVERAGE_DIR')
         for name, fn in tests:
+            if coverage:    # memcheck_select.py: each test's coverage apart
+                os.environ['GCOV_PREFIX'] = os.path.join(coverage, name)
             counts[run_one(tb, name, fn, verbose)] += 1
     except KeyboardInterrupt as e:
         print(f'\ninterrupted ({str(e) or "Ctrl-C"})')

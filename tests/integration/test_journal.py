@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from flows import expect_txt
+from flows import expect_txt, expect_txt_soon
 from testbed import (NS1, NS2, acme_value, certbot_env, clean_env, dns01_binary, note,
                      run_dns01, txt_values)
 
@@ -185,8 +185,9 @@ def _killed_then_next_run(tb, dialect):
     _kill_during_wait(tb, ['-c', conf] + present, env, name, dead)
     expect_txt(NS1, name, [dead], 'the killed run left its value: ')
     rc_note = _full_run(tb, conf, dialect, label)
-    for server in (NS1, NS2):
-        expect_txt(server, name, [], f'after the next {dialect} run: ')
+    expect_txt(NS1, name, [], f'after the next {dialect} run: ')
+    # the cleanup does not wait for the secondary
+    expect_txt_soon(NS2, name, [], f'after the next {dialect} run: ')
     expect_clean_journal(tb, f'after the next {dialect} run', label)
     note(f'{dialect}: the next run deleted the killed run\'s value ({rc_note[:6]}...)')
 
@@ -226,8 +227,8 @@ def test_killed_run_recovered_certbot(tb):
     for i, (d, v) in enumerate(zip((domain, domain), new)):
         rc, _, err, _ = _certbot(conf, 'cleanup', d, v, 1 - i, all_domains, outs[i])
         assert rc == 0, err
-    for server in (NS1, NS2):
-        expect_txt(server, name, [], 'after the next run: ')
+    expect_txt(NS1, name, [], 'after the next run: ')
+    expect_txt_soon(NS2, name, [], 'after the next run: ')   # cleanup does not wait
     expect_clean_journal(tb, 'after the next certbot run', 'kill-certbot')
 
 

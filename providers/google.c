@@ -140,6 +140,8 @@ struct google {
 	double	 deadline;		/* log_now() seconds: the run's timeout */
 	unsigned timeout;
 	char	 busy[GOOGLE_BUSY_MAX];	/* the last rate-limit 403 */
+	char	 change_id[GOOGLE_CHANGE_ID_MAX];	/* the last change accepted, "" */
+	char	 change_status[32];	/* ... and its status then */
 	struct rmw_ctx rmw;
 	struct gzone zones[GOOGLE_ZONE_CACHE];
 	size_t	 nzones;
@@ -1069,7 +1071,8 @@ wait_done(struct google *g, const char *zname, const char *apex, const char *id,
  * API refuses the whole change when a deletion does not match what is
  * there any more (412 conditionNotMet), an addition already exists (409
  * alreadyExists) or a deletion is gone (404): another writer came between,
- * and the loop reads again.  Then wait_done().
+ * and the loop reads again.  The change accepted is kept for wait_done(),
+ * after the lock is released.
  */
 static int
 wr(void *priv, const struct zone *z, const struct rr_list *before, const struct rr_list *after)
@@ -1078,7 +1081,7 @@ wr(void *priv, const struct zone *z, const struct rr_list *before, const struct 
 	struct http_request r = { 0 };
 	struct rmw_rrset *sets = NULL;
 	const char *zname = NULL, *id = NULL, *status = NULL;
-	char path[GOOGLE_ID_MAX + 32], what[NAME_BUF + 64], cid[GOOGLE_CHANGE_ID_MAX];
+	char path[GOOGLE_ID_MAX + 32], what[NAME_BUF + 64];
 	json_t *change = NULL, *adds, *dels, *s;
 	size_t n = 0, i;
 	enum g_err e;
@@ -1122,13 +1125,15 @@ wr(void *priv, const struct zone *z, const struct rr_list *before, const struct 
 		goto out;
 	}
 	if (json_unpack_ex(r.json, NULL, 0, "{s:s, s:s}", "id", &id, "status", &status) != 0 ||
-	    !id_ok(id) || strlen(id) >= sizeof(cid)) {
+	    !id_ok(id) || strlen(id) >= sizeof(g->change_id) ||
+	    strlen(status) >= sizeof(g->change_status)) {
 		log_err("Google Cloud DNS API: %s: malformed answer (no change id or status)", what);
 		rc = ST_PROVIDER;
 		goto out;
 	}
-	snprintf(cid, sizeof(cid), "%s", id);
-	rc = wait_done(g, zname, z->apex, cid, status);
+	snprintf(g->change_id, sizeof(g->change_id), "%s", id);
+	snprintf(g->change_status, sizeof(g->change_status), "%s", status);
+	rc = ST_OK;
 out:
 	json_decref(change);
 	rmw_rrsets_free(sets, n);
@@ -1157,7 +1162,11 @@ static const struct rmw_ops google_rmw = {
 	.busy_why = busy_why,
 };
 
-/* Add, delete or confirm recs in zone z (the zone lookup outside the lock). */
+/*
+ * Add, delete or confirm recs in zone z: the zone lookup, then the
+ * read-modify-write under the lock, then (the lock released) the wait
+ * until the change that made it is done.
+ */
 static int
 change(struct google *g, const struct zone *z, struct record *recs, size_t n, int ttl,
     enum rmw_op op)
@@ -1167,7 +1176,11 @@ change(struct google *g, const struct zone *z, struct record *recs, size_t n, in
 
 	if ((rc = zone_of(g, z->apex, &zname)) != ST_OK)
 		return rc;
-	return rmw_change(&g->rmw, z, recs, n, ttl, op);
+	g->change_id[0] = '\0';
+	rc = rmw_change(&g->rmw, z, recs, n, ttl, op);
+	if (rc == ST_OK && g->change_id[0] != '\0')
+		rc = wait_done(g, zname, z->apex, g->change_id, g->change_status);
+	return rc;
 }
 
 static int

@@ -387,9 +387,15 @@ def gg_key(tb, em, **kw):
     """A new service account key file of the emulator (google_emulator.make_key)
     -> (path, key dict); lines of its private key are registered as secrets."""
     path, key = google_emulator.make_key(tb.tmp, em, **kw)
-    body = [line for line in key['private_key'].splitlines() if not line.startswith('-----')]
-    SECRETS.update(body[1:-1])
+    SECRETS.update(gg_key_secrets(key))
     return path, key
+
+
+def gg_key_secrets(key):
+    """What of a key is secret enough to find in output: the lines of its
+    private key (the first and last one of the body left out: short)."""
+    body = [line for line in key['private_key'].splitlines() if not line.startswith('-----')]
+    return body[1:-1]
 
 
 def gg_config(tb, em, key_file=None, credentials=None, service_account=None, project=None,
@@ -426,11 +432,13 @@ class Google(EmulatorAdapter):
         if not hasattr(self.tb, '_google_key'):
             self.tb._google_key = gg_key(self.tb, self.em)   # one RSA key per test run
         self.key_file = self.tb._google_key[0]
+        self._secret(*gg_key_secrets(self.tb._google_key[1]))
         return gg_config(self.tb, self.em, key_file=self.key_file)
 
     def bad_config(self):
         if not hasattr(self.tb, '_google_bad_key'):
             self.tb._google_bad_key = gg_key(self.tb, self.em, register=False)
+        self._secret(*gg_key_secrets(self.tb._google_bad_key[1]))
         return gg_config(self.tb, self.em, key_file=self.tb._google_bad_key[0])
 
     def records(self, name):

@@ -71,7 +71,8 @@
 #define GOOGLE_MIN_TTL		1
 #define GOOGLE_ID_MAX		128	/* octets of a project id or zone name */
 #define GOOGLE_ZONE_CACHE	16
-#define GOOGLE_MAX_PAGES	20	/* of one list */
+#define GOOGLE_MAX_PAGES	50	/* of one list */
+#define GOOGLE_NAME_READS	3	/* more names: one read of the whole zone */
 #define GOOGLE_MSG_MAX		300
 #define GOOGLE_BUSY_MAX		(GOOGLE_MSG_MAX + 64)
 #define GOOGLE_KEY_MAX		16384	/* octets of a PEM private key */
@@ -895,19 +896,34 @@ out:
 	return rc;
 }
 
-/* Add the TXT RRsets of a resourceRecordSets.list answer at name to out.  Status. */
+/* 1 when the API's name is that of one of recs[0..n-1]; *which says which. */
 static int
-take_rrsets(json_t *answer, const char *name, struct rr_list *out, const char *apex)
+asked(const char *api, const struct record *recs, size_t n, size_t *which)
+{
+	for (*which = 0; *which < n; (*which)++)
+		if (same_name(api, recs[*which].name))
+			return 1;
+	return 0;
+}
+
+/*
+ * Add to out the TXT RRsets of a resourceRecordSets.list answer that are at
+ * a name of recs (the filter is the API's: only what was asked for is
+ * taken).  Status.
+ */
+static int
+take_rrsets(json_t *answer, const struct record *recs, size_t n, struct rr_list *out,
+    const char *apex)
 {
 	const char *rname, *type;
 	json_int_t ttl;
 	json_t *sets, *s, *datas, *d;
-	size_t i, j;
+	size_t i, j, k;
 
 	sets = json_object_get(answer, "rrsets");
 	if (sets != NULL && !json_is_array(sets)) {
-		log_err("Google Cloud DNS API: reading %s in zone %s: malformed answer (rrsets is "
-		    "not a list)", name, apex);
+		log_err("Google Cloud DNS API: reading zone %s: malformed answer (rrsets is not a "
+		    "list)", apex);
 		return ST_PROVIDER;
 	}
 	json_array_foreach(sets, i, s) {
@@ -915,17 +931,20 @@ take_rrsets(json_t *answer, const char *name, struct rr_list *out, const char *a
 		if (json_unpack_ex(s, NULL, 0, "{s:s, s:s, s?I, s:o}", "name", &rname, "type",
 		    &type, "ttl", &ttl, "rrdatas", &datas) != 0 || !json_is_array(datas) ||
 		    ttl < 0 || ttl > INT32_MAX) {
-			log_err("Google Cloud DNS API: reading %s in zone %s: malformed record set",
-			    name, apex);
+			log_err("Google Cloud DNS API: reading zone %s: malformed record set %zu",
+			    apex, i + 1);
 			return ST_PROVIDER;
 		}
-		/* the filter is the API's; take only what was asked for */
-		if (!same_name(rname, name) || strcmp(type, "TXT") != 0)
+		if (strcmp(type, "TXT") != 0 || !asked(rname, recs, n, &k))
 			continue;
 		json_array_foreach(datas, j, d) {
-			if (!json_is_string(d))
+			if (!json_is_string(d)) {
+				log_err("Google Cloud DNS API: reading zone %s: malformed rrdata at %s",
+				    apex, recs[k].name);
 				return ST_PROVIDER;
-			if (rr_list_add(out, name, "TXT", json_string_value(d), (int)ttl) == -1)
+			}
+			if (rr_list_add(out, recs[k].name, "TXT", json_string_value(d),
+			    (int)ttl) == -1)
 				return ST_FAIL;
 		}
 	}
@@ -933,59 +952,92 @@ take_rrsets(json_t *answer, const char *name, struct rr_list *out, const char *a
 }
 
 /*
- * rmw read(): the TXT RRset at each name of recs
- * (resourceRecordSets.list?name=<name>.&type=TXT, with its pages), once per
- * name.  The API has no version: the change's deletions are the condition.
+ * One resourceRecordSets.list, its pages followed: at name (with
+ * type=TXT), or the whole zone when name is NULL.  What is at a name of
+ * recs goes to out.  Status, or RMW_BUSY.
+ */
+static int
+list_rrsets(struct google *g, const char *zname, const char *apex, const char *name,
+    const struct record *recs, size_t n, struct rr_list *out)
+{
+	struct http_request r = { 0 };
+	const char *next, *q[7];
+	char path[GOOGLE_ID_MAX + 64], what[NAME_BUF + 64], dotted[NAME_BUF + 1], page[512] = "";
+	size_t p, k;
+	enum g_err e;
+	int rc = ST_OK;
+
+	snprintf(path, sizeof(path), "/managedZones/%s/rrsets", zname);
+	snprintf(what, sizeof(what), "reading TXT at %s", name ? name : apex);
+	snprintf(dotted, sizeof(dotted), "%s.", name ? name : "");
+	for (p = 0; p < GOOGLE_MAX_PAGES; p++) {
+		k = 0;
+		if (name != NULL) {
+			q[k++] = "name";
+			q[k++] = dotted;
+			q[k++] = "type";
+			q[k++] = "TXT";
+		}
+		q[k] = page[0] != '\0' ? "pageToken" : NULL;
+		q[k + 1] = page;
+		q[k + 2] = NULL;
+		if ((rc = call(g, &r, "GET", path, q, NULL, what, G_ALLOW_BUSY, &e)) != ST_OK)
+			break;
+		if (e == G_BUSY) {
+			rc = RMW_BUSY;
+			break;
+		}
+		if ((rc = take_rrsets(r.json, recs, n, out, apex)) != ST_OK)
+			break;
+		next = NULL;
+		json_unpack_ex(r.json, NULL, 0, "{s?s}", "nextPageToken", &next);
+		if (next == NULL || *next == '\0' || strlen(next) >= sizeof(page))
+			break;
+		if (p + 1 == GOOGLE_MAX_PAGES) {
+			log_err("Google Cloud DNS API: %s: more than %d pages", what,
+			    GOOGLE_MAX_PAGES);
+			rc = ST_PROVIDER;
+			break;
+		}
+		snprintf(page, sizeof(page), "%s", next);
+	}
+	http_request_clear(&r);
+	return rc;
+}
+
+/*
+ * rmw read(): the TXT RRsets at the names of recs.  Up to
+ * GOOGLE_NAME_READS names, one resourceRecordSets.list?name=<name>.&type=TXT
+ * each; more, one list of the whole zone (the API filters by type only
+ * together with a name: the resourceRecordSets.list reference), which costs
+ * fewer calls.  The API has no version: the change's deletions are its
+ * condition.
  */
 static int
 rd(void *priv, const struct zone *z, const struct record *recs, size_t n, struct rr_list *out)
 {
 	struct google *g = priv;
-	struct http_request r = { 0 };
-	const char *zname = NULL, *next, *q[7];
-	char path[GOOGLE_ID_MAX + 64], what[NAME_BUF + 64], dotted[NAME_BUF + 1], page[512];
-	size_t i, j, p;
-	enum g_err e;
+	const char *zname = NULL;
+	size_t i, j, names = 0;
 	int rc;
 
 	if ((rc = zone_of(g, z->apex, &zname)) != ST_OK)
 		return rc;
-	snprintf(path, sizeof(path), "/managedZones/%s/rrsets", zname);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < i && strcmp(recs[j].name, recs[i].name) != 0; j++)
 			;
-		if (j < i)
-			continue;
-		snprintf(what, sizeof(what), "reading TXT at %s", recs[i].name);
-		snprintf(dotted, sizeof(dotted), "%s.", recs[i].name);
-		page[0] = '\0';
-		for (p = 0; p < GOOGLE_MAX_PAGES; p++) {
-			q[0] = "name";
-			q[1] = dotted;
-			q[2] = "type";
-			q[3] = "TXT";
-			q[4] = page[0] != '\0' ? "pageToken" : NULL;
-			q[5] = page;
-			q[6] = NULL;
-			if ((rc = call(g, &r, "GET", path, q, NULL, what, G_ALLOW_BUSY, &e)) != ST_OK)
-				goto out;
-			if (e == G_BUSY) {
-				rc = RMW_BUSY;
-				goto out;
-			}
-			if ((rc = take_rrsets(r.json, recs[i].name, out, z->apex)) != ST_OK)
-				goto out;
-			next = NULL;
-			json_unpack_ex(r.json, NULL, 0, "{s?s}", "nextPageToken", &next);
-			if (next == NULL || *next == '\0' || strlen(next) >= sizeof(page))
-				break;
-			snprintf(page, sizeof(page), "%s", next);
-		}
+		names += j == i;
 	}
-	rc = ST_OK;
-out:
-	http_request_clear(&r);
-	return rc;
+	if (names > GOOGLE_NAME_READS)
+		return list_rrsets(g, zname, z->apex, NULL, recs, n, out);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && strcmp(recs[j].name, recs[i].name) != 0; j++)
+			;
+		if (j == i && (rc = list_rrsets(g, zname, z->apex, recs[i].name, recs + i,
+		    n - i, out)) != ST_OK)
+			return rc;
+	}
+	return ST_OK;
 }
 
 /* A ResourceRecordSet {name, type, ttl, rrdatas} from n records. */

@@ -44,6 +44,7 @@
 #include "../core/log.h"
 #include "../core/rmw.h"
 #include "../core/status.h"
+#include "google_jwt.h"
 #include "provider.h"
 
 #define GOOGLE_DEFAULT_URL	"https://dns.googleapis.com/dns/v1"
@@ -54,8 +55,7 @@
    auth.oauth2.scopes; certbot-dns-google and lego ask for it) */
 #define GOOGLE_SCOPE		"https://www.googleapis.com/auth/ndev.clouddns.readwrite"
 #define GOOGLE_GRANT		"urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
-#define GOOGLE_JWT_LIFETIME	3600	/* s; the most Google accepts (google-auth
-					   _DEFAULT_TOKEN_LIFETIME_SECS) */
+
 #define GOOGLE_METADATA_HOST	HTTP_GCE_METADATA_NAME
 #define GOOGLE_METADATA_ENV	"GCE_METADATA_HOST"	/* google-auth's override
 							   (environment_vars.py) */
@@ -423,84 +423,11 @@ fail:
 	return rc;
 }
 
-/* base64url without padding (RFC 7515 §2) of in[0..n-1], into a new string. */
-static char *
-b64url(const unsigned char *in, size_t n)
-{
-	char *out = malloc(4 * ((n + 2) / 3) + 1);
-	size_t i, len;
-
-	if (out == NULL)
-		return NULL;
-	EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-	len = strlen(out);
-	while (len > 0 && out[len - 1] == '=')
-		out[--len] = '\0';
-	for (i = 0; i < len; i++)
-		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-	return out;
-}
-
-/* base64url of a JSON object, compact. */
-static char *
-b64url_json(json_t *j)
-{
-	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL, *out;
-
-	if (text == NULL)
-		return NULL;
-	out = b64url((unsigned char *)text, strlen(text));
-	free(text);
-	return out;
-}
-
-/*
- * The signed JWT a service account trades for an access token (RFC 7523
- * §2.1; google-auth service_account.py _make_authorization_grant_assertion:
- * iss = client_email, scope, aud = token_uri, iat, exp = iat + 1 h; the
- * header carries kid = private_key_id).  A new string, or NULL.
- */
+/* The JWT a service account trades for an access token (google_jwt.h). */
 static char *
 make_jwt(struct google *g, time_t now)
 {
-	json_t *hdr = NULL, *claims = NULL;
-	char *h = NULL, *c = NULL, *input = NULL, *sig64 = NULL, *jwt = NULL;
-	unsigned char *sig = NULL;
-	size_t siglen = 0, len;
-	EVP_MD_CTX *md = NULL;
-
-	hdr = g->key_id != NULL ? json_pack("{s:s, s:s, s:s}", "alg", "RS256", "typ", "JWT",
-	    "kid", g->key_id) : json_pack("{s:s, s:s}", "alg", "RS256", "typ", "JWT");
-	claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", g->email, "scope", GOOGLE_SCOPE,
-	    "aud", g->token_uri, "iat", (json_int_t)now, "exp",
-	    (json_int_t)(now + GOOGLE_JWT_LIFETIME));
-	if ((h = b64url_json(hdr)) == NULL || (c = b64url_json(claims)) == NULL)
-		goto out;
-	len = strlen(h) + 1 + strlen(c);
-	if ((input = malloc(len + 1)) == NULL)
-		goto out;
-	snprintf(input, len + 1, "%s.%s", h, c);
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, g->pkey) != 1 ||
-	    EVP_DigestSign(md, NULL, &siglen, (unsigned char *)input, len) != 1 ||
-	    (sig = malloc(siglen)) == NULL ||
-	    EVP_DigestSign(md, sig, &siglen, (unsigned char *)input, len) != 1 ||
-	    (sig64 = b64url(sig, siglen)) == NULL) {
-		ERR_clear_error();
-		goto out;
-	}
-	if ((jwt = malloc(len + 1 + strlen(sig64) + 1)) != NULL)
-		snprintf(jwt, len + 1 + strlen(sig64) + 1, "%s.%s", input, sig64);
-out:
-	EVP_MD_CTX_free(md);
-	json_decref(hdr);
-	json_decref(claims);
-	free(h);
-	free(c);
-	free(input);
-	free(sig);
-	free(sig64);
-	return jwt;
+	return google_jwt(g->pkey, g->email, g->key_id, g->token_uri, GOOGLE_SCOPE, now);
 }
 
 /* "Bearer <token>" from a token answer ({"access_token": ...}).  Status. */

@@ -19,6 +19,7 @@ change (changes.create) and poll (changes.get).
 
 import collections
 import os
+import re
 import shutil
 import sys
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import testbed  # noqa: E402
 import google_emulator  # noqa: E402
+from providers_common import write_private  # noqa: E402
 from testbed import RES_CLIENT, acme_value, certbot_env, run_dns01  # noqa: E402
 
 KINDS = (('token', 'POST', '/token'), ('zones', 'GET', '/managedZones$'),
@@ -39,15 +41,10 @@ def _conf(tb, em, key):
             f'timeout = 120\n\n[provider gcloud]\ntype = google\n'
             f'zones = example.test acme.test\nkey_file = {key}\n'
             f'api_url = {em.api_url}\nca_file = {em.ca_file}\n')
-    path = tb.tmp / 'measure-google.conf'
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-    return str(path)
+    return write_private(tb.tmp / 'measure-google.conf', text)
 
 
 def _count(em, mark):
-    import re
     reqs = em.requests[mark:]
     c = collections.Counter()
     for r in reqs:

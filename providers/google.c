@@ -341,19 +341,20 @@ find_credentials(struct google *g, const struct provider_conf *pc)
 	if (file == NULL && creds != NULL && credentials_is_key(creds))
 		file = creds;
 	if (file != NULL && *file != '\0') {
-		snprintf(g->who, sizeof(g->who), "[provider %s]: service account key file %s",
-		    g->section, log_escape(file, shown, sizeof(shown)));
+		snprintf(g->who, sizeof(g->who), "service account key file %s ([provider %s])",
+		    log_escape(file, shown, sizeof(shown)), g->section);
 		return take_key_file(g, file);
 	}
 	if (inline_key != NULL && *inline_key != '\0') {
-		snprintf(g->who, sizeof(g->who), "[provider %s]: the service account key in %s",
-		    g->section, strcmp(pc->origin, "environment") == 0 ?
-		    "GCE_SERVICE_ACCOUNT (or GCE_SERVICE_ACCOUNT_FILE)" : "service_account");
+		snprintf(g->who, sizeof(g->who), "the service account key in %s ([provider %s])",
+		    strcmp(pc->origin, "environment") == 0 ?
+		    "GCE_SERVICE_ACCOUNT (or GCE_SERVICE_ACCOUNT_FILE)" : "service_account",
+		    g->section);
 		return take_key(g, inline_key);
 	}
 	if ((file = getenv(GOOGLE_ADC_ENV)) != NULL && *file != '\0') {
-		snprintf(g->who, sizeof(g->who), "[provider %s]: service account key file %s "
-		    "(" GOOGLE_ADC_ENV ")", g->section, log_escape(file, shown, sizeof(shown)));
+		snprintf(g->who, sizeof(g->who), "service account key file %s (" GOOGLE_ADC_ENV
+		    ", [provider %s])", log_escape(file, shown, sizeof(shown)), g->section);
 		return take_key_file(g, file);
 	}
 	/* Application Default Credentials' last resort: the metadata server. */
@@ -366,8 +367,8 @@ find_credentials(struct google *g, const struct provider_conf *pc)
 	}
 	snprintf(g->md_host, sizeof(g->md_host), "%s", host);
 	g->metadata = 1;
-	snprintf(g->who, sizeof(g->who), "[provider %s]: the instance's service account (GCE "
-	    "metadata server %s)", g->section, log_escape(host, shown, sizeof(shown)));
+	snprintf(g->who, sizeof(g->who), "the instance's service account (GCE metadata "
+	    "server %s, [provider %s])", log_escape(host, shown, sizeof(shown)), g->section);
 	return ST_OK;
 }
 
@@ -667,7 +668,7 @@ check(struct google *g, const struct http_request *r, const char *what, int allo
 		    "(%s)", what, g->who, msg);
 		*status = ST_CONFIG;
 	} else if (r->status == 403) {
-		log_err("Google Cloud DNS API: %s: HTTP 403 %s: %s; the service account of %s "
+		log_err("Google Cloud DNS API: %s: HTTP 403 %s: %s; the service account (%s) "
 		    "needs, on project %s, " GOOGLE_ROLE_HINT, what, reason ? reason : "", msg,
 		    g->who, g->project);
 		*status = ST_CONFIG;

@@ -112,7 +112,7 @@ WEIGHTS = (('pebble_cache_clients_lego_five_times', 198, None),
            ('concurrent', 6, None))
 # Google Cloud DNS (test_provider_google.py, its contract cases), first: they
 # go before the generic 'concurrent' and 'pebble' parts above
-WEIGHTS = (('contract_google_concurrent_writers', 35, None),
+WEIGHTS = (('contract_google_concurrent_writers', 20, None),
            ('contract_google_certbot_pebble', 25, None),
            ('contract_google_no_secret_in_output', 6, 46),
            ('contract_google_malformed', None, 39), ('contract_google_doctor', None, 35),

@@ -65,11 +65,16 @@ What it emulates, and where each fact comes from:
   checked against the public key of the service account named by the
   header's kid (google-auth puts private_key_id there) and its claims:
   iss = client_email, aud = token_uri, scope, exp - iat at most 3600 s and
-  now within [iat, exp] (Google's message for a bad window: "Invalid JWT:
-  Token must be a short-lived token (60 minutes) and in a reasonable
-  timeframe..."); a signature that does not verify is 400 invalid_grant
-  "Invalid JWT Signature." (the error seen with a deleted key: google-auth
-  issues); a good one gets {"access_token", "expires_in": 3599,
+  now within [iat, exp] (Google's message for a bad window, 400
+  invalid_grant "Invalid JWT: Token must be a short-lived token (60
+  minutes) and in a reasonable timeframe. Check your iat and exp values in
+  the JWT claim.", is quoted verbatim in client logs and test fixtures of
+  public repositories; the real endpoint also takes an iat a few minutes
+  ahead, which the emulator does not, guess: dns01 signs with the host's
+  clock); a signature that does not verify, or a key Google does not know
+  (deleted, disabled), is 400 invalid_grant "Invalid JWT Signature." (the
+  error public client logs show for a disabled or leaked-and-revoked key);
+  a good one gets {"access_token", "expires_in": 3599,
   "token_type": "Bearer"} (google-auth _client.py reads these);
 - the metadata server (MetadataServer: plain HTTP on 127.0.0.x): GET
   /computeMetadata/v1/instance/service-accounts/default/token and

@@ -107,8 +107,6 @@ MEMCHECK_EXCLUDE = --exclude=_emulator_ --exclude=pebble --exclude=concurrent \
                    --exclude=_additive_add --exclude=_exact_delete --exclude=_foreign_untouched \
                    --exclude=_retry_429 --exclude=_retry_5xx \
                    --exclude=waits_for_the_edge --exclude=partial_match_trap
-# google: one process, two zones (its token and zone paths run in the other gg_ tests)
-MEMCHECK_EXCLUDE += --exclude=gg_token_once_per_run
 memcheck: dns01 $(TEST_TOOLS)
 	DNS01=$(CURDIR)/tests/valgrind-dns01 MEMCHECK_TARGET=$(CURDIR)/dns01 \
 	    /usr/bin/python3 tests/integration/run.py --jobs=$(MEMCHECK_JOBS) $(MEMCHECK_EXCLUDE)

@@ -51,8 +51,8 @@
 /* google-auth's default token endpoint (google/oauth2/_client.py), for a key
    without token_uri */
 #define GOOGLE_TOKEN_URI	"https://oauth2.googleapis.com/token"
-/* The scope of Cloud DNS read-write (the discovery document dns.v1.json,
-   auth.oauth2.scopes; certbot-dns-google and lego ask for it) */
+/* The scope of Cloud DNS read-write: what certbot-dns-google (dns_google.py
+   scopes) and lego (gdns.NdevClouddnsReadwriteScope) ask for */
 #define GOOGLE_SCOPE		"https://www.googleapis.com/auth/ndev.clouddns.readwrite"
 #define GOOGLE_GRANT		"urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
 

@@ -41,6 +41,7 @@ CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/
            core/text.c core/caa.c core/certcheck.c core/report.c core/doctor.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c
+PROV_SRC += providers/google.c providers/google_jwt.c
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
 HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
@@ -48,6 +49,7 @@ UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal
              tests/unit/test_tsig tests/unit/test_answer tests/unit/test_ledger \
              tests/unit/test_schedule tests/unit/test_arrivals tests/unit/test_http \
              tests/unit/test_rmw tests/unit/test_caa tests/unit/test_certcheck
+UNIT_TESTS += tests/unit/test_google_jwt
 
 all: dns01
 

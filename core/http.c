@@ -638,10 +638,13 @@ on_debug(CURL *c, curl_infotype type, char *data, size_t len, void *arg)
 		trace_headers(x, "< ", data, len);
 		break;
 	case CURLINFO_DATA_OUT:
-		trace_bytes("> ", data, len, HTTP_TRACE_BODY_MAX);
-		break;
 	case CURLINFO_DATA_IN:
-		trace_bytes("< ", data, len, HTTP_TRACE_BODY_MAX);
+		if (x->r->secret_body)
+			fprintf(stderr, "dns01: debug: %s[%zu octets of credentials, not shown]\n",
+			    type == CURLINFO_DATA_OUT ? "> " : "< ", len);
+		else
+			trace_bytes(type == CURLINFO_DATA_OUT ? "> " : "< ", data, len,
+			    HTTP_TRACE_BODY_MAX);
 		break;
 	default:
 		break;

@@ -92,6 +92,9 @@ struct http_request {
 	size_t	 datalen;		/* datalen octets */
 	const char *type;		/* data's Content-Type; NULL: application/json */
 	const char *accept;		/* Accept; NULL: application/json */
+	int	 secret_body;		/* the body sent and the answer carry credentials
+					   (an OAuth token exchange): -v shows only
+					   their length */
 	struct http_header headers[HTTP_REQ_HEADERS];	/* sent besides the client's */
 	size_t	 nheaders;
 	/* results: */

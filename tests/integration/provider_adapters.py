@@ -22,6 +22,7 @@ import os
 import re
 
 import cf_emulator
+import google_emulator
 import sakura_emulator
 from providers_common import need_provider, provider_config
 from testbed import NS1, SECRETS, Skip, _unescape, secret
@@ -368,4 +369,95 @@ class SakuraCloud(EmulatorAdapter):
                       f'access_token = {token}\naccess_token_secret = {secret_}\n'), 300
 
 
-ADAPTERS = (Rfc2136, Cloudflare, SakuraCloud)
+# --------------------------------------------------------------------------
+# Google Cloud DNS (google_emulator.py)
+# --------------------------------------------------------------------------
+
+def gg_emulator_reset(tb, name='google'):
+    """The Google Cloud DNS emulator `name`, reset (changes done and
+    published 0.2 s after they are made); every token and JWT it sees is
+    registered as a secret."""
+    em = tb.google(name)
+    em.reset()
+    em.on_secret = SECRETS.add
+    return em
+
+
+def gg_key(tb, em, **kw):
+    """A new service account key file of the emulator (google_emulator.make_key)
+    -> (path, key dict); lines of its private key are registered as secrets."""
+    path, key = google_emulator.make_key(tb.tmp, em, **kw)
+    SECRETS.update(gg_key_secrets(key))
+    return path, key
+
+
+def gg_key_secrets(key):
+    """What of a key is secret enough to find in output: the lines of its
+    private key (the first and last one of the body left out: short)."""
+    body = [line for line in key['private_key'].splitlines() if not line.startswith('-----')]
+    return body[1:-1]
+
+
+def gg_config(tb, em, key_file=None, credentials=None, service_account=None, project=None,
+              zone_id=None, zones='example.test acme.test', api_url=None, ca_file=None,
+              mode=0o600, main=None, path=None):
+    """A dns01 config with one `type = google` section pointing at the
+    emulator (api_url, ca_file); keys given as None are left out."""
+    return provider_config(tb, 'gcloud', {
+        'type': 'google', 'zones': zones, 'key_file': key_file, 'credentials': credentials,
+        'service_account': service_account, 'project': project, 'zone_id': zone_id,
+        'api_url': api_url or em.api_url, 'ca_file': ca_file or em.ca_file},
+        main=main, mode=mode, path=path)
+
+
+def gg_unquote(rdata):
+    return rdata[1:-1] if len(rdata) >= 2 and rdata[0] == rdata[-1] == '"' else rdata
+
+
+class Google(EmulatorAdapter):
+    name = 'google'
+    WRITE = {'method': 'POST', 'path': '/changes'}
+    BAD_WORDS = ('key file', 'refused', 'invalid_grant')
+    BAD_STATUS = (400,)
+    DOCTOR_OK = ('Google Cloud DNS accepts', 'key file')
+    DOCTOR_FAIL = ('key file', 'refused')
+    TRACE = ('POST', '/changes', 'managedZones')
+    UNSET_TRACE = ('POST', '/changes')
+    REDACTED = 'Authorization'
+
+    def start(self):
+        need_provider(self.name)
+        self.em = gg_emulator_reset(self.tb)
+        self.tb.sync()        # ns2 has what reset() removed from DNS
+        if not hasattr(self.tb, '_google_key'):
+            self.tb._google_key = gg_key(self.tb, self.em)   # one RSA key per test run
+        self.key_file = self.tb._google_key[0]
+        self._secret(*gg_key_secrets(self.tb._google_key[1]))
+        return gg_config(self.tb, self.em, key_file=self.key_file)
+
+    def bad_config(self):
+        if not hasattr(self.tb, '_google_bad_key'):
+            self.tb._google_bad_key = gg_key(self.tb, self.em, register=False)
+        self._secret(*gg_key_secrets(self.tb._google_bad_key[1]))
+        return gg_config(self.tb, self.em, key_file=self.tb._google_bad_key[0])
+
+    def records(self, name):
+        return sorted((t, gg_unquote(r) if t == 'TXT' else r, ttl)
+                      for t, r, ttl in self.em.records(ZONE, name))
+
+    def preset(self, name, recs):
+        for t, v, ttl in recs:
+            self.em.add_records(ZONE, name, t, [f'"{v}"' if t == 'TXT' else v], ttl)
+        self._in_dns()
+
+    def real_section(self):
+        key = os.environ.get('DNS01_TEST_GOOGLE_KEY_FILE')
+        zone = os.environ.get('DNS01_TEST_GOOGLE_ZONE')
+        if not key or not zone:
+            raise Skip('set DNS01_TEST_GOOGLE_KEY_FILE (a service account key file, mode 0600) '
+                       'and DNS01_TEST_GOOGLE_ZONE to test against the real API')
+        return zone, (f'[provider gcloud]\ntype = google\nzones = {zone}\n'
+                      f'key_file = {key}\n'), 300
+
+
+ADAPTERS = (Rfc2136, Cloudflare, SakuraCloud, Google)

@@ -122,6 +122,17 @@ WEIGHTS = (('pebble_cache_clients_lego_five_times', 198, None),
            ('lag_controller', 7, None), ('cf_propagation_waits_for_the_edge', 7, None),
            ('contract_sakuracloud_concurrent_writers', 6, None), ('pebble', 10, None),
            ('concurrent', 6, None))
+# Google Cloud DNS (test_provider_google.py, its contract cases), first: they
+# go before the generic 'concurrent' and 'pebble' parts above
+WEIGHTS = (('contract_google_concurrent_writers', 20, None),
+           ('contract_google_certbot_pebble', 25, None),
+           ('contract_google_no_secret_in_output', 6, 46),
+           ('contract_google_malformed', None, 39), ('contract_google_doctor', None, 35),
+           ('gg_credential_sources', 9, 37), ('gg_private_zone_and_pages', None, 16),
+           ('contract_google_bad_credentials', None, 15), ('gg_change_done', 6, 14),
+           ('gg_foreign_kept_and_race', None, 13), ('gg_token_once_per_run', 7, None),
+           ('contract_google_additive_add', 8, None), ('contract_google_exact_delete', 7, None),
+           ('contract_google_retry_5xx', 6, None)) + WEIGHTS
 DEFAULT_WEIGHT, MEMCHECK_DEFAULT_WEIGHT = 3, 5
 
 

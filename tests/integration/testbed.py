@@ -342,6 +342,9 @@ def dns01_binary():
 
 
 _STRIP_ENV = ('CERTBOT_', 'DNS01_', 'RFC2136_', 'CLOUDFLARE_', 'CF_', 'SAKURACLOUD_')
+# Google: lego's GCE_*, Application Default Credentials' GOOGLE_* and the Cloud SDK's
+# CLOUDSDK_* (its account and project)
+_STRIP_ENV += ('GCE_', 'GOOGLE_', 'CLOUDSDK_')
 
 
 def clean_env(extra=None):
@@ -688,6 +691,8 @@ class Testbed:
         self._pebble = None
         self._cf = {}
         self._sakura = {}
+        self._google = {}
+        self._google_md = {}
         self._stopped = False
 
     # ---- lifecycle ---------------------------------------------------------
@@ -723,6 +728,8 @@ class Testbed:
         if self.lag:
             self.lag.stop()
         for em in list(self._cf.values()) + list(self._sakura.values()):
+            em.stop()
+        for em in list(self._google_md.values()) + list(self._google.values()):
             em.stop()
         for s in reversed(list(self.servers.values())):
             s.stop()
@@ -902,6 +909,31 @@ class Testbed:
                                                 name=name)
             self._sakura[name] = em.start()
         return self._sakura[name]
+
+    # ---- Google Cloud DNS API emulator -----------------------------------------
+
+    def google(self, name='google'):
+        """Start (once per name) a Google Cloud DNS API v1 emulator with its
+        OAuth token endpoint (google_emulator.py) in a thread of this
+        process; it publishes the TXT records of its public example.test and
+        acme.test into ns1 with the key dns01-key. Its own test CA (em.ca_file)."""
+        if name not in self._google:
+            import emulator_base
+            import google_emulator
+            em = google_emulator.GoogleEmulator(self.tmp / name,
+                                                publisher=emulator_base.BindPublisher(self),
+                                                name=name)
+            self._google[name] = em.start()
+        return self._google[name]
+
+    def google_metadata(self, name='google'):
+        """A GCE metadata server (plain HTTP on 127.0.0.1) handing out tokens
+        of the Google emulator `name` (google_emulator.MetadataServer); dns01
+        reaches it through GCE_METADATA_HOST=<md.host>."""
+        if name not in self._google_md:
+            import google_emulator
+            self._google_md[name] = google_emulator.MetadataServer(self.google(name))
+        return self._google_md[name]
 
     # ---- operations for tests ------------------------------------------------
 

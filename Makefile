@@ -14,6 +14,9 @@ VERSION   = 0.1.0
 # the other commands do not load its 25 libraries at start-up.
 PKGS      = libcurl jansson ldns libcrypto libssl
 LINKED    = jansson ldns libcrypto libssl
+# Route 53 answers XML: libexpat (Debian libexpat1-dev).
+PKGS     += expat
+LINKED   += expat
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(LINKED) && pkg-config --exists libcurl)
 # (not for deps and demo: they install what is missing, then build)
@@ -41,6 +44,7 @@ CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/
            core/text.c core/caa.c core/certcheck.c core/report.c core/doctor.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c
+PROV_SRC += providers/route53.c
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
 HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 

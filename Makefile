@@ -52,6 +52,7 @@ UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal
              tests/unit/test_tsig tests/unit/test_answer tests/unit/test_ledger \
              tests/unit/test_schedule tests/unit/test_arrivals tests/unit/test_http \
              tests/unit/test_rmw tests/unit/test_caa tests/unit/test_certcheck
+UNIT_TESTS += tests/unit/test_ini
 
 all: dns01
 

@@ -178,6 +178,15 @@ wipe_free(char *s)
 	}
 }
 
+static void
+sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	while (s > 0 && nanosleep(&ts, &ts) == -1)
+		;
+}
+
 /* A growing text buffer (request bodies). */
 struct buf {
 	char	*p;
@@ -772,12 +781,7 @@ call(struct r53 *p, struct http_request *r, const char *action, const char *what
 		if (pause < 0)
 			break;
 		log_info("Route 53: %s: %s; trying again in %.1f s", what, e.code, pause);
-		if (pause > 0) {
-			struct timespec ts = { (time_t)pause, (long)((pause - (time_t)pause) * 1e9) };
-
-			while (nanosleep(&ts, &ts) == -1)
-				;
-		}
+		sleep_s(pause);
 	}
 	if (throttled(r->status, e.code) && busy_ok)
 		return R53_BUSY;
@@ -1366,12 +1370,7 @@ change_insync(struct r53 *p)
 			    ci.status, p->timeout);
 			break;
 		}
-		{
-			struct timespec ts = { (time_t)pause, (long)((pause - (time_t)pause) * 1e9) };
-
-			while (nanosleep(&ts, &ts) == -1)
-				;
-		}
+		sleep_s(pause);
 		if ((pause *= 2) > R53_POLL_MAX_S)
 			pause = R53_POLL_MAX_S;
 	}

@@ -120,6 +120,10 @@ WEIGHTS = (('pebble_cache_clients_lego_five_times', 198, None),
            ('interleaved_runs_for_two_certificates', None, 8),
            ('delete_says_what_was_there', None, 8), ('contract_rfc2136_certbot_pebble', 7, None),
            ('lag_controller', 7, None), ('cf_propagation_waits_for_the_edge', 7, None),
+           ('r53_credential_chain', None, 75), ('r53_zone_lookup', 4, 73),
+           ('r53_certbot_pair_batches', 9, 45), ('r53_retries', 5, 36), ('r53_errors', None, 35),
+           ('contract_route53_concurrent_writers', 20, None),
+           ('contract_route53_certbot_pebble', 19, None), ('r53_insync_before_wait', 4, None),
            ('contract_sakuracloud_concurrent_writers', 6, None), ('pebble', 10, None),
            ('concurrent', 6, None))
 DEFAULT_WEIGHT, MEMCHECK_DEFAULT_WEIGHT = 3, 5

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from flows import auth_pair, cleanup_pair, expect_txt
 from provider_adapters import ZONE, r53_config, r53_emulator_reset, r53_key, unquote
-from providers_common import (dns01_set, need_provider, summary, with_emulator_log,
-                              write_private)
+from providers_common import (dns01_set, need_provider, summary, under_valgrind,
+                              with_emulator_log, write_private)
 from testbed import NS1, NS2, SECRETS, acme_value, note, run_dns01
 
 import route53_emulator
@@ -149,6 +149,8 @@ def test_r53_credential_chain(tb):
              (bare, {'AWS_ACCESS_KEY_ID': None, 'AWS_SECRET_ACCESS_KEY': None,
                      'AWS_PROFILE': None, 'AWS_SHARED_CREDENTIALS_FILE': str(tb.tmp / 'none')},
               'role', 'the instance role dns01-role (IMDSv2'))
+    if under_valgrind():        # the section's keys: every other test's path
+        steps = steps[1:]
     for conf, change, label, says in steps:
         e = {k: v for k, v in dict(env, **change).items() if v is not None}
         mark = len(em.requests)
@@ -278,13 +280,13 @@ def test_r53_retries(tb):
     em.inject('throttling', method='POST')
     em.inject('prior', method='GET', path='/rrset')
     mark = len(em.requests)
-    w = acme_value()
-    rc, _, err, _ = dns01_set(conf, NAME, w)
+    w, other = acme_value(), '_acme-challenge.throttled.' + ZONE   # (no cache wait at NAME)
+    rc, _, err, _ = dns01_set(conf, other, w)
     assert rc == 0 and 'Throttling; trying again' in err \
         and 'PriorRequestNotComplete; trying again' in err, err[-800:]
     assert [r.status for r in em.calls('POST', since=mark)] == [400, 200], \
         summary(em.requests[mark:])
-    assert _txt(em) == sorted([v, w, 'concurrent-1'])
+    assert _txt(em, other) == [w]
 
 
 @with_emulator_log
@@ -294,7 +296,9 @@ def test_r53_errors(tb):
     the account."""
     need_provider('route53')
     em = r53_emulator_reset(tb)
-    for lacks in ('route53:ListHostedZonesByName', 'route53:ChangeResourceRecordSets'):
+    # (under valgrind one: the same C path names either action)
+    for lacks in ('route53:ListHostedZonesByName', 'route53:ChangeResourceRecordSets')[
+            under_valgrind():]:
         allowed = set(route53_emulator.ACTIONS.values()) - {lacks}
         rc, _, err, _ = dns01_set(r53_config(tb, em, r53_key(em, actions=allowed)), NAME,
                                   acme_value(), extra=('--timeout', '10'))

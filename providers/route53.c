@@ -848,6 +848,7 @@ struct hz_page {
 	char	next_name[NAME_BUF + 8], next_id[R53_ID_MAX + 16], truncated[8];
 	int	past;			/* a name after apex was seen: no more to look at */
 	int	privates;		/* private zones of that name skipped */
+	int	publics;		/* public zones of that name (the first is taken) */
 	int	bad, seen_root;
 };
 
@@ -873,7 +874,7 @@ hz_end(void *arg, const char *path, const char *text)
 			h->past = 1;
 		else if (strcmp(h->priv, "true") == 0)
 			h->privates++;
-		else if (h->found[0] == '\0' && !h->past && zone_id_of(h->id, h->found) == -1)
+		else if (h->publics++ == 0 && zone_id_of(h->id, h->found) == -1)
 			h->bad = 1;
 		h->id[0] = h->name[0] = h->priv[0] = '\0';
 	} else if (strcmp(path, "/ListHostedZonesByNameResponse/IsTruncated") == 0)
@@ -934,7 +935,7 @@ zone_id(struct r53 *p, const char *apex, const char **id)
 			rc = ST_PROVIDER;
 			goto out;
 		}
-		if (h.found[0] != '\0' || h.past || strcmp(h.truncated, "true") != 0)
+		if (h.past || strcmp(h.truncated, "true") != 0)
 			break;
 		if (r53_name(h.next_name, nn, sizeof(nn)) == -1 ||
 		    zone_id_of(h.next_id, next_id) == -1) {
@@ -961,6 +962,10 @@ zone_id(struct r53 *p, const char *apex, const char **id)
 		*id = p->zones[p->nzones++].id;
 		log_debug("Route 53: hosted zone %s is %s%s", apex, *id, h.privates ?
 		    " (a private zone of that name skipped)" : "");
+		if (h.publics > 1)
+			log_warn("Route 53: %d public hosted zones are named %s; dns01 writes to the "
+			    "first, %s: if another is the one delegated, set hosted_zone_id",
+			    h.publics, apex, *id);
 		rc = ST_OK;
 	}
 out:

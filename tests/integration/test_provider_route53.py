@@ -179,8 +179,9 @@ def test_r53_credential_chain(tb):
 def test_r53_zone_lookup(tb):
     """The hosted zone: found by its name through ListHostedZonesByName,
     paged (one zone per page here) past a private zone of the same name,
-    which is never written; with hosted_zone_id, not looked up; without a
-    public zone of that name, exit 6 saying a private one is there."""
+    which is never written; with hosted_zone_id, not looked up; two public
+    zones of the name: a warning; without a public zone of that name, exit 6
+    saying a private one is there."""
     need_provider('route53')
     em = r53_emulator_reset(tb)
     key = r53_key(em)
@@ -202,7 +203,11 @@ def test_r53_zone_lookup(tb):
     assert rc == 0 and not em.calls('GET', 'hostedzonesbyname', since=mark), \
         summary(em.requests[mark:])
     assert _txt(em) == []
-    em.drop_zone(ZONE)                  # the public one
+    em.add_zone(ZONE)                   # a second public zone of that name
+    rc, _, err, _ = _unset(r53_config(tb, em, key), v)
+    assert rc == 0 and '2 public hosted zones are named example.test' in err, err[-800:]
+    em.drop_zone(ZONE)                  # a public one
+    em.drop_zone(ZONE)                  # the other
     rc, _, err, _ = dns01_set(r53_config(tb, em, key), NAME, acme_value(),
                               extra=('--timeout', '10'))
     assert rc == 6 and 'private hosted zone of that name' in err, (rc, err[-800:])

@@ -124,6 +124,8 @@ WEIGHTS = (('pebble_cache_clients_lego_five_times', 198, None),
            ('r53_certbot_pair_batches', 9, 45), ('r53_retries', 5, 36), ('r53_errors', None, 35),
            ('contract_route53_concurrent_writers', 20, None),
            ('contract_route53_certbot_pebble', 19, None), ('r53_insync_before_wait', 4, None),
+           ('contract_route53_malformed', None, 34), ('contract_route53_no_secret', None, 26),
+           ('contract_route53_doctor', None, 25), ('contract_route53_bad_cred', None, 16),
            ('contract_sakuracloud_concurrent_writers', 6, None), ('pebble', 10, None),
            ('concurrent', 6, None))
 DEFAULT_WEIGHT, MEMCHECK_DEFAULT_WEIGHT = 3, 5

@@ -12,6 +12,8 @@ http_probe, which signs with libcurl): when it fails, suspect the emulator.
 
 import os
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from flows import auth_pair, cleanup_pair, expect_txt
@@ -111,6 +113,18 @@ def test_r53_emulator_facts(tb):
     st, doc = _probe(em, key, f'/2013-04-01/change/{cid}')
     assert st == 200 and '<Status>INSYNC</Status>' in doc, doc
     em.reset()
+    imds = tb.imds()                    # IMDSv2 only: no token, no answer
+    base = imds.url + '/latest/meta-data/iam/security-credentials/'
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    for req, want in ((urllib.request.Request(base), 401),
+                      (urllib.request.Request(imds.url + '/latest/api/token', data=b'',
+                                              method='PUT'), 400)):
+        try:
+            direct.open(req, timeout=5)
+            got = 200
+        except urllib.error.HTTPError as e:
+            got = e.code
+        assert got == want, (req.full_url, got)
 
 
 # --------------------------------------------------------------------------

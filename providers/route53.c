@@ -50,6 +50,7 @@
 #define R53_DEFAULT_URL		"https://route53.amazonaws.com"
 #define R53_API			"/2013-04-01"
 #define R53_XMLNS		"https://route53.amazonaws.com/doc/2013-04-01/"
+#define R53_XML			"text/xml"	/* Route 53 speaks REST-XML only */
 /* Route 53 is global: signed for us-east-1 (botocore endpoints.json, aws-global). */
 #define R53_SIGV4		"aws:amz:us-east-1:route53"
 /*
@@ -895,7 +896,7 @@ hz_end(void *arg, const char *path, const char *text)
 static int
 zone_id(struct r53 *p, const char *apex, const char **id)
 {
-	struct http_request r = { .method = "GET" };
+	struct http_request r = { .method = "GET", .accept = R53_XML };
 	struct hz_page h;
 	char what[NAME_BUF + 64], dns[NAME_BUF + 1], nn[NAME_BUF], next_id[R53_ID_MAX] = "";
 	size_t i, page;
@@ -1085,7 +1086,7 @@ static int
 list_rrsets(struct r53 *p, const char *id, const char *apex, const char *only,
     const struct record *recs, size_t n, struct rr_list *out, int busy_ok)
 {
-	struct http_request r = { .method = "GET" };
+	struct http_request r = { .method = "GET", .accept = R53_XML };
 	struct rs_page s;
 	char path[R53_ID_MAX + 64], what[NAME_BUF + 64], name[NAME_BUF + 1] = "";
 	char type[RMW_TYPE_MAX] = "", nn[NAME_BUF];
@@ -1299,8 +1300,8 @@ wr(void *priv, const struct zone *z, const struct rr_list *before, const struct 
 		goto out;
 	r.data = b.p;
 	r.datalen = b.len;
-	r.type = "text/xml";
-	r.accept = "text/xml";
+	r.type = R53_XML;
+	r.accept = R53_XML;
 	if ((rc = call(p, &r, "route53:ChangeResourceRecordSets", what, 1)) != ST_OK)
 		goto out;
 	if (xml_walk(r.answer, r.answer_len, ci_end, &ci) == -1 ||
@@ -1344,7 +1345,7 @@ static const struct rmw_ops r53_rmw = {
 static int
 change_insync(struct r53 *p)
 {
-	struct http_request r = { .method = "GET" };
+	struct http_request r = { .method = "GET", .accept = R53_XML };
 	struct change_info ci;
 	char path[R53_ID_MAX + 32], what[R53_ID_MAX + 64];
 	double pause = R53_POLL_FIRST_S;

@@ -1326,7 +1326,11 @@ busy_why(void *priv)
 	return ((struct r53 *)priv)->busy;
 }
 
-/* TXT values go quoted: Route 53 refuses them bare (API reference, "TXT record type"). */
+/*
+ * TXT values go quoted: Route 53 refuses them bare ("Value should be enclosed
+ * in quotation marks": rusoto/rusoto#1046; Developer Guide, "Supported DNS
+ * record types", TXT).
+ */
 static const struct rmw_ops r53_rmw = {
 	.label = "Route 53",
 	.quote_txt = 1,

@@ -24,9 +24,11 @@ What it does:
   access key id is HTTP 403 InvalidClientTokenId, a wrong secret 403
   SignatureDoesNotMatch; a key made with a session token needs it in
   X-Amz-Security-Token (wrong or missing: 403 InvalidClientTokenId), and
-  an expired one is 403 ExpiredToken ([API] Common Errors; the statuses
-  and messages of these three as AWS answers them: guess from recorded
-  CLI output, not from a cassette);
+  an expired one is 403 ExpiredToken ([API] Common Errors).  A real Route
+  53 InvalidClientTokenId answer, envelope and message: acmesh-official/
+  acme.sh#4979; its status 403: barnybug/cli53#278.  The texts of
+  SignatureDoesNotMatch and ExpiredToken are AWS's usual ones (guess for
+  Route 53's exact wording);
 - a key may carry an IAM policy (a set of route53:* actions): another
   action is 403 AccessDenied "User: ... is not authorized to perform:
   route53:X on resource: ..." (the message shape of IAM denials; guess for
@@ -56,9 +58,11 @@ What it does:
   match the current values": boto/boto#2887, kubernetes-sigs/external-dns
   #732); a name outside the zone is refused ([API]); a TXT value not in
   double quotes is refused ("Invalid Resource Record: FATAL problem:
-  InvalidCharacterString (Value should be enclosed in quotation marks)":
-  the message as users report it, e.g. certbot #4688; guess for the exact
-  text); TTL 0..2147483647 ([API] ResourceRecordSet); the answer is a
+  InvalidCharacterString (Value should be enclosed in quotation marks)
+  encountered with '...'": a real answer in rusoto/rusoto#1046; the Route
+  53 Developer Guide, "Supported DNS record types", TXT: strings "enclosed
+  in double quotation marks"); TTL 0..2147483647 ([API] ResourceRecordSet);
+  the answer is a
   ChangeInfo with Id /change/C..., Status PENDING ([lego]
   changeResourceRecordSetsResponse.xml);
 - GET /2013-04-01/change/{Id}: PENDING, then INSYNC once insync_delay has

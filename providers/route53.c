@@ -55,9 +55,9 @@
 #define R53_SIGV4		"aws:amz:us-east-1:route53"
 /*
  * TTL: certbot-dns-route53 writes 10 (dns_route53.py, Authenticator.ttl),
- * and so does lego (route53.go, dns01.DefaultTTL).  The API takes 0 to
- * 2147483647 (API reference, ResourceRecordSet.TTL); dns01's own ttl is at
- * least 1.
+ * and so does lego (route53.go NewDefaultConfig: AWS_TTL, default 10).
+ * The API takes 0 to 2147483647 (API reference, ResourceRecordSet.TTL);
+ * dns01's own ttl is at least 1.
  */
 #define R53_DEFAULT_TTL		10
 #define R53_MIN_TTL		1

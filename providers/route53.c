@@ -987,7 +987,7 @@ struct rs_page {
 	struct rr_list vals;		/* the values of the RRset being read */
 	int	 routed;		/* SetIdentifier or AliasTarget in it */
 	char	 next_name[NAME_BUF + 8], next_type[RMW_TYPE_MAX], truncated[8];
-	int	 more_id;		/* NextRecordIdentifier given */
+	char	 next_id[R53_ID_MAX * 2];	/* NextRecordIdentifier, "" none */
 	int	 bad, failed, seen_root, refused, past;
 	char	 refused_name[NAME_BUF];
 };
@@ -1072,7 +1072,7 @@ rs_end(void *arg, const char *path, const char *text)
 	else if (strcmp(path, "/ListResourceRecordSetsResponse/NextRecordType") == 0)
 		snprintf(s->next_type, sizeof(s->next_type), "%s", text);
 	else if (strcmp(path, "/ListResourceRecordSetsResponse/NextRecordIdentifier") == 0)
-		s->more_id = 1;
+		snprintf(s->next_id, sizeof(s->next_id), "%s", text);
 }
 
 /*
@@ -1089,7 +1089,7 @@ list_rrsets(struct r53 *p, const char *id, const char *apex, const char *only,
 	struct http_request r = { .method = "GET", .accept = R53_XML };
 	struct rs_page s;
 	char path[R53_ID_MAX + 64], what[NAME_BUF + 64], name[NAME_BUF + 1] = "";
-	char type[RMW_TYPE_MAX] = "", nn[NAME_BUF];
+	char type[RMW_TYPE_MAX] = "", nn[NAME_BUF], ident[R53_ID_MAX * 2] = "";
 	size_t page;
 	int rc = ST_OK;
 
@@ -1106,9 +1106,12 @@ list_rrsets(struct r53 *p, const char *id, const char *apex, const char *only,
 		snprintf(type, sizeof(type), "TXT");
 	}
 	for (page = 0; page < R53_RRSET_PAGES; page++) {
-		/* keys sorted for SigV4: maxitems, name, type */
-		const char *q[] = { "maxitems", only ? "1" : R53_RRSET_PAGE,
+		/* keys sorted for SigV4: identifier, maxitems, name, type */
+		const char *q0[] = { "identifier", ident, "maxitems", R53_RRSET_PAGE, "name",
+		    name, "type", type, NULL };
+		const char *q1[] = { "maxitems", only ? "1" : R53_RRSET_PAGE,
 		    name[0] ? "name" : NULL, name, "type", type, NULL };
+		const char *const *q = ident[0] ? q0 : q1;
 
 		if (http_url(r.url, sizeof(r.url), p->url, path, q) == -1) {
 			rc = ST_FAIL;
@@ -1116,8 +1119,8 @@ list_rrsets(struct r53 *p, const char *id, const char *apex, const char *only,
 		}
 		if ((rc = call(p, &r, "route53:ListResourceRecordSets", what, busy_ok)) != ST_OK)
 			break;
-		s.truncated[0] = s.next_name[0] = s.next_type[0] = '\0';
-		s.seen_root = s.more_id = 0;
+		s.truncated[0] = s.next_name[0] = s.next_type[0] = s.next_id[0] = '\0';
+		s.seen_root = 0;
 		if (xml_walk(r.answer, r.answer_len, rs_end, &s) == -1 || s.bad || !s.seen_root) {
 			log_err("Route 53 API: %s: malformed answer", what);
 			rc = ST_PROVIDER;
@@ -1144,7 +1147,8 @@ list_rrsets(struct r53 *p, const char *id, const char *apex, const char *only,
 		}
 		snprintf(name, sizeof(name), "%s.", nn);
 		snprintf(type, sizeof(type), "%s", s.next_type);
-		/* an RRset with several SetIdentifiers spans pages: not ours (refused) */
+		/* RRsets with a routing policy continue at their identifier */
+		snprintf(ident, sizeof(ident), "%s", api_printable(s.next_id) ? s.next_id : "");
 	}
 	rr_list_clear(&s.vals);
 	http_request_clear(&r);

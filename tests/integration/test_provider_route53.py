@@ -10,6 +10,7 @@ test_r53_emulator_facts runs first and needs no dns01 (only the test tool
 http_probe, which signs with libcurl): when it fails, suspect the emulator.
 """
 
+import functools
 import os
 import subprocess
 import urllib.error
@@ -26,7 +27,21 @@ import route53_emulator
 from route53_emulator import XMLNS
 
 PROBE = Path(__file__).resolve().parents[1] / 'tools' / 'http_probe'
-NAME = '_acme-challenge.' + ZONE
+DOMAIN = 'r53.' + ZONE                 # a name no other module's tests use
+NAME = '_acme-challenge.' + DOMAIN
+
+
+def _leave_dns_clean(fn):
+    """Reset the emulator after the test, so that what it published into the
+    testbed's BIND is gone before another module's test looks there."""
+    @functools.wraps(fn)
+    def wrapper(tb):
+        try:
+            return fn(tb)
+        finally:
+            tb.route53().reset()
+            tb.sync()
+    return wrapper
 
 
 def _probe(em, key, url, *args):
@@ -69,6 +84,7 @@ def _unset(conf, value, env=None, extra=()):
 # --------------------------------------------------------------------------
 
 @with_emulator_log
+@_leave_dns_clean
 def test_r53_emulator_facts(tb):
     """SigV4 as AWS checks it (wrong secret, unknown key, expired session
     token), names and types as starting points, pagination, a private zone
@@ -92,7 +108,7 @@ def test_r53_emulator_facts(tb):
     zid = em.zone_id(ZONE)
     em.set_rrset(NAME, 'TXT', 300, ['"a"'])
     em.set_rrset('www.' + ZONE, 'TXT', 300, ['"w"'])
-    st, doc = _probe(em, key, f'/2013-04-01/hostedzone/{zid}/rrset?maxitems=1&name=a.{ZONE}.'
+    st, doc = _probe(em, key, f'/2013-04-01/hostedzone/{zid}/rrset?maxitems=1&name=s.{ZONE}.'
                      '&type=TXT')
     assert st == 200 and f'<Name>www.{ZONE}.</Name>' in doc, doc   # a start, not a filter
     url = f'/2013-04-01/hostedzone/{zid}/rrset/'
@@ -132,6 +148,7 @@ def test_r53_emulator_facts(tb):
 # --------------------------------------------------------------------------
 
 @with_emulator_log
+@_leave_dns_clean
 def test_r53_credential_chain(tb):
     """Where the credentials come from, in the AWS tools' order: the
     section's keys, then AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then the
@@ -190,6 +207,7 @@ def test_r53_credential_chain(tb):
 
 
 @with_emulator_log
+@_leave_dns_clean
 def test_r53_zone_lookup(tb):
     """The hosted zone: found by its name through ListHostedZonesByName,
     paged (one zone per page here) past a private zone of the same name,
@@ -229,6 +247,7 @@ def test_r53_zone_lookup(tb):
 
 
 @with_emulator_log
+@_leave_dns_clean
 def test_r53_certbot_pair_batches(tb):
     """certbot apex + wildcard beside a foreign TXT value (TTL 3600): one
     ChangeResourceRecordSets for both values, a DELETE of the RRset exactly
@@ -244,7 +263,7 @@ def test_r53_certbot_pair_batches(tb):
     tb.sync()
     values = [acme_value(), acme_value()]
     mark = len(em.requests)
-    outs, _ = auth_pair(tb, conf, ZONE, values, f'{ZONE},*.{ZONE}')
+    outs, _ = auth_pair(tb, conf, DOMAIN, values, f'{DOMAIN},*.{DOMAIN}')
     reqs = em.requests[mark:]
     note(f'auth pair: {len(reqs)} API calls: {summary(reqs)}')
     posts = [r for r in reqs if r.method == 'POST']
@@ -255,11 +274,12 @@ def test_r53_certbot_pair_batches(tb):
     assert em.changes[posts[0].change]['insync_seen'] is not None, 'never asked until INSYNC'
     for server in (NS1, NS2):
         expect_txt(server, NAME, values + ['foreign'])
-    cleanup_pair(tb, conf, ZONE, values, outs, f'{ZONE},*.{ZONE}')
+    cleanup_pair(tb, conf, DOMAIN, values, outs, f'{DOMAIN},*.{DOMAIN}')
     assert em.rrset(NAME) == (3600, ['"foreign"']), em.rrset(NAME)
 
 
 @with_emulator_log
+@_leave_dns_clean
 def test_r53_insync_before_wait(tb):
     """`dns01 -v set`: the write, then GetChange until INSYNC, and only
     then dns01's own wait on the authoritative servers (the order of the
@@ -280,6 +300,7 @@ def test_r53_insync_before_wait(tb):
 
 
 @with_emulator_log
+@_leave_dns_clean
 def test_r53_retries(tb):
     """A batch made stale by another writer (InvalidChangeBatch, in the
     <InvalidChangeBatch><Messages> form) is read again and retried, the
@@ -299,7 +320,7 @@ def test_r53_retries(tb):
     em.inject('throttling', method='POST')
     em.inject('prior', method='GET', path='/rrset')
     mark = len(em.requests)
-    w, other = acme_value(), '_acme-challenge.throttled.' + ZONE   # (no cache wait at NAME)
+    w, other = acme_value(), '_acme-challenge.throttled.' + DOMAIN   # (no cache wait at NAME)
     rc, _, err, _ = dns01_set(conf, other, w)
     assert rc == 0 and 'Throttling; trying again' in err \
         and 'PriorRequestNotComplete; trying again' in err, err[-800:]
@@ -309,6 +330,7 @@ def test_r53_retries(tb):
 
 
 @with_emulator_log
+@_leave_dns_clean
 def test_r53_errors(tb):
     """Exit 3 naming the IAM action a key's policy lacks (nothing written),
     exit 3 for an expired session token, exit 6 for a hosted_zone_id not in

@@ -126,7 +126,8 @@ WEIGHTS = (('pebble_cache_clients_lego_five_times', 198, None),
            ('contract_route53_certbot_pebble', 19, None), ('r53_insync_before_wait', 4, 12),
            ('contract_route53_additive_add', 5, 22), ('contract_route53_malformed', None, 14),
            ('contract_route53_no_secret', None, 15), ('contract_route53_doctor', None, 18),
-           ('contract_route53_bad_cred', None, 6),
+           ('contract_route53_bad_cred', None, 6), ('contract_route53_foreign', None, 16),
+           ('contract_route53_exact', 5, 22),
            ('contract_sakuracloud_concurrent_writers', 6, None), ('pebble', 10, None),
            ('concurrent', 6, None))
 DEFAULT_WEIGHT, MEMCHECK_DEFAULT_WEIGHT = 3, 5

@@ -32,12 +32,16 @@ NAME = '_acme-challenge.' + DOMAIN
 
 
 def _leave_dns_clean(fn):
-    """Reset the emulator after the test, so that what it published into the
-    testbed's BIND is gone before another module's test looks there."""
+    """On failure, print the emulator's request log; after the test, reset
+    the emulator, so that what it published into the testbed's BIND is gone
+    before another module's test looks there."""
     @functools.wraps(fn)
     def wrapper(tb):
         try:
             return fn(tb)
+        except AssertionError:
+            note(tb.route53().log_text())
+            raise
         finally:
             tb.route53().reset()
             tb.sync()

@@ -14,6 +14,9 @@ VERSION   = 0.1.0
 # the other commands do not load its 25 libraries at start-up.
 PKGS      = libcurl jansson ldns libcrypto libssl
 LINKED    = jansson ldns libcrypto libssl
+# Route 53 answers XML: libexpat (Debian libexpat1-dev).
+PKGS     += expat
+LINKED   += expat
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(LINKED) && pkg-config --exists libcurl)
 # (not for deps and demo: they install what is missing, then build)
@@ -42,6 +45,7 @@ CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c
 PROV_SRC += providers/google.c providers/google_jwt.c
+PROV_SRC += providers/route53.c
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
 HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
@@ -50,6 +54,7 @@ UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal
              tests/unit/test_schedule tests/unit/test_arrivals tests/unit/test_http \
              tests/unit/test_rmw tests/unit/test_caa tests/unit/test_certcheck
 UNIT_TESTS += tests/unit/test_google_jwt
+UNIT_TESTS += tests/unit/test_ini
 
 all: dns01
 

@@ -148,7 +148,7 @@ provider_detail(const struct provider_ops *p)
 	for (c = p->cred; c != NULL && c->key != NULL; c++)
 		printf("  %-20s%s\n", c->key, c->certbot_key);
 	if (p->cred == NULL || p->cred[0].key == NULL)
-		printf("  (none: no certbot plugin for it)\n");
+		printf("  (none: no certbot plugin with a credentials file)\n");
 	printf("\nTTL: %d s by default, %d s at least\n", p->default_ttl, p->min_ttl);
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -653,6 +654,51 @@ int
 config_read_file_max(const char *path, size_t max, char **out)
 {
 	return read_file(path, max, 0, NULL, out);
+}
+
+char *
+config_ini_get(const char *text, const char *section, const char *key, int *has_section)
+{
+	char line[CONFIG_MAX_LINE], *l, *end, *val = NULL;
+	const char *p = text + bom_len(text), *start, *nl;
+	size_t len, klen;
+	int in = 0;
+
+	if (has_section != NULL)
+		*has_section = 0;
+	while (*p != '\0' && val == NULL) {
+		start = p;
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		p += len + (nl ? 1 : 0);
+		if (len >= sizeof(line))
+			continue;		/* too long for a key line: not ours */
+		memcpy(line, start, len);
+		line[len] = '\0';
+		l = trim(line);
+		if (*l == '\0' || *l == '#' || *l == ';')
+			continue;
+		if (*l == '[') {
+			if ((end = strrchr(l, ']')) == NULL)
+				continue;
+			*end = '\0';
+			in = strcmp(l + 1, section) == 0;
+			if (in && has_section != NULL)
+				*has_section = 1;
+			continue;
+		}
+		klen = strcspn(l, "=:");
+		/* not in it, not a key, or indented: a continuation (botocore's nested values) */
+		if (!in || l[klen] == '\0' || l != line)
+			continue;
+		end = l + klen;
+		while (end > l && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if ((size_t)(end - l) == strlen(key) && strncasecmp(l, key, strlen(key)) == 0)
+			val = strdup(trim(l + klen + 1));
+	}
+	explicit_bzero(line, sizeof(line));
+	return val;
 }
 
 /* Read a secret from a NAME_FILE file: private, whitespace and a BOM trimmed. */

@@ -90,6 +90,18 @@ int	config_check_private(const char *path);
  */
 int	config_read_file(const char *path, char **out);
 
+/*
+ * The value of key in [section] of an INI text such as the AWS shared
+ * credentials file, read as Python's configparser reads it for the AWS
+ * tools (botocore configloader.raw_config_parse): section names compared
+ * exactly, keys without case, "key = value" or "key: value", whole-line
+ * comments (# ;), the value trimmed and kept as written.  *has_section
+ * (may be NULL) is set when the section is there.  Returns a new string
+ * the caller wipes and frees, or NULL (none, or out of memory).
+ */
+char	*config_ini_get(const char *text, const char *section, const char *key,
+    int *has_section);
+
 /* The same with a size limit of max bytes (CA bundles are larger). */
 int	config_read_file_max(const char *path, size_t max, char **out);
 

@@ -20,6 +20,7 @@
 #endif
 #define HTTP_USER_AGENT		"dns01/" DNS01_VERSION
 #define HTTP_TRACE_BODY_MAX	2048	/* body bytes shown at -v */
+#define HTTP_TRACE_USER		" with user '"	/* libcurl's text before a user name */
 #define HTTP_POLL_MS		1000	/* longest single wait in the loop */
 #define HTTP_CA_MAX		(16 * 1024 * 1024)	/* bytes of a CA bundle */
 
@@ -215,6 +216,8 @@ struct xfer {
 	char	*sent;			/* the JSON body sent */
 	double	 not_before;		/* earliest start of the next attempt */
 	int	 done;
+	int	 quiet_in;		/* -v shows the answer's length only (metadata:
+					   its answers carry credentials) */
 	char	 errbuf[CURL_ERROR_SIZE];
 };
 
@@ -624,12 +627,26 @@ static int
 on_debug(CURL *c, curl_infotype type, char *data, size_t len, void *arg)
 {
 	const struct xfer *x = arg;
+	const char *user;
+	char shown[160];
+	int n;
 
 	(void)c;
 	switch (type) {
 	case CURLINFO_TEXT:
-		trace_bytes("* ", data, len && data[len - 1] == '\n' ? len - 1 : len,
-		    HTTP_TRACE_BODY_MAX);
+		if (len && data[len - 1] == '\n')
+			len--;
+		/*
+		 * libcurl says "Server auth using AWS_SIGV4 with user '<key id>'"
+		 * (lib/http.c output_auth_headers): the user is a credential.
+		 */
+		if ((user = memmem(data, len, HTTP_TRACE_USER, strlen(HTTP_TRACE_USER))) != NULL) {
+			n = snprintf(shown, sizeof(shown), "%.*s with user [redacted]",
+			    (int)(user - data < 128 ? user - data : 128), data);
+			trace_bytes("* ", shown, (size_t)n, HTTP_TRACE_BODY_MAX);
+			break;
+		}
+		trace_bytes("* ", data, len, HTTP_TRACE_BODY_MAX);
 		break;
 	case CURLINFO_HEADER_OUT:
 		trace_headers(x, "> ", data, len);
@@ -639,9 +656,16 @@ on_debug(CURL *c, curl_infotype type, char *data, size_t len, void *arg)
 		break;
 	case CURLINFO_DATA_OUT:
 	case CURLINFO_DATA_IN:
-		if (x->r->secret_body)
-			fprintf(stderr, "dns01: debug: %s[%zu octets of credentials, not shown]\n",
-			    type == CURLINFO_DATA_OUT ? "> " : "< ", len);
+		/*
+		 * Bodies that carry credentials are shown by their length: a
+		 * request marked secret_body (a token exchange), and every
+		 * answer of a metadata client (it may hold a role's keys).
+		 */
+		if (x->r->secret_body || (type == CURLINFO_DATA_IN && x->quiet_in))
+			fprintf(stderr, "dns01: debug: %s[%zu octets, not shown: %s]\n",
+			    type == CURLINFO_DATA_OUT ? "> " : "< ", len,
+			    x->r->secret_body ? "credentials" : "an instance metadata answer "
+			    "may hold credentials");
 		else
 			trace_bytes(type == CURLINFO_DATA_OUT ? "> " : "< ", data, len,
 			    HTTP_TRACE_BODY_MAX);
@@ -785,6 +809,7 @@ prepare(struct http *h, struct xfer *x)
 		ok &= opt_ptr(c, CURLOPT_CAINFO_BLOB, &blob);
 	}
 	if (log_get_level() >= LOG_VERBOSE) {
+		x->quiet_in = h->metadata;
 		ok &= opt_debug(c, on_debug);
 		ok &= opt_ptr(c, CURLOPT_DEBUGDATA, x);
 		ok &= opt_long(c, CURLOPT_VERBOSE, 1L);

@@ -161,7 +161,9 @@ int	http_set_aws_sigv4(struct http *h, const char *spec, const char *key_id,
  * server), which speaks plain HTTP: a request may then use an http:// URL,
  * but only to a host http_metadata_host() accepts; any other URL stays
  * HTTPS only (the request ends with status 0 and error set).  Connection
- * timeouts become HTTP_METADATA_CONNECT_S / HTTP_METADATA_TOTAL_S.
+ * timeouts become HTTP_METADATA_CONNECT_S / HTTP_METADATA_TOTAL_S.  The -v
+ * trace shows the length of its answers, not their bytes (an instance
+ * role's keys, an access token).
  */
 void	http_set_metadata(struct http *h);
 

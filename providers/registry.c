@@ -7,12 +7,14 @@ extern const struct provider_ops provider_cloudflare;
 extern const struct provider_ops provider_rfc2136;
 extern const struct provider_ops provider_sakuracloud;
 extern const struct provider_ops provider_google;
+extern const struct provider_ops provider_route53;
 
 const struct provider_ops *const provider_table[] = {
 	&provider_cloudflare,
 	&provider_rfc2136,
 	&provider_sakuracloud,
 	&provider_google,
+	&provider_route53,
 	NULL
 };
 

@@ -23,6 +23,7 @@ import re
 
 import cf_emulator
 import google_emulator
+import route53_emulator
 import sakura_emulator
 from providers_common import need_provider, provider_config
 from testbed import NS1, SECRETS, Skip, _unescape, secret
@@ -423,6 +424,50 @@ class Google(EmulatorAdapter):
     DOCTOR_FAIL = ('key file', 'refused')
     TRACE = ('POST', '/changes', 'managedZones')
     UNSET_TRACE = ('POST', '/changes')
+# Amazon Route 53 (route53_emulator.py)
+# --------------------------------------------------------------------------
+
+def r53_emulator_reset(tb, name='route53'):
+    """The Route 53 emulator `name`, reset (publishing at once, INSYNC
+    after route53_emulator.INSYNC_DELAY)."""
+    em = tb.route53(name)
+    em.reset()
+    return em
+
+
+def r53_key(em, **kw):
+    """A new access key of the emulator -> (key id, secret), both registered
+    as secrets (kw: add_key's actions, token, expired)."""
+    akid, sec = route53_emulator.new_key_id(), route53_emulator.new_secret()
+    SECRETS.update((akid, sec))
+    if kw.get('token'):
+        SECRETS.add(kw['token'])
+    em.add_key(akid, sec, **kw)
+    return akid, sec
+
+
+def r53_config(tb, em, key=None, token=None, zones='example.test acme.test',
+               hosted_zone_id=None, api_url=None, ca_file=None, main=None, path=None):
+    """A dns01 config with one `type = route53` section pointing at the
+    emulator (api_url, ca_file); key = (access key id, secret) or None (the
+    AWS chain then looks elsewhere). Keys given as None are left out."""
+    akid, sec = key if key else (None, None)
+    return provider_config(tb, 'r53', {
+        'type': 'route53', 'zones': zones, 'access_key_id': akid, 'secret_access_key': sec,
+        'session_token': token, 'hosted_zone_id': hosted_zone_id,
+        'api_url': api_url or em.api_url, 'ca_file': ca_file or em.ca_file},
+        main=main, path=path)
+
+
+class Route53(EmulatorAdapter):
+    name = 'route53'
+    WRITE = {'method': 'POST', 'path': '/rrset'}
+    BAD_WORDS = ('secret_access_key', 'rejected')
+    BAD_STATUS = (403,)
+    DOCTOR_OK = ('Route 53 accepts the credentials from', 'access_key_id')
+    DOCTOR_FAIL = ('secret_access_key',)
+    TRACE = ('POST', '/rrset/', 'hostedzonesbyname', '/change/')
+    UNSET_TRACE = ('POST', 'DELETE')
     REDACTED = 'Authorization'
 
     def start(self):
@@ -460,4 +505,45 @@ class Google(EmulatorAdapter):
                       f'key_file = {key}\n'), 300
 
 
-ADAPTERS = (Rfc2136, Cloudflare, SakuraCloud, Google)
+        self.em = r53_emulator_reset(self.tb)
+        self.tb.sync()        # ns2 has what reset() removed from DNS
+        self.key = r53_key(self.em)
+        self._secret(*self.key)
+        self.DOCTOR_ROUTE = f'/2013-04-01/hostedzone/{self.em.zone_id(ZONE)}/rrset'
+        return r53_config(self.tb, self.em, self.key)
+
+    def bad_config(self):
+        wrong = route53_emulator.new_secret()
+        self._secret(wrong)
+        return r53_config(self.tb, self.em, (self.key[0], wrong))
+
+    def records(self, name):
+        out = []
+        for rtype in ('TXT', 'CAA'):
+            rs = self.em.rrset(name, rtype)
+            if rs:
+                out += [(rtype, unquote(v) if rtype == 'TXT' else v, rs[0]) for v in rs[1]]
+        return sorted(out)
+
+    def preset(self, name, recs):
+        for rtype in sorted({t for t, _, _ in recs}):
+            mine = [(v, ttl) for t, v, ttl in recs if t == rtype]
+            cur = self.em.rrset(name, rtype)
+            vals = (cur[1] if cur else []) + [f'"{v}"' if rtype == 'TXT' else v
+                                              for v, _ in mine]
+            self.em.set_rrset(name, rtype, cur[0] if cur else mine[0][1], vals)
+        self._in_dns()
+
+    def real_section(self):
+        akid = os.environ.get('DNS01_TEST_AWS_ACCESS_KEY_ID')
+        sec = os.environ.get('DNS01_TEST_AWS_SECRET_ACCESS_KEY')
+        zone = os.environ.get('DNS01_TEST_ROUTE53_ZONE')
+        if not akid or not sec or not zone:
+            raise Skip('set DNS01_TEST_AWS_ACCESS_KEY_ID, DNS01_TEST_AWS_SECRET_ACCESS_KEY and '
+                       'DNS01_TEST_ROUTE53_ZONE to test against the real API')
+        self._secret(akid, sec)
+        return zone, (f'[provider r53]\ntype = route53\nzones = {zone}\n'
+                      f'access_key_id = {akid}\nsecret_access_key = {sec}\n'), 300
+
+
+ADAPTERS = (Rfc2136, Cloudflare, SakuraCloud, Google, Route53)

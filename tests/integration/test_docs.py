@@ -24,6 +24,8 @@ def _names(detail):
             section = line.split(' ')[0] if line.strip() else section
             continue
         words = line.split()
+        if words[0].startswith('('):        # "(none: ...)": no names in that section
+            continue
         if section == 'keys':
             names.add(words[0])
         elif section in ('environment', 'certbot'):

@@ -295,7 +295,7 @@ def test_gg_change_done_before_wait(tb):
     done = next(i for i, l in enumerate(lines) if 'is done' in l)
     wait = next(i for i, l in enumerate(lines) if 'waiting for' in l)
     assert done < wait, '\n'.join(lines[done - 3:wait + 2])
-    assert 'Authorization: [redacted]' in err and 'octets of credentials, not shown' in err
+    assert 'Authorization: [redacted]' in err and 'octets, not shown: credentials' in err
     for word in ('ya29.', 'PRIVATE KEY', 'assertion='):
         assert word not in err, word
     rc, _, err, _ = dns01_unset(gg_config(tb, em, key_file=key), NAME, v, extra=('--no-wait',))

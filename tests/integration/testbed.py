@@ -345,6 +345,7 @@ _STRIP_ENV = ('CERTBOT_', 'DNS01_', 'RFC2136_', 'CLOUDFLARE_', 'CF_', 'SAKURACLO
 # Google: lego's GCE_*, Application Default Credentials' GOOGLE_* and the Cloud SDK's
 # CLOUDSDK_* (its account and project)
 _STRIP_ENV += ('GCE_', 'GOOGLE_', 'CLOUDSDK_')
+_STRIP_ENV += ('AWS_',)
 
 
 def clean_env(extra=None):
@@ -693,6 +694,7 @@ class Testbed:
         self._sakura = {}
         self._google = {}
         self._google_md = {}
+        self._route53 = {}
         self._stopped = False
 
     # ---- lifecycle ---------------------------------------------------------
@@ -730,6 +732,8 @@ class Testbed:
         for em in list(self._cf.values()) + list(self._sakura.values()):
             em.stop()
         for em in list(self._google_md.values()) + list(self._google.values()):
+            em.stop()
+        for em in self._route53.values():
             em.stop()
         for s in reversed(list(self.servers.values())):
             s.stop()
@@ -934,6 +938,29 @@ class Testbed:
             import google_emulator
             self._google_md[name] = google_emulator.MetadataServer(self.google(name))
         return self._google_md[name]
+    # ---- Route 53 API and instance metadata emulators ------------------------
+
+    def route53(self, name='route53'):
+        """Start (once per name) a Route 53 API 2013-04-01 emulator
+        (route53_emulator.py) in a thread of this process; it publishes the
+        TXT records of its public zones example.test and acme.test into ns1
+        with the key dns01-key. Each name has its own test CA (em.ca_file)."""
+        if name not in self._route53:
+            import emulator_base
+            import route53_emulator
+            em = route53_emulator.Route53Emulator(self.tmp / name,
+                                                  publisher=emulator_base.BindPublisher(self),
+                                                  name=name)
+            self._route53[name] = em.start()
+        return self._route53[name]
+
+    def imds(self, name='imds'):
+        """Start (once per name) an EC2 instance metadata (IMDSv2) emulator
+        on plain HTTP at 127.0.0.1 (route53_emulator.ImdsEmulator)."""
+        if name not in self._route53:
+            import route53_emulator
+            self._route53[name] = route53_emulator.ImdsEmulator(name).start()
+        return self._route53[name]
 
     # ---- operations for tests ------------------------------------------------
 

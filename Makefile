@@ -43,18 +43,16 @@ CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/
            core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/api.c core/rmw.c \
            core/text.c core/caa.c core/certcheck.c core/report.c core/doctor.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
-           providers/sakuracloud.c
-PROV_SRC += providers/google.c providers/google_jwt.c
-PROV_SRC += providers/route53.c
+           providers/sakuracloud.c providers/google.c providers/google_jwt.c \
+           providers/route53.c
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
 HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
 UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal \
              tests/unit/test_tsig tests/unit/test_answer tests/unit/test_ledger \
              tests/unit/test_schedule tests/unit/test_arrivals tests/unit/test_http \
-             tests/unit/test_rmw tests/unit/test_caa tests/unit/test_certcheck
-UNIT_TESTS += tests/unit/test_google_jwt
-UNIT_TESTS += tests/unit/test_ini
+             tests/unit/test_rmw tests/unit/test_caa tests/unit/test_certcheck \
+             tests/unit/test_google_jwt tests/unit/test_ini
 
 all: dns01
 

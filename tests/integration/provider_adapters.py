@@ -424,6 +424,44 @@ class Google(EmulatorAdapter):
     DOCTOR_FAIL = ('key file', 'refused')
     TRACE = ('POST', '/changes', 'managedZones')
     UNSET_TRACE = ('POST', '/changes')
+    REDACTED = 'Authorization'
+
+    def start(self):
+        need_provider(self.name)
+        self.em = gg_emulator_reset(self.tb)
+        self.tb.sync()        # ns2 has what reset() removed from DNS
+        if not hasattr(self.tb, '_google_key'):
+            self.tb._google_key = gg_key(self.tb, self.em)   # one RSA key per test run
+        self.key_file = self.tb._google_key[0]
+        self._secret(*gg_key_secrets(self.tb._google_key[1]))
+        return gg_config(self.tb, self.em, key_file=self.key_file)
+
+    def bad_config(self):
+        if not hasattr(self.tb, '_google_bad_key'):
+            self.tb._google_bad_key = gg_key(self.tb, self.em, register=False)
+        self._secret(*gg_key_secrets(self.tb._google_bad_key[1]))
+        return gg_config(self.tb, self.em, key_file=self.tb._google_bad_key[0])
+
+    def records(self, name):
+        return sorted((t, gg_unquote(r) if t == 'TXT' else r, ttl)
+                      for t, r, ttl in self.em.records(ZONE, name))
+
+    def preset(self, name, recs):
+        for t, v, ttl in recs:
+            self.em.add_records(ZONE, name, t, [f'"{v}"' if t == 'TXT' else v], ttl)
+        self._in_dns()
+
+    def real_section(self):
+        key = os.environ.get('DNS01_TEST_GOOGLE_KEY_FILE')
+        zone = os.environ.get('DNS01_TEST_GOOGLE_ZONE')
+        if not key or not zone:
+            raise Skip('set DNS01_TEST_GOOGLE_KEY_FILE (a service account key file, mode 0600) '
+                       'and DNS01_TEST_GOOGLE_ZONE to test against the real API')
+        return zone, (f'[provider gcloud]\ntype = google\nzones = {zone}\n'
+                      f'key_file = {key}\n'), 300
+
+
+# --------------------------------------------------------------------------
 # Amazon Route 53 (route53_emulator.py)
 # --------------------------------------------------------------------------
 
@@ -472,39 +510,6 @@ class Route53(EmulatorAdapter):
 
     def start(self):
         need_provider(self.name)
-        self.em = gg_emulator_reset(self.tb)
-        self.tb.sync()        # ns2 has what reset() removed from DNS
-        if not hasattr(self.tb, '_google_key'):
-            self.tb._google_key = gg_key(self.tb, self.em)   # one RSA key per test run
-        self.key_file = self.tb._google_key[0]
-        self._secret(*gg_key_secrets(self.tb._google_key[1]))
-        return gg_config(self.tb, self.em, key_file=self.key_file)
-
-    def bad_config(self):
-        if not hasattr(self.tb, '_google_bad_key'):
-            self.tb._google_bad_key = gg_key(self.tb, self.em, register=False)
-        self._secret(*gg_key_secrets(self.tb._google_bad_key[1]))
-        return gg_config(self.tb, self.em, key_file=self.tb._google_bad_key[0])
-
-    def records(self, name):
-        return sorted((t, gg_unquote(r) if t == 'TXT' else r, ttl)
-                      for t, r, ttl in self.em.records(ZONE, name))
-
-    def preset(self, name, recs):
-        for t, v, ttl in recs:
-            self.em.add_records(ZONE, name, t, [f'"{v}"' if t == 'TXT' else v], ttl)
-        self._in_dns()
-
-    def real_section(self):
-        key = os.environ.get('DNS01_TEST_GOOGLE_KEY_FILE')
-        zone = os.environ.get('DNS01_TEST_GOOGLE_ZONE')
-        if not key or not zone:
-            raise Skip('set DNS01_TEST_GOOGLE_KEY_FILE (a service account key file, mode 0600) '
-                       'and DNS01_TEST_GOOGLE_ZONE to test against the real API')
-        return zone, (f'[provider gcloud]\ntype = google\nzones = {zone}\n'
-                      f'key_file = {key}\n'), 300
-
-
         self.em = r53_emulator_reset(self.tb)
         self.tb.sync()        # ns2 has what reset() removed from DNS
         self.key = r53_key(self.em)

@@ -938,6 +938,7 @@ class Testbed:
             import google_emulator
             self._google_md[name] = google_emulator.MetadataServer(self.google(name))
         return self._google_md[name]
+
     # ---- Route 53 API and instance metadata emulators ------------------------
 
     def route53(self, name='route53'):

@@ -81,7 +81,7 @@ unit: $(UNIT_TESTS)
 
 # Most of a test's time is waiting (a lagging secondary, a TTL, the CA), so
 # the tests run in parallel runners, each with its own servers and namespaces.
-INTEGRATION_JOBS ?= 4
+INTEGRATION_JOBS ?= 6
 MEMCHECK_JOBS    ?= 3
 integration: dns01 $(TEST_TOOLS)
 	/usr/bin/python3 tests/integration/run.py --jobs=$(INTEGRATION_JOBS)

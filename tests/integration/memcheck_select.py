@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Choose the tests `make memcheck` runs under valgrind: memcheck.list.
 
-    /usr/bin/python3 tests/integration/memcheck_select.py [--jobs=N] [FILTER ...]
+    /usr/bin/python3 tests/integration/memcheck_select.py [--jobs=N] [--coverage=FILE]
+                                                          [FILTER ...]
 
 Under valgrind every dns01 call costs ~0.7 s more, an HTTPS one several
 seconds, and the whole integration suite would not fit in CI's 15 minutes.
@@ -15,12 +16,15 @@ So this script
    writing their gcov data apart (run.py's COVERAGE_DIR);
 3. reads each test's covered lines and taken branches (gcov --json-format);
 4. picks tests greedily, the most new lines and branches per second under
-   valgrind first (run.py's weights), until they cover everything the
-   whole suite covers; a test that covers nothing new is never picked;
+   valgrind first (weights.py), while a test adds at least MIN_GAIN_PER_S
+   new items per second;
 5. writes the chosen names to memcheck.list beside this script, with what
-   they cover, and prints a summary.
+   they cover and the lines left to the tests not picked, and prints a
+   summary.
 
-Run it again after adding tests or C code (CONTRIBUTING: the list is
+--coverage=FILE keeps each test's coverage in FILE (JSON), and when FILE
+exists, chooses again from it without running anything (after the weights
+changed).  Run it again after adding tests or C code (CONTRIBUTING: the list is
 committed; a test added since is simply not yet run under valgrind).
 """
 
@@ -43,6 +47,12 @@ LIST = HERE / 'memcheck.list'
 # races between processes and hosts.
 NEVER = ('_emulator_', 'pebble', 'concurrent', 'two_hosts', 'test_testbed.')
 GCOV_DIRS = ('bin', 'core', 'core/hooks', 'providers')
+# A test is picked only while it adds at least this many new lines and
+# branches per second it takes under valgrind: the last tests of a full
+# cover add one or two error-path branches for half a minute each, and
+# `make check` must fit in 15 minutes.  What they alone reach is listed at
+# the end of memcheck.list (not run under valgrind).
+MIN_GAIN_PER_S = 0.5
 
 
 def build(tree):
@@ -87,22 +97,30 @@ def covered(tree, prefix):
 
 
 def choose(cover, cost):
-    """Greedy weighted set cover: names in the order picked."""
+    """Greedy weighted set cover, most new items per second first, while a
+    test adds at least MIN_GAIN_PER_S per second: ([(name, gain)] in the
+    order picked, the items left uncovered)."""
     left = set().union(*cover.values()) if cover else set()
     picked = []
     while left:
         best = max(cover, key=lambda t: (len(cover[t] & left) / cost(t), t))
         gain = cover[best] & left
-        if not gain:
+        if len(gain) / cost(best) < MIN_GAIN_PER_S:
             break
         picked.append((best, len(gain)))
         left -= gain
-    return picked
+    return picked, left
 
 
 def main():
     jobs = next((a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--jobs=')), '4')
     filters = [a for a in sys.argv[1:] if not a.startswith('--')]   # to try it out
+    saved = next((a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--coverage=')),
+                 None)
+    if saved and os.path.exists(saved):     # choose again from a measurement
+        with open(saved) as f:
+            cover = {t: {tuple(i) for i in items} for t, items in json.load(f).items()}
+        return write(cover)
     with tempfile.TemporaryDirectory(prefix='dns01-cov-') as tmp:
         tree, gcov = Path(tmp) / 'src', Path(tmp) / 'gcda'
         build(tree)
@@ -116,19 +134,35 @@ def main():
             print('the suite failed with the coverage build: no list written')
             return 1
         cover = {t.name: covered(tree, t) for t in sorted(gcov.iterdir())}
+    if saved:
+        with open(saved, 'w') as f:
+            json.dump({t: sorted(items, key=str) for t, items in cover.items()}, f)
+    return write(cover)
+
+
+def write(cover):
+    """Choose from cover ({test: items}) and write LIST.  0."""
     os.environ['MEMCHECK_TARGET'] = 'weights'      # run.weight(): valgrind's
-    picked = choose(cover, run.weight)
+    picked, left = choose(cover, run.weight)
     total = len(set().union(*cover.values()))
     seconds = sum(run.weight(t) for t, _ in picked)
     all_seconds = sum(run.weight(t) for t in cover)
+    share = f'{100 * (total - len(left)) / total:.2f} %'
+    lines = sorted({(i[0], i[1]) for i in left})
     with open(LIST, 'w') as f:
-        f.write('# The tests `make memcheck` runs under valgrind: together they run every\n'
-                f'# line and branch of dns01 that the whole suite runs ({total} items).\n'
-                '# Written by tests/integration/memcheck_select.py; run it again after\n'
-                '# adding tests or C code.  Each line: the test, # new items it covers.\n')
+        f.write('# The tests `make memcheck` runs under valgrind: together they run\n'
+                f'# {share} of the {total} lines and branches of dns01 that the whole\n'
+                '# suite runs (gcov), picked by tests/integration/memcheck_select.py\n'
+                f'# (`make memcheck-select`) while each adds >= {MIN_GAIN_PER_S} per second.\n'
+                '# Run it again after adding tests or C code.  Each line: the test,\n'
+                '# # the new lines and branches it covers.\n')
         for t, gain in picked:
             f.write(f'{t}  # {gain}\n')
-    print(f'{len(picked)} of {len(cover)} tests cover all {total} lines and branches; '
+        f.write(f'# Not run under valgrind ({len(left)} items; only slower tests reach '
+                'them), by line:\n')
+        for path, ln in lines:
+            f.write(f'#   {path}:{ln}\n')
+    print(f'{len(picked)} of {len(cover)} tests cover {share} of {total} lines and branches; '
           f'~{seconds:.0f} s of {all_seconds:.0f} s under valgrind; written to {LIST}')
     return 0
 

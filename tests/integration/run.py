@@ -37,6 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import testbed  # noqa: E402
+from weights import WEIGHTS  # noqa: E402
 
 
 def read_list(path):
@@ -61,93 +62,14 @@ def collect(patterns=('',), exclude=()):
     return tests
 
 
-# Rough seconds a test takes, by a part of its name (first match wins):
-# (part, seconds, seconds under valgrind), None for the default, as
-# measured in a run of the whole suite (run.py --jobs=4; under valgrind
-# --jobs=3 with the Makefile's MEMCHECK_EXCLUDE): for dealing tests out to
-# runners so that they end together.  Under valgrind (make memcheck sets
-# MEMCHECK_TARGET) other tests are the slow ones, and every dns01 call costs
-# more (an HTTPS provider's most: libcurl and TLS under valgrind).
-WEIGHTS = (('pebble_cache_clients_lego_five_times', 198, None),
-           ('pebble_cache_clients_ttl_120', 137, None),
-           ('pebble_cache_clients_uacme_five_times', 137, None),
-           ('test_input.test_bad_input', None, 79), ('test_clients.test_pebble_lego', 36, None),
-           ('test_clients.test_pebble_dehydrated', 36, None),
-           ('cf_global_key_and_credentials_file', None, 33), ('sk_empty_zone', None, 32),
-           ('cf_duplicate_is_success', None, 32), ('sk_other_zone_and_cname', None, 28),
-           ('cf_certbot_hooks_by_id', None, 28), ('cf_zone_id_without_zone_read', None, 27),
-           ('pebble_certbot_renew', 26, None),
-           ('pebble_cache_clients_certbot_right_after_cleanup', 25, None),
-           ('cache_wait_after_hook_cleanup', 12, 22), ('pebble_dehydrated_hook_chain', 21, None),
-           ('sk_endpoints', None, 21), ('test_dialects.test_uacme', 8, 20),
-           ('pebble_uacme', 19, None), ('sk_busy_within_timeout', 9, 19),
-           ('doctor_check_cert', None, 19), ('sk_concurrent_processes', 18, None),
-           ('doctor_cache', 12, 18), ('cf_token_scoped_to_other_zone', None, 18),
-           ('cache_wait_after_removal', 13, 17), ('cache_wait_replaced_rrset', 12, 17),
-           ('cf_same_zone_name_in_two_accounts', None, 17),
-           ('cf_wrong_credential_forms', None, 17), ('sk_certbot_hooks_one_put', None, 15),
-           ('tsig_algorithms', None, 15), ('cf_permanent_500_is_bounded', 8, 14),
-           ('cf_cleanup_when_already_gone', None, 14),
-           ('contract_cloudflare_no_secret_in_output', None, 14),
-           ('cf_txt_content_quoted', None, 14), ('cf_exists_in_either_form', None, 14),
-           ('name_limits_accepted', None, 14), ('http_retry_after_past_deadline', None, 14),
-           ('killed_run_recovered_certbot', None, 14),
-           ('contract_sakuracloud_doctor_credentials', None, 14), ('http_aws_sigv4', None, 14),
-           ('sk_busy_beyond_timeout', None, 13), ('doctor_secondary_behind', 12, 8),
-           ('pebble_lego_raw', 12, None), ('one_update_many_names', None, 12),
-           ('doctor_cloudflare_token', None, 12), ('arrival_learned', None, 12),
-           ('contract_sakuracloud_malformed', None, 12),
-           ('ledger_damaged_lines_ignored', None, 12),
-           ('contract_sakuracloud_no_secret_in_output', None, 12),
-           ('dehydrated_other_operations', None, 12), ('sk_settings_sent_back_as_read', None, 12),
-           ('cf_unset_looks_up_by_content', None, 12), ('http_raw_body_and_answer', None, 12),
-           ('contract_cloudflare_certbot_pebble', 11, None), ('lego_exec_raw', None, 11),
-           ('resolver_never_asked_challenge_name', None, 11), ('cf_rejected_token', None, 11),
-           ('fifo_and_hard_link_in_state_dir', None, 11),
-           ('contract_sakuracloud_certbot_pebble', 10, None),
-           ('sk_transient_errors_then_success', 10, None), ('dehydrated_single', None, 10),
-           ('contract_cloudflare_malformed', None, 10), ('secondary_lag', None, 10),
-           ('cache_wait_timeout', None, 10), ('apex_set_list_wait_unset', None, 10),
-           ('cf_untrusted_certificate', None, 10), ('other_runs_values_survive', None, 10),
-           ('apex_certbot_pebble', 9, None), ('pebble_certbot_five_names', 9, None),
-           ('www_own_zone_certbot_pebble', 9, None), ('100_values_at_one_name', None, 9),
-           ('certbot_new_run_deletes_what_earlier_run_left', None, 9),
-           ('cf_rate_limit_block_waited', None, 9), ('cli_help_version_usage', None, 9),
-           ('contract_cloudflare_doctor_credentials', None, 9),
-           ('config_typos_never_print_secret', None, 9), ('sk_credentials_file', None, 8),
-           ('secondary_never_updated', None, 8), ('killed_run_recovered_uacme', None, 8),
-           ('stale_state_from_killed_run', None, 8),
-           ('interleaved_runs_for_two_certificates', None, 8),
-           ('delete_says_what_was_there', None, 8), ('contract_rfc2136_certbot_pebble', 7, None),
-           ('lag_controller', 7, None), ('cf_propagation_waits_for_the_edge', 7, None),
-           ('r53_credential_chain', None, 21), ('r53_zone_lookup', 4, 28),
-           ('r53_certbot_pair_batches', 9, 25), ('r53_retries', 5, 16), ('r53_errors', None, 18),
-           ('contract_route53_concurrent_writers', 20, None),
-           ('contract_route53_certbot_pebble', 19, None), ('r53_insync_before_wait', 4, 12),
-           ('contract_route53_additive_add', 5, 22), ('contract_route53_malformed', None, 14),
-           ('contract_route53_no_secret', None, 15), ('contract_route53_doctor', None, 18),
-           ('contract_route53_bad_cred', None, 6), ('contract_route53_foreign', None, 16),
-           ('contract_route53_exact', 5, 22),
-           ('contract_sakuracloud_concurrent_writers', 6, None), ('pebble', 10, None),
-           ('concurrent', 6, None))
-# Google Cloud DNS (test_provider_google.py, its contract cases), first: they
-# go before the generic 'concurrent' and 'pebble' parts above
-WEIGHTS = (('contract_google_concurrent_writers', 20, None),
-           ('contract_google_certbot_pebble', 25, None),
-           ('contract_google_no_secret_in_output', 6, 46),
-           ('contract_google_malformed', None, 39), ('contract_google_doctor', None, 35),
-           ('gg_credential_sources', 9, 37), ('gg_private_zone_and_pages', None, 16),
-           ('contract_google_bad_credentials', None, 15), ('gg_change_done', 6, 14),
-           ('gg_foreign_kept_and_race', None, 13), ('gg_token_once_per_run', 7, None),
-           ('contract_google_additive_add', 8, None), ('contract_google_exact_delete', 7, None),
-           ('contract_google_retry_5xx', 6, None)) + WEIGHTS
 DEFAULT_WEIGHT, MEMCHECK_DEFAULT_WEIGHT = 3, 5
 
 
 def weight(name):
+    """Seconds test `name` takes (under valgrind in memcheck mode): weights.py."""
     valgrind = bool(os.environ.get('MEMCHECK_TARGET'))
-    return next((w[valgrind] for part, *w in WEIGHTS if part in name and w[valgrind]),
-                MEMCHECK_DEFAULT_WEIGHT if valgrind else DEFAULT_WEIGHT)
+    w = WEIGHTS.get(name, (None, None))[valgrind]
+    return w or (MEMCHECK_DEFAULT_WEIGHT if valgrind else DEFAULT_WEIGHT)
 
 
 def shard(tests, k, jobs):

@@ -48,4 +48,7 @@ char	*log_escape(const char *in, char *out, size_t outlen);
 /* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
 double	log_now(void);
 
+/* Sleep s seconds (fractions too; nothing when s <= 0), through signals. */
+void	log_sleep(double s);
+
 #endif

@@ -303,15 +303,6 @@ random01(void)
 	return r / 4294967296.0;
 }
 
-static void
-pause_for(double s)
-{
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9) };
-
-	while (nanosleep(&ts, &ts) == -1)
-		;
-}
-
 /* Why a round failed, for the messages. */
 static void
 busy_text(const struct rmw_ctx *c, char *why, size_t len)
@@ -358,7 +349,7 @@ again(const struct rmw_ctx *c, const struct zone *z, int round, const char *why)
 	}
 	log_warn("zone %s at %s: %s; reading it again in %.1f s (round %d of %d)", z->apex,
 	    c->ops->label, why, pause, round + 1, max);
-	pause_for(pause);
+	log_sleep(pause);
 	return ST_OK;
 }
 

@@ -986,18 +986,6 @@ rrset_json(const char *name, const char *type, int ttl, const struct rr *const *
 	    "dns#resourceRecordSet", "name", dotted, "type", type, "ttl", ttl, "rrdatas", datas);
 }
 
-/* Sleep s seconds (a fraction too). */
-static void
-pause_s(double s)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1)
-		;
-}
-
 /*
  * Ask changes.get until the change is "done" (its status is "pending"
  * until every Cloud DNS server has it: the Change resource reference;
@@ -1025,7 +1013,7 @@ wait_done(struct google *g, const char *zname, const char *apex, const char *id,
 			    id, apex, st);
 			break;
 		}
-		pause_s(pause);
+		log_sleep(pause);
 		pause = pause * 2 > GOOGLE_POLL_MAX_S ? GOOGLE_POLL_MAX_S : pause * 2;
 		if ((rc = call(g, &r, "GET", path, NULL, NULL, what, 0, &e)) != ST_OK)
 			break;

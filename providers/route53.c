@@ -179,15 +179,6 @@ wipe_free(char *s)
 	}
 }
 
-static void
-sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
-
-	while (s > 0 && nanosleep(&ts, &ts) == -1)
-		;
-}
-
 /* A growing text buffer (request bodies). */
 struct buf {
 	char	*p;
@@ -782,7 +773,7 @@ call(struct r53 *p, struct http_request *r, const char *action, const char *what
 		if (pause < 0)
 			break;
 		log_info("Route 53: %s: %s; trying again in %.1f s", what, e.code, pause);
-		sleep_s(pause);
+		log_sleep(pause);
 	}
 	if (throttled(r->status, e.code) && busy_ok)
 		return R53_BUSY;
@@ -1384,7 +1375,7 @@ change_insync(struct r53 *p)
 			    ci.status, p->timeout);
 			break;
 		}
-		sleep_s(pause);
+		log_sleep(pause);
 		if ((pause *= 2) > R53_POLL_MAX_S)
 			pause = R53_POLL_MAX_S;
 	}

@@ -149,3 +149,10 @@ clean:
 	rm -f dns01 .flags bin/*.o core/*.o core/hooks/*.o providers/*.o $(UNIT_TESTS) $(TEST_TOOLS)
 
 .PHONY: all unit integration memcheck memcheck-select mancheck check install deps demo bench clean FORCE
+
+# `make check` STRESS_RUNS times (default 3) while stress-ng loads both
+# cores: the suite must pass on a busy machine (tests/stress-check).
+STRESS_RUNS ?= 3
+check-stressed: dns01
+	bash tests/stress-check $(STRESS_RUNS)
+.PHONY: check-stressed

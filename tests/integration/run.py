@@ -36,6 +36,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import secretscan  # noqa: E402
 import testbed  # noqa: E402
 from weights import WEIGHTS  # noqa: E402
 
@@ -96,11 +97,12 @@ def run_jobs(args, jobs):
             procs.append((subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), f'--shard={k}/{jobs}', *args],
                 stdout=out, stderr=subprocess.STDOUT), out))
-        totals, rc = [0, 0, 0], 0
+        totals, rc, texts = [0, 0, 0], 0, []
         for k, (p, out) in enumerate(procs):
             rc |= p.wait() != 0
             out.seek(0)
             text = out.read()
+            texts.append(text)
             print(f'=== runner {k + 1} of {jobs}')
             print(text, end='', flush=True)
             m = re.search(r'^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$', text, re.M)
@@ -115,6 +117,9 @@ def run_jobs(args, jobs):
                 p.terminate()
                 p.wait()
     print(f'=== all {jobs} runners')
+    scanned = secretscan.add_summaries(texts)
+    if scanned:
+        print(scanned)
     summary = f'{totals[0]} passed, {totals[1]} failed'
     if totals[2]:
         summary += f', {totals[2]} skipped'
@@ -126,8 +131,9 @@ def indent(text, prefix='    '):
     return '\n'.join(prefix + l for l in text.splitlines())
 
 
-def run_one(tb, name, fn, verbose=False):
-    """Returns 'PASS', 'FAIL' or 'SKIP'; prints the result line(s)."""
+def run_one(tb, name, fn, verbose=False, scanner=None):
+    """Returns 'PASS', 'FAIL' or 'SKIP'; prints the result line(s).  With a
+    secretscan.Scanner, a test whose dns01 processes wrote a secret fails."""
     testbed.TRANSCRIPT.clear()
     testbed.NOTES.clear()
     sizes = tb.log_sizes()
@@ -147,6 +153,10 @@ def run_one(tb, name, fn, verbose=False):
         status, reason = 'FAIL', (str(e) or traceback.format_exc()) + '\n' + at
     except Exception:
         status, reason = 'FAIL', traceback.format_exc()
+    leaks = scanner.check() if scanner else []
+    if leaks:
+        what = 'dns01 wrote a secret (or 16 characters of one) to: ' + '; '.join(leaks)
+        status, reason = 'FAIL', what + ('\n' + reason if reason else '')
     dt = time.monotonic() - t0
     if status == 'PASS':
         print(f'PASS {name} ({dt:.1f}s)')
@@ -205,6 +215,7 @@ def main():
     counts = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}
     interrupted = False
     tb = testbed.Testbed()
+    scanner = None
     t_start = time.monotonic()
     try:
         testbed.setup_namespace(tb.tmp)
@@ -214,6 +225,9 @@ def main():
             shutil.copy2(binary, tb.tmp / 'dns01')
             os.environ['DNS01'] = str(tb.tmp / 'dns01')
         print(f'dns01: {binary} (copied to {tb.tmp}/dns01)   testbed: {tb.tmp}')
+        scanner = secretscan.Scanner(tb)
+        scanner.install()
+        testbed.SCANNER = scanner
         try:
             tb.start()
         except Exception:
@@ -227,7 +241,7 @@ def main():
         for name, fn in tests:
             if coverage:    # memcheck_select.py: each test's coverage apart
                 os.environ['GCOV_PREFIX'] = os.path.join(coverage, name)
-            counts[run_one(tb, name, fn, verbose)] += 1
+            counts[run_one(tb, name, fn, verbose, scanner)] += 1
     except KeyboardInterrupt as e:
         print(f'\ninterrupted ({str(e) or "Ctrl-C"})')
         interrupted = True
@@ -240,6 +254,8 @@ def main():
         else:
             where = f'; logs and configs kept in {tb.tmp}'
         print(f'(total {time.monotonic() - t_start:.1f}s{where})')
+        if scanner:
+            print(scanner.summary())
         summary = f'{counts["PASS"]} passed, {counts["FAIL"]} failed'
         if counts['SKIP']:
             summary += f', {counts["SKIP"]} skipped'

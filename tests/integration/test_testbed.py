@@ -90,3 +90,28 @@ def test_resolver_logs_queries(tb):
     assert dig_ok(RES_CLIENT, 'ns2.example.test', 'A', aa=False)
     new = tb.resolver_log()[before:]
     assert 'ns2.example.test. A IN' in new, f'query not in the resolver log:\n{new}'
+
+
+def test_secret_scan_catches_a_leak(tb):
+    """The suite-wide secret scan (secretscan.py, run by run.py after every
+    test) sees what dns01 writes through the capture wrapper -- also when it
+    runs outside run_dns01 -- and finds a whole secret and a 16-character
+    piece of one, while a 15-character piece is not a hit."""
+    import subprocess
+    import testbed
+    scanner = testbed.SCANNER
+    if scanner is None:
+        raise testbed.Skip('run.py installed no secret scan')
+    s = testbed.secret(33)                     # 44 base64 characters, no '='
+    testbed.SECRETS.add(s)
+    try:
+        for planted, want in ((s, True), ('q' + s[7:23] + '!', True), ('q' + s[7:22] + '!', False)):
+            scanner.check()                    # everything before this is scanned
+            p = subprocess.run([testbed.dns01_binary(), 'no-such-command-' + planted],
+                               capture_output=True, timeout=60, env=testbed.clean_env())
+            assert p.returncode == 2 and planted.encode() in p.stderr, p.stderr
+            hits = scanner.check()
+            assert bool(hits) == want, f'planted {len(planted) - 2} characters of a secret: {hits}'
+            scanner.totals['hits'] -= len(hits)   # planted, not leaked
+    finally:
+        testbed.SECRETS.discard(s)

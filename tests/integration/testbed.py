@@ -108,6 +108,8 @@ SECRETS = set()
 TRANSCRIPT = []
 # Free-form notes a test wants printed under its PASS/FAIL line.
 NOTES = []
+# run.py's secretscan.Scanner (None when the tests run without run.py's scan).
+SCANNER = None
 
 
 class Skip(Exception):

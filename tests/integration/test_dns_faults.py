@@ -16,6 +16,8 @@ checked" and "Exit codes"):
     lost at both: discovery asks again;
   - truncated UDP answers (both), a server that answers UDP only with TC=1
     (pns2): the answers come over TCP, set/unset succeed;
+  - answers 0.4 s late (both), and 2.5 s late (pns2, past dns01's 1.5 s
+    query timeout): set/unset succeed;
   - answers with another id, another question, or from another source
     address, each claiming the value before it is there: ignored — alone
     they never confirm (exit 5), and followed by the real answer, dns01
@@ -210,12 +212,19 @@ def test_tcp_only_server(tb):
 
 
 def test_delayed_answers(tb):
-    """Answers 0.4 s late at both (below dns01's 1.5 s query timeout)."""
+    """Answers 0.4 s late at both, discovery and wait: set and unset succeed.
+    Then pns2 answers TXT 2.5 s late, later than dns01's 1.5 s query timeout:
+    the query goes again with the same id, so the late answer still counts."""
     p1, p2 = _proxies(tb)
     for p in (p1, p2):
         p.scope(under=NAME).delay(0.4)
-    _set_unset(tb, tb.write_config(), acme_value(), 'delay 0.4 s')
+    conf = tb.write_config()
+    _set_unset(tb, conf, acme_value(), 'delay 0.4 s')
     _figures('delay 0.4 s', p1, p2)
+    p1, p2 = _proxies(tb)
+    p2.scope(qtypes=('TXT',)).delay(2.5)
+    _set_unset(tb, conf, acme_value(), 'delay 2.5 s (pns2, TXT)')
+    _figures('delay 2.5 s (pns2, TXT)', p1, p2)
 
 
 SPOOFS = ('wrong_id', 'wrong_question', 'other_source')

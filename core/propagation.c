@@ -28,6 +28,7 @@ struct paddr {
 	int	fd;
 	double	next_send;
 	int	inflight;
+	int	resend;			/* the last query timed out: send it again */
 	uint16_t qid;
 	double	sent_at;
 	size_t	probe;			/* the probe in flight */
@@ -323,22 +324,33 @@ probe_failed(struct loop *l, struct paddr *p, size_t k, const char *why, int tim
 		addr_note_timeout(&p->h);
 	else
 		addr_note_error(&p->h);
+	p->resend = timeout;
 	p->inflight = 0;
 }
 
+/*
+ * Send address ai its next query.  After a timeout the same query goes
+ * again with the same id (a retransmission), so that the answer of a
+ * server slower than PROP_QUERY_TIMEOUT_MS still matches the query in
+ * flight when it comes; with a new id it would be dropped every time.
+ */
 static void
 send_query(struct loop *l, size_t ai, double now)
 {
 	struct paddr *p = &l->addrs[ai];
 	size_t k = next_probe(l, ai);
+	int again = p->resend;
 	uint8_t *w;
 
+	p->resend = 0;
 	if (k == (size_t)-1)
 		return;
+	if (again && l->probes[p->probe].state != AS_GOOD)
+		k = p->probe;
+	else if (getrandom(&p->qid, sizeof(p->qid), 0) != sizeof(p->qid))
+		p->qid = (uint16_t)(p->qid * 31421u + 6927u);
 	p->cursor = k + 1;
 	w = l->wire[l->probes[k].target];
-	if (getrandom(&p->qid, sizeof(p->qid), 0) != sizeof(p->qid))
-		p->qid = (uint16_t)(p->qid * 31421u + 6927u);
 	w[0] = (uint8_t)(p->qid >> 8);
 	w[1] = (uint8_t)p->qid;
 	p->sent_at = now;

@@ -378,7 +378,9 @@ poll_clear(struct poll *p)
 
 /*
  * Ask every nameserver of z (RD=0) "qname qtype", each at its addresses in
- * turn until one replies, and classify each reply for qname in zone z.
+ * turn until one replies (at most AUTH_TRIES rounds: a lost query or answer
+ * is asked again; an ICMP error costs a round nothing), and classify each
+ * reply for qname in zone z.
  */
 static void
 poll_zone(const struct zone *z, const char *qname, ldns_rr_type qtype, struct poll *p)
@@ -386,17 +388,20 @@ poll_zone(const struct zone *z, const char *qname, ldns_rr_type qtype, struct po
 	ldns_pkt *q = dnsio_query_new(qname, qtype, 0);
 	const char *err = "no address";
 	size_t i, j;
+	int round;
 
 	memset(p, 0, sizeof(*p));
 	for (i = 0; i < z->nns; i++) {
 		p->n++;
 		answer_none(&p->a[i], q == NULL ? "bad name" : "no address");
-		for (j = 0; q != NULL && j < z->ns[i].naddrs && p->pkt[i] == NULL; j++) {
-			log_debug("asking %s (%s): %s", z->ns[i].name, z->ns[i].addrs[j].text, qname);
-			p->pkt[i] = dnsio_ask(&z->ns[i].addrs[j], q, AUTH_TIMEOUT_MS, &err);
-			if (p->pkt[i] == NULL)
-				answer_none(&p->a[i], err);
-		}
+		for (round = 0; q != NULL && round < AUTH_TRIES && p->pkt[i] == NULL; round++)
+			for (j = 0; j < z->ns[i].naddrs && p->pkt[i] == NULL; j++) {
+				log_debug("asking %s (%s): %s", z->ns[i].name,
+				    z->ns[i].addrs[j].text, qname);
+				p->pkt[i] = dnsio_ask(&z->ns[i].addrs[j], q, AUTH_TIMEOUT_MS, &err);
+				if (p->pkt[i] == NULL)
+					answer_none(&p->a[i], err);
+			}
 		if (p->pkt[i] != NULL)
 			answer_classify(p->pkt[i], qname, z->apex, &p->a[i]);
 	}

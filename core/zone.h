@@ -29,6 +29,8 @@
 #define DISCOVERY_TIMEOUT_MS	2000	/* per resolver query */
 #define DISCOVERY_TRIES		2	/* rounds over the resolver list */
 #define AUTH_TIMEOUT_MS		1500	/* per authoritative query during discovery */
+#define AUTH_TRIES		3	/* rounds over a nameserver's addresses: one lost
+					   packet must not make it "no answer" */
 
 struct nameserver {
 	char	name[NAME_BUF];

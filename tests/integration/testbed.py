@@ -14,6 +14,9 @@ with the runner even if it is killed hard.
                        goes to ns3 directly for FAR_ZONE (see unbound_conf)
     127.53.0.5  ns3    named, primary for FAR_ZONE only (UPDATE, TSIG), no secondary
     127.0.0.1:14000    pebble (started lazily by Testbed.pebble())
+    127.53.0.11/.12    pns1/pns2: nothing, unless test_dns_faults.py runs its
+                       fault-injecting proxies (dnsproxy.py) to ns1/ns2 there
+                       for FAULT_ZONE (faults.example.test)
 
 Zone cuts (test_zonecuts.py): the resolvers have stubs for example.test and
 acme.test only (and the CA side one for FAR_ZONE); every other zone below
@@ -62,6 +65,10 @@ REPO = HERE.parent.parent
 NS1, NS2, NS3 = '127.53.0.1', '127.53.0.2', '127.53.0.5'
 RES_CLIENT, RES_CA = '127.53.0.3', '127.53.0.4'
 ADDRESSES = (NS1, NS2, RES_CLIENT, RES_CA, NS3)
+# dnsproxy.py (test_dns_faults.py): fault-injecting proxies in front of ns1
+# and ns2, the only nameservers of FAULT_ZONE; nothing listens there otherwise.
+PROXY1, PROXY2 = '127.53.0.11', '127.53.0.12'
+ADDRESSES += (PROXY1, PROXY2)
 WWW_ZONE = '_acme-challenge.www.example.test'
 APEX_ZONE = 'apex.example.test'
 FAR_ZONE = '_acme-challenge.far.example.test'
@@ -69,6 +76,10 @@ SPLIT_ZONE = '_acme-challenge.split.example.test'
 # Served by ns1 (primary) and ns2 (its lagging secondary): the zone files,
 # the secondaries, the LagController, sync() and reset() cover these.
 ZONES = ('example.test', 'acme.test', WWW_ZONE, APEX_ZONE)
+# On ns1 + ns2 like the others, but its NS set (and delegation) names
+# pns1/pns2 at PROXY1/PROXY2: dns01 reaches it only through the proxies.
+FAULT_ZONE = 'faults.example.test'
+ZONES += (FAULT_ZONE,)
 # The zones the resolvers have stubs (and transparent local-zones) for; the
 # zones below example.test are reached through real delegations.
 STUB_ZONES = ('example.test', 'acme.test')
@@ -568,6 +579,12 @@ _acme-challenge.far IN NS ns2.example.test.
 _acme-challenge.alias IN CNAME alias._acme-challenge.far.example.test.
 renamed IN DNAME apex.example.test.
 """
+EXAMPLE_EXTRA += f"""\
+pns1 IN A {PROXY1}
+pns2 IN A {PROXY2}
+faults IN NS pns1.example.test.
+faults IN NS pns2.example.test.
+"""
 
 # ns3's zone: ns2 is in its NS set (and in the delegation) but does not
 # serve it: a lame nameserver, which answers with the referral of example.test.
@@ -588,6 +605,9 @@ def zone_text(zone):
     """The zone file a primary starts `zone` with."""
     if zone in NS3_ZONES:
         return NS3_ZONE_TEMPLATE
+    if zone == FAULT_ZONE:
+        return ZONE_TEMPLATE.replace(' ns1.example.test.\n', ' pns1.example.test.\n') \
+            .replace(' ns2.example.test.\n', ' pns2.example.test.\n')
     return ZONE_TEMPLATE + (EXAMPLE_EXTRA if zone == 'example.test' else '')
 
 

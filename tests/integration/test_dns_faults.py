@@ -160,6 +160,40 @@ def test_through_the_proxies(tb):
     _figures('no fault', p1, p2)
 
 
+def test_wait_stops_at_the_first_good_answer(tb):
+    """How promptly dns01 returns, told by events instead of the clock: ns2
+    lags 2 s; at each proxy, the first authoritative answer with the value
+    is the last TXT answer about the name (one more only for a query already
+    in flight, also with the value) -- dns01 asks no address again once it
+    served the value and polls no round after the last one did -- and pns2
+    answered without the value first (the wait really waited)."""
+    from dnsproxy import F_AA, parse_question
+    p1, p2 = _proxies(tb)
+    conf, value = tb.write_config(), acme_value()
+    tb.set_lag(2)
+    try:
+        rc, _, err, _ = _dns01(conf, 'set', NAME, value)
+    finally:
+        tb.set_lag(0)
+    assert rc == 0, f'set exited {rc}:\n{err.strip()[-800:]}'
+    firsts = {}
+    for n, p in (('pns1', p1), ('pns2', p2)):
+        txt = [msg for _, _, qtype, msg in p.answers_log()
+               if qtype == T_TXT and (parse_question(msg) or (0, 0, ''))[2] == NAME]
+        good = [i for i, msg in enumerate(txt)
+                if value.encode() in msg and parse_question(msg)[1] & F_AA]
+        assert good, f'{n} never answered with the value ({len(txt)} TXT answers)'
+        after = txt[good[0] + 1:]
+        assert len(after) <= 1 and all(value.encode() in m for m in after), \
+            f'{n}: dns01 asked again after {n} served the value: {len(after)} more answers'
+        firsts[n] = good[0]
+    assert firsts['pns2'] > 0, 'harness: pns2 served the value at once although ns2 lags 2 s'
+    note(f'TXT answers before the value: pns1 {firsts["pns1"]}, pns2 {firsts["pns2"]}; '
+         'none after it')
+    rc, _, err, _ = _dns01(conf, 'unset', NAME, value)
+    assert rc == 0, f'unset exited {rc}:\n{err.strip()[-800:]}'
+
+
 def test_loss_30_percent(tb):
     """30 % of the packets lost both ways at both nameservers, for every
     query about the name (discovery and wait): set and unset succeed."""

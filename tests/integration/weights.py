@@ -76,6 +76,7 @@ WEIGHTS = {
     'test_dialects.test_lego_exec_raw': (None, 10),
     'test_dialects.test_uacme': (8, 16),
     'test_dns_faults.test_through_the_proxies': (None, 6),
+    'test_dns_faults.test_wait_stops_at_the_first_good_answer': (3, 10),
     'test_dns_faults.test_loss_30_percent': (5, 12),
     'test_dns_faults.test_discovery_asks_again_after_a_loss': (4, 17),
     'test_dns_faults.test_truncated_udp_answers': (None, 15),

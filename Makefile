@@ -156,3 +156,19 @@ STRESS_RUNS ?= 3
 check-stressed: dns01
 	bash tests/stress-check $(STRESS_RUNS)
 .PHONY: check-stressed
+
+# The Debian package (debian/): dpkg-buildpackage -b in a temp copy of the
+# tracked files (this tree stays clean), the .debs in build/deb/, then
+# lintian (no error, no warning).  tests/package/build-deb.
+ALL_CFLAGS += $(CPPFLAGS)
+deb:
+	bash tests/package/build-deb
+# The built package installed, upgraded over itself, removed and purged in a
+# throwaway root (an overlay of / in a private mount namespace), with its file
+# list and the modes of /etc/dns01 and /var/lib/dns01 checked; builds the
+# package first (without lintian and the unit tests) when build/deb/ has none
+# for this source.  Part of make check.  tests/package/check-deb.
+debcheck:
+	/usr/bin/python3 tests/package/check-deb
+check: debcheck
+.PHONY: deb debcheck

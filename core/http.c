@@ -112,7 +112,7 @@ load_curl(void)
 	bad |= BIND(lib, url_set, "curl_url_set");
 	bad |= BIND(lib, url_get, "curl_url_get");
 	if (bad || cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_err("%s lacks a function dns01 needs, or does not start: libcurl 7.66 "
+		log_err("%s lacks a function dns01 needs, or does not start: libcurl 7.85 "
 		    "or later is needed", HTTP_CURL_SONAME);
 		dlclose(lib);
 		memset(&cu, 0, sizeof(cu));

@@ -16,6 +16,10 @@ Steps 3-5 run in a private network/mount/PID namespace (127.53.0.x and
 Ctrl-C, SIGTERM, a failed step, or SIGKILL of this script. On failure it prints
 the relevant logs and exits non-zero. TSIG and rndc secrets are never printed.
 
+With DNS01=/path/to/dns01 (the Debian package's autopkgtest: DNS01=/usr/bin/dns01)
+the demo runs that binary instead: step 2 builds nothing, and step 1 does not
+look for the compiler and the dev libraries.
+
 Output kept under build/demo/ (git-ignored): the last issued certificate
 (cert.pem, fullchain.pem, privkey.pem, pebble-root.pem); run/ holds the
 configs and server logs of a failed or interrupted run (deleted after a good
@@ -49,6 +53,8 @@ DOMAINS = ('example.test', '*.example.test')
 PROGRAMS = ('cc', 'make', 'pkg-config', 'named', 'named-checkconf', 'rndc', 'dig',
             'unbound', 'unbound-checkconf', 'pebble', 'certbot', 'openssl', 'ip', 'unshare')
 LIBRARIES = ('libcurl', 'jansson', 'ldns', 'libcrypto', 'libssl')   # the Makefile's PKGS
+BUILD_PROGRAMS = ('cc', 'make', 'pkg-config')     # not needed with $DNS01
+INSTALLED = os.environ.get('DNS01')               # a dns01 to run instead of ./dns01
 
 
 def say(text=''):
@@ -74,7 +80,10 @@ def tail(path, n=40):
 def missing_deps():
     """What is missing, cheaply: PATH lookups and one pkg-config call."""
     path = os.environ.get('PATH', '') + ':/usr/sbin:/sbin'
-    missing = [p for p in PROGRAMS if not shutil.which(p, path=path)]
+    missing = [p for p in PROGRAMS if not shutil.which(p, path=path)
+               and not (INSTALLED and p in BUILD_PROGRAMS)]
+    if INSTALLED:
+        return missing
     if 'pkg-config' not in missing:
         if subprocess.run(['pkg-config', '--exists', *LIBRARIES]).returncode != 0:
             missing.append('dev libraries (' + ' '.join(LIBRARIES) + ')')
@@ -139,7 +148,24 @@ def host_main():
     t_deps = time.monotonic() - t
     say(f'[1/5] dependencies: {verdict} ({t_deps:.1f} s)')
 
-    # 2. Promise: ./dns01 is built from this checkout.
+    # 2. Promise: ./dns01 is built from this checkout (with $DNS01: that
+    #    binary exists and runs).
+    if INSTALLED:
+        return host_installed(lock, t0, t_deps)
+    return host_build(lock, t0, t_deps)
+
+
+def host_installed(lock, t0, t_deps):
+    """Step 2 with $DNS01: nothing to build; the binary must run."""
+    p = subprocess.run([INSTALLED, '--version'], capture_output=True, text=True)
+    if p.returncode != 0:
+        say(p.stdout + p.stderr)
+        sys.exit(f'{INSTALLED} --version failed')
+    say(f'[2/5] build: none, running {INSTALLED} ({p.stdout.strip()})')
+    return host_namespace(lock, t0, t_deps, 0.0)
+
+
+def host_build(lock, t0, t_deps):
     def mtime():
         try:
             return (REPO / 'dns01').stat().st_mtime_ns
@@ -153,7 +179,10 @@ def host_main():
         sys.exit('make dns01 failed')
     built = 'up to date' if mtime() == before else 'built'
     say(f'[2/5] build: ./dns01 {built} ({t_build:.1f} s)')
+    return host_namespace(lock, t0, t_deps, t_build)
 
+
+def host_namespace(lock, t0, t_deps, t_build):
     # 3-5 inside fresh namespaces (testbed.enter_namespace's recipe, plus:
     # the inner part dies with us and gets the phase times and the lock).
     env = dict(os.environ, **{testbed.NETNS_ENV: '1'})
@@ -363,8 +392,11 @@ def inner_main(t0, t_deps, t_build):
     ok = False
     try:
         testbed.setup_namespace(RUN)
-        dns01 = str(RUN / 'dns01')            # this run's build, even if ./dns01 changes
-        shutil.copy2(REPO / 'dns01', dns01)
+        if INSTALLED:
+            dns01 = INSTALLED
+        else:
+            dns01 = str(RUN / 'dns01')        # this run's build, even if ./dns01 changes
+            shutil.copy2(REPO / 'dns01', dns01)
 
         # 3. Promise: ns1 and ns2 serve example.test, the resolvers resolve it,
         #    and changes reach ns2 only LAG s after ns1.

@@ -519,10 +519,13 @@ class EmulatorBase:
         with self.lock:
             self.faults = []
 
-    def _take_fault(self, method, route):
+    def _take_fault(self, method, route, exact=False):
+        """The next fault for this request, or None; exact=True: only one
+        injected with a path that route contains (not one for any path)."""
         with self.lock:
             for f in self.faults:
-                if f['count'] > 0 and (f['path'] is None or f['path'] in route) \
+                if f['count'] > 0 and ((f['path'] is None and not exact)
+                                       or (f['path'] is not None and f['path'] in route)) \
                         and (f['method'] is None or f['method'] == method):
                     f['count'] -= 1
                     if f['count'] == 0:

@@ -625,7 +625,18 @@ class _Handler(HandlerBase):
         self._arrived(emu, req, body)
         headers = {}
         if path == TOKEN_PATH and self.command == 'POST':
-            status, payload = emu.token_grant(raw, req)
+            # Only a fault injected with path=TOKEN_PATH reaches the token endpoint.
+            fault = emu._take_fault(self.command, path, exact=True)
+            if fault:
+                fault = self._common_fault(emu, req, fault, lambda: emu.token_grant(raw, req))
+                if fault == 'dropped':
+                    return
+            if fault and fault['kind'] in ('500', '503'):
+                # guess: the body of a 5xx of the token endpoint (no recording)
+                status, payload = int(fault['kind']), {'error': 'internal_failure',
+                                                       'error_description': 'Backend Error'}
+            else:
+                status, payload = emu.token_grant(raw, req)
             data = json.dumps(payload).encode()
             self._reply(emu, req, status, 'application/json; charset=utf-8', data, headers)
             return

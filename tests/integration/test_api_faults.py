@@ -310,6 +310,44 @@ def tls_expired(r):
     return r.failed(rc, err, 3)
 
 
+def _token(r):
+    """The statuses of the token requests of the last run (Google)."""
+    return [q.status for q in r.a.requests()[r.mark:] if q.route == '/token']
+
+
+def token_5xx(r):
+    """Google's token endpoint answers HTTP 503 twice: dns01 tries the
+    token exchange again, and succeeds."""
+    r.fresh('tok5xx')
+    r.a.em.inject('503', 2, path='/token', method='POST')
+    rc, err, v = r.set()
+    assert _token(r) == [503, 503, 200], _token(r)
+    r.succeeded(rc, err, v)
+
+
+def token_bad_answers(r):
+    """Google's token endpoint answers with the wrong JSON types (the token
+    a number), then 100 MB, then a redirect to another host: exit 4 each
+    time, naming the token exchange, nothing written, the redirect not
+    followed."""
+    r.fresh('tokbad')
+    sentinel = Sentinel()
+    try:
+        r.a.em.redirect_url = sentinel.url
+        for kind in ('wrongtop', 'huge', 'redirect'):
+            r.a.em.inject(kind, 1000, path='/token', method='POST')
+            rc, err, v = r.set()
+            assert rc == 4, f'{kind}: expected exit 4, got {rc}: {err[-800:]}'
+            assert re.search('token', err, re.I), f'{kind}: {err[-800:]}'
+            assert not r.reqs(), f'{kind}: the API was asked: {summary(r.reqs())}'
+            r.a.clear_faults()
+            r.clean()
+        assert sentinel.contacts == [], f'the redirect was followed: {sentinel.contacts}'
+    finally:
+        sentinel.close()
+    return r.failed(rc, err, 4)
+
+
 # --------------------------------------------------------------------------
 # The tests: the steps grouped, so that one provider's emulator and config
 # serve several steps. A group of failing steps ends with a normal run.
@@ -322,9 +360,11 @@ GROUPS = (
     ('write_answer', (wrong_types_write,)),                       # VALGRIND
     ('tls', (tls_expired,)),                                      # VALGRIND
 )
+# Google's token endpoint too (google only):
+TOKEN_GROUP = ('token', (token_5xx, token_bad_answers))                 # VALGRIND
 # Worth running under valgrind (C error paths no other test runs: the
 # capped answer, the 302, the wrong JSON/XML types, the failed handshake):
-VALGRIND = ('bad_answers', 'write_answer', 'tls')
+VALGRIND = ('bad_answers', 'write_answer', 'tls', 'token')
 
 
 # --------------------------------------------------------------------------
@@ -387,7 +427,7 @@ def _test(adapter, group, steps):
 
 
 for _adapter in HTTP_ADAPTERS:
-    for _group, _steps in GROUPS:
+    for _group, _steps in GROUPS + ((TOKEN_GROUP,) if _adapter.name == 'google' else ()):
         _t = _test(_adapter, _group, _steps)
         globals()[_t.__name__] = _t
 del _adapter, _group, _steps, _t

@@ -243,6 +243,24 @@ def wrong_types_read(r):
     return r.failed(rc, err, 4)
 
 
+def wrong_types_later_reads(r):
+    """The zone lookup (the first read) is answered well, every later read
+    with values of the wrong type below the top level (the record list,
+    the change's status): exit 4, nothing written or the value deleted
+    again. Cloudflare reads nothing more in an auth: it succeeds."""
+    r.fresh('wtlater')
+    r.inject('slow', 1, write='GET', delay=0)          # the first read: answered well
+    r.inject('wrongtypes', 1000, write='GET')
+    rc, err, v = r.set()
+    if r.a.name == 'cloudflare':
+        assert not any(q.fault == 'wrongtypes' for q in r.reqs()), summary(r.reqs())
+        r.a.clear_faults()
+        r.succeeded(rc, err, v)
+        return None
+    assert any(q.fault == 'wrongtypes' for q in r.reqs()), summary(r.reqs())
+    return r.failed(rc, err, 4, 'malformed')
+
+
 # Whether a provider reads the answer to its write (a record id for the
 # cleanup: Cloudflare; the change id it polls: Route 53) or not (Sakura
 # Cloud answers with the zone's whole record list, which dns01 does not
@@ -356,7 +374,7 @@ def token_bad_answers(r):
 GROUPS = (
     ('transient', (reset, status_429_no_retry_after, burst_5xx, truncated)),
     ('gives_up', (status_429_beyond_timeout, endless_5xx)),
-    ('bad_answers', (wrong_types_read, huge, redirect)),          # VALGRIND
+    ('bad_answers', (wrong_types_read, wrong_types_later_reads, huge, redirect)),  # VALGRIND
     ('write_answer', (wrong_types_write,)),                       # VALGRIND
     ('tls', (tls_expired,)),                                      # VALGRIND
 )

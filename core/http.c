@@ -927,8 +927,12 @@ finish(struct http *h, struct xfer *x, CURLcode rc)
 		r->out_of_time = r->attempts < h->retry.attempts;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(r->error, sizeof(r->error), "%s", x->overflow ? "answer too large" :
-		    x->errbuf[0] ? x->errbuf : cu.easy_strerror(rc));
+		if (x->overflow)
+			snprintf(r->error, sizeof(r->error), "answer too large (more than %d "
+			    "octets; not read further)", HTTP_MAX_BODY);
+		else
+			snprintf(r->error, sizeof(r->error), "%s", x->errbuf[0] ? x->errbuf :
+			    cu.easy_strerror(rc));
 		r->tls_error = rc == CURLE_PEER_FAILED_VERIFICATION ||
 		    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CONNECT_ERROR;
 		r->status = 0;

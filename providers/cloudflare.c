@@ -497,8 +497,12 @@ zone_by_name(struct cf *cf, const char *apex, struct cf_zone **out)
 		goto out;
 	}
 	json_array_foreach(result, i, z) {
-		if (zone_fields(z, &name, &zid, &status, &acct, &acct_name) != 0 ||
-		    strcasecmp(name, apex) != 0)
+		if (zone_fields(z, &name, &zid, &status, &acct, &acct_name) != 0) {
+			log_err("Cloudflare API: %s: malformed answer (a zone without a name or id)",
+			    what);
+			goto out;
+		}
+		if (strcasecmp(name, apex) != 0)
 			continue;
 		if (!id_safe(zid)) {
 			log_err("Cloudflare API: %s: malformed zone id", what);

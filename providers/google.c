@@ -783,11 +783,24 @@ zone_of(struct google *g, const char *apex, const char **name)
 			rc = ST_CONFIG;
 			goto out;
 		}
-		zones = json_object_get(r.json, "managedZones");
+		/* an empty list is left out of the answer; anything else is a list */
+		if ((zones = json_object_get(r.json, "managedZones")) != NULL &&
+		    !json_is_array(zones)) {
+			log_err("Google Cloud DNS API: %s: malformed answer (managedZones is not a "
+			    "list)", what);
+			rc = ST_PROVIDER;
+			goto out;
+		}
 		json_array_foreach(zones, i, z) {
 			vis = NULL;
 			if (json_unpack_ex(z, NULL, 0, "{s:s, s:s, s?s}", "name", &zname, "dnsName",
-			    &dns, "visibility", &vis) != 0 || !same_name(dns, apex))
+			    &dns, "visibility", &vis) != 0) {
+				log_err("Google Cloud DNS API: %s: malformed answer (a zone without a "
+				    "name or dnsName)", what);
+				rc = ST_PROVIDER;
+				goto out;
+			}
+			if (!same_name(dns, apex))
 				continue;
 			if (vis != NULL && strcmp(vis, "private") == 0) {
 				nprivate++;

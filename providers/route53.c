@@ -254,6 +254,8 @@ r53_name(const char *in, char *out, size_t outlen)
 {
 	size_t o = 0;
 
+	if (*in == '\0')		/* never from Route 53: the root is "." */
+		return -1;
 	while (*in != '\0') {
 		char c = *in;
 
@@ -922,7 +924,9 @@ zone_id(struct r53 *p, const char *apex, const char **id)
 			goto out;
 		h.truncated[0] = h.next_name[0] = h.next_id[0] = '\0';
 		h.seen_root = 0;
-		if (xml_walk(r.answer, r.answer_len, hz_end, &h) == -1 || h.bad || !h.seen_root) {
+		/* IsTruncated is required (API reference, ListHostedZonesByName) */
+		if (xml_walk(r.answer, r.answer_len, hz_end, &h) == -1 || h.bad || !h.seen_root ||
+		    (strcmp(h.truncated, "true") != 0 && strcmp(h.truncated, "false") != 0)) {
 			log_err("Route 53 API: %s: malformed answer", what);
 			rc = ST_PROVIDER;
 			goto out;

@@ -373,8 +373,13 @@ zone_item(struct sakura *sk, const char *apex, const char **id)
 			goto out;
 		}
 		json_array_foreach(items, i, it) {
-			if (json_unpack_ex(it, NULL, 0, "{s:{s:s}}", "Status", "Zone", &zname) == 0 &&
-			    strcasecmp(zname, apex) == 0 && item_id(it, found) == 0)
+			if (json_unpack_ex(it, NULL, 0, "{s:{s:s}}", "Status", "Zone", &zname) != 0) {
+				log_err("Sakura Cloud API: %s: malformed answer (an item without "
+				    "Status.Zone)", what);
+				rc = ST_PROVIDER;
+				goto out;
+			}
+			if (strcasecmp(zname, apex) == 0 && item_id(it, found) == 0)
 				break;
 		}
 		if (from + count >= total || count == 0)

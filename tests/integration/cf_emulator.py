@@ -76,6 +76,7 @@ import time
 import urllib.parse
 
 from emulator_base import EmulatorBase, HandlerBase, HTTPError, Request, txt_strings
+from emulator_base import SHARED_FAULTS
 
 API_PREFIX = '/client/v4'
 NAME_SERVERS = ['ns1.example.test', 'ns2.example.test']
@@ -155,7 +156,7 @@ EDGE_HTML = """<html>
 </body>
 </html>
 """
-FAULT_KINDS = ('429', '500', '502', '503', '504', 'slow', 'malformed', 'reset', 'lost')
+FAULT_KINDS = ('429', '500', '502', '503', '504', 'slow', 'malformed', 'reset', 'lost') + SHARED_FAULTS
 
 
 class CloudflareEmulator(EmulatorBase):

@@ -15,7 +15,10 @@ so a client's propagation wait meets real DNS.  Here:
     EmulatorBase            the TLS server, the publishing queue (in order, after
                             publish_delay), one-shot faults, the request log
     HandlerBase             HTTP/1.1 keep-alive, bodies, the request log line,
-                            the faults every emulator has (slow, reset, lost)
+                            the faults every emulator has (slow, reset, lost,
+                            and SHARED_FAULTS)
+    make_expired_cert, make_self_signed, Sentinel, EmulatorBase.start_bad_tls()
+                            the TLS and redirect faults of test_api_faults.py
 
 An emulator subclasses EmulatorBase and HandlerBase and keeps only its API:
 its endpoints, envelopes, error codes and the faults its service has.  Each
@@ -38,6 +41,21 @@ import time
 from pathlib import Path
 
 BIND_ZONES = ('example.test', 'acme.test')     # the emulators' zones that BIND serves
+
+# Faults every emulator has besides its own FAULT_KINDS (HandlerBase._common_fault;
+# test_api_faults.py): 'timeout' (hold the answer `delay` s, then close the
+# connection without carrying the request out), 'truncated' (200 whose body
+# ends before its Content-Length, request not carried out), 'huge' (200 with
+# a body of HUGE_BYTES, streamed, request not carried out), 'redirect' (302
+# to the emulator's redirect_url, request not carried out), 'wrongtypes' (the
+# request carried out, every value below the answer's top level of the wrong
+# type: strings become numbers, numbers and booleans strings; in XML the
+# text of every leaf element wrong: digits become letters, other text
+# empty), 'wrongtop' (the request carried out, every top-level value of the
+# answer of the wrong type; in XML the root element holds only text).
+SHARED_FAULTS = ('timeout', 'truncated', 'huge', 'redirect', 'wrongtypes', 'wrongtop')
+HUGE_BYTES = 100 * 1024 * 1024
+_HUGE_CHUNK = 64 * 1024
 
 
 
@@ -76,6 +94,104 @@ def make_server_cert(directory, ca, ca_key, san='DNS:localhost,IP:127.0.0.1'):
              '-set_serial', str(random.getrandbits(63)), '-days', '3',
              '-extfile', str(ext), '-out', str(cert))
     return cert, key
+
+
+def make_expired_cert(directory, ca, ca_key, san='DNS:localhost,IP:127.0.0.1'):
+    """A serverAuth certificate for `san` signed by ca that expired in 2020
+    -> (cert.pem, key.pem). OpenSSL 3.0's x509 and req take only a positive
+    -days, so `openssl ca`, which takes -startdate/-enddate, signs it."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    cert, key, csr, ext, cnf = (d / n for n in ('cert.pem', 'key.pem', 'server.csr',
+                                                'ext.cnf', 'ca.cnf'))
+    _openssl('req', *_EC, '-keyout', str(key), '-out', str(csr), '-subj', '/CN=localhost')
+    ext.write_text(f'subjectAltName={san}\nbasicConstraints=CA:FALSE\n'
+                   'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n')
+    (d / 'index.txt').write_text('')
+    (d / 'serial').write_text(f'{random.getrandbits(63):016X}\n')
+    cnf.write_text(f'[ca]\ndefault_ca = d\n[d]\ndatabase = {d}/index.txt\n'
+                   f'new_certs_dir = {d}\nserial = {d}/serial\ndefault_md = sha256\n'
+                   'policy = p\n[p]\ncommonName = supplied\n')
+    _openssl('ca', '-batch', '-config', str(cnf), '-cert', str(ca), '-keyfile', str(ca_key),
+             '-in', str(csr), '-out', str(cert), '-startdate', '20200101000000Z',
+             '-enddate', '20200102000000Z', '-extfile', str(ext), '-notext')
+    return cert, key
+
+
+def make_self_signed(directory, san='DNS:localhost,IP:127.0.0.1'):
+    """A self-signed server certificate for `san` that no CA vouches for
+    -> (cert.pem, key.pem)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    cert, key = d / 'cert.pem', d / 'key.pem'
+    _openssl('req', '-x509', *_EC, '-keyout', str(key), '-out', str(cert), '-days', '3',
+             '-subj', '/CN=localhost', '-addext', f'subjectAltName={san}')
+    return cert, key
+
+
+class Sentinel:
+    """A TCP listener on another loopback address that only records who
+    connects (and closes): where a redirect fault points. contacts lists
+    the peers; url is an https:// URL to it."""
+
+    def __init__(self, host='127.0.0.2'):
+        self.contacts = []
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, 0))
+        self._sock.listen(8)
+        self.url = f'https://{host}:{self._sock.getsockname()[1]}'
+        threading.Thread(target=self._loop, daemon=True, name='sentinel').start()
+
+    def _loop(self):
+        while True:
+            try:
+                conn, peer = self._sock.accept()
+            except OSError:
+                return
+            self.contacts.append(f'{peer[0]}:{peer[1]}')
+            conn.close()
+
+    def close(self):
+        self._sock.close()
+
+
+def mangle(data, ctype, kind):
+    """An answer body with its values of the wrong type ('wrongtypes' or
+    'wrongtop', see SHARED_FAULTS): JSON or, for an XML content type, XML."""
+    if 'xml' in ctype:
+        text = data.decode('utf-8', 'replace')
+        if kind == 'wrongtop':
+            return re.sub(r'^(\s*(?:<\?xml[^>]*\?>)?\s*<([\w:]+)[^>]*>).*(</\2>)\s*$',
+                          r'\1x\3', text, flags=re.S).encode()
+        return re.sub(r'>([^<]+)</', lambda m: '>' + ('x' if m.group(1).isdigit() else '')
+                      + '</', text).encode()
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return data
+
+    def wrong(v):
+        if isinstance(v, bool):
+            return 'true' if v else 'false'
+        if isinstance(v, (int, float)):
+            return 'x'
+        if isinstance(v, str):
+            return 12345
+        if isinstance(v, list):
+            return [wrong(i) for i in v]
+        if isinstance(v, dict):
+            return {k: wrong(i) for k, i in v.items()}
+        return v
+
+    def top(v):
+        if isinstance(v, (list, dict)):
+            return 'x'
+        return wrong(v)
+    if isinstance(doc, dict):
+        doc = {k: top(v) if kind == 'wrongtop' else wrong(v) if isinstance(v, (list, dict))
+               else v for k, v in doc.items()}
+    return json.dumps(doc).encode()
 
 
 # --------------------------------------------------------------------------
@@ -191,6 +307,7 @@ class Request:
         self.route = path
         self.status = self.fault = self.body = self.user_agent = None
         self.conn = 0
+        self.mangle = None            # 'wrongtypes'/'wrongtop': the answer is mangled
 
     def __iter__(self):
         return iter((self.method, self.path, self.query, self.auth, self.time))
@@ -241,6 +358,9 @@ class EmulatorBase:
         self._pthread = None
         self.published = []           # (monotonic time, op, zone, name, strings)
         self.publish_errors = []
+        self.redirect_url = 'https://127.0.0.2:9'   # where 'redirect' points (Sentinel.url)
+        self.huge_sent = []           # octets a 'huge' fault got out before the client left
+        self._bad_tls = {}            # kind -> (server, thread): start_bad_tls()
 
     # ---- lifecycle ---------------------------------------------------------
 
@@ -262,7 +382,30 @@ class EmulatorBase:
         self._pthread.start()
         return self
 
+    def start_bad_tls(self, kind):
+        """Once per kind: a second listener of this emulator (same API, same
+        state) whose certificate is bad: 'expired' (signed by this
+        emulator's CA, expired in 2020) or 'selfsigned' (signed by no CA).
+        -> its api_url."""
+        if kind not in self._bad_tls:
+            d = self.workdir / f'tls-{kind}'
+            cert, key = make_expired_cert(d, self.ca_file, self._ca_key) \
+                if kind == 'expired' else make_self_signed(d)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(cert), str(key))
+            srv = _TLSServer(('127.0.0.1', 0), self.HANDLER, ctx, self)
+            t = threading.Thread(target=srv.serve_forever, kwargs={'poll_interval': 0.1},
+                                 daemon=True, name=f'{self.name}-{kind}')
+            t.start()
+            self._bad_tls[kind] = (srv, t)
+        port = self._bad_tls[kind][0].server_address[1]
+        return f'https://127.0.0.1:{port}{self.API_PREFIX}'
+
     def stop(self):
+        for srv, _ in self._bad_tls.values():
+            srv.shutdown()
+            srv.server_close()
+        self._bad_tls = {}
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -345,6 +488,7 @@ class EmulatorBase:
         self.user_agent = None
         self.connections = 0
         self.tls_failures = []
+        self.huge_sent = []
 
     def _reset_done(self):
         """After reset() queued the removal of what it held: wait until DNS
@@ -375,10 +519,13 @@ class EmulatorBase:
         with self.lock:
             self.faults = []
 
-    def _take_fault(self, method, route):
+    def _take_fault(self, method, route, exact=False):
+        """The next fault for this request, or None; exact=True: only one
+        injected with a path that route contains (not one for any path)."""
         with self.lock:
             for f in self.faults:
-                if f['count'] > 0 and (f['path'] is None or f['path'] in route) \
+                if f['count'] > 0 and ((f['path'] is None and not exact)
+                                       or (f['path'] is not None and f['path'] in route)) \
                         and (f['method'] is None or f['method'] == method):
                     f['count'] -= 1
                     if f['count'] == 0:
@@ -524,6 +671,12 @@ class HandlerBase(http.server.BaseHTTPRequestHandler):
         if fault['kind'] == 'slow':
             time.sleep(fault['delay'] or 0)
             return None
+        if fault['kind'] in ('wrongtypes', 'wrongtop'):
+            req.mangle = fault['kind']           # answered normally, then mangled
+            return None
+        if fault['kind'] in ('timeout', 'truncated', 'huge', 'redirect'):
+            self._shared_fault(emu, req, fault)
+            return 'dropped'
         if fault['kind'] in ('reset', 'lost'):
             if fault['kind'] == 'lost':
                 carry_out()
@@ -538,8 +691,53 @@ class HandlerBase(http.server.BaseHTTPRequestHandler):
             return 'dropped'
         return fault
 
+    def _shared_fault(self, emu, req, fault):
+        """Answer with one of SHARED_FAULTS that carry nothing out."""
+        kind = fault['kind']
+        if kind == 'redirect':
+            self._reply(emu, req, 302, 'text/html', b'<html>moved</html>',
+                        {'Location': emu.redirect_url + req.path})
+            return
+        self.close_connection = True
+        req.status = 200 if kind in ('truncated', 'huge') else None
+        self._log(emu, req, kind)
+        try:
+            if kind == 'timeout':
+                time.sleep(fault['delay'] or 0)
+                return
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            if kind == 'truncated':
+                data = b'{"result": {"id": "0123456789abcdef", "na'
+                self.send_header('Content-Length', str(len(data) * 4))
+                self.end_headers()
+                self.wfile.write(data)
+                self.wfile.flush()
+                return
+            self.send_header('Content-Length', str(HUGE_BYTES))
+            self.end_headers()
+            chunk, sent = b'{"result": [' + b' ' * (_HUGE_CHUNK - 12), 0
+            try:
+                while sent < HUGE_BYTES:         # streamed: never held in memory
+                    n = min(_HUGE_CHUNK, HUGE_BYTES - sent)
+                    self.wfile.write(chunk[:n])
+                    sent += n
+                    chunk = b' ' * _HUGE_CHUNK
+            finally:
+                with emu.lock:
+                    emu.huge_sent.append(sent)
+        except OSError:
+            pass
+        finally:
+            try:
+                self.connection.close()
+            except OSError:
+                pass
+
     def _reply(self, emu, req, status, ctype, data, headers):
         """Log the answer and send it."""
+        if req.mangle:
+            data = mangle(data, ctype, req.mangle)
         req.status = status
         self._log(emu, req, status)
         self.send_response(status)

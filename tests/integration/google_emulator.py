@@ -105,6 +105,7 @@ import urllib.parse
 from pathlib import Path
 
 from emulator_base import EmulatorBase, HandlerBase, HTTPError, Request, txt_strings
+from emulator_base import SHARED_FAULTS
 
 __all__ = ['GoogleEmulator', 'MetadataServer', 'make_key', 'API_PREFIX', 'SCOPE',
            'ALL_PERMISSIONS']
@@ -125,7 +126,7 @@ ALL_PERMISSIONS = frozenset((
     'dns.managedZones.list', 'dns.managedZones.get', 'dns.resourceRecordSets.list',
     'dns.resourceRecordSets.create', 'dns.resourceRecordSets.update',
     'dns.resourceRecordSets.delete', 'dns.changes.create', 'dns.changes.get'))
-FAULT_KINDS = ('429', '500', '503', '403rate', 'malformed', 'slow', 'reset', 'lost', 'race')
+FAULT_KINDS = ('429', '500', '503', '403rate', 'malformed', 'slow', 'reset', 'lost', 'race') + SHARED_FAULTS
 STATUS = {400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED',
           404: 'NOT_FOUND', 409: 'ALREADY_EXISTS', 412: 'FAILED_PRECONDITION',
           429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE'}
@@ -624,7 +625,18 @@ class _Handler(HandlerBase):
         self._arrived(emu, req, body)
         headers = {}
         if path == TOKEN_PATH and self.command == 'POST':
-            status, payload = emu.token_grant(raw, req)
+            # Only a fault injected with path=TOKEN_PATH reaches the token endpoint.
+            fault = emu._take_fault(self.command, path, exact=True)
+            if fault:
+                fault = self._common_fault(emu, req, fault, lambda: emu.token_grant(raw, req))
+                if fault == 'dropped':
+                    return
+            if fault and fault['kind'] in ('500', '503'):
+                # guess: the body of a 5xx of the token endpoint (no recording)
+                status, payload = int(fault['kind']), {'error': 'internal_failure',
+                                                       'error_description': 'Backend Error'}
+            else:
+                status, payload = emu.token_grant(raw, req)
             data = json.dumps(payload).encode()
             self._reply(emu, req, status, 'application/json; charset=utf-8', data, headers)
             return

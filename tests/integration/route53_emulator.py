@@ -111,6 +111,7 @@ from xml.sax.saxutils import escape
 
 import sigv4
 from emulator_base import EmulatorBase, HandlerBase, HTTPError, Request, txt_strings
+from emulator_base import SHARED_FAULTS
 
 __all__ = ['Route53Emulator', 'ImdsEmulator', 'new_key_id', 'new_secret', 'XMLNS']
 
@@ -127,7 +128,7 @@ NAME_SERVERS = ['ns-1.awsdns-00.com', 'ns-2.awsdns-00.net']
 DEFAULT_ZONES = (('example.test', True), ('example.test', False), ('acme.test', False))
 ACCOUNT = '123456789012'
 FAULT_KINDS = ('429', '500', '503', 'throttling', 'prior', 'malformed', 'concurrent',
-               'slow', 'reset', 'lost')
+               'slow', 'reset', 'lost') + SHARED_FAULTS
 ACTIONS = {('GET', 'zones'): 'route53:ListHostedZonesByName',
            ('GET', 'rrset'): 'route53:ListResourceRecordSets',
            ('POST', 'rrset'): 'route53:ChangeResourceRecordSets',

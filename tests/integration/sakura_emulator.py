@@ -130,6 +130,7 @@ import urllib.parse
 import uuid
 
 from emulator_base import EmulatorBase, HandlerBase, HTTPError, Request, txt_strings
+from emulator_base import SHARED_FAULTS
 
 __all__ = ['SakuraEmulator', 'new_token', 'new_secret', 'settings_hash',
            'API_PREFIX', 'NAME_SERVERS']
@@ -187,7 +188,7 @@ ERROR_MSG = {
 # Sakura's own client retries 423 and 503 only: sacloud/go-http client.go); a
 # proxy in front of it may, and the contract suite's 429 case needs one (guess).
 FAULT_KINDS = ('401', '409', '423', '429', '500', '503', 'slow', 'malformed', 'reset', 'lost',
-               'lost_update', 'lost_update_late')
+               'lost_update', 'lost_update_late') + SHARED_FAULTS
 
 _LABEL_RE = re.compile(r'^(\*|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)$')
 

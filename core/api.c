@@ -65,6 +65,9 @@ api_no_answer(const struct http_request *r, const char *label, const char *url,
 		    "trust anchor)", label, url, r->error);
 		return ST_CONFIG;
 	}
-	log_err("%s: %s: %s after %d attempt(s)", label, what, r->error, r->attempts);
+	if (r->attempts == 0)		/* not sent (core/http.c: blocked()) */
+		log_err("%s: %s: %s", label, what, r->error);
+	else
+		log_err("%s: %s: %s after %d attempt(s)", label, what, r->error, r->attempts);
 	return ST_PROVIDER;
 }

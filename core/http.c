@@ -190,6 +190,8 @@ struct http {
 	char	 sigv4[HTTP_SIGV4_MAX];	/* CURLOPT_AWS_SIGV4, "" when not used */
 	char	*sigv4_user, *sigv4_secret;	/* wiped when freed */
 	double	 said_until;		/* the end of the last Retry-After wait said */
+	double	 blocked_until;		/* a final answer's Retry-After: no request
+					   is sent before this (log_now() seconds) */
 	int	 metadata;		/* http_set_metadata(): plain HTTP to such hosts */
 };
 
@@ -817,6 +819,33 @@ prepare(struct http *h, struct xfer *x)
 	return ok ? 0 : -1;
 }
 
+/*
+ * Whether r must not be sent because a final answer of this client's server
+ * asked for a pause that has not ended (Retry-After beyond the deadline, or
+ * after the last attempt): another request would only be refused again, and
+ * one to an API that blocks the credentials can prolong the block.  Such a
+ * request ends unsent (attempts 0), out of time, with the rest of the pause
+ * as its retry_after.
+ */
+static int
+blocked(const struct http *h, struct http_request *r, double now)
+{
+	char when[16] = "";
+	time_t t;
+	struct tm tm;
+
+	if (h->blocked_until <= now)
+		return 0;
+	r->retry_after = h->blocked_until - now;
+	r->out_of_time = 1;
+	t = time(NULL) + (time_t)r->retry_after;
+	if (localtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	snprintf(r->error, sizeof(r->error), "not sent: the server asked for a pause "
+	    "until %s (Retry-After)", when);
+	return 1;
+}
+
 /* Connection-level failures worth another attempt. */
 static int
 retryable_error(CURLcode rc)
@@ -925,6 +954,8 @@ finish(struct http *h, struct xfer *x, CURLcode rc)
 			return 0;
 		}
 		r->out_of_time = r->attempts < h->retry.attempts;
+		if (r->retry_after > 0 && now + r->retry_after > h->blocked_until)
+			h->blocked_until = now + r->retry_after;
 	}
 	if (rc != CURLE_OK) {
 		if (x->overflow)
@@ -979,7 +1010,8 @@ http_perform(struct http *h, struct http_request *reqs, size_t n)
 					wake = x[i].not_before;
 				continue;
 			}
-			if (url_allowed(h, &x[i]) == -1 ||
+			if (blocked(h, x[i].r, now) ||
+			    url_allowed(h, &x[i]) == -1 ||
 			    build_headers(h, &x[i]) == -1) {	/* this request fails */
 				x[i].r->status = 0;
 				x[i].done = 1;

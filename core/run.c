@@ -246,7 +246,8 @@ same:
 		for (j = 0; op == OP_ADD && j < k; j++) {
 			if (rc == ST_OK)
 				memcpy(c[idx[j]].id, recs[j].id, sizeof(c[idx[j]].id));
-			c[idx[j]].sent = rc == ST_OK ? CH_ADDED : CH_FAILED;
+			c[idx[j]].sent = rc == ST_OK ? CH_ADDED : rc == ST_CONFIG ? CH_REFUSED :
+			    CH_FAILED;
 			c[idx[j]].batch = r->batches;
 			c[idx[j]].fresh = rc == ST_OK && in->ops->atomic && recs[j].changed;
 		}
@@ -967,7 +968,8 @@ forget(struct run *r, const struct challenge *c, size_t n)
  * (ST_OK only when they are gone), and, as far as it goes, those of a
  * provider call that failed (it may have done part of its work; a provider
  * that refused to write usually refuses to delete too, so its failure here
- * is only reported).
+ * is only reported).  A call refused at the credentials or TLS (CH_REFUSED)
+ * wrote nothing and would be refused again: no delete is sent for it.
  */
 static int
 rollback(struct run *r, struct challenge *c, size_t n)

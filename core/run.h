@@ -35,6 +35,8 @@ struct challenge {
 					   atomic) */
 };
 
+#define CH_REFUSED	-1	/* its provider call failed at the credentials or
+				   TLS (ST_CONFIG): nothing of it was written */
 #define CH_UNSENT	0	/* not sent (an earlier provider call failed) */
 #define CH_FAILED	1	/* its provider call failed: may or may not be there */
 #define CH_ADDED	2	/* the provider accepted it */

@@ -503,8 +503,8 @@ token_from_key(struct google *g, struct http *h)
 		    g->who, err, msg);
 		rc = ST_CONFIG;
 	} else {
-		log_err("%s: getting an access token from %s: HTTP %ld %s: %s", g->who,
-		    g->token_uri, r.status, err ? err : "", msg);
+		log_err("%s: getting an access token from %s: HTTP %ld%s%s: %s", g->who,
+		    g->token_uri, r.status, err ? " " : "", err ? err : "", msg);
 		rc = ST_PROVIDER;
 	}
 out:

@@ -194,8 +194,198 @@ def main():
     answer()
     tsig()
     state()
-    if len(sys.argv) > 1 and sys.argv[1] == "--providers-only":
-        pass
+    providers()
+
+
+# --------------------------------------------------------------- providers
+V1 = VALUE.decode()
+V2 = "Ma9Y0c7bDt0xJ6cQh4n8pP3p5x8X2sF1yQeWzYqR2kA"
+N1 = "_acme-challenge.example.test"
+N2 = "_acme-challenge.www.example.test"
+
+
+def http_seed(target, name, flags, answers):
+    """answers: (status, body) pairs, body str or bytes (provider.h's format)."""
+    out = []
+    for status, body in answers:
+        if isinstance(body, str):
+            body = body.encode()
+        out.append(str(status).encode() + b"\n" + body)
+    put(target, name, bytes([flags]) + b"\0".join(out))
+
+
+def cf_ok(result, info=None):
+    import json
+    d = {"success": True, "errors": [], "messages": [], "result": result}
+    if info:
+        d["result_info"] = info
+    return json.dumps(d)
+
+
+def cloudflare():
+    import json
+    zid, rid = "023e105f4ecef8ad9ca31a8372d0c353", "372e67954025e0ba6aaa6d586b9e0b59"
+    zone = {"id": zid, "name": "example.test", "status": "active",
+            "account": {"id": "01a7362d577a6c3019a474fd6f485823", "name": "acct"},
+            "permissions": ["#dns_records:edit"]}
+    info = {"page": 1, "per_page": 50, "count": 1, "total_count": 1, "total_pages": 1}
+    rec = {"id": rid, "type": "TXT", "name": N1, "content": '"%s"' % V1, "ttl": 60,
+           "zone_id": zid, "zone_name": "example.test"}
+    zones = (200, cf_ok([zone], info))
+    empty = (200, cf_ok([], dict(info, count=0, total_count=0)))
+    listed = (200, cf_ok([rec], info))
+    created = (200, cf_ok(rec))
+    http_seed("cloudflare", "add", 0, [zones, created])
+    http_seed("cloudflare", "add-there", 0, [zones, (400, json.dumps(
+        {"success": False, "errors": [{"code": 81058, "message": "An identical record already "
+                                       "exists."}], "messages": [], "result": None})), listed])
+    http_seed("cloudflare", "add-two", 4, [zones, created,
+                                          (200, cf_ok(dict(rec, name=N2, id=rid[:-1] + "1")))])
+    http_seed("cloudflare", "del", 1, [zones, listed, (200, cf_ok({"id": rid}))])
+    http_seed("cloudflare", "del-ids", 9, [(200, cf_ok({"id": rid})), (404, json.dumps(
+        {"success": False, "errors": [{"code": 81044, "message": "Record does not exist."}],
+         "messages": [], "result": None}))])
+    http_seed("cloudflare", "verify", 2, [(200, cf_ok({"id": "ed17574386854bf78a67040be0a770b0",
+                                                      "status": "active"})), zones])
+    http_seed("cloudflare", "zone-id", 16, [(200, cf_ok(zone)), created])
+    http_seed("cloudflare", "auth-error", 0, [(403, json.dumps(
+        {"success": False, "errors": [{"code": 10000, "message": "Authentication error"}],
+         "messages": [], "result": None}))])
+    http_seed("cloudflare", "rate", 0, [(429, json.dumps(
+        {"success": False, "errors": [{"code": 971, "message": "Please wait and consider "
+                                       "throttling your request speed"}]}))])
+    http_seed("cloudflare", "add-then-del", 32, [zones, created, listed,
+                                                (200, cf_ok({"id": rid}))])
+
+
+def sakuracloud():
+    import json
+    item = {"ID": "112900000001", "Name": "example.test", "Status": {"Zone": "example.test"},
+            "Provider": {"Class": "dns"},
+            "Settings": {"DNS": {"ResourceRecordSets": [
+                {"Name": "www", "Type": "A", "RData": "192.0.2.1", "TTL": 300},
+                {"Name": "_acme-challenge", "Type": "TXT", "RData": "other &amp; &quot;x&quot;",
+                 "TTL": 60}]}},
+            "SettingsHash": "8a2b6c0c3b9d4e5f"}
+    lst = (200, json.dumps({"From": 0, "Count": 1, "Total": 1, "CommonServiceItems": [item],
+                            "is_ok": True}))
+    one = (200, json.dumps({"CommonServiceItem": item, "is_ok": True}))
+    item2 = json.loads(json.dumps(item))
+    item2["Settings"]["DNS"]["ResourceRecordSets"].append(
+        {"Name": "_acme-challenge", "Type": "TXT", "RData": V1, "TTL": 60})
+    one2 = (200, json.dumps({"CommonServiceItem": item2, "is_ok": True, "Success": True}))
+    http_seed("sakuracloud", "add", 0, [lst, one, one2, one2])
+    http_seed("sakuracloud", "del", 1, [lst, one2, one, one])
+    http_seed("sakuracloud", "verify", 2, [lst, one])
+    http_seed("sakuracloud", "confirm", 3, [lst, one, one2, one2])
+    http_seed("sakuracloud", "add-two-then-del", 36, [lst, one, one2, one2, one2, one, one])
+    http_seed("sakuracloud", "err", 0, [(401, json.dumps(
+        {"is_fatal": True, "serial": "x", "status": "401 Unauthorized",
+         "error_code": "unauthorized", "error_msg": "&#12456;&#12521;&#12540; \\u00e9"}))])
+    http_seed("sakuracloud", "conflict", 0, [lst, one, (409, json.dumps(
+        {"is_fatal": True, "status": "409 Conflict", "error_code": "conflict",
+         "error_msg": "x"})), one, one2, one2])
+
+
+def google():
+    import json
+    tok = (200, json.dumps({"access_token": "ya29.fuzz", "expires_in": 3599,
+                            "token_type": "Bearer"}))
+    zones = (200, json.dumps({"kind": "dns#managedZonesListResponse", "managedZones": [
+        {"kind": "dns#managedZone", "name": "example-test", "dnsName": "example.test.",
+         "id": "1234567890", "visibility": "public"}]}))
+    rrs = (200, json.dumps({"kind": "dns#resourceRecordSetsListResponse", "rrsets": [
+        {"kind": "dns#resourceRecordSet", "name": N1 + ".", "type": "TXT", "ttl": 60,
+         "rrdatas": ['"other"', '"a" "b"']}]}))
+    none = (200, json.dumps({"kind": "dns#resourceRecordSetsListResponse", "rrsets": []}))
+    change = (200, json.dumps({"kind": "dns#change", "id": "7", "status": "pending",
+                               "additions": [], "deletions": []}))
+    done = (200, json.dumps({"kind": "dns#change", "id": "7", "status": "done"}))
+    mine = (200, json.dumps({"rrsets": [{"name": N1 + ".", "type": "TXT", "ttl": 60,
+                                         "rrdatas": ['"%s"' % V1, '"other"']}]}))
+    http_seed("google", "add", 0, [tok, zones, rrs, change, done, mine])
+    http_seed("google", "add-empty", 0, [tok, zones, none, change, done, mine])
+    http_seed("google", "del", 1, [tok, zones, mine, change, done, rrs])
+    http_seed("google", "verify", 2, [tok, zones])
+    http_seed("google", "zone-id", 16, [tok, (200, json.dumps(
+        {"kind": "dns#managedZone", "name": "example-test", "dnsName": "example.test."})),
+        none, change, done, mine])
+    http_seed("google", "err", 0, [tok, (403, json.dumps({"error": {
+        "code": 403, "message": "Forbidden", "errors": [{"reason": "forbidden"}],
+        "status": "PERMISSION_DENIED"}}))])
+    http_seed("google", "conflict", 0, [tok, zones, rrs, (409, json.dumps({"error": {
+        "code": 409, "message": "already exists", "errors": [{"reason": "alreadyExists"}]}})),
+        rrs, change, done, mine])
+
+
+def route53():
+    ns = 'xmlns="https://route53.amazonaws.com/doc/2013-04-01/"'
+    zones = (200, '<?xml version="1.0"?>\n<ListHostedZonesByNameResponse %s><HostedZones>'
+             '<HostedZone><Id>/hostedzone/Z1D633PJN98FT9</Id><Name>example.test.</Name>'
+             '<CallerReference>x</CallerReference><Config><PrivateZone>false</PrivateZone>'
+             '</Config><ResourceRecordSetCount>3</ResourceRecordSetCount></HostedZone>'
+             '</HostedZones><DNSName>example.test.</DNSName><IsTruncated>false</IsTruncated>'
+             '<MaxItems>100</MaxItems></ListHostedZonesByNameResponse>' % ns)
+    rrs = (200, '<?xml version="1.0"?>\n<ListResourceRecordSetsResponse %s><ResourceRecordSets>'
+           '<ResourceRecordSet><Name>%s.</Name><Type>TXT</Type><TTL>60</TTL><ResourceRecords>'
+           '<ResourceRecord><Value>"other" "x\\"y"</Value></ResourceRecord></ResourceRecords>'
+           '</ResourceRecordSet></ResourceRecordSets><IsTruncated>false</IsTruncated>'
+           '<MaxItems>300</MaxItems></ListResourceRecordSetsResponse>' % (ns, N1))
+    none = (200, '<ListResourceRecordSetsResponse %s><ResourceRecordSets/>'
+            '<IsTruncated>false</IsTruncated></ListResourceRecordSetsResponse>' % ns)
+    change = (200, '<?xml version="1.0"?>\n<ChangeResourceRecordSetsResponse %s><ChangeInfo>'
+              '<Id>/change/C2682N5HXP0BZ4</Id><Status>PENDING</Status><SubmittedAt>'
+              '2023-11-14T22:13:20Z</SubmittedAt></ChangeInfo>'
+              '</ChangeResourceRecordSetsResponse>' % ns)
+    insync = (200, '<GetChangeResponse %s><ChangeInfo><Id>/change/C2682N5HXP0BZ4</Id>'
+              '<Status>INSYNC</Status></ChangeInfo></GetChangeResponse>' % ns)
+    err = (400, '<?xml version="1.0"?>\n<ErrorResponse %s><Error><Type>Sender</Type>'
+           '<Code>InvalidChangeBatch</Code><Message>[Tried to create resource record set '
+           '[name=\'x\', type=\'TXT\'] but it already exists]</Message></Error>'
+           '<RequestId>b25f48e8</RequestId></ErrorResponse>' % ns)
+    throttle = (400, '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>'
+                '<Message>Rate exceeded</Message></Error></ErrorResponse>')
+    route53_seed = lambda n, f, a: http_seed("route53", n, f, a)
+    route53_seed("add", 0, [zones, rrs, change, insync])
+    route53_seed("add-empty", 4, [zones, none, none, change, insync])
+    route53_seed("del", 1, [zones, rrs, change, insync])
+    route53_seed("verify", 2, [zones])
+    route53_seed("zone-id", 16, [rrs, change, insync])
+    route53_seed("err", 0, [zones, rrs, err, rrs, change, insync])
+    route53_seed("throttle", 0, [throttle, zones, rrs, change, insync])
+    route53_seed("forbidden", 0, [(403, '<ErrorResponse><Error><Code>SignatureDoesNotMatch'
+                                   '</Code><Message>&lt;x&gt; &#233;</Message></Error>'
+                                   '</ErrorResponse>')])
+
+
+def rfc2136():
+    def seed(name, flags, answers):
+        put("rfc2136", name, bytes([flags]) + b"".join(struct.pack(">H", len(a)) + a
+                                                          for a in answers))
+    txt_there = packet(N1, TXT, an=[rr(N1, TXT, txt(b"other"), ttl=300)])
+    nodata = packet(N1, TXT, ns=[rr("example.test", SOA, soa())])
+    nx = packet(N1, TXT, ns=[rr("example.test", SOA, soa())], rcode=3)
+    upd_ok = packet("example.test", SOA, opcode=5, aa=False)
+    upd_refused = packet("example.test", SOA, opcode=5, aa=False, rcode=5)
+    upd_nxrrset = packet("example.test", SOA, opcode=5, aa=False, rcode=8)
+    soa_ok = packet("example.test", SOA, an=[rr("example.test", SOA, soa())])
+    seed("add", 0, [txt_there, upd_ok])
+    seed("add-nodata", 0, [nodata, upd_ok])
+    seed("add-two", 4, [nx, packet(N2, TXT), upd_ok])
+    seed("add-race", 0, [txt_there, upd_nxrrset, txt_there, upd_ok])
+    seed("del", 1, [packet(N1, TXT, an=[rr(N1, TXT, txt(VALUE))]), upd_ok])
+    seed("del-id", 9, [txt_there, upd_ok])
+    seed("verify", 2, [soa_ok])
+    seed("refused", 0, [txt_there, upd_refused])
+    seed("tsig", 16, [txt_there, upd_ok])
+
+
+def providers():
+    cloudflare()
+    sakuracloud()
+    google()
+    route53()
+    rfc2136()
 
 
 if __name__ == "__main__":

@@ -117,7 +117,7 @@ def config():
     put("config", "two-providers", b"\xef\xbb\xbf[dns01]\ntimeout = 120\nttl = 30\n"
         b"resolvers = 127.0.0.1, [::1]:5353\nstate_dir = /tmp/x\n"
         b"[provider a]\ntype = rfc2136\nserver = 127.0.0.1\nzones = example.test, "
-        b"other.test.\nkey_name = k\nkey_algorithm = hmac-sha256\nkey_secret = c2VjcmV0\n"
+        b"other.test.\ntsig_key = k\ntsig_algorithm = hmac-sha256\ntsig_secret = c2VjcmV0\n"
         b"[provider b]\ntype = cloudflare\napi_token = x\n")
     put("config", "credentials", b"[provider c]\ntype = rfc2136\ncredentials = /dev/null\n")
 

@@ -11,6 +11,16 @@
 
 #define FUZZ_NOW	1700000000	/* seconds since the epoch (2023-11) */
 
+/* Field by field: the bytes after a string's NUL are no part of an entry. */
+static int
+same(const struct journal_entry *a, const struct journal_entry *b)
+{
+	return a->created == b->created && a->status == b->status &&
+	    strcmp(a->token, b->token) == 0 && strcmp(a->key, b->key) == 0 &&
+	    strcmp(a->name, b->name) == 0 && strcmp(a->value, b->value) == 0 &&
+	    strcmp(a->id, b->id) == 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -30,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (journal_format(&j.e[i], line, sizeof(line)) == -1)
 			continue;
 		if (journal_parse(&back, line, FUZZ_NOW, &bad, &why) != 0 || back.n != 1 ||
-		    memcmp(&back.e[0], &j.e[i], sizeof(back.e[0])) != 0)
+		    !same(&back.e[0], &j.e[i]))
 			abort();	/* what dns01 writes it must read back */
 		back.n = 0;
 	}

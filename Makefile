@@ -172,3 +172,59 @@ debcheck:
 	/usr/bin/python3 tests/package/check-deb
 check: debcheck
 .PHONY: deb debcheck
+
+# ---- fuzzing (tests/fuzz/, README "Fuzzing") -------------------------------
+# libFuzzer targets built with clang into tests/fuzz/build/ (objects of
+# their own, so a plain `make` is not disturbed).  `make fuzz` runs each
+# for FUZZ_SECONDS on its corpus, new inputs going to tests/fuzz/build/work/;
+# a crash, leak or timeout fails it and is kept in tests/fuzz/build/crashes/.
+# `make fuzz-regress` runs each target once over its committed corpus.
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 60
+FUZZ_TARGETS  ?= config name certbot dehydrated lego uacme cloudflare sakuracloud google \
+                 route53 rfc2136 tsig answer state ledger journal
+FUZZ_BUILD    = tests/fuzz/build
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FUZZ_SAN) $(PKG_CFLAGS) \
+                -DDNS01_VERSION='"$(VERSION)"'
+FUZZ_OBJ      = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRC) $(PROV_SRC))
+FUZZ_BINS     = $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
+# What a target replaces by a fake of its own (tests/fuzz/hook.h, provider.h).
+FUZZ_HOOK_WRAP = -Wl,--wrap=cli_load_config
+FUZZ_API_WRAP  = -Wl,--wrap=http_perform -Wl,--wrap=log_sleep -Wl,--wrap=dnsio_tcp_exchange
+FUZZ_WRAP_certbot     = $(FUZZ_HOOK_WRAP)
+FUZZ_WRAP_dehydrated  = $(FUZZ_HOOK_WRAP)
+FUZZ_WRAP_lego        = $(FUZZ_HOOK_WRAP)
+FUZZ_WRAP_uacme       = $(FUZZ_HOOK_WRAP)
+FUZZ_WRAP_cloudflare  = $(FUZZ_API_WRAP)
+FUZZ_WRAP_sakuracloud = $(FUZZ_API_WRAP)
+FUZZ_WRAP_google      = $(FUZZ_API_WRAP)
+FUZZ_WRAP_route53     = $(FUZZ_API_WRAP)
+FUZZ_WRAP_rfc2136     = $(FUZZ_API_WRAP)
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+# An archive: a target that #includes a module's .c file (to reach a static
+# function) leaves that module's object out of the link.
+$(FUZZ_BUILD)/libdns01.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_BUILD)/libdns01.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_WRAP_$*) \
+	    $(FUZZ_BUILD)/libdns01.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-regress: $(FUZZ_BINS)
+	@tests/fuzz/run.sh regress 0 $(FUZZ_TARGETS)
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
+.PHONY: fuzz fuzz-build fuzz-regress fuzz-clean

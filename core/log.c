@@ -20,7 +20,7 @@ log_get_level(void)
 	return level;
 }
 
-static void
+static void LOG_PRINTF(2, 0)
 vlog(const char *prefix, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "dns01: %s", prefix);

@@ -7,6 +7,7 @@ reaches one interesting path: real config examples, hook argv/env as the
 ACME clients pass them, canned DNS packets, recorded API answers (in the
 shapes the emulators in tests/integration/ serve), state file lines.
 """
+import base64
 import glob
 import hashlib
 import os
@@ -378,6 +379,10 @@ def rfc2136():
     seed("verify", 2, [soa_ok])
     seed("refused", 0, [txt_there, upd_refused])
     seed("tsig", 16, [txt_there, upd_ok])
+    # Found by fuzz_rfc2136: a reply with two TSIG records, on which ldns's
+    # parser leaks the first (NLnetLabs/ldns issue #317; lsan-ldns.supp).
+    put("rfc2136", "ldns-317-two-tsig", base64.b64decode(
+        "MABcMgAABwAAAAAAAAAEAAEOhwAAAAB6AAAAAPoAAAAAACYAAAAA+gAAAAAAJgAAAAczAAAAAAgAAPgt"))
 
 
 def providers():

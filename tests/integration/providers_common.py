@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from testbed import (RES_CLIENT, SECRETS, TRANSCRIPT, Skip, acme_value, clean_env, dig_txt,
-                     dns01_binary, note, run_dns01)
+from testbed import (RES_CLIENT, RUN_TIMEOUT, SECRETS, TRANSCRIPT, Skip, acme_value, clean_env,
+                     dig_txt, dns01_binary, note, run_dns01)
 
 
 # --------------------------------------------------------------------------
@@ -33,10 +33,10 @@ def write_private(path, text, mode=0o600):
 
 def provider_config(tb, section, keys, main=None, mode=0o600, path=None):
     """A dns01 config file in the testbed's temp dir: [dns01] with the
-    client resolver, the testbed's state_dir and timeout 30 (`main` changes
+    client resolver, the testbed's state_dir and timeout RUN_TIMEOUT (`main` changes
     or adds keys), and one [provider `section`] with `keys`. A key whose
     value is None is left out. Returns its path."""
-    m = {'resolvers': RES_CLIENT, 'state_dir': str(tb.tmp / 'state'), 'timeout': '30'}
+    m = {'resolvers': RES_CLIENT, 'state_dir': str(tb.tmp / 'state'), 'timeout': RUN_TIMEOUT}
     m.update(main or {})
     text = '[dns01]\n' + ''.join(f'{k} = {v}\n' for k, v in m.items() if v is not None) \
         + f'\n[provider {section}]\n' + ''.join(f'{k} = {v}\n' for k, v in keys.items()
@@ -47,11 +47,11 @@ def provider_config(tb, section, keys, main=None, mode=0o600, path=None):
     return write_private(path, text, mode)
 
 
-def dns01_set(conf, name, *values, extra=(), env=None, timeout=60):
+def dns01_set(conf, name, *values, extra=(), env=None, timeout=None):
     return run_dns01(['-c', conf, *extra, 'set', name, *values], env=env, timeout=timeout)
 
 
-def dns01_unset(conf, name, *values, extra=(), timeout=60):
+def dns01_unset(conf, name, *values, extra=(), timeout=None):
     return run_dns01(['-c', conf, *extra, 'unset', name, *values], timeout=timeout)
 
 

@@ -67,7 +67,7 @@ def _proxies(tb):
     return _PROXIES
 
 
-def _dns01(conf, *args, timeout=60):
+def _dns01(conf, *args, timeout=None):
     return run_dns01(['-c', conf, *args], timeout=timeout)
 
 

@@ -113,6 +113,16 @@ _KEY_BYTES = {'hmac-md5': 16, 'hmac-sha1': 20, 'hmac-sha224': 28,
 
 NETNS_ENV = 'DNS01_IT_NETNS'
 
+# Under `make memcheck` every dns01 process runs in valgrind, where a TLS
+# handshake alone takes seconds of CPU and a busy machine (make
+# check-stressed) stretches that further: the limits the tests set only so
+# that a wrong dns01 cannot hang them -- dns01's `timeout` in the configs
+# they write, and how long run_dns01 lets a call run -- are SLOW times
+# longer there.  A test whose point is the timeout sets its own.
+SLOW = 3 if os.environ.get('MEMCHECK_TARGET') else 1
+RUN_TIMEOUT = str(30 * SLOW)        # dns01's `timeout` in written configs (s)
+CALL_LIMIT = 60 * SLOW              # run_dns01's default limit (s)
+
 # Every secret the testbed knows; run_dns01 fails if one shows up in output.
 SECRETS = set()
 # What dns01 was asked and answered during the current test (printed on failure).
@@ -371,11 +381,13 @@ def clean_env(extra=None):
     return env
 
 
-def run_dns01(args, env=None, timeout=60):
+def run_dns01(args, env=None, timeout=None):
     """Run dns01 with `args` -> (rc, stdout, stderr, elapsed_seconds).
 
     `env` is added to a cleaned copy of our environment. Fails the test if
-    dns01 does not exit within `timeout` or prints a known secret."""
+    dns01 does not exit within `timeout` (default CALL_LIMIT) or prints a
+    known secret."""
+    timeout = timeout or CALL_LIMIT
     binary = dns01_binary()
     if not os.access(binary, os.X_OK):
         raise AssertionError(f'dns01 binary not found/executable at {binary} '
@@ -1067,7 +1079,8 @@ class Testbed:
             os.close(fd)
         key = key or 'dns01-key'
         alg, sec = self.keys[key]
-        main = {'resolvers': RES_CLIENT, 'state_dir': str(self.tmp / 'state'), 'timeout': '30'}
+        main = {'resolvers': RES_CLIENT, 'state_dir': str(self.tmp / 'state'),
+                'timeout': RUN_TIMEOUT}
         prov = {'type': 'rfc2136', 'tsig_key': key, 'tsig_algorithm': alg, 'tsig_secret': sec}
         for k, v in overrides.items():
             section = main if k in ('resolvers', 'state_dir', 'timeout', 'ttl') else prov

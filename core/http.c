@@ -830,19 +830,15 @@ prepare(struct http *h, struct xfer *x)
 static int
 blocked(const struct http *h, struct http_request *r, double now)
 {
-	char when[16] = "";
-	time_t t;
-	struct tm tm;
+	char when[16];
 
 	if (h->blocked_until <= now)
 		return 0;
 	r->retry_after = h->blocked_until - now;
 	r->out_of_time = 1;
-	t = time(NULL) + (time_t)r->retry_after;
-	if (localtime_r(&t, &tm) != NULL)
-		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	snprintf(r->error, sizeof(r->error), "not sent: the server asked for a pause "
-	    "until %s (Retry-After)", when);
+	    "until %s (Retry-After)", log_clock((double)time(NULL) + r->retry_after, when,
+	    sizeof(when)));
 	return 1;
 }
 

@@ -119,6 +119,17 @@ log_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+const char *
+log_clock(double when, char *buf, size_t len)
+{
+	time_t s = (time_t)when;
+	struct tm tm;
+
+	if (localtime_r(&s, &tm) == NULL || strftime(buf, len, "%H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 void
 log_sleep(double s)
 {

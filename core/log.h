@@ -51,4 +51,8 @@ double	log_now(void);
 /* Sleep s seconds (fractions too; nothing when s <= 0), through signals. */
 void	log_sleep(double s);
 
+/* The wall-clock time `when` (seconds since the epoch) as local HH:MM:SS in
+   buf, "?" when it cannot be shown.  Returns buf. */
+const char *log_clock(double when, char *buf, size_t len);
+
 #endif

@@ -533,18 +533,6 @@ progress(const struct loop *l, double elapsed)
 	    total, lame, o > 0 || left > 0 ? "; " : "", line, more);
 }
 
-/* A wall-clock time as local HH:MM:SS. */
-static const char *
-clock_text(double when, char *buf, size_t len)
-{
-	time_t s = (time_t)when;
-	struct tm tm;
-
-	if (localtime_r(&s, &tm) == NULL || strftime(buf, len, "%H:%M:%S", &tm) == 0)
-		snprintf(buf, len, "?");
-	return buf;
-}
-
 /* The final report on timeout: every nameserver/address and its answer. */
 static void
 report(const struct loop *l, double timeout_s)
@@ -578,7 +566,7 @@ report(const struct loop *l, double timeout_s)
 
 			fprintf(stderr, "    every server has it, but an older answer may still be "
 			    "cached by resolvers until %s (cache wait: see dns01(1), TTL)\n",
-			    clock_text(l->t[t].not_before, at, sizeof(at)));
+			    log_clock(l->t[t].not_before, at, sizeof(at)));
 		}
 	}
 }
@@ -645,7 +633,7 @@ all_done(struct loop *l, int say)
 		if (say)
 			log_info("%s: every authoritative server has it, but an older answer may "
 			    "still be cached by resolvers until %s: waiting %.0f s more",
-			    pt->name, clock_text(pt->not_before, at, sizeof(at)),
+			    pt->name, log_clock(pt->not_before, at, sizeof(at)),
 			    pt->not_before - wall);
 	}
 	return done;

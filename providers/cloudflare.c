@@ -280,14 +280,9 @@ static void
 rate_limited(const struct cf *cf, const struct http_request *r, const char *what)
 {
 	char when[32] = "";
-	time_t t;
-	struct tm tm;
 
-	if (r->retry_after > 0) {
-		t = time(NULL) + (time_t)r->retry_after;
-		if (localtime_r(&t, &tm) != NULL)
-			strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	}
+	if (r->retry_after > 0)
+		log_clock((double)time(NULL) + r->retry_after, when, sizeof(when));
 	if (r->out_of_time && when[0] != '\0')
 		log_err("Cloudflare API: %s: the rate limit blocks the credentials of [provider %s] "
 		    "for another %.0f s, beyond the timeout (%u s): try again after %s (Cloudflare "

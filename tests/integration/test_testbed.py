@@ -1,8 +1,10 @@
 """Self-checks of the testbed, independent of dns01: when one of these fails,
 the other failures are probably the harness, not dns01."""
 
+import subprocess
 import time
 
+import testbed
 from testbed import (NO_GRANT, NS1, NS2, RES_CLIENT, RES_CA, ZONES, acme_value, dig_ok, dig_txt,
                      soa_serial, note)
 
@@ -97,8 +99,6 @@ def test_secret_scan_catches_a_leak(tb):
     test) sees what dns01 writes through the capture wrapper -- also when it
     runs outside run_dns01 -- and finds a whole secret and a 16-character
     piece of one, while a 15-character piece is not a hit."""
-    import subprocess
-    import testbed
     scanner = testbed.SCANNER
     if scanner is None:
         raise testbed.Skip('run.py installed no secret scan')

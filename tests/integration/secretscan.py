@@ -117,6 +117,7 @@ class Scanner:
         """Scan what dns01 wrote since the last call -> the places (file
         names) that hold a secret or a window of one."""
         self._update_windows()
+        reap_orphaned_tees()
         bad = []
         for path in sorted(self.capture.iterdir()):
             data = self._read_new(path)
@@ -165,3 +166,27 @@ def add_summaries(texts):
     return (f'secret scan: {sums[0]} dns01 processes, {sums[1]} bytes of output, '
             f'{sums[2]} files of state ({sums[3]} bytes), {sums[4]} core files; '
             f'{sums[5]} secrets, {sums[6]} windows: {sums[7]} hits')
+
+
+def reap_orphaned_tees():
+    """Wait for the wrapper's tee processes that have ended.
+
+    Each tee is a child of the dns01 it copies (the wrapper execs dns01);
+    when dns01 ends first, the kernel gives the tee to the namespace's
+    init -- this runner, which never waited for it: a zombie per dns01
+    call (over 600 in one runner).  Only zombies named tee whose parent is
+    this process are waited for, never a child that subprocess manages."""
+    me = os.getpid()
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+        comm = text[text.find('(') + 1:text.rfind(')')]
+        fields = text[text.rfind(')') + 2:].split()
+        if comm == 'tee' and fields[0] == 'Z' and int(fields[1]) == me:
+            try:
+                os.waitpid(int(stat.parent.name), os.WNOHANG)
+            except ChildProcessError:
+                pass

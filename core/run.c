@@ -551,8 +551,9 @@ all_added(const struct challenge *c, size_t n)
  * with a confirm op (provider.h) reads again once every server has the
  * values, and writes back those another writer erased meanwhile; then the
  * wait starts over for the time left, at most RUN_CONFIRM_ROUNDS times.
+ * run_wait and run_wait_servers; with servers_only, cache waits are worked
+ * out and noted, but not waited for.
  */
-/* run_wait and run_wait_servers: with servers_only, cache waits are not waited for. */
 static int
 wait_for(struct run *r, struct challenge *c, size_t n, enum prop_mode mode, double timeout_s,
     int servers_only)

@@ -31,6 +31,7 @@
  * from log_err() texts (never holding secrets), DNS and certificates.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,31 +535,70 @@ check_negative_ttl(struct doctor *dr, const char *domain, const struct challenge
 /* ---- cache -------------------------------------------------------------- */
 
 /*
+ * What a renewal started now would wait for in resolver caches at the
+ * challenge's target (run_cache_plan: the same cache wait run_wait would
+ * have), into out: which name, the change behind it and its TTL, until
+ * when, and that the round trip does not wait for it.
+ */
+static void
+cache_pending(struct run *r, const struct challenge *c, char *out, size_t len)
+{
+	struct prop_target t;
+	struct ledger_entry e;
+	char why[DOCTOR_WHAT_MAX], wait[DOCTOR_WHAT_MAX] = "", hold[DOCTOR_WHAT_MAX], at[16];
+	double now = prop_wall_now();
+
+	memset(&t, 0, sizeof(t));
+	t.name = c->target;
+	run_cache_plan(r, &t, &e);
+	if (t.not_before <= now && t.hold <= 0) {
+		snprintf(out, len, "no older answer of %s can still be cached", c->target);
+		return;
+	}
+	if (e.pending)
+		snprintf(why, sizeof(why), "dns01 changed %s %.0f s ago: it deleted values there "
+		    "(TTL %d s) and did not wait for the servers to drop them", c->target,
+		    now - e.changed, e.ttl);
+	else
+		snprintf(why, sizeof(why), "dns01 changed %s %.0f s ago (TTL %d s)", c->target,
+		    now - e.changed, e.ttl);
+	if (t.not_before > now)
+		snprintf(wait, sizeof(wait), "until %s (%.0f s from now) for the older answer "
+		    "to leave resolver caches", log_clock(t.not_before, at, sizeof(at)),
+		    t.not_before - floor(now));
+	if (t.hold > 0) {
+		if (t.hold_until > 0)
+			snprintf(hold, sizeof(hold), "%.0f s after its values are on every "
+			    "authoritative server (until %s at the latest) for the answer it "
+			    "replaces to leave resolver caches", t.hold, log_clock(
+			    prop_cache_end(t.hold_until), at, sizeof(at)));
+		else
+			snprintf(hold, sizeof(hold), "%.0f s after its values are on every "
+			    "authoritative server for the answer it replaces to leave resolver "
+			    "caches", t.hold);
+		text_append(wait, sizeof(wait), ", and ", hold);
+	}
+	snprintf(out, len, "%s; a renewal started now waits %s; the round trip below does not "
+	    "wait for it", why, wait);
+}
+
+/*
  * The TTL dns01 gives the records, and whether an older answer it replaced
  * may still be in resolver caches (core/ledger.h): the next write there
  * would wait for it.  WARN when the TTL makes such waits long.
  */
 static void
-check_cache(struct doctor *dr, const char *domain, const struct config *cfg,
+check_cache(struct doctor *dr, const char *domain, struct run *r, const struct config *cfg,
     const struct challenge *c, const struct provider_conf *pc)
 {
 	const struct provider_ops *ops = provider_find(pc->type);
-	struct ledger_entry e;
 	char pending[DOCTOR_TEXT_MAX], fix[DOCTOR_TEXT_MAX];
-	double now = prop_wall_now();
 	int ttl;
 
 	if (ops == NULL)
 		return;
 	ttl = run_ttl(cfg, ops);
-	ledger_get(cfg->state_dir, c->target, &e);
-	if (e.until > now)
-		snprintf(pending, sizeof(pending), "dns01 changed %s %.0f s ago; a write there "
-		    "now waits %.0f s more for the older answer to leave resolver caches",
-		    c->target, now - e.changed, e.until - now);
-	else
-		snprintf(pending, sizeof(pending), "no older answer of %s can still be cached",
-		    c->target);
+	cache_pending(r, c, pending, sizeof(pending));
 	if (ttl > DOCTOR_CACHE_TTL_WARN_S) {
 		snprintf(fix, sizeof(fix), "remove 'ttl = %d' from [dns01]: the default is %d s",
 		    cfg->ttl, ops->default_ttl);
@@ -597,7 +637,9 @@ random_value(char *out, size_t len)
 /*
  * Set a random value at the challenge's target through the provider, wait
  * until every authoritative server has it, delete it, wait until it is gone.
- * A value that was added is always deleted again.
+ * A value that was added is always deleted again.  The time reported and
+ * the timeout are those of propagation: a cache wait at the name is not
+ * waited for (the cache line names it).
  */
 static void
 check_round_trip(struct doctor *dr, const char *domain, struct run *r,
@@ -629,7 +671,7 @@ check_round_trip(struct doctor *dr, const char *domain, struct run *r,
 		    "the provider refused"));
 		return;
 	}
-	rc = run_wait(r, c, 1, PROP_PRESENT, cfg->timeout);
+	rc = run_wait_servers(r, c, 1, cfg->timeout);
 	t_add = log_now() - t0;
 	t0 = log_now();
 	log_clear_last_error();
@@ -707,7 +749,7 @@ check_name(struct doctor *dr, const struct config *cfg, struct run *r, size_t fi
 		return;
 	check_negative_ttl(dr, domain, &c, &sv);
 	if (pc != NULL)
-		check_cache(dr, domain, cfg, &c, pc);
+		check_cache(dr, domain, r, cfg, &c, pc);
 	if (pc != NULL && cred == ST_OK)
 		check_round_trip(dr, domain, r, cfg, &c, pc);
 }

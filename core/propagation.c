@@ -1,5 +1,6 @@
 /* The propagation poll loop and `list`; see propagation.h. */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -560,7 +561,7 @@ report(const struct loop *l, double timeout_s)
 			    l->t[t].zone->ns[pr->ns].name, l->addrs[pr->addr].a->text,
 			    UNREACHABLE(&l->addrs[pr->addr]) ? "never answered: " : "", pr->desc);
 		}
-		if (l->mode == PROP_PRESENT && l->t[t].done_at > 0 &&
+		if (l->mode == PROP_PRESENT && !l->t[t].servers_only && l->t[t].done_at > 0 &&
 		    l->t[t].not_before > prop_wall_now()) {
 			char at[16];
 
@@ -599,7 +600,10 @@ target_done(const struct loop *l, size_t t)
 
 /*
  * Note targets that became done (servers) and start their hold; say what
- * the cache waits are waiting for.  1 when everything is done.
+ * the cache waits are waiting for: until when (the wait ends on that whole
+ * second) and how many seconds that is from the clock second now, so that
+ * the two agree.  A servers_only target is done with its servers.  1 when
+ * everything is done.
  */
 static int
 all_done(struct loop *l, int say)
@@ -624,17 +628,17 @@ all_done(struct loop *l, int say)
 					pt->others = 1;
 			if (l->mode == PROP_PRESENT && pt->not_before < prop_hold_end(pt, wall))
 				pt->not_before = prop_hold_end(pt, wall);
-			if (l->mode == PROP_PRESENT && pt->not_before > wall)
+			if (l->mode == PROP_PRESENT && !pt->servers_only && pt->not_before > wall)
 				say = 1;
 		}
-		if (l->mode != PROP_PRESENT || pt->not_before <= wall)
+		if (l->mode != PROP_PRESENT || pt->servers_only || pt->not_before <= wall)
 			continue;
 		done = 0;
 		if (say)
 			log_info("%s: every authoritative server has it, but an older answer may "
 			    "still be cached by resolvers until %s: waiting %.0f s more",
 			    pt->name, log_clock(pt->not_before, at, sizeof(at)),
-			    pt->not_before - wall);
+			    pt->not_before - floor(wall));
 	}
 	return done;
 }
@@ -659,7 +663,7 @@ next_cache_end(const struct loop *l, double now)
 	size_t t;
 
 	for (t = 0; t < l->nt; t++)
-		if (l->t[t].done_at > 0 && l->t[t].not_before > wall &&
+		if (l->t[t].done_at > 0 && !l->t[t].servers_only && l->t[t].not_before > wall &&
 		    (best == 0 || now + l->t[t].not_before - wall < best))
 			best = now + l->t[t].not_before - wall;
 	return best;
@@ -671,8 +675,14 @@ prop_hold_end(const struct prop_target *t, double from)
 	if (t->hold <= 0)
 		return 0;
 	if (t->hold_until > 0 && from + t->hold > t->hold_until)
-		return t->hold_until;
-	return from + t->hold;
+		return prop_cache_end(t->hold_until);
+	return prop_cache_end(from + t->hold);
+}
+
+double
+prop_cache_end(double bound)
+{
+	return bound > 0 ? ceil(bound) : 0;
 }
 
 double
@@ -711,6 +721,7 @@ propagation_wait(struct prop_target *t, size_t nt, enum prop_mode mode, double t
 	pfd = l->pfd;
 	for (i = 0, np = 0; i < nt; i++) {
 		t[i].done_at = 0;
+		t[i].not_before = prop_cache_end(t[i].not_before);
 		np += mode == PROP_PRESENT && t[i].witness;
 	}
 	log_debug("waiting for %zu name(s) at %zu address(es); %zu witness(es) of an atomic "

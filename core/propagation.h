@@ -50,19 +50,25 @@
  * Cache wait (PROP_PRESENT): once every nameserver serves the values, the
  * wait goes on until not_before and for hold seconds more, because a
  * resolver may still hold an older answer for the name until then
- * (core/ledger.h).  Times are wall clock, seconds since the epoch.
+ * (core/ledger.h).  Both ends are taken up to the next whole second
+ * (prop_cache_end), so the clock time announced is when the wait ends.
+ * With servers_only the wait ends when every nameserver is done: the cache
+ * wait is worked out (not_before out) but not waited for.  Times are wall
+ * clock, seconds since the epoch.
  */
 struct prop_target {
 	const char *name;		/* canonical owner */
 	const struct zone *zone;
 	const char *values[PROP_MAX_VALUES];
 	size_t	nvalues;
-	double	not_before;		/* in: 0, or an older answer's cache expiry */
+	double	not_before;		/* in: 0, or an older answer's cache expiry;
+					   out: when the cache wait ends (whole s) */
 	double	hold;			/* in: seconds after done_at, 0 for none */
 	double	hold_until;		/* in: the hold ends by then at the latest; 0: no cap */
 	int	batch;			/* in: the provider call that wrote the values */
 	int	member;			/* in: that call changed a value here, in one
 					   atomic change (provider.h) with its batch */
+	int	servers_only;		/* in: do not wait for the cache (doctor) */
 	int	witness;		/* in: a member whose values cannot be on a
 					   server from before the change (no pending
 					   removal at the name): see below */
@@ -114,8 +120,19 @@ double	prop_poll_gap(double elapsed, int have, double lo, double hi);
 int	propagation_wait(struct prop_target *t, size_t n, enum prop_mode mode,
     double timeout_s, struct prop_arrival *arr, size_t narr);
 
-/* The end of t's hold when its values were everywhere at `from`; 0: no hold. */
+/*
+ * The end of t's hold when its values were everywhere at `from` (a whole
+ * second, prop_cache_end); 0: no hold.
+ */
 double	prop_hold_end(const struct prop_target *t, double from);
+
+/*
+ * When a cache wait for an answer that may be cached until `bound` ends:
+ * the whole second at or after it (0 stays 0).  Announcements show clock
+ * time in whole seconds; a wait that ends on one is over when its
+ * announced "until HH:MM:SS" comes, not up to a second later.
+ */
+double	prop_cache_end(double bound);
 
 /* Wall-clock time, seconds since the epoch. */
 double	prop_wall_now(void);

@@ -1,5 +1,6 @@
 /* Locate, write, delete and wait for a set of challenges; see run.h. */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,52 +311,74 @@ out:
 }
 
 /*
- * Before a wait for written values: the cache waits of each name (see
- * ledger.h).  An older answer noted in the ledger sets not_before; an
- * RRset dns01 itself made less than its TTL ago is replaced now, and may
- * be cached for its TTL after the new one is everywhere: that is the hold.
+ * The cache wait of t (a name about to be written) from its ledger entry e
+ * at now (see ledger.h).  An older answer noted in the ledger sets
+ * not_before (up to the whole second: prop_cache_end); an RRset dns01
+ * itself made less than its TTL ago is replaced now, and may be cached for
+ * its TTL after the new one is everywhere: that is the hold.
  *
  * A removal nobody watched (pending) is bounded here: an answer with the
  * removed values that lacks the new ones was fetched before the new values
  * were on every server, so it is out of every cache one TTL after that,
- * and in any case by ledger_pending_end().  A hold capped there.
- * ST_OK, or ST_FAIL when out of memory.
+ * and in any case by ledger_pending_end().  A hold capped there.  With say,
+ * each wait is announced.
+ */
+static void
+cache_wait_of(const struct ledger_entry *e, struct prop_target *t, double now, int say)
+{
+	char at[16];
+
+	t->not_before = prop_cache_end(e->until);
+	t->hold = t->hold_until = 0;
+	t->witness = t->member && ledger_pending_end(e) <= now;
+	if (say && t->not_before > now)
+		log_info("%s: dns01 changed it %.0f s ago; resolvers may cache the older "
+		    "answer until %s (%.0f s from now)", t->name, now - e->changed,
+		    log_clock(t->not_before, at, sizeof(at)), t->not_before - floor(now));
+	if (ledger_pending_end(e) > now) {
+		t->hold = e->ttl + CACHE_CLOCK_SLACK_S;
+		t->hold_until = ledger_pending_end(e);
+		if (say)
+			log_info("%s: dns01 deleted values here %.0f s ago and did not wait for "
+			    "the servers to drop them (TTL %d s); the answer this write replaces "
+			    "may stay in resolver caches for %d s after it", t->name,
+			    now - e->changed, e->ttl, e->ttl);
+	} else if (e->live && e->changed + e->ttl > now) {
+		t->hold = e->ttl + CACHE_CLOCK_SLACK_S;
+		if (say && e->until <= now)
+			log_info("%s: dns01 wrote it %.0f s ago (TTL %d s); the answer this "
+			    "write replaces may stay in resolver caches for %d s after it",
+			    t->name, now - e->changed, e->ttl, e->ttl);
+	}
+}
+
+/*
+ * Before a wait for written values: the cache waits of each name
+ * (cache_wait_of), announced unless servers_only.  ST_OK, or ST_FAIL when
+ * out of memory.
  */
 static int
-cache_waits(const struct run *r, struct prop_target *t, size_t nt)
+cache_waits(const struct run *r, struct prop_target *t, size_t nt, int servers_only)
 {
-	struct ledger_entry *all = ledger_of(r, t, nt), *e;
+	struct ledger_entry *all = ledger_of(r, t, nt);
 	double now = prop_wall_now();
 	size_t i;
 
 	if (all == NULL)
 		return ST_FAIL;
 	for (i = 0; i < nt; i++) {
-		e = &all[i];
-		t[i].not_before = e->until;
-		t[i].hold = t[i].hold_until = 0;
-		t[i].witness = t[i].member && ledger_pending_end(e) <= now;
-		if (e->until > now)
-			log_info("%s: dns01 changed it %.0f s ago; resolvers may cache the older "
-			    "answer until %.0f s from now", t[i].name, now - e->changed,
-			    e->until - now);
-		if (ledger_pending_end(e) > now) {
-			t[i].hold = e->ttl + CACHE_CLOCK_SLACK_S;
-			t[i].hold_until = ledger_pending_end(e);
-			log_info("%s: dns01 deleted values here %.0f s ago and did not wait for "
-			    "the servers to drop them (TTL %d s); the answer this write replaces "
-			    "may stay in resolver caches for %d s after it", t[i].name,
-			    now - e->changed, e->ttl, e->ttl);
-		} else if (e->live && e->changed + e->ttl > now) {
-			t[i].hold = e->ttl + CACHE_CLOCK_SLACK_S;
-			if (e->until <= now)
-				log_info("%s: dns01 wrote it %.0f s ago (TTL %d s); the answer this "
-				    "write replaces may stay in resolver caches for %d s after it",
-				    t[i].name, now - e->changed, e->ttl, e->ttl);
-		}
+		t[i].servers_only = servers_only;
+		cache_wait_of(&all[i], &t[i], now, !servers_only);
 	}
 	free(all);
 	return ST_OK;
+}
+
+void
+run_cache_plan(const struct run *r, struct prop_target *t, struct ledger_entry *e)
+{
+	ledger_get(r->cfg->state_dir, t->name, e);
+	cache_wait_of(e, t, prop_wall_now(), 0);
 }
 
 /*
@@ -528,9 +551,12 @@ all_added(const struct challenge *c, size_t n)
  * with a confirm op (provider.h) reads again once every server has the
  * values, and writes back those another writer erased meanwhile; then the
  * wait starts over for the time left, at most RUN_CONFIRM_ROUNDS times.
+ * run_wait and run_wait_servers; with servers_only, cache waits are worked
+ * out and noted, but not waited for.
  */
-int
-run_wait(struct run *r, struct challenge *c, size_t n, enum prop_mode mode, double timeout_s)
+static int
+wait_for(struct run *r, struct challenge *c, size_t n, enum prop_mode mode, double timeout_s,
+    int servers_only)
 {
 	struct prop_target *t;
 	struct learned l = { 0 };
@@ -541,7 +567,7 @@ run_wait(struct run *r, struct challenge *c, size_t n, enum prop_mode mode, doub
 
 	if ((t = targets(c, n, &nt)) == NULL)
 		return ST_FAIL;
-	if (r->wrote && mode == PROP_PRESENT && cache_waits(r, t, nt) != ST_OK) {
+	if (r->wrote && mode == PROP_PRESENT && cache_waits(r, t, nt, servers_only) != ST_OK) {
 		free(t);
 		return ST_FAIL;
 	}
@@ -567,6 +593,18 @@ run_wait(struct run *r, struct challenge *c, size_t n, enum prop_mode mode, doub
 	}
 	free(t);
 	return rc;
+}
+
+int
+run_wait(struct run *r, struct challenge *c, size_t n, enum prop_mode mode, double timeout_s)
+{
+	return wait_for(r, c, n, mode, timeout_s, 0);
+}
+
+int
+run_wait_servers(struct run *r, struct challenge *c, size_t n, double timeout_s)
+{
+	return wait_for(r, c, n, PROP_PRESENT, timeout_s, 1);
 }
 
 void

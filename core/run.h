@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "journal.h"
+#include "ledger.h"
 #include "propagation.h"
 #include "zone.h"
 #include "../providers/provider.h"
@@ -82,6 +83,22 @@ int	run_del(struct run *r, struct challenge *c, size_t n);
 #define RUN_CONFIRM_ROUNDS	3
 int	run_wait(struct run *r, struct challenge *c, size_t n, enum prop_mode mode,
     double timeout_s);
+
+/*
+ * As run_wait(PROP_PRESENT), but the wait ends when every authoritative
+ * server has the values: timeout_s bounds only that.  A cache wait is
+ * worked out and noted in the ledger as by run_wait, but not waited for
+ * nor announced (doctor measures propagation and reports the cache wait in
+ * its own line: run_cache_plan).
+ */
+int	run_wait_servers(struct run *r, struct challenge *c, size_t n, double timeout_s);
+
+/*
+ * The cache wait a write at t->name started now would have, as run_wait
+ * works it out: t->not_before, t->hold and t->hold_until (propagation.h),
+ * and the ledger entry behind them into *e.  Nothing is announced.
+ */
+void	run_cache_plan(const struct run *r, struct prop_target *t, struct ledger_entry *e);
 
 /* Instead of run_wait (--no-wait): note the change in the ledger as of now. */
 void	run_unwaited(struct run *r, const struct challenge *c, size_t n, enum prop_mode mode);

@@ -230,4 +230,7 @@ WEIGHTS = {
     'test_api_faults.test_api_faults_route53_bad_answers': (6, 220),
     'test_api_faults.test_api_faults_route53_write_answer': (5, 76),
     'test_api_faults.test_api_faults_route53_tls': (4, 87),
+    'test_doctor_cache.test_doctor_round_trip_after_set_unset': (3, 14),
+    'test_doctor_cache.test_doctor_round_trip_after_set': (3, 9),
+    'test_doctor_cache.test_cache_wait_announced_end': (9, 30),
 }

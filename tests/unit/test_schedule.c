@@ -1,7 +1,9 @@
 /*
  * Unit tests for the poll schedule of core/propagation.c (prop_poll_gap):
  * the gap before an address's next query, with and without a learned
- * arrival window, and the query budget it implies.
+ * arrival window, and the query budget it implies; and the ends of cache
+ * waits (prop_cache_end, prop_hold_end): whole seconds, never before the
+ * bound, less than a second after it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +76,34 @@ test_budget(void **state)
 		assert_true(prop_poll_gap(t, 1, 4.9, 5.15) <= MS(PROP_SPARSE_MS) + EPS);
 }
 
+/* A cache wait ends on the whole second at or after its bound; none stays none. */
+static void
+test_cache_end(void **state)
+{
+	(void)state;
+	assert_true(prop_cache_end(0) == 0);
+	assert_true(prop_cache_end(1795876690.343) == 1795876691.0);
+	assert_true(prop_cache_end(1795876690.999) == 1795876691.0);
+	assert_true(prop_cache_end(1795876690.0) == 1795876690.0);	/* already whole */
+	assert_true(prop_cache_end(1795876690.001) == 1795876691.0);
+}
+
+/* The hold: from + hold, or its cap, up to the whole second; no hold: 0. */
+static void
+test_hold_end(void **state)
+{
+	struct prop_target t = { .hold = 11 };
+
+	(void)state;
+	assert_true(prop_hold_end(&t, 1000.25) == 1012.0);
+	t.hold_until = 1005.5;				/* the cap comes first */
+	assert_true(prop_hold_end(&t, 1000.25) == 1006.0);
+	t.hold_until = 1100;				/* a cap that does not bite */
+	assert_true(prop_hold_end(&t, 1000.25) == 1012.0);
+	t.hold = 0;
+	assert_true(prop_hold_end(&t, 1000.25) == 0);
+}
+
 int
 main(void)
 {
@@ -81,6 +111,8 @@ main(void)
 		cmocka_unit_test(test_no_window),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_cache_end),
+		cmocka_unit_test(test_hold_end),
 	};
 
 	return cmocka_run_group_tests_name("schedule", tests, NULL, NULL);

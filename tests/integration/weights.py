@@ -89,7 +89,7 @@ WEIGHTS = {
     'test_dns_faults.test_refused_is_lame': (4, 17),
     'test_dns_faults.test_discovery_faults_exit_6': (12, 28),
     'test_docs.test_docs_name_every_provider_setting': (None, 7),
-    'test_doctor.test_doctor_cache': (12, 17),
+    'test_doctor.test_doctor_cache': (4, 12),
     'test_doctor.test_doctor_check_cert': (4, 20),
     'test_doctor.test_doctor_cloudflare_token': (None, 14),
     'test_doctor.test_doctor_failure_kinds': (None, 6),

@@ -45,6 +45,7 @@ CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c providers/google.c providers/google_jwt.c \
            providers/route53.c
+PROV_SRC += providers/rfc2136_servers.c
 LIB_OBJ  = $(CORE_SRC:.c=.o) $(PROV_SRC:.c=.o)
 HEADERS  = $(wildcard core/*.h core/hooks/*.h providers/*.h)
 
@@ -53,6 +54,7 @@ UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal
              tests/unit/test_schedule tests/unit/test_arrivals tests/unit/test_http \
              tests/unit/test_rmw tests/unit/test_caa tests/unit/test_certcheck \
              tests/unit/test_google_jwt tests/unit/test_ini
+UNIT_TESTS += tests/unit/test_rfc2136_servers
 
 all: dns01
 

@@ -21,8 +21,10 @@
 #include "../core/dnsio.h"
 #include "../core/log.h"
 #include "../core/status.h"
+#include "../core/text.h"
 #include "../core/tsig.h"
 #include "provider.h"
+#include "rfc2136_servers.h"
 
 #define RFC2136_TIMEOUT_MS	10000	/* one exchange: UPDATE or TXT query */
 #define RFC2136_DEFAULT_ALG	"hmac-sha256"
@@ -33,6 +35,9 @@
 #define RFC2136_ID_TAG		"foreign-ttl:"	/* id: foreign-ttl:<theirs>:<ours> */
 #define RFC2136_TTL_DIGITS	10	/* of RFC2136_TTL_MAX */
 #define RFC2136_HINT_MAX	1536	/* an error message's "not the primary" part */
+#define RFC2136_CAUSES_MAX	1024	/* an error message's causes (rfc2136_servers.h) */
+#define RFC2136_VERSION_TIMEOUT_MS 3000	/* the CHAOS TXT version.bind query */
+#define RFC2136_VERSION_MAX	64	/* of its answer, as shown */
 
 _Static_assert(sizeof(RFC2136_ID_TAG) + 2 * RFC2136_TTL_DIGITS + 1 <= RECORD_ID_MAX,
     "a foreign-ttl record id fits");
@@ -123,16 +128,6 @@ rfc2136_destroy(void *priv)
 		return;
 	tsig_key_clear(&p->key);
 	free(p);
-}
-
-/* What a TSIG error in a server's answer means, for messages. */
-static const char *
-tsig_problem(unsigned terr)
-{
-	return terr == TSIG_BADSIG ? "BADSIG, the secret or algorithm is wrong" :
-	    terr == TSIG_BADKEY ? "BADKEY, the server does not know this key name "
-	    "and algorithm" : terr == TSIG_BADTIME ? "BADTIME, the clocks differ by "
-	    "more than 300 s" : tsig_error_name(terr);
 }
 
 /*
@@ -503,16 +498,54 @@ primary_hint(const struct rfc2136 *p, const struct zone *z, const struct dns_add
 		    z->mname_addrs[0].text, p->name);
 }
 
-/* Say that a rejected our TSIG key (error terr), and when a is not the primary, that. */
-static void
-tsig_rejected(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
-    unsigned terr)
+/*
+ * Say what the answer ans from a to our UPDATE or SOA query for zone z
+ * means (rfc2136_servers.h: every cause BIND, Knot DNS and PowerDNS give
+ * it, or only those of server software s; version: what a answered to
+ * version.bind, or NULL), or for an UPDATE to a server that is not the
+ * primary, that.  Returns the status of the answer.
+ */
+static int
+explain(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
+    const struct rfc2136_answer *ans, enum rfc2136_server s, const char *version)
 {
-	char hint[RFC2136_HINT_MAX];
+	char hint[RFC2136_HINT_MAX] = "", causes[RFC2136_CAUSES_MAX], who[DNS_ADDR_TEXT +
+	    RFC2136_VERSION_MAX + 4], key[NAME_BUF + 64] = " (unsigned)";
+	const char *what = ans->update ? "the UPDATE of" : "the SOA query for";
+	int rc = rfc2136_explain(ans, s, causes, sizeof(causes));
 
-	primary_hint(p, z, a, hint, sizeof(hint));
-	log_err("%s rejected TSIG key '%s' (%s): %s%s", a->text, p->key.name, p->key.alg,
-	    tsig_problem(terr), hint);
+	if (causes[0] == '\0')
+		snprintf(causes, sizeof(causes), "no server dns01 knows of gives this answer");
+	if (ans->terr != 0 || (ans->update && ans->rcode == LDNS_RCODE_REFUSED))
+		primary_hint(p, z, a, hint, sizeof(hint));
+	snprintf(who, sizeof(who), "%s%s%s%s", a->text, version ? " (" : "", version ?
+	    version : "", version ? ")" : "");
+	if (p->has_key)
+		snprintf(key, sizeof(key), " signed with TSIG key '%s' (%s)", p->key.name,
+		    p->key.alg);
+	if (ans->update && ans->terr == 0 && ans->rcode == LDNS_RCODE_REFUSED && hint[0])
+		log_err("%s REFUSED the UPDATE of zone %s%s", who, z->apex, hint);
+	else if (p->has_key && ans->terr != 0)
+		log_err("%s rejected TSIG key '%s' (%s) in %s zone %s with %s/%s%s%s", who,
+		    p->key.name, p->key.alg, what, z->apex, dnsio_rcode_name(ans->rcode),
+		    tsig_error_name(ans->terr), hint[0] ? "" : ": ", hint[0] ? hint : causes);
+	else
+		log_err("%s answered %s to %s zone %s%s%s%s", who, dnsio_rcode_name(ans->rcode),
+		    what, z->apex, key, hint[0] ? "" : ": ", hint[0] ? hint : causes);
+	return rc;
+}
+
+/* How the answer resp (parsed: r) to a request signed with mac was signed. */
+static enum rfc2136_sig
+answer_sig(const struct rfc2136 *p, const ldns_pkt *r, const uint8_t *resp, size_t rlen,
+    const uint8_t *mac, size_t maclen, unsigned *terr, const char **why)
+{
+	*terr = 0;
+	*why = p->has_key ? "the answer is not signed (no TSIG)" : NULL;
+	if (!p->has_key || ldns_pkt_tsig(r) == NULL)
+		return RFC2136_SIG_NONE;
+	return tsig_verify(&p->key, resp, rlen, mac, maclen, (uint64_t)time(NULL), terr,
+	    why) == 0 ? RFC2136_SIG_OK : RFC2136_SIG_BAD;
 }
 
 /*
@@ -526,62 +559,35 @@ judge(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
     const uint8_t *resp, size_t rlen, const uint8_t *mac, size_t maclen, int prereqs,
     int *raced)
 {
-	unsigned terr = 0;
+	struct rfc2136_answer ans = { .update = 1, .has_key = p->has_key };
 	const char *why = NULL;
-	char hint[RFC2136_HINT_MAX];
 	ldns_pkt *r = NULL;
-	int rcode, verified = 1, rc;
 
 	if (ldns_wire2pkt(&r, resp, rlen) != LDNS_STATUS_OK) {
 		log_err("UPDATE of zone %s: malformed answer from %s", z->apex, a->text);
 		return ST_PROVIDER;
 	}
-	rcode = ldns_pkt_get_rcode(r);
+	ans.rcode = ldns_pkt_get_rcode(r);
+	ans.sig = answer_sig(p, r, resp, rlen, mac, maclen, &ans.terr, &why);
 	ldns_pkt_free(r);
-	if (p->has_key && tsig_verify(&p->key, resp, rlen, mac, maclen, (uint64_t)time(NULL),
-	    &terr, &why) == -1)
-		verified = 0;
-	if (terr != 0) {
-		tsig_rejected(p, z, a, terr);
-		return ST_CONFIG;
-	}
-	if (prereqs && verified && (rcode == LDNS_RCODE_NXRRSET || rcode == LDNS_RCODE_YXRRSET)) {
-		*raced = rcode;
+	if (prereqs && ans.terr == 0 && (ans.sig == RFC2136_SIG_OK || !p->has_key) &&
+	    (ans.rcode == LDNS_RCODE_NXRRSET || ans.rcode == LDNS_RCODE_YXRRSET)) {
+		*raced = ans.rcode;
 		return ST_PROVIDER;
 	}
-	switch (rcode) {
-	case LDNS_RCODE_NOERROR:
-		rc = ST_OK;
-		break;
-	case LDNS_RCODE_NOTAUTH:
-		if (p->has_key)
-			log_err("%s answered NOTAUTH to UPDATE of zone %s signed with key '%s': "
-			    "the key is not accepted or the server is not authoritative",
-			    a->text, z->apex, p->key.name);
-		else
-			log_err("%s answered NOTAUTH to an unsigned UPDATE of zone %s: "
-			    "configure tsig_key/tsig_secret", a->text, z->apex);
-		return ST_CONFIG;
-	case LDNS_RCODE_REFUSED:
-		primary_hint(p, z, a, hint, sizeof(hint));
-		if (hint[0] != '\0')
-			log_err("%s REFUSED the UPDATE of zone %s%s", a->text, z->apex, hint);
-		else
-			log_err("%s REFUSED the UPDATE of zone %s%s%s%s: the server does not "
-			    "allow this update (check allow-update / update-policy for the "
-			    "zone)", a->text, z->apex, p->has_key ? " (key '" : "",
-			    p->has_key ? p->key.name : "", p->has_key ? "')" : "");
-		return ST_PROVIDER;
-	default:
+	if (ans.terr != 0 || ans.rcode == LDNS_RCODE_NOTAUTH ||
+	    ans.rcode == LDNS_RCODE_REFUSED)
+		return explain(p, z, a, &ans, RFC2136_UNKNOWN, NULL);
+	if (ans.rcode != LDNS_RCODE_NOERROR) {
 		log_err("%s answered %s to the UPDATE of zone %s", a->text,
-		    dnsio_rcode_name(rcode), z->apex);
+		    dnsio_rcode_name(ans.rcode), z->apex);
 		return ST_PROVIDER;
 	}
-	if (!verified) {
+	if (p->has_key && ans.sig != RFC2136_SIG_OK) {
 		log_err("UPDATE of zone %s: %s: %s", z->apex, a->text, why);
 		return ST_PROVIDER;
 	}
-	return rc;
+	return ST_OK;
 }
 
 /*
@@ -908,49 +914,47 @@ rfc2136_del(void *priv, const struct zone *z, struct record *r, size_t n)
 
 /*
  * Judge the answer to the SOA query of verify(): signed by our key (when
- * there is one), NOERROR, authoritative, with the zone's SOA.  Status.
+ * there is one), NOERROR, authoritative, with the zone's SOA.  s and
+ * version: the server software a is (explain()).  Status.
  */
 static int
 judge_soa(const struct rfc2136 *p, const struct zone *z, const struct dns_addr *a,
-    const uint8_t *resp, size_t rlen, const uint8_t *mac, size_t maclen)
+    const uint8_t *resp, size_t rlen, const uint8_t *mac, size_t maclen,
+    enum rfc2136_server s, const char *version)
 {
-	unsigned terr = 0;
+	struct rfc2136_answer ans = { .update = 0, .has_key = p->has_key };
 	const char *why = NULL;
 	char owner[NAME_BUF];
 	ldns_pkt *r = NULL;
-	ldns_rr_list *ans;
+	ldns_rr_list *rrs;
 	size_t i;
-	int rcode, rc = ST_PROVIDER, soa = 0;
+	int rc = ST_PROVIDER, soa = 0;
 
 	if (ldns_wire2pkt(&r, resp, rlen) != LDNS_STATUS_OK) {
 		log_err("SOA query for zone %s: malformed answer from %s", z->apex, a->text);
 		return ST_PROVIDER;
 	}
-	rcode = ldns_pkt_get_rcode(r);
-	if (p->has_key && tsig_verify(&p->key, resp, rlen, mac, maclen, (uint64_t)time(NULL),
-	    &terr, &why) == -1) {
-		if (terr != 0) {
-			tsig_rejected(p, z, a, terr);
-			rc = ST_CONFIG;
-		} else if (rcode == LDNS_RCODE_NOTAUTH) {
-			log_err("%s answered NOTAUTH to the SOA query for zone %s signed with key "
-			    "'%s': the key is not accepted", a->text, z->apex, p->key.name);
-			rc = ST_CONFIG;
-		} else
-			log_err("SOA query for zone %s: %s: %s", z->apex, a->text, why);
+	ans.rcode = ldns_pkt_get_rcode(r);
+	ans.sig = answer_sig(p, r, resp, rlen, mac, maclen, &ans.terr, &why);
+	if (ans.terr != 0 || ans.rcode == LDNS_RCODE_NOTAUTH ||
+	    ans.rcode == LDNS_RCODE_REFUSED) {
+		rc = explain(p, z, a, &ans, s, version);
 		goto out;
 	}
-	ans = ldns_pkt_answer(r);
-	for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
-		if (ldns_rr_get_type(ldns_rr_list_rr(ans, i)) != LDNS_RR_TYPE_SOA)
+	if (p->has_key && ans.sig != RFC2136_SIG_OK) {
+		log_err("SOA query for zone %s: %s: %s", z->apex, a->text, why);
+		goto out;
+	}
+	rrs = ldns_pkt_answer(r);
+	for (i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+		if (ldns_rr_get_type(ldns_rr_list_rr(rrs, i)) != LDNS_RR_TYPE_SOA)
 			continue;
-		dnsio_dname_text(ldns_rr_owner(ldns_rr_list_rr(ans, i)), owner, sizeof(owner));
+		dnsio_dname_text(ldns_rr_owner(ldns_rr_list_rr(rrs, i)), owner, sizeof(owner));
 		soa |= strcmp(owner, z->apex) == 0;
 	}
-	if (rcode != LDNS_RCODE_NOERROR) {
-		log_err("%s answered %s to the SOA query for zone %s%s", a->text,
-		    dnsio_rcode_name(rcode), z->apex, rcode == LDNS_RCODE_REFUSED ?
-		    ": it does not serve the zone to us (is it the zone's primary?)" : "");
+	if (ans.rcode != LDNS_RCODE_NOERROR) {
+		log_err("%s answered %s to the SOA query for zone %s", a->text,
+		    dnsio_rcode_name(ans.rcode), z->apex);
 		goto out;
 	}
 	if (!ldns_pkt_aa(r) || !soa) {
@@ -967,10 +971,56 @@ out:
 }
 
 /*
+ * Ask a for its software (CHAOS TXT version.bind, unsigned, over TCP like
+ * every exchange with the UPDATE server) into version (printable ASCII,
+ * at most len bytes; "" when it does not say).  Which software that is.
+ */
+static enum rfc2136_server
+server_version(const struct dns_addr *a, char *version, size_t len)
+{
+	uint8_t *wire = NULL, *resp = NULL;
+	size_t wlen = 0, rlen = 0, i;
+	const char *err = NULL;
+	char text[RFC2136_VERSION_MAX] = "";
+	ldns_pkt *q = NULL, *r = NULL;
+	const ldns_rdf *rd;
+	ldns_rr *rr;
+
+	version[0] = '\0';
+	if ((q = dnsio_query_new("version.bind", LDNS_RR_TYPE_TXT, 0)) == NULL)
+		goto out;
+	ldns_rr_set_class(ldns_rr_list_rr(ldns_pkt_question(q), 0), LDNS_RR_CLASS_CH);
+	if (ldns_pkt2wire(&wire, q, &wlen) != LDNS_STATUS_OK ||
+	    dnsio_tcp_exchange(a, wire, wlen, &resp, &rlen, RFC2136_VERSION_TIMEOUT_MS,
+	    &err) == -1 || ldns_wire2pkt(&r, resp, rlen) != LDNS_STATUS_OK ||
+	    ldns_pkt_get_rcode(r) != LDNS_RCODE_NOERROR)
+		goto out;
+	for (i = 0; i < ldns_rr_list_rr_count(ldns_pkt_answer(r)); i++) {
+		rr = ldns_rr_list_rr(ldns_pkt_answer(r), i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT || ldns_rr_rd_count(rr) < 1 ||
+		    ldns_rdf_size(rd = ldns_rr_rdf(rr, 0)) < 1)
+			continue;
+		snprintf(text, sizeof(text), "%.*s", (int)(ldns_rdf_size(rd) - 1),
+		    (const char *)ldns_rdf_data(rd) + 1);
+		text_printable(text, version, len, 1);
+		break;
+	}
+out:
+	if (err != NULL)
+		log_debug("version.bind query to %s: %s", a->text, err);
+	ldns_pkt_free(q);
+	ldns_pkt_free(r);
+	free(wire);
+	free(resp);
+	return rfc2136_server_of(version);
+}
+
+/*
  * Verify: a SOA query for the zone, TSIG-signed when a key is configured,
  * over TCP to the server the UPDATEs go to; the answer's TSIG is verified.
  * Whether the key may change the records only an UPDATE shows (doctor's
- * round trip).
+ * round trip); but the server's software (version.bind) says what it
+ * takes, and narrows what a rejection means (rfc2136_servers.h).
  */
 static int
 rfc2136_verify(void *priv, const struct zone *z, char *what, size_t whatlen)
@@ -979,6 +1029,9 @@ rfc2136_verify(void *priv, const struct zone *z, char *what, size_t whatlen)
 	const struct dns_addr *server = NULL;
 	size_t len = 0, rlen = 0, maclen = 0;
 	uint8_t *wire = NULL, *resp = NULL, mac[TSIG_MAC_MAX];
+	char version[RFC2136_VERSION_MAX], who[DNS_ADDR_TEXT + RFC2136_VERSION_MAX + 16];
+	const char *rule;
+	enum rfc2136_server s;
 	ldns_pkt *q = NULL;
 	int rc = ST_FAIL;
 
@@ -988,16 +1041,20 @@ rfc2136_verify(void *priv, const struct zone *z, char *what, size_t whatlen)
 	if ((rc = exchange(p, z, "SOA query", wire, len, &resp, &rlen, &server, mac,
 	    &maclen)) != ST_OK)
 		goto out;
-	if ((rc = judge_soa(p, z, server, resp, rlen, mac, maclen)) != ST_OK)
+	s = server_version(server, version, sizeof(version));
+	if ((rc = judge_soa(p, z, server, resp, rlen, mac, maclen, s, version[0] ? version :
+	    NULL)) != ST_OK)
 		goto out;
+	snprintf(who, sizeof(who), "%s (%s)", server->text, version[0] ? version :
+	    "its software hides its version");
+	rule = rfc2136_update_rule(s);
 	if (p->has_key)
 		snprintf(what, whatlen, "%s answered a SOA query for %s signed with TSIG key "
-		    "'%s' (%s), and signed its answer with it", server->text, z->apex,
-		    p->key.name, p->key.alg);
+		    "'%s' (%s), and signed its answer with it%s%s", who, z->apex, p->key.name,
+		    p->key.alg, rule ? "; " : "", rule ? rule : "");
 	else
 		snprintf(what, whatlen, "%s answers for %s; no TSIG key is configured, so "
-		    "UPDATEs go unsigned (the server must allow them by address)",
-		    server->text, z->apex);
+		    "UPDATEs go unsigned (the server must allow them by address)", who, z->apex);
 out:
 	ldns_pkt_free(q);
 	free(wire);

@@ -17,6 +17,9 @@ with the runner even if it is killed hard.
     127.53.0.11/.12    pns1/pns2: nothing, unless test_dns_faults.py runs its
                        fault-injecting proxies (dnsproxy.py) to ns1/ns2 there
                        for FAULT_ZONE (faults.example.test)
+    127.53.0.21/.22    knot/pdns: Knot DNS and PowerDNS (knot.py, pdns.py),
+                       started by test_servers.py, each the primary of one
+                       zone it delegates from example.test
 
 Zone cuts (test_zonecuts.py): the resolvers have stubs for example.test and
 acme.test only (and the CA side one for FAR_ZONE); every other zone below
@@ -69,6 +72,11 @@ ADDRESSES = (NS1, NS2, RES_CLIENT, RES_CA, NS3)
 # and ns2, the only nameservers of FAULT_ZONE; nothing listens there otherwise.
 PROXY1, PROXY2 = '127.53.0.11', '127.53.0.12'
 ADDRESSES += (PROXY1, PROXY2)
+# knot.py / pdns.py (test_servers.py): Knot DNS and PowerDNS, each the
+# primary of one zone delegated from example.test; nothing listens there
+# unless that module runs.
+KNOT_ADDR, PDNS_ADDR = '127.53.0.21', '127.53.0.22'
+ADDRESSES += (KNOT_ADDR, PDNS_ADDR)
 WWW_ZONE = '_acme-challenge.www.example.test'
 APEX_ZONE = 'apex.example.test'
 FAR_ZONE = '_acme-challenge.far.example.test'

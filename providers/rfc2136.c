@@ -973,7 +973,9 @@ out:
 /*
  * Ask a for its software (CHAOS TXT version.bind, unsigned, over TCP like
  * every exchange with the UPDATE server) into version (printable ASCII,
- * at most len bytes; "" when it does not say).  Which software that is.
+ * at most len bytes, the software's name put first when the answer lacks
+ * it, as BIND's bare number does; "" when it does not say).  Which
+ * software that is.
  */
 static enum rfc2136_server
 server_version(const struct dns_addr *a, char *version, size_t len)
@@ -982,6 +984,8 @@ server_version(const struct dns_addr *a, char *version, size_t len)
 	size_t wlen = 0, rlen = 0, i;
 	const char *err = NULL;
 	char text[RFC2136_VERSION_MAX] = "";
+	const char *name;
+	enum rfc2136_server s;
 	ldns_pkt *q = NULL, *r = NULL;
 	const ldns_rdf *rd;
 	ldns_rr *rr;
@@ -1012,7 +1016,12 @@ out:
 	ldns_pkt_free(r);
 	free(wire);
 	free(resp);
-	return rfc2136_server_of(version);
+	s = rfc2136_server_of(version);
+	if ((name = rfc2136_server_name(s)) != NULL && strstr(version, name) == NULL) {
+		snprintf(text, sizeof(text), "%s", version);
+		snprintf(version, len, "%s %s", name, text);
+	}
+	return s;
 }
 
 /*

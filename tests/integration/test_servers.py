@@ -171,7 +171,7 @@ def test_servers_errors_pdns(tb):
 # accepted key, and for a mistake its credentials line fails with: the cause
 # narrowed to that server.
 DOCTOR = {
-    'bind': ('(9.18', "BIND lets the key update only what the zone's update-policy",
+    'bind': ('(BIND 9.18', "BIND lets the key update only what the zone's update-policy",
              'wrong secret', 'BIND: the secret differs'),
     'knot': ('(Knot DNS 3.', 'Knot DNS lets the key update only what an acl rule',
              'key not allowed', 'Knot DNS: it does not know the key name and algorithm, '

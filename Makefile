@@ -42,6 +42,7 @@ CORE_SRC = core/name.c core/log.c core/config.c core/dnsio.c core/answer.c core/
            core/hooks/common.c core/hooks/certbot.c \
            core/hooks/dehydrated.c core/hooks/lego.c core/hooks/uacme.c core/http.c core/api.c core/rmw.c \
            core/text.c core/caa.c core/certcheck.c core/report.c core/doctor.c
+CORE_SRC += core/summary.c
 PROV_SRC = providers/registry.c providers/rfc2136.c providers/cloudflare.c \
            providers/sakuracloud.c providers/google.c providers/google_jwt.c \
            providers/route53.c
@@ -55,6 +56,7 @@ UNIT_TESTS = tests/unit/test_name tests/unit/test_config tests/unit/test_journal
              tests/unit/test_rmw tests/unit/test_caa tests/unit/test_certcheck \
              tests/unit/test_google_jwt tests/unit/test_ini
 UNIT_TESTS += tests/unit/test_rfc2136_servers
+UNIT_TESTS += tests/unit/test_summary
 
 all: dns01
 

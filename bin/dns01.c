@@ -13,6 +13,7 @@
 #include "../core/cli.h"
 #include "../core/log.h"
 #include "../core/status.h"
+#include "../core/summary.h"
 #include "../providers/provider.h"
 
 #ifndef DNS01_VERSION
@@ -265,6 +266,7 @@ int
 main(int argc, char **argv)
 {
 	struct opts o = { 0 };
+	struct summary_call call;
 	const struct command *cmd = NULL;
 	char **args, word[SHOWN_MAX];
 	int i, nargs = 0, help = 0, rc, dashdash = 0;
@@ -359,7 +361,9 @@ main(int argc, char **argv)
 		rc = ST_USAGE;
 		goto out;
 	}
+	summary_call_of(cmd->name, nargs, args, getenv("CERTBOT_DOMAIN"), &call);
 	rc = dispatch(&o, cmd->name, nargs, args);
+	summary_send(&call, rc);
 out:
 	free(args);
 	fflush(stdout);

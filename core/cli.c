@@ -12,6 +12,7 @@
 #include "propagation.h"
 #include "run.h"
 #include "status.h"
+#include "summary.h"
 
 int
 cli_load_config(const struct opts *o, struct config **cfg)
@@ -26,6 +27,8 @@ cli_load_config(const struct opts *o, struct config **cfg)
 	rc = config_load(o->config, cfg);
 	if (rc == ST_OK && o->timeout > 0)
 		(*cfg)->timeout = (unsigned)(o->timeout + 0.999);
+	if (rc == ST_OK)
+		summary_configure((*cfg)->syslog, (*cfg)->syslog_facility);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "dnsio.h"
 #include "log.h"
+#include "summary.h"
 #include "name.h"
 #include "status.h"
 #include "../providers/provider.h"
@@ -21,7 +22,8 @@
 #define KEYS_SHOWN_MAX	256	/* "timeout, ttl, ..." in a message */
 #define UTF8_BOM	"\xef\xbb\xbf"
 
-static const char *const global_keys[] = { "timeout", "ttl", "resolvers", "state_dir", NULL };
+static const char *const global_keys[] = { "timeout", "ttl", "resolvers", "state_dir",
+    "syslog", "syslog_facility", NULL };
 static const char *const generic_keys[] = { "type", "zones", "credentials", NULL };
 
 static int
@@ -354,6 +356,17 @@ set_global(struct config *cfg, const char *key, const char *value, const char *w
 		}
 		free(cfg->state_dir);
 		cfg->state_dir = xstrdup(value);
+	} else if (strcmp(key, "syslog") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			log_err("%s: syslog must be yes or no", where);
+			return -1;
+		}
+		cfg->syslog = strcmp(value, "yes") == 0;
+	} else if (strcmp(key, "syslog_facility") == 0) {
+		if ((cfg->syslog_facility = summary_facility(value)) == -1) {
+			log_err("%s: syslog_facility must be daemon, user or local0 to local7", where);
+			return -1;
+		}
 	} else {
 		unknown_key(where, "[dns01]", key, global_keys, NULL);
 		return -1;
@@ -372,6 +385,8 @@ config_new(void)
 	}
 	cfg->timeout = CONFIG_DEFAULT_TIMEOUT;
 	cfg->ttl = -1;
+	cfg->syslog = 1;
+	cfg->syslog_facility = summary_facility(SUMMARY_DEFAULT_FACILITY_NAME);
 	return cfg;
 }
 
@@ -894,6 +909,11 @@ load_env(struct config **out)
 		goto out;
 	if ((v = getenv("DNS01_STATE_DIR")) != NULL &&
 	    set_global(cfg, "state_dir", v, "DNS01_STATE_DIR") == -1)
+		goto out;
+	if ((v = getenv("DNS01_SYSLOG")) != NULL && set_global(cfg, "syslog", v, "DNS01_SYSLOG") == -1)
+		goto out;
+	if ((v = getenv("DNS01_SYSLOG_FACILITY")) != NULL &&
+	    set_global(cfg, "syslog_facility", v, "DNS01_SYSLOG_FACILITY") == -1)
 		goto out;
 	rc = ST_OK;
 out:

@@ -47,6 +47,8 @@ struct config {
 	char	*resolvers[CONFIG_MAX_RESOLVERS];
 	size_t	 nresolvers;		/* 0: /etc/resolv.conf */
 	char	*state_dir;
+	int	 syslog;		/* 1: summaries to syslog (core/summary.h) */
+	int	 syslog_facility;	/* LOG_DAEMON, ...: summary_facility() */
 	struct provider_conf providers[CONFIG_MAX_PROVIDERS];
 	size_t	 nproviders;
 };

@@ -1,12 +1,16 @@
 /* stderr logging; see log.h. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "log.h"
 
 static enum log_level level = LOG_NORMAL;
 static char last_error[LOG_LAST_ERROR_MAX];	/* the last log_err() text */
+static char first_error[LOG_LAST_ERROR_MAX];	/* the first log_err() text */
+static char first_note[LOG_LAST_ERROR_MAX];	/* the first log_warn()/log_note() text */
+static char reason[LOG_LAST_ERROR_MAX];		/* the first log_reason() text */
 
 void
 log_set_level(enum log_level l)
@@ -37,8 +41,61 @@ log_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
+	if (first_error[0] == '\0')
+		memcpy(first_error, last_error, sizeof(first_error));
 	va_start(ap, fmt);
 	vlog("error: ", fmt, ap);
+	va_end(ap);
+}
+
+/* Keep the text of fmt in slot (len bytes) unless the slot has one already. */
+static void LOG_PRINTF(3, 0)
+keep_first(char *slot, size_t len, const char *fmt, va_list ap)
+{
+	if (slot[0] == '\0')
+		vsnprintf(slot, len, fmt, ap);
+}
+
+const char *
+log_first_error(void)
+{
+	return first_error;
+}
+
+const char *
+log_first_note(void)
+{
+	return first_note;
+}
+
+const char *
+log_reason_text(void)
+{
+	return reason;
+}
+
+void
+log_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	keep_first(first_note, sizeof(first_note), fmt, ap);
+	va_end(ap);
+	if (level < LOG_NORMAL)
+		return;
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_reason(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	keep_first(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 }
 
@@ -59,6 +116,9 @@ log_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	keep_first(first_note, sizeof(first_note), fmt, ap);
+	va_end(ap);
 	if (level < LOG_NORMAL)
 		return;
 	va_start(ap, fmt);

@@ -30,8 +30,31 @@ void	log_err(const char *fmt, ...) LOG_PRINTF(1, 2);
 const char *log_last_error(void);
 void	log_clear_last_error(void);
 
-/* "dns01: warning: ..." — printed unless -q. */
+/* "dns01: warning: ..." — printed unless -q; remembered as a note (below). */
 void	log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/*
+ * What the call's syslog summary (core/summary.h) is built from; each
+ * keeps its first text of the process (cut at LOG_LAST_ERROR_MAX), "" when
+ * none.  log_first_error(): the first log_err() (doctor clearing the last
+ * error does not clear it).  log_first_note(): the first log_warn() or
+ * log_note(), also under -q.  log_reason_text(): the first log_reason().
+ */
+const char *log_first_error(void);
+const char *log_first_note(void);
+const char *log_reason_text(void);
+/*
+ * Progress like log_info(), for something unusual the call waits out or
+ * works around (a lame nameserver, a cache wait): remembered as a note, so
+ * the call's summary says it.
+ */
+void	log_note(const char *fmt, ...) LOG_PRINTF(1, 2);
+/*
+ * The most telling reason of a failure (or of a warning) in one line, for
+ * the summary only (nothing is printed): e.g. the first server that never
+ * served the value.  Only the first call counts.
+ */
+void	log_reason(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* "dns01: ..." — progress, printed unless -q. */
 void	log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* "dns01: debug: ..." — printed only with -v. */

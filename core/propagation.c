@@ -378,7 +378,7 @@ say_lame(struct loop *l, const struct probe *pr)
 	for (i = 0; i < l->nprobes; i++)
 		if (l->probes[i].target == pr->target && l->probes[i].ns == pr->ns)
 			l->probes[i].lame_said = 1;
-	log_info("%s: nameserver %s of zone %s is lame (it answers %s: it does not serve the "
+	log_note("%s: nameserver %s of zone %s is lame (it answers %s: it does not serve the "
 	    "zone): not waiting for it; a CA's resolver moves on from it too",
 	    l->t[pr->target].name, z->ns[pr->ns].name, z->apex, pr->desc);
 }
@@ -534,6 +534,49 @@ progress(const struct loop *l, double elapsed)
 	    total, lame, o > 0 || left > 0 ? "; " : "", line, more);
 }
 
+/*
+ * The syslog summary's reason (core/summary.h) on timeout: the first
+ * nameserver still waited for, at an address that answered if it has one
+ * (an unreachable address alone blocks nothing), or else the cache wait.
+ */
+static void
+summary_reason(const struct loop *l, double timeout_s)
+{
+	const struct probe *first = NULL, *pr;
+	size_t i, t, n, nwait = 0;
+	char more[48] = "", at[16];
+
+	for (t = 0; t < l->nt; t++)
+		for (n = 0; n < l->t[t].zone->nns; n++)
+			nwait += l->t[t].zone->ns[n].naddrs > 0 &&
+			    group_state(l, t, n) == NS_WAITING;
+	for (i = 0; i < l->nprobes; i++) {
+		pr = &l->probes[i];
+		if (pr->state == AS_GOOD || pr->state == AS_LAME ||
+		    group_state(l, pr->target, pr->ns) != NS_WAITING)
+			continue;
+		if (first == NULL || (UNREACHABLE(&l->addrs[first->addr]) &&
+		    !UNREACHABLE(&l->addrs[pr->addr])))
+			first = pr;
+	}
+	if (first == NULL) {
+		for (t = 0; t < l->nt; t++)
+			if (l->t[t].done_at > 0 && l->t[t].not_before > prop_wall_now()) {
+				log_reason("%s: every authoritative server has it, but resolvers may "
+				    "cache an older answer until %s (cache wait)", l->t[t].name,
+				    log_clock(l->t[t].not_before, at, sizeof(at)));
+				return;
+			}
+		return;
+	}
+	if (nwait > 1)
+		snprintf(more, sizeof(more), "; %zu more nameserver(s) too", nwait - 1);
+	log_reason("%s (%s) %s within %.0f s%s", l->t[first->target].zone->ns[first->ns].name,
+	    l->addrs[first->addr].a->text, UNREACHABLE(&l->addrs[first->addr]) ?
+	    "never answered" : l->mode == PROP_PRESENT ? "never served the value" :
+	    "did not drop the value", timeout_s, more);
+}
+
 /* The final report on timeout: every nameserver/address and its answer. */
 static void
 report(const struct loop *l, double timeout_s)
@@ -549,6 +592,7 @@ report(const struct loop *l, double timeout_s)
 	} else
 		log_err("not %s on every authoritative server within %.0f s:",
 		    l->mode == PROP_PRESENT ? "propagated" : "removed", timeout_s);
+	summary_reason(l, timeout_s);
 	for (t = 0; t < l->nt; t++) {
 		fprintf(stderr, "  %s (zone %s):\n", l->t[t].name, l->t[t].zone->apex);
 		for (i = 0; i < l->nprobes; i++) {
@@ -635,7 +679,7 @@ all_done(struct loop *l, int say)
 			continue;
 		done = 0;
 		if (say)
-			log_info("%s: every authoritative server has it, but an older answer may "
+			log_note("%s: every authoritative server has it, but an older answer may "
 			    "still be cached by resolvers until %s: waiting %.0f s more",
 			    pt->name, log_clock(pt->not_before, at, sizeof(at)),
 			    pt->not_before - floor(wall));

@@ -38,6 +38,8 @@ report_emit(struct report *rp, enum verdict v, int status, const char *check,
 	if (v == V_FAIL && !rp->failed) {
 		rp->failed = 1;
 		rp->status = status == ST_OK ? ST_FAIL : status;
+		/* doctor's syslog summary (core/summary.h) names the first FAIL */
+		log_reason("%s%s%s: %s", check, domain ? " " : "", domain ? domain : "", raw);
 	}
 	for (ascii = 0; ascii <= 1; ascii++) {
 		text_printable(raw, reason, sizeof(reason), ascii);

@@ -5,6 +5,8 @@ process a test starts -- directly, or as the hook of certbot, dehydrated,
 lego or uacme -- has its stdout and stderr copied by tee(1) into the
 runner's capture directory, unchanged for the caller (the wrapper execs
 dns01, so the caller's PID, signals and exit status are dns01's own).
+Every datagram dns01 sends to syslog (the testbed's /dev/log,
+testbed.SyslogCapture) is scanned as output too.
 After each test, check() reads what was added since: those captures, every
 file under every state directory dns01 may have written (the testbed's, the
 ones named by `state_dir =` in any config file or DNS01_STATE_DIR of a
@@ -127,6 +129,13 @@ class Scanner:
                 if self._hits(data):
                     bad.append(f'{"stdout" if path.suffix == ".1" else "stderr"} of dns01 '
                                f'process {path.stem}')
+        if testbed.SYSLOG is not None:     # every line dns01 sent to /dev/log
+            testbed.SYSLOG.drain()
+            data = self._read_new(testbed.SYSLOG.log)
+            if data:
+                self.totals['output'] += len(data)
+                if self._hits(data):
+                    bad.append(f'the syslog (/dev/log, kept in {testbed.SYSLOG.log})')
         for d in self._state_dirs():
             if not d.is_dir():
                 continue

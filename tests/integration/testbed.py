@@ -45,9 +45,11 @@ Python 3 standard library only.
 import atexit
 import bisect
 import base64
+import ctypes
 import os
 import random
 import re
+import select
 import shlex
 import shutil
 import signal
@@ -226,6 +228,129 @@ def setup_namespace(tmp):
     resolv = Path(tmp) / 'resolv.conf'
     resolv.write_text(f'nameserver {RES_CLIENT}\n')
     _run(['mount', '--bind', str(resolv), '/etc/resolv.conf'])
+    private_dev(tmp)
+
+
+# --------------------------------------------------------------------------
+# A private /dev with a /dev/log the runner reads (test_syslog.py)
+# --------------------------------------------------------------------------
+
+# The runner's SyslogCapture, set by setup_namespace (private_dev).
+SYSLOG = None
+_MS_NOSUID, _MS_BIND, _MS_REC, _MNT_DETACH = 0x2, 0x1000, 0x4000, 0x2
+
+
+def _mount(src, dst, fstype=None, flags=0, data=None):
+    """mount(2) through libc: ~130 mounts without ~130 mount(8) processes."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    enc = lambda x: None if x is None else str(x).encode()  # noqa: E731
+    if libc.mount(enc(src), enc(dst), enc(fstype), flags, enc(data)) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f'mount {src} on {dst}: {os.strerror(e)}')
+
+
+def private_dev(tmp):
+    """Inside the namespace only: a tmpfs over /dev holding what the host's
+    /dev has -- every character device bound back (null, zero, full, random,
+    urandom, tty, ptmx...), every directory bound back with what is mounted
+    below it (pts, shm), every symlink (fd, stdin...) made again -- plus
+    /dev/log, a symlink to the Unix datagram socket a SyslogCapture serves
+    (as systemd's /dev/log -> /run/systemd/journal/dev-log).  Mount
+    propagation is private (enter_namespace), so the host's /dev never sees
+    any of it.  Block devices are left out."""
+    global SYSLOG
+    if os.environ.get(NETNS_ENV) != '1':
+        raise RuntimeError('private_dev: not inside the testbed namespace')
+    if os.path.islink('/dev/log') and SYSLOG is not None:
+        return
+    # Not under tmp: nothing ever removes this dir's contents recursively.
+    host = Path(tempfile.mkdtemp(prefix='dns01-hostdev-'))
+    _mount('/dev', host, flags=_MS_BIND | _MS_REC)
+    try:
+        _mount('dns01-testbed-dev', '/dev', 'tmpfs', _MS_NOSUID, 'mode=755')
+        for e in os.scandir(host):
+            dst = Path('/dev') / e.name
+            mode = e.stat(follow_symlinks=False).st_mode
+            if e.is_symlink():
+                os.symlink(os.readlink(e.path), dst)
+            elif e.is_dir(follow_symlinks=False):
+                dst.mkdir(mode=mode & 0o7777)
+                _mount(e.path, dst, flags=_MS_BIND | _MS_REC)
+            elif (mode & 0o170000) == 0o020000:     # S_IFCHR
+                dst.touch(mode=0o600)
+                _mount(e.path, dst, flags=_MS_BIND)
+    finally:
+        # Detach the host's /dev from there at once; remove the dir only
+        # when it is an empty dir again.
+        if ctypes.CDLL(None, use_errno=True).umount2(str(host).encode(), _MNT_DETACH) == 0:
+            host.rmdir()
+    SYSLOG = SyslogCapture(tmp)
+    SYSLOG.start()
+    os.symlink(SYSLOG.path, '/dev/log')
+
+
+# glibc's syslog(3) datagram: "<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE"
+SYSLOG_LINE = re.compile(r'^<(\d{1,3})>(\w{3} [ \d]\d \d\d:\d\d:\d\d) '
+                         r'([^\s\[:]+)(?:\[(\d+)\])?: (.*)$', re.S)
+SYSLOG_FACILITIES = {3: 'daemon', 1: 'user', **{16 + i: f'local{i}' for i in range(8)}}
+SYSLOG_SEVERITIES = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')
+
+
+def parse_syslog(record):
+    """One datagram -> dict(pri, facility, severity, ident, pid, msg), or
+    None when it is not in syslog(3)'s format."""
+    m = SYSLOG_LINE.match(record)
+    if m is None:
+        return None
+    pri = int(m.group(1))
+    return dict(pri=pri, facility=SYSLOG_FACILITIES.get(pri >> 3, str(pri >> 3)),
+                severity=SYSLOG_SEVERITIES[pri & 7], ident=m.group(3),
+                pid=int(m.group(4)) if m.group(4) else None, msg=m.group(5))
+
+
+class SyslogCapture(threading.Thread):
+    """The syslog daemon of the namespace: receives every datagram sent to
+    <tmp>/syslog.sock (/dev/log), keeps them in order and appends each, one
+    per line (a newline in one as \\n), to <tmp>/syslog.log, which the
+    secret scanner reads.  Tests take mark() before and since(mark) after."""
+
+    def __init__(self, tmp):
+        super().__init__(name='syslog', daemon=True)
+        self.path = Path(tmp) / 'syslog.sock'
+        self.log = Path(tmp) / 'syslog.log'
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(self.path))
+        self.records = []
+        self.lock = threading.Lock()
+
+    def run(self):
+        while True:
+            select.select([self.sock], [], [], 0.5)
+            self.drain()
+
+    def drain(self):
+        """Take every datagram waiting: a datagram sent before this call
+        is in the socket's queue already, so since() sees it."""
+        with self.lock:
+            while True:
+                try:
+                    data = self.sock.recv(65536, socket.MSG_DONTWAIT)
+                except (BlockingIOError, InterruptedError):
+                    return
+                text = data.decode('utf-8', 'replace')
+                self.records.append(text)
+                with open(self.log, 'a') as f:
+                    f.write(text.replace('\n', '\\n') + '\n')
+
+    def mark(self):
+        self.drain()
+        return len(self.records)
+
+    def since(self, mark):
+        """The datagrams received after mark(), raw."""
+        self.drain()
+        with self.lock:
+            return list(self.records[mark:])
 
 
 def _run(argv, check=True, **kw):

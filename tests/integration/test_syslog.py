@@ -1,0 +1,215 @@
+"""The syslog summary (README "When a renewal fails"): one line per hook call
+that failed (priority err) or had to wait out something unusual (warning),
+ident dns01, facility daemon unless `syslog_facility` says otherwise, no
+line for a clean call or with `syslog = no`, and never a secret.
+
+The testbed gives the runner's namespace a private /dev whose /dev/log is a
+socket the runner reads (testbed.private_dev, testbed.SyslogCapture): what
+glibc's syslog(3) sends there arrives here as sent, "<PRI>Mmm dd hh:mm:ss
+dns01[PID]: MESSAGE", and the secret scanner (secretscan.py) reads it too.
+The last test is the issue's case: `certbot -q renew` from a timer, where
+certbot says only that the challenge failed, and the line says why.
+"""
+
+import re
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+import testbed
+from flows import expect_txt
+from test_clients import _certbot_argv, _certbot_certonly, _check_clean
+from testbed import (NS2, SECRETS, SLOW, acme_value, certbot_env, clean_env, note,
+                     parse_syslog, run_dns01, secret)
+
+# dns01's `timeout` where a test waits for a server that never serves the
+# value: long enough for ns1 to have answered (also under valgrind).
+NEVER_TIMEOUT = 3 * SLOW
+NO_ZONE = 'nosuch.invalid'      # the resolvers know no zone for it: exit 6 at once
+
+
+def _config(tb, **keys):
+    """A config with `keys` in [dns01] (tb.write_config puts unknown keys in
+    the provider section) and ns2 never served if never."""
+    conf = tb.write_config(**{k: v for k, v in keys.items() if k in ('timeout',)})
+    extra = ''.join(f'{k} = {v}\n' for k, v in keys.items() if k != 'timeout')
+    text = Path(conf).read_text().replace('[dns01]\n', '[dns01]\n' + extra, 1)
+    Path(conf).write_text(text)
+    return conf
+
+
+def _lines(mark):
+    """The datagrams since mark, parsed; a datagram that is not in
+    syslog(3)'s format fails the test."""
+    out = []
+    for raw in testbed.SYSLOG.since(mark):
+        rec = parse_syslog(raw)
+        assert rec is not None, f'not a syslog(3) datagram: {raw!r}'
+        rec['raw'] = raw
+        out.append(rec)
+    return out
+
+
+def _one(mark, severity, what, facility='daemon'):
+    """The one line since mark: ident dns01 with a PID, facility and severity
+    as given, no secret.  Returns it."""
+    recs = _lines(mark)
+    assert len(recs) == 1, f'{what}: expected one syslog line, got {len(recs)}: ' \
+        f'{[r["raw"] for r in recs]}'
+    r = recs[0]
+    assert r['ident'] == 'dns01' and r['pid'], f'{what}: ident/PID: {r["raw"]!r}'
+    assert (r['facility'], r['severity']) == (facility, severity), \
+        f'{what}: expected {facility}.{severity}: {r["raw"]!r}'
+    for s in SECRETS:
+        assert s not in r['raw'], f'{what}: a secret in the syslog line'
+    return r
+
+
+def _auth(conf, domain, value=None, remaining=0):
+    return run_dns01(['-c', conf, 'auth'], env=certbot_env(domain, value or acme_value(),
+                                                              remaining))
+
+
+def test_syslog_never_served(tb):
+    """certbot auth where ns2 never gets the value: exit 5, one err line
+    naming the client, action, domain, ns2 and its address, the timeout and
+    the exit code."""
+    conf = _config(tb, timeout=NEVER_TIMEOUT)
+    tb.set_lag(None)
+    mark = testbed.SYSLOG.mark()
+    rc, _, err, _ = _auth(conf, 'syslog.example.test')
+    assert rc == 5, f'expected exit 5, got {rc}: {err.strip()[-500:]}'
+    r = _one(mark, 'err', 'never served')
+    want = (f'certbot auth syslog.example.test: ns2.example.test ({NS2}) never served the '
+            f'value within {NEVER_TIMEOUT} s (exit 5)')
+    assert r['msg'] == want, f'line:\n  {r["msg"]}\nexpected:\n  {want}'
+    note(f'syslog: {r["raw"]}')
+    expect_txt(testbed.NS1, '_acme-challenge.syslog.example.test', [],
+               'the failed call deleted its value: ')
+
+
+def test_syslog_refused_credential(tb):
+    """A TSIG secret the server does not accept: exit 3, one err line with
+    the server's reason and the code, and neither the refused secret nor
+    the real one in it."""
+    wrong = secret(32)
+    SECRETS.add(wrong)
+    conf = tb.write_config(tsig_secret=wrong)
+    mark = testbed.SYSLOG.mark()
+    rc, _, err, _ = _auth(conf, 'syslog.example.test')
+    assert rc == 3, f'expected exit 3 (credentials), got {rc}: {err.strip()[-500:]}'
+    r = _one(mark, 'err', 'refused credential')
+    assert r['msg'].startswith('certbot auth syslog.example.test: ') and \
+        r['msg'].endswith(' (exit 3)') and 'BADSIG' in r['msg'], f'line: {r["msg"]}'
+    first = [l for l in err.splitlines() if l.startswith('dns01: error: ')][0]
+    assert first.removeprefix('dns01: error: ') in r['msg'], \
+        f'the line does not give the first error stderr gave ({first}): {r["msg"]}'
+    note(f'syslog: {r["raw"]}')
+
+
+def test_syslog_warning_lame(tb):
+    """Calls that succeed but work around a lame nameserver (ns2 is listed
+    for far.example.test's zone and does not serve it): one warning line
+    each, naming it, exit 0 -- auth, and cleanup too (it finds the zone's
+    servers again)."""
+    conf = _config(tb)
+    value = acme_value()
+    mark = testbed.SYSLOG.mark()
+    rc, out, err, _ = _auth(conf, 'far.example.test', value)
+    assert rc == 0, f'auth far.example.test: exit {rc}: {err.strip()[-500:]}'
+    r = _one(mark, 'warning', 'auth, lame nameserver')
+    assert r['msg'].startswith('certbot auth far.example.test: ') and 'lame' in r['msg'] \
+        and 'ns2.example.test' in r['msg'] and r['msg'].endswith(' (exit 0)'), \
+        f'line: {r["msg"]}'
+    note(f'syslog: {r["raw"]}')
+    mark = testbed.SYSLOG.mark()
+    rc, _, err, _ = run_dns01(['-c', conf, 'cleanup'], env=certbot_env(
+        'far.example.test', value, 0, auth_output=out.strip()))
+    assert rc == 0, f'cleanup far.example.test: exit {rc}: {err.strip()[-500:]}'
+    r = _one(mark, 'warning', 'cleanup, lame nameserver')
+    assert r['msg'].startswith('certbot cleanup far.example.test: ') and \
+        'lame' in r['msg'], f'line: {r["msg"]}'
+
+
+def test_syslog_clean_call_silent(tb):
+    """A clean auth + cleanup pair: no line at all."""
+    conf = _config(tb)
+    value = acme_value()
+    mark = testbed.SYSLOG.mark()
+    rc, out, err, _ = _auth(conf, 'syslog.example.test', value)
+    assert rc == 0, f'auth: exit {rc}: {err.strip()[-500:]}'
+    rc, _, err, _ = run_dns01(['-c', conf, 'cleanup'], env=certbot_env(
+        'syslog.example.test', value, 0, auth_output=out.strip()))
+    assert rc == 0, f'cleanup: exit {rc}: {err.strip()[-500:]}'
+    recs = _lines(mark)
+    assert not recs, f'a clean call logged: {[x["raw"] for x in recs]}'
+
+
+def test_syslog_config_keys(tb):
+    """syslog = no: a failing call sends nothing; syslog_facility = local3:
+    PRI 155 (local3.err); a bad facility is a config error (exit 3, the key
+    named), summed up with the default facility, daemon."""
+    mark = testbed.SYSLOG.mark()
+    rc, _, err, _ = _auth(_config(tb, syslog='no'), NO_ZONE)
+    assert rc == 6, f'syslog = no: expected exit 6, got {rc}: {err.strip()[-300:]}'
+    assert not _lines(mark), f'syslog = no: {[x["raw"] for x in _lines(mark)]}'
+
+    mark = testbed.SYSLOG.mark()
+    rc, _, err, _ = _auth(_config(tb, syslog='yes', syslog_facility='local3'), NO_ZONE)
+    assert rc == 6, f'local3: expected exit 6, got {rc}: {err.strip()[-300:]}'
+    r = _one(mark, 'err', 'syslog_facility = local3', facility='local3')
+    assert r['pri'] == 155 and r['msg'].startswith(f'certbot auth {NO_ZONE}: ') and \
+        r['msg'].endswith(' (exit 6)'), f'line: {r["raw"]!r}'
+
+    mark = testbed.SYSLOG.mark()
+    rc, _, err, _ = _auth(_config(tb, syslog_facility='kern'), NO_ZONE)
+    assert rc == 3 and 'syslog_facility' in err, \
+        f'syslog_facility = kern: expected exit 3 naming the key, got {rc}: {err[-300:]}'
+    r = _one(mark, 'err', 'bad syslog_facility')
+    assert 'syslog_facility must be' in r['msg'] and r['msg'].endswith(' (exit 3)'), \
+        f'line: {r["raw"]!r}'
+
+
+def test_syslog_certbot_quiet_renew(tb):
+    """The issue's case: a certificate issued, then `certbot -q renew
+    --force-renewal` as Debian's timer runs it, where every dns01 call for
+    the renewal finds ns2 never serving the value.  certbot's own output
+    names neither the server nor the reason (its log file does, as
+    WARNING lines); the syslog line has them."""
+    work, _, env, log, _, dt_issue = _certbot_certonly(tb, 'syslog-renew-', ('syslog.example.test',),
+                                                'syslogtest')
+    conf = re.search(r'manual_auth_hook = .* -c (\S+) auth', (
+        work / 'config' / 'renewal' / 'syslogtest.conf').read_text()).group(1)
+    conf = shlex.split(conf)[0]
+    text = Path(conf).read_text()
+    Path(conf).write_text(re.sub(r'(?m)^timeout = .*$', f'timeout = {NEVER_TIMEOUT}', text))
+    tb.restart_ca_resolver()
+    tb.set_lag(None)
+    mark = testbed.SYSLOG.mark()
+    argv = _certbot_argv(work, 'renew', '-q', '--force-renewal',
+                         '--no-random-sleep-on-renew')
+    t0 = time.monotonic()
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=300 * SLOW,
+                       env=clean_env(env), stdin=subprocess.DEVNULL)
+    dt_renew = time.monotonic() - t0
+    said = p.stdout + p.stderr
+    assert p.returncode != 0, f'certbot renew succeeded although ns2 never served:\n{said}'
+    recs = _lines(mark)
+    errs = [r for r in recs if r['severity'] == 'err']
+    assert len(errs) == 1, f'expected one err line, got: {[r["raw"] for r in recs]}'
+    r = _one(mark, 'err', 'certbot -q renew') if len(recs) == 1 else errs[0]
+    want = (f'certbot auth syslog.example.test: ns2.example.test ({NS2}) never served the '
+            f'value within {NEVER_TIMEOUT} s (exit 5)')
+    assert r['msg'] == want, f'line:\n  {r["msg"]}\nexpected:\n  {want}'
+    assert 'ns2.example.test' not in said and 'never served' not in said, \
+        f'certbot -q showed the reason after all (then the README is wrong):\n{said}'
+    assert 'ns2.example.test' in log.read_text(errors='replace'), \
+        f'letsencrypt.log lacks the hook\'s stderr (the README says it is there)'
+    _check_clean(('syslog.example.test',), 'certbot renew', p, [log])
+    note(f'certbot certonly {dt_issue:.1f} s; certbot -q renew {dt_renew:.1f} s: exit '
+         f'{p.returncode}, said {said.strip()!r}')
+    note(f'syslog: {r["raw"]}')
+    for x in recs:
+        if x['raw'] != r['raw']:
+            note(f'also: {x["raw"]}')

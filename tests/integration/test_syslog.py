@@ -7,11 +7,11 @@ The testbed gives the runner's namespace a private /dev whose /dev/log is a
 socket the runner reads (testbed.private_dev, testbed.SyslogCapture): what
 glibc's syslog(3) sends there arrives here as sent, "<PRI>Mmm dd hh:mm:ss
 dns01[PID]: MESSAGE", and the secret scanner (secretscan.py) reads it too.
-The last test is the issue's case: `certbot -q renew` from a timer, where
-certbot says only that the challenge failed, and the line says why.
+The last test is the issue's case: certbot -q (as `certbot -q renew` runs
+from a timer), where certbot says only that the challenge failed, and the
+line says why.
 """
 
-import re
 import shlex
 import subprocess
 import time
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import testbed
 from flows import expect_txt
-from test_clients import _certbot_argv, _certbot_certonly, _check_clean
-from testbed import (NS2, SECRETS, SLOW, acme_value, certbot_env, clean_env, note,
-                     parse_syslog, run_dns01, secret)
+from test_clients import _certbot_argv, _check_clean, _start
+from testbed import (NS2, SECRETS, SLOW, acme_value, certbot_env, clean_env, dns01_binary,
+                     note, parse_syslog, run_dns01, secret)
 
 # dns01's `timeout` where a test waits for a server that never serves the
 # value: long enough for ns1 to have answered (also under valgrind).
@@ -171,45 +171,41 @@ def test_syslog_config_keys(tb):
         f'line: {r["raw"]!r}'
 
 
-def test_syslog_certbot_quiet_renew(tb):
-    """The issue's case: a certificate issued, then `certbot -q renew
-    --force-renewal` as Debian's timer runs it, where every dns01 call for
-    the renewal finds ns2 never serving the value.  certbot's own output
-    names neither the server nor the reason (its log file does, as
-    WARNING lines); the syslog line has them."""
-    work, _, env, log, _, dt_issue = _certbot_certonly(tb, 'syslog-renew-', ('syslog.example.test',),
-                                                'syslogtest')
-    conf = re.search(r'manual_auth_hook = .* -c (\S+) auth', (
-        work / 'config' / 'renewal' / 'syslogtest.conf').read_text()).group(1)
-    conf = shlex.split(conf)[0]
-    text = Path(conf).read_text()
-    Path(conf).write_text(re.sub(r'(?m)^timeout = .*$', f'timeout = {NEVER_TIMEOUT}', text))
-    tb.restart_ca_resolver()
+def test_syslog_certbot_quiet(tb):
+    """The issue's case: certbot -q, as Debian's timer runs `certbot -q
+    renew`, with dns01 as the manual hooks, where ns2 never serves the
+    value.  (certonly, not renew: a renewal runs the same hooks the same
+    way, and would first need an issuance; README "When a renewal fails"
+    shows the journal line of a real `certbot -q renew`.)  certbot's own
+    output names neither the server nor the reason -- its log file does,
+    as WARNING lines -- and the syslog line has them."""
+    domains = ('syslog.example.test',)
+    dir_url, ca, conf, work = _start(tb, 'syslog-certbot-', domains,
+                                     timeout=NEVER_TIMEOUT)
     tb.set_lag(None)
+    dns01 = f'{shlex.quote(dns01_binary())} -c {shlex.quote(conf)}'
+    log = work / 'logs' / 'letsencrypt.log'
+    argv = _certbot_argv(work, 'certonly', '-q', '--manual', '--preferred-challenges', 'dns',
+                         '--manual-auth-hook', f'{dns01} auth',
+                         '--manual-cleanup-hook', f'{dns01} cleanup',
+                         '--server', dir_url, '--agree-tos',
+                         '--register-unsafely-without-email', '--cert-name', 'syslogtest',
+                         '-d', domains[0])
     mark = testbed.SYSLOG.mark()
-    argv = _certbot_argv(work, 'renew', '-q', '--force-renewal',
-                         '--no-random-sleep-on-renew')
     t0 = time.monotonic()
     p = subprocess.run(argv, capture_output=True, text=True, timeout=300 * SLOW,
-                       env=clean_env(env), stdin=subprocess.DEVNULL)
-    dt_renew = time.monotonic() - t0
+                       env=clean_env({'REQUESTS_CA_BUNDLE': ca}), stdin=subprocess.DEVNULL)
+    dt = time.monotonic() - t0
     said = p.stdout + p.stderr
-    assert p.returncode != 0, f'certbot renew succeeded although ns2 never served:\n{said}'
-    recs = _lines(mark)
-    errs = [r for r in recs if r['severity'] == 'err']
-    assert len(errs) == 1, f'expected one err line, got: {[r["raw"] for r in recs]}'
-    r = _one(mark, 'err', 'certbot -q renew') if len(recs) == 1 else errs[0]
+    assert p.returncode != 0, f'certbot succeeded although ns2 never served:\n{said}'
+    r = _one(mark, 'err', 'certbot -q')
     want = (f'certbot auth syslog.example.test: ns2.example.test ({NS2}) never served the '
             f'value within {NEVER_TIMEOUT} s (exit 5)')
     assert r['msg'] == want, f'line:\n  {r["msg"]}\nexpected:\n  {want}'
     assert 'ns2.example.test' not in said and 'never served' not in said, \
         f'certbot -q showed the reason after all (then the README is wrong):\n{said}'
     assert 'ns2.example.test' in log.read_text(errors='replace'), \
-        f'letsencrypt.log lacks the hook\'s stderr (the README says it is there)'
-    _check_clean(('syslog.example.test',), 'certbot renew', p, [log])
-    note(f'certbot certonly {dt_issue:.1f} s; certbot -q renew {dt_renew:.1f} s: exit '
-         f'{p.returncode}, said {said.strip()!r}')
+        "letsencrypt.log lacks the hook's stderr (the README says it is there)"
+    _check_clean(domains, 'certbot -q certonly', p, [log])
+    note(f'certbot -q certonly: exit {p.returncode} after {dt:.1f} s, said {said.strip()!r}')
     note(f'syslog: {r["raw"]}')
-    for x in recs:
-        if x['raw'] != r['raw']:
-            note(f'also: {x["raw"]}')

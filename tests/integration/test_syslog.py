@@ -12,6 +12,7 @@ from a timer), where certbot says only that the challenge failed, and the
 line says why.
 """
 
+import re
 import shlex
 import subprocess
 import time
@@ -209,3 +210,67 @@ def test_syslog_certbot_quiet(tb):
     _check_clean(domains, 'certbot -q certonly', p, [log])
     note(f'certbot -q certonly: exit {p.returncode} after {dt:.1f} s, said {said.strip()!r}')
     note(f'syslog: {r["raw"]}')
+
+
+def test_syslog_doctor_fails(tb):
+    """doctor (run from a weekly timer) that fails: one err line naming its
+    first FAIL check and the exit code; a by-hand command that fails
+    (set): none."""
+    conf = _config(tb)
+    mark = testbed.SYSLOG.mark()
+    rc, _, err, _ = run_dns01(['-c', conf, 'doctor', NO_ZONE])
+    assert rc != 0, f'doctor {NO_ZONE}: exit 0: {err.strip()[-300:]}'
+    r = _one(mark, 'err', 'doctor')
+    assert r['msg'].startswith(f'doctor {NO_ZONE}: zone {NO_ZONE}: ') and \
+        r['msg'].endswith(f' (exit {rc})'), f'line: {r["raw"]!r}'
+    note(f'syslog: {r["raw"]}')
+    mark = testbed.SYSLOG.mark()
+    rc, _, err, _ = run_dns01(['-c', conf, 'set', '_acme-challenge.' + NO_ZONE, 'x'])
+    assert rc == 6, f'set: expected exit 6, got {rc}: {err.strip()[-300:]}'
+    assert not _lines(mark), f'set: {[x["raw"] for x in _lines(mark)]}'
+
+
+# What the docs must say (issue 18): the syslog section, no stale claims,
+# every hook example with dns01's absolute path.
+REPO = Path(__file__).resolve().parent.parent.parent
+# A hook given as a bare "dns01": certbot's hook strings (command line or
+# cli.ini, roff's \(aq quotes too), dehydrated's HOOK=, lego's EXEC_PATH=,
+# uacme's -h.
+BARE_HOOK = re.compile(r"(?:hook[ =]+(?:'|\\\(aq|\"|)(?:env (?:\S+=\S* )*)?|HOOK=|EXEC_PATH=|"
+                       r"uacme (?:\\-|-)h )dns01\b")
+
+
+def test_syslog_docs(tb):
+    """README has "When a renewal fails" with journalctl -t dns01 and both
+    keys; the man page has SYSLOG and both keys; neither says a hook is
+    "planned" or "not available", nor that certbot always shows the hook's
+    stderr; no hook example in README, the man page or examples/ names a
+    bare dns01."""
+    readme = (REPO / 'README.md').read_text()
+    man = (REPO / 'doc' / 'dns01.1').read_text()
+    assert '\n## When a renewal fails\n' in readme, 'README: no "When a renewal fails"'
+    section = readme.split('\n## When a renewal fails\n', 1)[1].split('\n## ', 1)[0]
+    for want in ('journalctl -t dns01', '/var/log/syslog', 'letsencrypt.log',
+                 '`syslog = no`', 'syslog_facility', '(exit 5)'):
+        assert want in section, f'README "When a renewal fails" lacks {want!r}'
+    assert '\n.SH SYSLOG\n' in man and 'journalctl \\-t dns01' in man, \
+        'man page: no SYSLOG section with journalctl -t dns01'
+    for key in ('syslog', 'syslog_facility'):
+        assert f'| `{key}` |' in readme, f'README [dns01] table lacks {key}'
+        assert re.search(rf'^\.BI? {key} ', man, re.M), f'man page [dns01] lacks {key}'
+    for name, text in (('README.md', readme), ('doc/dns01.1', man)):
+        for stale in ('planned', 'not available yet', "it prints the hook's exit status and "
+                      'stderr'):
+            assert stale not in text, f'{name} still says {stale!r}'
+    docs = [REPO / 'README.md', REPO / 'doc' / 'dns01.1'] + \
+        sorted(p for p in (REPO / 'examples').rglob('*') if p.is_file())
+    bare = [f'{p.relative_to(REPO)}:{n}: {line.strip()}' for p in docs
+            for n, line in enumerate(p.read_text(errors='replace').splitlines(), 1)
+            if BARE_HOOK.search(line)]
+    assert not bare, 'hooks named as a bare dns01:\n' + '\n'.join(bare)
+    assert BARE_HOOK.search("--manual-auth-hook 'dns01 auth'") and \
+        BARE_HOOK.search('HOOK=dns01') and BARE_HOOK.search('uacme -h dns01 issue') and \
+        BARE_HOOK.search("-hook 'env A=b dns01 auth'") and \
+        not BARE_HOOK.search("-hook 'env A=b /usr/local/bin/dns01 auth'") and \
+        not BARE_HOOK.search("--manual-auth-hook '/usr/local/bin/dns01 auth'"), \
+        'BARE_HOOK does not tell a bare hook from an absolute one'

@@ -366,7 +366,8 @@ static const struct bad_text bad_texts[] = {
 	{ "text after header", "[dns01] x\n", "malformed section header" },
 	/* an unknown word is not shown: it may be a secret (test_typos_never_show_secrets) */
 	{ "unknown key in [dns01]", "[dns01]\ntimeot = 5\n",
-	  "bad.conf:2: [dns01]: unknown key (it takes timeout, ttl, resolvers, state_dir)" },
+	  "bad.conf:2: [dns01]: unknown key (it takes timeout, ttl, resolvers, state_dir, "
+	  "syslog, syslog_facility)" },
 	{ "provider key in [dns01]", "[dns01]\ntsig_secret = " SECRET "\n",
 	  "unknown key 'tsig_secret'" },
 	{ "key outside a section", "timeout = 5\n", "outside a section" },

@@ -74,18 +74,26 @@ log_reason_text(void)
 	return reason;
 }
 
+/* A warning or a note: kept as the first note, printed unless -q. */
+static void LOG_PRINTF(2, 0)
+vnote(const char *prefix, const char *fmt, va_list ap)
+{
+	va_list again;
+
+	va_copy(again, ap);
+	keep_first(first_note, sizeof(first_note), fmt, ap);
+	if (level >= LOG_NORMAL)
+		vlog(prefix, fmt, again);
+	va_end(again);
+}
+
 void
 log_note(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	keep_first(first_note, sizeof(first_note), fmt, ap);
-	va_end(ap);
-	if (level < LOG_NORMAL)
-		return;
-	va_start(ap, fmt);
-	vlog("", fmt, ap);
+	vnote("", fmt, ap);
 	va_end(ap);
 }
 
@@ -117,12 +125,7 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	keep_first(first_note, sizeof(first_note), fmt, ap);
-	va_end(ap);
-	if (level < LOG_NORMAL)
-		return;
-	va_start(ap, fmt);
-	vlog("warning: ", fmt, ap);
+	vnote("warning: ", fmt, ap);
 	va_end(ap);
 }
 

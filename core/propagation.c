@@ -583,6 +583,7 @@ report(const struct loop *l, double timeout_s)
 {
 	size_t t, i;
 
+	summary_reason(l, timeout_s);	/* also under -q: syslog has no -q */
 	if (l->mode == PROP_ABSENT_WARN) {
 		if (log_get_level() == LOG_QUIET)
 			return;		/* -q: no warnings */
@@ -592,7 +593,6 @@ report(const struct loop *l, double timeout_s)
 	} else
 		log_err("not %s on every authoritative server within %.0f s:",
 		    l->mode == PROP_PRESENT ? "propagated" : "removed", timeout_s);
-	summary_reason(l, timeout_s);
 	for (t = 0; t < l->nt; t++) {
 		fprintf(stderr, "  %s (zone %s):\n", l->t[t].name, l->t[t].zone->apex);
 		for (i = 0; i < l->nprobes; i++) {

@@ -15,6 +15,7 @@ letsencrypt.log.  Needs root, systemd (journald, journalctl), certbot, pebble.
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -74,6 +75,7 @@ def main():
             jd.terminate()
             jd.wait()
         tb.stop()
+        shutil.rmtree(tb.tmp, ignore_errors=True)
 
 
 if __name__ == '__main__':

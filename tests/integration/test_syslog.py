@@ -12,8 +12,10 @@ from a timer), where certbot says only that the challenge failed, and the
 line says why.
 """
 
+import os
 import re
 import shlex
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -229,6 +231,30 @@ def test_syslog_doctor_fails(tb):
     assert rc == 6, f'set: expected exit 6, got {rc}: {err.strip()[-300:]}'
     assert not _lines(mark), f'set: {[x["raw"] for x in _lines(mark)]}'
 
+
+
+def test_syslog_secret_scan_reads_syslog(tb):
+    """/dev/log in the namespace is the capture's socket, and the suite's
+    secret scan (secretscan.py) reads what arrives there: a datagram with a
+    registered secret planted on /dev/log is a hit naming the syslog."""
+    scanner = testbed.SCANNER
+    if scanner is None:
+        raise testbed.Skip('run.py installed no secret scan')
+    assert os.path.realpath('/dev/log') == str(testbed.SYSLOG.path), \
+        f'/dev/log -> {os.path.realpath("/dev/log")}, not {testbed.SYSLOG.path}'
+    s = secret(33)
+    SECRETS.add(s)
+    try:
+        scanner.check()                        # everything before this is scanned
+        mark = testbed.SYSLOG.mark()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(f'<27>Nov 28 00:00:00 planted[1]: {s}'.encode(), '/dev/log')
+        assert [r['ident'] for r in _lines(mark)] == ['planted'], _lines(mark)
+        hits = scanner.check()
+        assert any('syslog' in h for h in hits), f'the scan missed the planted secret: {hits}'
+        scanner.totals['hits'] -= len(hits)    # planted, not leaked
+    finally:
+        SECRETS.discard(s)
 
 # What the docs must say (issue 18): the syslog section, no stale claims,
 # every hook example with dns01's absolute path.

@@ -249,4 +249,5 @@ WEIGHTS = {
     'test_syslog.test_syslog_certbot_quiet': (9, 17),
     'test_syslog.test_syslog_doctor_fails': (1, 3),
     'test_syslog.test_syslog_docs': (1, 1),
+    'test_syslog.test_syslog_secret_scan_reads_syslog': (1, 1),
 }

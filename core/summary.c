@@ -95,7 +95,7 @@ domain_list(const struct summary_call *c, char *buf, size_t len)
 	}
 }
 
-/* s unless it is NULL or "". */
+/* 1 when s holds text (not NULL, not ""). */
 static int
 given(const char *s)
 {

@@ -106,7 +106,8 @@ int
 summary_line(const struct summary_call *c, const struct summary_facts *f, char *out,
     size_t len)
 {
-	char doms[SUMMARY_MAX], why[SUMMARY_MAX], head[SUMMARY_MAX], tail[32];
+	/* head: the client and command words (short) before the domain list */
+	char doms[SUMMARY_MAX], why[SUMMARY_MAX], head[2 * SUMMARY_MAX], tail[32];
 	const char *text;
 	size_t n, room;
 	int prio;

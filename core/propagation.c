@@ -535,6 +535,18 @@ progress(const struct loop *l, double elapsed)
 }
 
 /*
+ * 1 when target t waits for resolver caches at wall-clock time wall: its
+ * servers are done, but an older answer may be cached until not_before
+ * (PROP_PRESENT; never for a servers_only target).
+ */
+static int
+cache_waiting(const struct loop *l, size_t t, double wall)
+{
+	return l->mode == PROP_PRESENT && !l->t[t].servers_only && l->t[t].done_at > 0 &&
+	    l->t[t].not_before > wall;
+}
+
+/*
  * The syslog summary's reason (core/summary.h) on timeout: the first
  * nameserver still waited for, at an address that answered if it has one
  * (an unreachable address alone blocks nothing), or else the cache wait.
@@ -561,7 +573,7 @@ summary_reason(const struct loop *l, double timeout_s)
 	}
 	if (first == NULL) {
 		for (t = 0; t < l->nt; t++)
-			if (l->t[t].done_at > 0 && l->t[t].not_before > prop_wall_now()) {
+			if (cache_waiting(l, t, prop_wall_now())) {
 				log_reason("%s: every authoritative server has it, but resolvers may "
 				    "cache an older answer until %s (cache wait)", l->t[t].name,
 				    log_clock(l->t[t].not_before, at, sizeof(at)));
@@ -605,8 +617,7 @@ report(const struct loop *l, double timeout_s)
 			    l->t[t].zone->ns[pr->ns].name, l->addrs[pr->addr].a->text,
 			    UNREACHABLE(&l->addrs[pr->addr]) ? "never answered: " : "", pr->desc);
 		}
-		if (l->mode == PROP_PRESENT && !l->t[t].servers_only && l->t[t].done_at > 0 &&
-		    l->t[t].not_before > prop_wall_now()) {
+		if (cache_waiting(l, t, prop_wall_now())) {
 			char at[16];
 
 			fprintf(stderr, "    every server has it, but an older answer may still be "
@@ -672,10 +683,10 @@ all_done(struct loop *l, int say)
 					pt->others = 1;
 			if (l->mode == PROP_PRESENT && pt->not_before < prop_hold_end(pt, wall))
 				pt->not_before = prop_hold_end(pt, wall);
-			if (l->mode == PROP_PRESENT && !pt->servers_only && pt->not_before > wall)
+			if (cache_waiting(l, t, wall))
 				say = 1;
 		}
-		if (l->mode != PROP_PRESENT || pt->servers_only || pt->not_before <= wall)
+		if (!cache_waiting(l, t, wall))
 			continue;
 		done = 0;
 		if (say)
@@ -707,7 +718,7 @@ next_cache_end(const struct loop *l, double now)
 	size_t t;
 
 	for (t = 0; t < l->nt; t++)
-		if (l->t[t].done_at > 0 && !l->t[t].servers_only && l->t[t].not_before > wall &&
+		if (cache_waiting(l, t, wall) &&
 		    (best == 0 || now + l->t[t].not_before - wall < best))
 			best = now + l->t[t].not_before - wall;
 	return best;
